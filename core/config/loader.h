@@ -1,0 +1,49 @@
+#pragma once
+// Loading and validating pipeline files and the daemon/CLI config (omniloop.yaml).
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config/catalog.h"
+#include "config/pipeline_spec.h"
+
+namespace omniloop::config {
+
+// Parses and validates a pipeline file against schemas/pipeline.schema.json, each component's
+// schema from `catalog`, and the catalog's semantic checks. Collects every problem and throws
+// ConfigError with all of them (YAML syntax errors included, with their line:column).
+PipelineSpec loadPipeline(const std::string& path, const Catalog& catalog);
+// Same, from text (tests, stdin); `path` is used in marks only.
+PipelineSpec parsePipeline(const std::string& text, const std::string& path,
+                           const Catalog& catalog);
+
+struct LogConfig {
+  std::string level = "info";   // trace|debug|info|warn|error
+  std::string format = "text";  // text|json
+  std::string file;             // empty: stderr
+};
+
+struct AdminConfig {
+  std::string listen = "127.0.0.1:8686";
+  std::string token_file;  // empty: admin API only serves /health
+};
+
+struct DaemonConfig {
+  std::string file;  // the config file's path ("" when defaults)
+  std::string store = "sqlite:var/omniloop.db";
+  std::vector<std::string> plugin_dirs;  // searched after the bundled dir
+  std::string key_file;                  // HMAC key for pseudonymisation
+  std::string pipelines_dir;             // omniloopd: pipelines.d
+  LogConfig log;
+  AdminConfig admin;
+  std::map<std::string, std::string> extra;  // future keys
+};
+
+// Relative paths in the file are resolved against the file's directory.
+DaemonConfig loadDaemonConfig(const std::string& path);
+DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path);
+
+// Edit distance based suggestion: the closest candidate within a small distance, or "".
+std::string closestMatch(const std::string& word, const std::vector<std::string>& candidates);
+
+}  // namespace omniloop::config

@@ -1,0 +1,65 @@
+#pragma once
+// The three component roles inside the core. Built-in components implement these directly;
+// plugin components are wrapped by plugin::PluginSource/PluginStage/PluginSink.
+// Configuration time may throw (std::runtime_error and friends); the data path returns Result.
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "event/event.h"
+
+namespace omniloop::pipeline {
+
+enum class Status { Ok, End, Retry, Error, Idle };
+std::string_view toString(Status s);
+
+struct Result {
+  Status status = Status::Ok;
+  std::string message;
+  static Result ok() { return {}; }
+  static Result error(std::string m) { return {Status::Error, std::move(m)}; }
+  static Result retry(std::string m) { return {Status::Retry, std::move(m)}; }
+  bool isOk() const { return status == Status::Ok; }
+};
+
+class Source {
+ public:
+  virtual ~Source() = default;
+  // Restore the position from a committed cursor (called once before the first read).
+  virtual Result resume(std::string_view cursor) = 0;
+  // Append up to max_events events to `batch` and set batch.cursor.
+  // Ok: appended (maybe 0); Idle: nothing now; End: finished; Retry/Error as named.
+  virtual Result read(event::Batch& batch, size_t max_events) = 0;
+};
+
+class Stage {
+ public:
+  virtual ~Stage() = default;
+  // Transform live events in place; set Drop / DeadLetter dispositions (with a reason) and
+  // routes. A returned Error dead-letters the whole batch's live events with its message.
+  virtual Result process(event::Batch& batch) = 0;
+};
+
+class Sink {
+ public:
+  virtual ~Sink() = default;
+  // Write every live (Keep) event. An event that cannot be written may be set DeadLetter.
+  virtual Result write(event::Batch& batch) = 0;
+  // Make writes durable before the cursor is committed.
+  virtual Result flush() { return Result::ok(); }
+  // True when write() itself commits batch.cursor (and the batch's dead letters) atomically
+  // with the events, as the CDP store sink does; the executor then commits nothing itself.
+  virtual bool commitsCursor() const { return false; }
+};
+
+// Where checkpoints and dead letters go when no sink commits them (the CDP store).
+class CheckpointStore {
+ public:
+  virtual ~CheckpointStore() = default;
+  virtual std::string loadCursor(std::string_view pipeline, std::string_view source_id) = 0;
+  // One transaction: the batch's DeadLetter events, then the cursor.
+  virtual void commit(std::string_view pipeline, std::string_view source_id,
+                      const event::Batch& batch) = 0;
+};
+
+}  // namespace omniloop::pipeline
