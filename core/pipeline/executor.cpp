@@ -1,0 +1,309 @@
+#include "pipeline/executor.h"
+
+#include <algorithm>
+#include <thread>
+
+#include "pipeline/bounded_queue.h"
+
+namespace omniloop::pipeline {
+
+using event::Batch;
+using event::Disposition;
+using event::Event;
+using Clock = std::chrono::steady_clock;
+
+std::string_view toString(Status s) {
+  switch (s) {
+    case Status::Ok: return "ok";
+    case Status::End: return "end";
+    case Status::Retry: return "retry";
+    case Status::Error: return "error";
+    case Status::Idle: return "idle";
+  }
+  return "?";
+}
+
+double PipelineStats::elapsedSeconds() const {
+  int64_t fin = finished_ns.load();
+  if (fin > 0) return static_cast<double>(fin) / 1e9;
+  return std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+namespace {
+
+// Marks every live event (optionally only those of one route) as dead-lettered.
+size_t deadLetterLive(Batch& batch, std::string_view reason, int route = -1) {
+  size_t n = 0;
+  for (Event& e : batch) {
+    if (!e.live()) continue;
+    if (route >= 0 && e.route != route) continue;
+    e.disposition = Disposition::DeadLetter;
+    e.reason = batch.intern(reason);
+    ++n;
+  }
+  return n;
+}
+
+size_t countDisposition(const Batch& batch, Disposition d) {
+  size_t n = 0;
+  for (const Event& e : batch) n += e.disposition == d ? 1 : 0;
+  return n;
+}
+
+}  // namespace
+
+Executor::Executor(ExecutorOptions options, std::unique_ptr<Source> source,
+                   std::vector<NamedStage> stages, std::vector<NamedSink> sinks,
+                   CheckpointStore* checkpoints)
+    : options_(std::move(options)),
+      source_(std::move(source)),
+      stages_(std::move(stages)),
+      sinks_(std::move(sinks)),
+      checkpoints_(checkpoints) {
+  if (options_.batch_size == 0) options_.batch_size = 1;
+  if (options_.queue_depth == 0) options_.queue_depth = 1;
+  for (const NamedStage& s : stages_) {
+    auto st = std::make_unique<StageStats>();
+    st->name = s.name;
+    stats_.stages.push_back(std::move(st));
+  }
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    auto st = std::make_unique<SinkStats>();
+    st->name = sinks_[i].name;
+    stats_.sinks.push_back(std::move(st));
+    if (!sinks_[i].sink->commitsCursor()) sink_order_.push_back(i);
+  }
+  for (size_t i = 0; i < sinks_.size(); ++i) {
+    if (sinks_[i].sink->commitsCursor()) sink_order_.push_back(i);
+  }
+}
+
+Executor::~Executor() = default;
+
+std::string Executor::lastError() const {
+  std::lock_guard lock(const_cast<std::mutex&>(mu_));
+  return error_;
+}
+
+void Executor::fail(std::string message) {
+  {
+    std::lock_guard lock(mu_);
+    if (error_.empty()) error_ = std::move(message);
+  }
+  requestStop();
+}
+
+void Executor::requestStop() {
+  stop_.store(true);
+  wake_.notify_all();
+}
+
+bool Executor::sleepFor(std::chrono::milliseconds d) {
+  std::unique_lock lock(mu_);
+  wake_.wait_for(lock, d, [&] { return stop_.load(); });
+  return !stop_.load();
+}
+
+std::chrono::milliseconds Executor::backoff(int attempt) const {
+  auto d = options_.retry_base * (1LL << std::min(attempt, 16));
+  return std::min<std::chrono::milliseconds>(d, options_.retry_max);
+}
+
+Result Executor::run() {
+  stats_.started = Clock::now();
+  if (checkpoints_ != nullptr) {
+    try {
+      last_cursor_ = checkpoints_->loadCursor(options_.pipeline, options_.source_id);
+    } catch (const std::exception& e) {
+      return Result::error(std::string("cannot load checkpoint: ") + e.what());
+    }
+  }
+  Result resumed = source_->resume(last_cursor_);
+  if (!resumed.isOk()) {
+    return Result::error("source cannot resume from its checkpoint: " + resumed.message);
+  }
+
+  const size_t pool_size = options_.queue_depth + 2;  // queued + one reading + one processing
+  BoundedQueue<Batch*> free_batches(pool_size);
+  BoundedQueue<Batch*> full_batches(options_.queue_depth);
+  pool_.clear();
+  for (size_t i = 0; i < pool_size; ++i) {
+    pool_.push_back(std::make_unique<Batch>(options_.batch_size));
+    free_batches.push(pool_.back().get());
+  }
+
+  std::thread source_thread([&] {
+    uint64_t sequence = 0;
+    int attempt = 0;
+    while (!stop_.load()) {
+      std::optional<Batch*> slot = free_batches.pop();
+      if (!slot) break;
+      Batch& batch = **slot;
+      batch.reset();
+      Result r;
+      try {
+        r = source_->read(batch, options_.batch_size);
+      } catch (const std::exception& e) {
+        r = Result::error(std::string("source threw: ") + e.what());
+      } catch (...) {
+        r = Result::error("source threw an unknown exception");
+      }
+      if (r.status == Status::Retry || r.status == Status::Error) {
+        free_batches.push(&batch);
+        if (r.status == Status::Error || attempt >= options_.max_retries) {
+          fail("source: " + r.message);
+          break;
+        }
+        stats_.source_retries.fetch_add(1);
+        if (!sleepFor(backoff(attempt++))) break;
+        continue;
+      }
+      attempt = 0;
+      for (Event& e : batch) event::assignId(e, options_.source_id, batch);
+      stats_.read.fetch_add(batch.size(), std::memory_order_relaxed);
+      batch.sequence = ++sequence;
+      batch.last = r.status == Status::End;
+      const bool has_work = !batch.empty() || (batch.last && !batch.cursor.empty());
+      if (has_work) {
+        stats_.queue_depth.fetch_add(1);
+        if (!full_batches.push(&batch)) break;
+      } else {
+        free_batches.push(&batch);
+      }
+      if (r.status == Status::End) break;
+      if (r.status == Status::Idle && batch.empty()) {
+        if (options_.stop_when_idle) break;
+        if (!sleepFor(options_.idle_poll)) break;
+      }
+    }
+    full_batches.close();
+  });
+
+  // The worker runs on this thread: stages, sinks, commit, then the batch goes back to the pool.
+  while (std::optional<Batch*> slot = full_batches.pop()) {
+    stats_.queue_depth.fetch_sub(1);
+    Batch& batch = **slot;
+    const auto t0 = Clock::now();
+    bool failed = false;
+    {
+      std::lock_guard lock(mu_);
+      failed = !error_.empty();
+    }
+    if (!failed) processBatch(batch);
+    const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
+    size_t bucket = 0;
+    while (bucket < kLatencyBuckets.size() && secs > kLatencyBuckets[bucket]) ++bucket;
+    stats_.latency_counts[bucket].fetch_add(1);
+    stats_.latency_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6));
+    free_batches.push(&batch);
+  }
+  free_batches.close();
+  source_thread.join();
+  stats_.finished_ns.store(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - stats_.started).count());
+
+  for (NamedSink& s : sinks_) {
+    Result r = s.sink->flush();
+    if (!r.isOk()) fail("sink " + s.name + ": flush failed: " + r.message);
+  }
+  std::string err = lastError();
+  if (!err.empty()) return Result::error(err);
+  return Result::ok();
+}
+
+void Executor::processBatch(Batch& batch) {
+  const uint64_t dead_at_source = countDisposition(batch, Disposition::DeadLetter);
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    StageStats& st = *stats_.stages[i];
+    const size_t live_before = batch.countLive();
+    const size_t dropped_before = countDisposition(batch, Disposition::Drop);
+    st.in.fetch_add(live_before, std::memory_order_relaxed);
+    const auto t0 = Clock::now();
+    Result r;
+    try {
+      r = stages_[i].stage->process(batch);
+    } catch (const std::exception& e) {
+      r = Result::error(e.what());
+    } catch (...) {
+      r = Result::error("unknown exception");
+    }
+    st.nanos.fetch_add(static_cast<uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+    if (!r.isOk()) deadLetterLive(batch, "stage " + stages_[i].name + ": " + r.message);
+    const size_t live_after = batch.countLive();
+    const size_t dropped = countDisposition(batch, Disposition::Drop) - dropped_before;
+    st.dropped.fetch_add(dropped, std::memory_order_relaxed);
+    st.dead_lettered.fetch_add(live_before - live_after - dropped, std::memory_order_relaxed);
+  }
+
+  const bool sink_committed = runSinks(batch);
+  stats_.filtered.fetch_add(countDisposition(batch, Disposition::Drop));
+  const size_t dead = countDisposition(batch, Disposition::DeadLetter);
+  (void)dead_at_source;
+  stats_.dead_lettered.fetch_add(dead);
+  commit(batch, sink_committed);
+}
+
+bool Executor::runSinks(Batch& batch) {
+  bool committed = false;
+  const bool routed = sinks_.size() > 1;
+  for (size_t index : sink_order_) {
+    NamedSink& ns = sinks_[index];
+    SinkStats& st = *stats_.sinks[index];
+    // Hide events routed elsewhere from this sink.
+    if (routed) {
+      for (Event& e : batch) {
+        if (e.live() && e.route != index) e.disposition = Disposition::Elsewhere;
+      }
+    }
+    const size_t live = batch.countLive();
+    Result r;
+    for (int attempt = 0;; ++attempt) {
+      try {
+        r = ns.sink->write(batch);
+        if (r.isOk() && !ns.sink->commitsCursor()) r = ns.sink->flush();
+      } catch (const std::exception& e) {
+        r = Result::error(e.what());
+      } catch (...) {
+        r = Result::error("unknown exception");
+      }
+      if (r.status != Status::Retry || attempt >= options_.max_retries) break;
+      st.retries.fetch_add(1);
+      if (!sleepFor(backoff(attempt))) {
+        // Stopping while a sink keeps asking for retries: keep the events, as dead letters.
+        break;
+      }
+    }
+    if (r.isOk()) {
+      const size_t written = batch.countLive();
+      st.written.fetch_add(written);
+      stats_.written.fetch_add(written);
+      if (ns.sink->commitsCursor()) committed = true;
+    } else {
+      st.errors.fetch_add(1);
+      deadLetterLive(batch, "sink " + ns.name + ": " + r.message);
+    }
+    (void)live;
+    if (routed) {
+      for (Event& e : batch) {
+        if (e.disposition == Disposition::Elsewhere) e.disposition = Disposition::Keep;
+      }
+    }
+  }
+  return committed;
+}
+
+void Executor::commit(Batch& batch, bool sink_committed) {
+  if (!sink_committed && checkpoints_ != nullptr) {
+    try {
+      checkpoints_->commit(options_.pipeline, options_.source_id, batch);
+    } catch (const std::exception& e) {
+      fail(std::string("cannot commit checkpoint: ") + e.what());
+      return;
+    }
+  }
+  if (!batch.cursor.empty()) last_cursor_ = batch.cursor;
+  stats_.batches.fetch_add(1);
+}
+
+}  // namespace omniloop::pipeline

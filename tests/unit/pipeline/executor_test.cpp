@@ -1,0 +1,327 @@
+// In-process pipeline tests with memory source, stages and sinks.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "pipeline/executor.h"
+
+using namespace omniloop;
+using namespace omniloop::pipeline;
+using event::Batch;
+using event::Disposition;
+using event::Value;
+
+namespace {
+
+// Emits `total` events numbered from the cursor; optional failure injection.
+class CountingSource : public Source {
+ public:
+  explicit CountingSource(int64_t total, int retries_before_success = 0, bool idle_forever = false)
+      : total_(total), retries_(retries_before_success), idle_forever_(idle_forever) {}
+  Result resume(std::string_view cursor) override {
+    resumed_from = std::string(cursor);
+    next_ = cursor.empty() ? 0 : std::stoll(std::string(cursor));
+    return Result::ok();
+  }
+  Result read(Batch& batch, size_t max) override {
+    if (retries_ > 0) {
+      --retries_;
+      return Result::retry("not yet");
+    }
+    while (next_ < total_ && batch.size() < max) {
+      event::Event* e = batch.append();
+      std::string key = std::to_string(next_);
+      e->key = batch.intern(key);
+      e->set("n", Value::integer(next_));
+      ++next_;
+    }
+    batch.cursor = std::to_string(next_);
+    if (next_ >= total_) return idle_forever_ ? Result{Status::Idle, ""} : Result{Status::End, ""};
+    return Result::ok();
+  }
+  std::string resumed_from;
+
+ private:
+  int64_t total_;
+  int retries_;
+  bool idle_forever_;
+  int64_t next_ = 0;
+};
+
+class KeepEven : public Stage {
+ public:
+  Result process(Batch& b) override {
+    for (auto& e : b) {
+      if (e.live() && e.find("n")->i % 2 != 0) {
+        e.disposition = Disposition::Drop;
+        e.reason = "odd";
+      }
+    }
+    return Result::ok();
+  }
+};
+
+class FailEveryThirdBatch : public Stage {
+ public:
+  Result process(Batch& b) override {
+    if (++calls_ % 3 == 0) return Result::error("boom");
+    (void)b;
+    return Result::ok();
+  }
+
+ private:
+  int calls_ = 0;
+};
+
+class RouteByTens : public Stage {
+ public:
+  Result process(Batch& b) override {
+    for (auto& e : b) {
+      if (e.live() && e.find("n")->i % 10 == 0) e.route = 1;
+    }
+    return Result::ok();
+  }
+};
+
+struct Collected {
+  std::mutex mu;
+  std::vector<int64_t> values;
+  std::set<std::string> ids;
+};
+
+class CollectingSink : public Sink {
+ public:
+  CollectingSink(Collected& c, int fail_first_writes = 0, bool permanent = false)
+      : c_(c), fail_(fail_first_writes), permanent_(permanent) {}
+  Result write(Batch& b) override {
+    if (fail_ > 0) {
+      --fail_;
+      return permanent_ ? Result::error("disk full") : Result::retry("busy");
+    }
+    std::lock_guard lock(c_.mu);
+    for (auto& e : b) {
+      if (!e.live()) continue;
+      c_.values.push_back(e.find("n")->i);
+      c_.ids.insert(std::string(e.id));
+    }
+    return Result::ok();
+  }
+
+ private:
+  Collected& c_;
+  int fail_;
+  bool permanent_;
+};
+
+class MemoryCheckpoints : public CheckpointStore {
+ public:
+  std::string loadCursor(std::string_view, std::string_view) override { return cursor; }
+  void commit(std::string_view, std::string_view, const Batch& b) override {
+    for (auto& e : b) {
+      if (e.disposition == Disposition::DeadLetter) dead.push_back(std::string(e.reason));
+    }
+    cursor = b.cursor;
+    ++commits;
+  }
+  std::string cursor;
+  std::vector<std::string> dead;
+  int commits = 0;
+};
+
+ExecutorOptions options(size_t batch = 64) {
+  ExecutorOptions o;
+  o.pipeline = "test";
+  o.source_id = "src";
+  o.batch_size = batch;
+  o.queue_depth = 2;
+  o.retry_base = std::chrono::milliseconds(1);
+  return o;
+}
+
+}  // namespace
+
+TEST(Executor, DeliversEveryEventOnceInOrderAndCommitsFinalCursor) {
+  Collected c;
+  MemoryCheckpoints cp;
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  Executor ex(options(), std::make_unique<CountingSource>(10000), {}, std::move(sinks), &cp);
+  Result r = ex.run();
+  ASSERT_TRUE(r.isOk()) << r.message;
+  ASSERT_EQ(c.values.size(), 10000u);
+  for (int64_t i = 0; i < 10000; ++i) ASSERT_EQ(c.values[i], i);
+  EXPECT_EQ(c.ids.size(), 10000u);
+  EXPECT_EQ(cp.cursor, "10000");
+  EXPECT_EQ(ex.stats().read.load(), 10000u);
+  EXPECT_EQ(ex.stats().written.load(), 10000u);
+}
+
+TEST(Executor, ResumesFromCommittedCursor) {
+  Collected c;
+  MemoryCheckpoints cp;
+  cp.cursor = "9000";
+  auto src = std::make_unique<CountingSource>(10000);
+  CountingSource* raw = src.get();
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  Executor ex(options(), std::move(src), {}, std::move(sinks), &cp);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(raw->resumed_from, "9000");
+  ASSERT_EQ(c.values.size(), 1000u);
+  EXPECT_EQ(c.values.front(), 9000);
+}
+
+TEST(Executor, EventIdsAreDeterministicAcrossRuns) {
+  Collected a, b;
+  for (Collected* c : {&a, &b}) {
+    std::vector<NamedSink> sinks;
+    sinks.push_back({"default", std::make_unique<CollectingSink>(*c)});
+    Executor ex(options(), std::make_unique<CountingSource>(500), {}, std::move(sinks), nullptr);
+    ASSERT_TRUE(ex.run().isOk());
+  }
+  EXPECT_EQ(a.ids, b.ids);
+}
+
+TEST(Executor, CountsFilteredPerStage) {
+  Collected c;
+  std::vector<NamedStage> stages;
+  stages.push_back({"1:keep_even", std::make_unique<KeepEven>()});
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  Executor ex(options(), std::make_unique<CountingSource>(1000), std::move(stages),
+              std::move(sinks), nullptr);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(c.values.size(), 500u);
+  EXPECT_EQ(ex.stats().filtered.load(), 500u);
+  EXPECT_EQ(ex.stats().stages[0]->in.load(), 1000u);
+  EXPECT_EQ(ex.stats().stages[0]->dropped.load(), 500u);
+}
+
+TEST(Executor, StageErrorDeadLettersTheBatchAndPipelineGoesOn) {
+  Collected c;
+  MemoryCheckpoints cp;
+  std::vector<NamedStage> stages;
+  stages.push_back({"1:flaky", std::make_unique<FailEveryThirdBatch>()});
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  Executor ex(options(10), std::make_unique<CountingSource>(90), std::move(stages),
+              std::move(sinks), &cp);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(c.values.size(), 60u);
+  ASSERT_EQ(cp.dead.size(), 30u);
+  EXPECT_EQ(cp.dead[0], "stage 1:flaky: boom");
+  EXPECT_EQ(ex.stats().dead_lettered.load(), 30u);
+  EXPECT_EQ(cp.cursor, "90");
+}
+
+TEST(Executor, SinkRetriesThenSucceeds) {
+  Collected c;
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c, 3)});
+  Executor ex(options(), std::make_unique<CountingSource>(100), {}, std::move(sinks), nullptr);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(c.values.size(), 100u);
+  EXPECT_EQ(ex.stats().sinks[0]->retries.load(), 3u);
+}
+
+TEST(Executor, PermanentSinkErrorDeadLettersInsteadOfStopping) {
+  Collected c;
+  MemoryCheckpoints cp;
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c, 1, true)});
+  Executor ex(options(10), std::make_unique<CountingSource>(30), {}, std::move(sinks), &cp);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(c.values.size(), 20u);
+  ASSERT_EQ(cp.dead.size(), 10u);
+  EXPECT_EQ(cp.dead[0], "sink default: disk full");
+}
+
+TEST(Executor, SourceRetriesWithBackoffThenReads) {
+  Collected c;
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  Executor ex(options(), std::make_unique<CountingSource>(10, 2), {}, std::move(sinks), nullptr);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(c.values.size(), 10u);
+  EXPECT_EQ(ex.stats().source_retries.load(), 2u);
+}
+
+TEST(Executor, SourceErrorFailsThePipeline) {
+  class Broken : public Source {
+   public:
+    Result resume(std::string_view) override { return Result::ok(); }
+    Result read(Batch&, size_t) override { return Result::error("cannot open file"); }
+  };
+  Collected c;
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  Executor ex(options(), std::make_unique<Broken>(), {}, std::move(sinks), nullptr);
+  Result r = ex.run();
+  EXPECT_EQ(r.status, Status::Error);
+  EXPECT_EQ(r.message, "source: cannot open file");
+}
+
+TEST(Executor, RoutesEventsToNamedSinks) {
+  Collected main_sink, tens;
+  std::vector<NamedStage> stages;
+  stages.push_back({"1:route", std::make_unique<RouteByTens>()});
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(main_sink)});
+  sinks.push_back({"tens", std::make_unique<CollectingSink>(tens)});
+  Executor ex(options(), std::make_unique<CountingSource>(100), std::move(stages),
+              std::move(sinks), nullptr);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(main_sink.values.size(), 90u);
+  EXPECT_EQ(tens.values.size(), 10u);
+  EXPECT_EQ(ex.stats().written.load(), 100u);
+}
+
+TEST(Executor, StopDrainsInFlightBatchesAndCommitsWhatWasWritten) {
+  Collected c;
+  MemoryCheckpoints cp;
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  // An endless source (Idle after 1000) stops only when asked.
+  Executor ex(options(), std::make_unique<CountingSource>(1000, 0, true), {}, std::move(sinks),
+              &cp);
+  std::thread stopper([&] {
+    while (ex.stats().written.load() < 1000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ex.requestStop();
+  });
+  Result r = ex.run();
+  stopper.join();
+  ASSERT_TRUE(r.isOk()) << r.message;
+  EXPECT_EQ(c.values.size(), 1000u);
+  EXPECT_EQ(cp.cursor, "1000");
+}
+
+TEST(Executor, MemoryIsBoundedByThePool) {
+  // A slow sink must block the source: at most queue+2 batches are ever filled ahead.
+  class SlowSink : public Sink {
+   public:
+    explicit SlowSink(const PipelineStats*& s) : stats_(s) {}
+    Result write(Batch& b) override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      written_ += b.size();
+      max_ahead = std::max<uint64_t>(max_ahead, stats_->read.load() - written_);
+      return Result::ok();
+    }
+    uint64_t max_ahead = 0;
+
+   private:
+    const PipelineStats*& stats_;
+    uint64_t written_ = 0;
+  };
+  const PipelineStats* stats = nullptr;
+  auto sink = std::make_unique<SlowSink>(stats);
+  SlowSink* raw = sink.get();
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::move(sink)});
+  Executor ex(options(10), std::make_unique<CountingSource>(500), {}, std::move(sinks), nullptr);
+  stats = &ex.stats();
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_LE(raw->max_ahead, 10u * (2 + 2));
+}
