@@ -26,6 +26,8 @@ struct LogConfig {
 struct AdminConfig {
   std::string listen = "127.0.0.1:8686";
   std::string token_file;  // empty: admin API only serves /health
+  std::string tls_cert_file;  // both set: the admin API speaks HTTPS (PEM files)
+  std::string tls_key_file;
 };
 
 struct DaemonConfig {
@@ -36,6 +38,7 @@ struct DaemonConfig {
   std::string pipelines_dir;             // omniloopd: pipelines.d
   LogConfig log;
   AdminConfig admin;
+  int shutdown_timeout_seconds = 30;  // omniloopd: drain time allowed on SIGTERM
   std::map<std::string, std::string> extra;  // future keys
 };
 

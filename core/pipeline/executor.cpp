@@ -85,6 +85,11 @@ std::string Executor::lastError() const {
   return error_;
 }
 
+std::string Executor::committedCursor() const {
+  std::lock_guard lock(const_cast<std::mutex&>(mu_));
+  return last_cursor_;
+}
+
 void Executor::fail(std::string message) {
   {
     std::lock_guard lock(mu_);
@@ -113,7 +118,9 @@ Result Executor::run() {
   stats_.started = Clock::now();
   if (checkpoints_ != nullptr) {
     try {
-      last_cursor_ = checkpoints_->loadCursor(options_.pipeline, options_.source_id);
+      std::string cursor = checkpoints_->loadCursor(options_.pipeline, options_.source_id);
+      std::lock_guard lock(mu_);
+      last_cursor_ = std::move(cursor);
     } catch (const std::exception& e) {
       return Result::error(std::string("cannot load checkpoint: ") + e.what());
     }
@@ -302,7 +309,10 @@ void Executor::commit(Batch& batch, bool sink_committed) {
       return;
     }
   }
-  if (!batch.cursor.empty()) last_cursor_ = batch.cursor;
+  if (!batch.cursor.empty()) {
+    std::lock_guard lock(mu_);
+    last_cursor_ = batch.cursor;
+  }
   stats_.batches.fetch_add(1);
 }
 

@@ -92,6 +92,8 @@ class Executor {
 
   const PipelineStats& stats() const { return stats_; }
   const std::string& lastCursor() const { return last_cursor_; }  // worker-thread view
+  // The last committed (or resumed-from) cursor, safe to call from any thread.
+  std::string committedCursor() const;
   std::string lastError() const;
 
  private:

@@ -1,0 +1,65 @@
+// Writes N synthetic customer events as JSON lines (~300 bytes each) to stdout or a file.
+// usage: gen_events N [customers=100000] [out=-] [seed=42]
+// Deterministic for a given seed, so benchmark runs compare like with like.
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+namespace {
+
+uint64_t next(uint64_t& s) {  // xorshift64*
+  s ^= s >> 12;
+  s ^= s << 25;
+  s ^= s >> 27;
+  return s * 2685821657736338717ULL;
+}
+
+const char* kChannels[] = {"pos", "web", "call_center", "crm", "social"};
+const char* kTypes[] = {"order.placed", "page.viewed", "call.ended", "contact.updated",
+                        "social.post"};
+const char* kStores[] = {"berlin-mitte", "hamburg-altona", "munich-centre", "cologne-dom"};
+const char* kCountries[] = {"DE", "FR", "NL", "AT", "US"};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: gen_events N [customers=100000] [out=-] [seed=42]\n");
+    return 2;
+  }
+  const uint64_t n = std::strtoull(argv[1], nullptr, 10);
+  const uint64_t customers = argc > 2 ? std::strtoull(argv[2], nullptr, 10) : 100000;
+  const std::string out = argc > 3 ? argv[3] : "-";
+  uint64_t seed = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 42;
+  if (seed == 0) seed = 42;
+  FILE* f = out == "-" ? stdout : std::fopen(out.c_str(), "w");
+  if (!f) {
+    std::perror(out.c_str());
+    return 1;
+  }
+  static char buf[1 << 20];
+  std::setvbuf(f, buf, _IOFBF, sizeof buf);
+  const int64_t base = 1704067200;  // 2024-01-01T00:00:00Z
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t r = next(seed);
+    const uint64_t c = r % (customers ? customers : 1);
+    const unsigned k = static_cast<unsigned>((r >> 20) % 5);
+    const int64_t ts = base + static_cast<int64_t>((r >> 8) % 31536000);
+    const unsigned cents = static_cast<unsigned>((r >> 32) % 50000);
+    std::fprintf(f,
+                 "{\"event_id\":\"ev-%llu\",\"type\":\"%s\",\"channel\":\"%s\",\"ts\":%lld,"
+                 "\"customer\":{\"id\":\"C%07llu\",\"email\":\"customer%llu@example.com\","
+                 "\"phone\":\"+4917%08llu\",\"country\":\"%s\"},"
+                 "\"order\":{\"total\":%u.%02u,\"currency\":\"EUR\",\"items\":%u},"
+                 "\"store\":\"%s\",\"consent\":{\"analytics\":%s},\"score\":%u}\n",
+                 static_cast<unsigned long long>(i), kTypes[k], kChannels[k],
+                 static_cast<long long>(ts), static_cast<unsigned long long>(c),
+                 static_cast<unsigned long long>(c), static_cast<unsigned long long>(c),
+                 kCountries[(r >> 40) % 5], cents / 100, cents % 100,
+                 static_cast<unsigned>((r >> 44) % 9 + 1), kStores[(r >> 48) % 4],
+                 ((r >> 52) % 10) < 8 ? "true" : "false", static_cast<unsigned>((r >> 56) % 100));
+  }
+  if (f != stdout) std::fclose(f);
+  return 0;
+}

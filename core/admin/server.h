@@ -1,0 +1,89 @@
+#pragma once
+// The admin HTTP API (Poco::Net::HTTPServer): health, readiness, Prometheus metrics, pipeline
+// state, restart and reload. The daemon supplies the data and the actions through Backend; this
+// class owns the socket, the routes, authentication and the request limits.
+//
+//   GET  /health                         liveness, no authentication
+//   GET  /ready                          200 when every valid pipeline started, else 503
+//   GET  /metrics                        Prometheus text exposition 0.0.4
+//   GET  /v1/pipelines                   every pipeline's state, cursor, counters, last error
+//   GET  /v1/pipelines/{name}            one pipeline
+//   POST /v1/pipelines/{name}/restart    drain and start it again (or retry one in backoff now)
+//   POST /v1/reload                      re-read the config and the pipelines directory
+//
+// Every route but /health needs `Authorization: Bearer <token>`.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "admin/snapshot.h"
+
+namespace Poco::Net {
+class HTTPServer;
+}
+namespace Poco {
+class ThreadPool;
+}
+
+namespace omniloop::admin {
+
+struct ActionResult {
+  int status = 200;  // HTTP status code
+  std::string json;  // response body
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual DaemonSnapshot snapshot() = 0;
+  virtual ActionResult restartPipeline(const std::string& name) = 0;
+  virtual ActionResult reload() = 0;
+};
+
+struct ServerOptions {
+  std::string listen = "127.0.0.1:8686";  // host:port ("[::1]:8686" for IPv6)
+  std::string tls_cert_file;              // both set: HTTPS (PEM files)
+  std::string tls_key_file;
+  size_t max_body_bytes = 64 * 1024;
+  int max_threads = 8;
+  int max_queued = 64;  // connections waiting for a thread; more are closed at once
+  std::chrono::seconds timeout{5};            // socket send/receive
+  std::chrono::seconds keep_alive_timeout{5};
+  int max_keep_alive_requests = 100;
+};
+
+class AdminServer {
+ public:
+  // Binds the socket (without SO_REUSEPORT, so a second daemon on the same port is refused).
+  // Throws std::runtime_error saying what to change when the address cannot be used.
+  AdminServer(const ServerOptions& options, Backend& backend);
+  ~AdminServer();
+  AdminServer(const AdminServer&) = delete;
+  AdminServer& operator=(const AdminServer&) = delete;
+
+  void start();
+  // Stops accepting, aborts open connections and waits for the handler threads.
+  void stop();
+  uint16_t port() const { return port_; }
+  bool tls() const { return tls_; }
+
+  // The bearer token; nullopt when no admin.token_file is configured (then every route but
+  // /health answers 401 with a hint). Safe to call while serving (token rotation on reload).
+  void setToken(std::optional<std::string> token);
+
+  // Used by the request handlers.
+  struct Shared;
+
+ private:
+  std::shared_ptr<Shared> shared_;
+  std::unique_ptr<Poco::ThreadPool> pool_;
+  std::unique_ptr<Poco::Net::HTTPServer> server_;
+  uint16_t port_ = 0;
+  bool tls_ = false;
+  bool started_ = false;
+};
+
+}  // namespace omniloop::admin

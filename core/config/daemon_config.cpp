@@ -1,0 +1,101 @@
+// omniloop.yaml: checked against schemas/omniloop.schema.json; relative paths are taken from
+// the file's directory so the daemon behaves the same whatever its working directory.
+#include <cstdlib>
+#include <filesystem>
+
+#include "config/loader.h"
+#include "config/schemas.h"
+#include "config/yaml_input.h"
+
+namespace omniloop::config {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+const Schema& daemonSchema() {
+  static const Schema schema = Schema::parse(embeddedSchema("omniloop.schema.json"));
+  return schema;
+}
+
+std::string resolvePath(const fs::path& base, const std::string& p) {
+  if (p.empty() || base.empty()) return p;
+  const fs::path path(p);
+  if (path.is_absolute()) return p;
+  return (base / path).lexically_normal().string();
+}
+
+// "sqlite:<path>" with a relative path is resolved like a file path; other stores (and
+// "sqlite::memory:", "sqlite:file:...") are left alone.
+std::string resolveStore(const fs::path& base, const std::string& store) {
+  constexpr std::string_view kSqlite = "sqlite:";
+  if (store.compare(0, kSqlite.size(), kSqlite) != 0) return store;
+  const std::string rest = store.substr(kSqlite.size());
+  if (rest.empty() || rest == ":memory:" || rest.compare(0, 5, "file:") == 0 || rest[0] == '/') {
+    return store;
+  }
+  return std::string(kSqlite) + resolvePath(base, rest);
+}
+
+void setString(const YAML::Node& map, const char* key, std::string& out) {
+  if (!map.IsMap()) return;
+  if (const YAML::Node n = child(map, key); n.IsScalar()) out = n.Scalar();
+}
+
+}  // namespace
+
+DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path) {
+  DaemonConfig cfg;
+  cfg.file = path;
+  const YAML::Node root = parseYaml(text, path);
+  std::vector<Diagnostic> diags;
+  daemonSchema().validate(root, path, "", Mark{path, 1, 1}, diags);
+  if (!diags.empty()) throw ConfigError(std::move(diags));
+
+  fs::path base;
+  if (!path.empty()) base = fs::absolute(fs::path(path)).parent_path();
+
+  if (root.IsMap()) {
+    std::string store;
+    setString(root, "store", store);
+    if (!store.empty()) cfg.store = resolveStore(base, store);
+    if (const YAML::Node dirs = child(root, "plugin_dirs"); dirs.IsSequence()) {
+      for (size_t i = 0; i < dirs.size(); ++i) {
+        if (dirs[i].IsScalar()) cfg.plugin_dirs.push_back(resolvePath(base, dirs[i].Scalar()));
+      }
+    } else if (dirs.IsScalar()) {
+      cfg.plugin_dirs.push_back(resolvePath(base, dirs.Scalar()));
+    }
+    setString(root, "key_file", cfg.key_file);
+    cfg.key_file = resolvePath(base, cfg.key_file);
+    setString(root, "pipelines_dir", cfg.pipelines_dir);
+    cfg.pipelines_dir = resolvePath(base, cfg.pipelines_dir);
+    const YAML::Node log = child(root, "log");
+    setString(log, "level", cfg.log.level);
+    setString(log, "format", cfg.log.format);
+    setString(log, "file", cfg.log.file);
+    cfg.log.file = resolvePath(base, cfg.log.file);
+    const YAML::Node admin = child(root, "admin");
+    setString(admin, "listen", cfg.admin.listen);
+    setString(admin, "token_file", cfg.admin.token_file);
+    cfg.admin.token_file = resolvePath(base, cfg.admin.token_file);
+    setString(admin, "tls_cert_file", cfg.admin.tls_cert_file);
+    cfg.admin.tls_cert_file = resolvePath(base, cfg.admin.tls_cert_file);
+    setString(admin, "tls_key_file", cfg.admin.tls_key_file);
+    cfg.admin.tls_key_file = resolvePath(base, cfg.admin.tls_key_file);
+    std::string timeout;
+    setString(root, "shutdown_timeout_seconds", timeout);
+    if (!timeout.empty()) cfg.shutdown_timeout_seconds = std::stoi(timeout);
+  }
+
+  if (const char* env = std::getenv("OMNILOOP_STORE"); env != nullptr && *env != '\0') {
+    cfg.store = env;
+  }
+  return cfg;
+}
+
+DaemonConfig loadDaemonConfig(const std::string& path) {
+  return parseDaemonConfig(readConfigFile(path, "config file"), path);
+}
+
+}  // namespace omniloop::config

@@ -1,0 +1,41 @@
+#pragma once
+// A small owning JSON tree for schemas (internal to config/). Parsed with simdjson's DOM.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace omniloop::config {
+
+struct JsonValue {
+  enum class Kind { Null, Bool, Int, Double, String, Array, Object };
+  Kind kind = Kind::Null;
+  bool boolean = false;
+  int64_t integer = 0;
+  double number = 0;
+  std::string string;
+  std::vector<JsonValue> items;                            // Array
+  std::vector<std::pair<std::string, JsonValue>> members;  // Object, in document order
+
+  bool isObject() const { return kind == Kind::Object; }
+  bool isArray() const { return kind == Kind::Array; }
+  bool isString() const { return kind == Kind::String; }
+  bool isBool() const { return kind == Kind::Bool; }
+  bool isNumber() const { return kind == Kind::Int || kind == Kind::Double; }
+  double asDouble() const { return kind == Kind::Int ? static_cast<double>(integer) : number; }
+  // Member `key` of an object, or nullptr.
+  const JsonValue* get(std::string_view key) const;
+};
+
+// Throws std::invalid_argument on malformed JSON.
+JsonValue parseJson(std::string_view text);
+
+// Appends `s` as a quoted, escaped JSON string.
+void appendJsonQuoted(std::string& out, std::string_view s);
+// Shortest round-trip form; non-finite values become null.
+void appendJsonNumber(std::string& out, double d);
+// Compact JSON text of `v`.
+void appendJson(std::string& out, const JsonValue& v);
+
+}  // namespace omniloop::config

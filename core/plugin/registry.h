@@ -1,0 +1,81 @@
+#pragma once
+// The plugin registry: finds plugin shared libraries, checks each in a throwaway child process,
+// loads the good ones with Boost.DLL (for the life of the process), lists their components in
+// the config catalog and creates component instances wrapped as pipeline components.
+// Everything here runs at configuration time and reports by exception or LoadError.
+// Discovery forks one probe child per file: run it before the daemon starts its threads.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/catalog.h"
+#include "omniloop/plugin.h"
+#include "pipeline/component.h"
+#include "plugin/host_api.h"
+
+namespace omniloop::plugin {
+
+class PluginInstance;
+
+struct LoadedPlugin {
+  std::string path;  // canonical path of the shared library
+  std::string name;
+  std::string version;
+  uint16_t abi_major = 0;
+  uint16_t abi_minor = 0;
+  std::vector<const ol_component*> components;  // point into the plugin's static descriptor
+};
+
+struct LoadError {
+  std::string path;    // the file (or directory) concerned
+  std::string reason;  // one line, says what is wrong and what to do
+};
+
+class Registry {
+ public:
+  // <dir of /proc/self/exe>/../lib/omniloop/plugins
+  static std::string bundledDir();
+  // The search order: the bundled dir, then `configured`, then OMNILOOP_PLUGIN_PATH
+  // (colon-separated).
+  static std::vector<std::string> searchPath(const std::vector<std::string>& configured);
+
+  // Scans searchPath(configured_dirs) in order. A missing bundled dir is silent; a missing
+  // configured or OMNILOOP_PLUGIN_PATH dir is a LoadError.
+  void discover(const std::vector<std::string>& configured_dirs);
+  // Loads every *.so in `dir` (sorted by file name; not recursive).
+  void scanDirectory(const std::string& dir);
+  // Probes and loads one file. False (and a LoadError) when it is refused. A file already
+  // loaded by this registry is skipped silently (true).
+  bool loadFile(const std::string& path);
+
+  const std::vector<LoadedPlugin>& plugins() const { return plugins_; }
+  const std::vector<LoadError>& errors() const { return errors_; }
+  const LoadedPlugin* findPlugin(std::string_view name) const;
+  // The component of that kind and type, and the plugin providing it; nullptr when none.
+  const ol_component* findComponent(config::ComponentKind kind, std::string_view type,
+                                    const LoadedPlugin** provider = nullptr) const;
+
+  // One ComponentInfo per plugin component (provider = plugin name).
+  void fillCatalog(config::SimpleCatalog& catalog) const;
+
+  // Create an instance. Throws std::runtime_error: "no plugin provides <kind> type '<type>'",
+  // or "create failed: <the plugin's message>".
+  std::unique_ptr<pipeline::Source> makeSource(std::string_view type, std::string_view config_json,
+                                               InstanceContext ctx) const;
+  std::unique_ptr<pipeline::Stage> makeStage(std::string_view type, std::string_view config_json,
+                                             InstanceContext ctx) const;
+  std::unique_ptr<pipeline::Sink> makeSink(std::string_view type, std::string_view config_json,
+                                           InstanceContext ctx) const;
+
+ private:
+  std::unique_ptr<PluginInstance> create(config::ComponentKind kind, std::string_view type,
+                                         std::string_view config_json, InstanceContext ctx) const;
+  void fail(const std::string& path, std::string reason);
+
+  std::vector<LoadedPlugin> plugins_;
+  std::vector<LoadError> errors_;
+};
+
+}  // namespace omniloop::plugin

@@ -1,0 +1,100 @@
+#include "store/identity_rules.h"
+
+#include "event/json.h"
+
+namespace omniloop::store {
+
+bool IdentityKeyer::pseudonymize(std::string_view type, std::string_view value, std::string& out) {
+  if (privacy::KeyedHasher::isPseudonym(value)) {
+    out.assign(value.data(), value.size());
+    return true;
+  }
+  if (!privacy::normalizeIdentity(type, value, normalized_, options_)) return false;
+  if (hasher_ == nullptr) return false;
+  hasher_->pseudonymizeInto(out, type, normalized_);
+  return true;
+}
+
+bool IdentityKeyer::pseudonymizeLenient(std::string_view type, std::string_view value,
+                                        std::string& out) {
+  if (pseudonymize(type, value, out)) return true;
+  if (hasher_ == nullptr || !privacy::normalizeGeneric(value, normalized_)) return false;
+  hasher_->pseudonymizeInto(out, type, normalized_);
+  return true;
+}
+
+bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vector<IdentityKey>& out,
+                           std::string_view* needs_key) {
+  const size_t first = out.size();
+  for (const event::Identity& id : e.identities) {
+    if (id.type.empty()) continue;
+    std::string_view hash;
+    if (privacy::KeyedHasher::isPseudonym(id.value)) {
+      hash = id.value;
+    } else {
+      if (!privacy::normalizeIdentity(id.type, id.value, normalized_, options_)) continue;
+      if (hasher_ == nullptr) {
+        if (needs_key != nullptr) *needs_key = id.type;
+        out.resize(first);
+        return false;
+      }
+      hasher_->pseudonymizeInto(hashed_, id.type, normalized_);
+      hash = hashed_;
+    }
+    bool repeated = false;
+    for (size_t i = first; i < out.size() && !repeated; ++i) {
+      repeated = out[i].type == id.type && out[i].hash == hash;
+    }
+    if (repeated) continue;
+    out.push_back({id.type, arena.copy(hash)});
+  }
+  return true;
+}
+
+std::string_view newProfileId(std::string_view hash, event::Arena& arena) {
+  constexpr size_t kLen = 32;
+  const size_t colon = hash.rfind(':');
+  std::string_view hex = colon == std::string_view::npos ? hash : hash.substr(colon + 1);
+  bool ok = hex.size() >= kLen;
+  for (size_t i = 0; ok && i < kLen; ++i) {
+    const char c = hex[i];
+    ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+  }
+  if (ok) return hex.substr(0, kLen);
+  return arena.copy(event::makeEventId("profile", hash));
+}
+
+std::string_view chooseProfile(std::span<const std::string_view> candidates) {
+  return candidates.front();
+}
+
+std::string deadLetterId(std::string_view pipeline, std::string_view source,
+                         std::string_view event_id, std::string_view payload) {
+  std::string scope;
+  scope.reserve(pipeline.size() + source.size() + 1);
+  scope.append(pipeline).push_back('\x1f');
+  scope.append(source);
+  return event::makeEventId(scope, event_id.empty() ? payload : event_id);
+}
+
+void appendDeadLetterPayload(std::string& out, const event::Event& e, IdentityKeyer& keyer,
+                             event::Event& scratch, event::Arena& arena) {
+  if (!e.raw.empty()) {
+    out.append(e.raw);
+    return;
+  }
+  if (e.identities.empty()) {
+    event::appendEventJson(out, e);
+    return;
+  }
+  scratch = e;
+  scratch.identities.clear();
+  std::string hashed;
+  for (const event::Identity& id : e.identities) {
+    if (!keyer.pseudonymizeLenient(id.type, id.value, hashed)) continue;
+    scratch.identities.push_back({id.type, arena.copy(hashed)});
+  }
+  event::appendEventJson(out, scratch);
+}
+
+}  // namespace omniloop::store

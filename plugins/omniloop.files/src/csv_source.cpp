@@ -1,0 +1,329 @@
+#include "csv_source.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+
+namespace omniloop::files {
+
+namespace {
+constexpr size_t kRawPreview = 4096;  // bytes of an over-long record kept in its dead letter
+
+// Latin-1 bytes to UTF-8 (every byte is a code point below 256).
+void latin1ToUtf8(const char* in, size_t len, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < len; ++i) {
+    const unsigned char c = static_cast<unsigned char>(in[i]);
+    if (c < 0x80) {
+      out->push_back(static_cast<char>(c));
+    } else {
+      out->push_back(static_cast<char>(0xC0 | (c >> 6)));
+      out->push_back(static_cast<char>(0x80 | (c & 0x3F)));
+    }
+  }
+}
+}  // namespace
+
+CsvSource::CsvSource(const sdk::Config& config)
+    : FileSource(config, "file.csv"),
+      header_(config.boolean("header", true)),
+      skip_empty_lines_(config.boolean("skip_empty_lines", true)),
+      pad_short_rows_(true),
+      latin1_(false),
+      delimiter_(',') {
+  const std::string delimiter = config.str("delimiter", ",");
+  if (delimiter == "\\t" || delimiter == "tab") {
+    delimiter_ = '\t';
+  } else if (delimiter.size() == 1 && delimiter[0] != '"' && delimiter[0] != '\n' &&
+             delimiter[0] != '\r') {
+    delimiter_ = delimiter[0];
+  } else {
+    throw sdk::Error("file.csv: option 'delimiter' must be one character other than a quote or a "
+                     "line break (or \"tab\")");
+  }
+  const std::string short_rows = config.str("short_rows", "pad");
+  if (short_rows == "dead_letter") {
+    pad_short_rows_ = false;
+  } else if (short_rows != "pad") {
+    throw sdk::Error("file.csv: option 'short_rows' must be pad or dead_letter, not '" +
+                     short_rows + "'");
+  }
+  const std::string encoding = config.str("encoding", "utf-8");
+  if (encoding == "latin-1" || encoding == "latin1" || encoding == "iso-8859-1") {
+    latin1_ = true;
+  } else if (encoding != "utf-8" && encoding != "utf8") {
+    throw sdk::Error("file.csv: option 'encoding' must be utf-8 or latin-1, not '" + encoding +
+                     "'");
+  }
+  const sdk::Config rename = config.object("rename");
+  for (const auto& member : rename.root().members()) {
+    if (!member.second.isString()) {
+      throw sdk::Error("file.csv: option 'rename' maps header labels to field names; the value "
+                       "for '" + member.first + "' must be a string");
+    }
+    rename_.emplace_back(member.first, member.second.text());
+  }
+  const bool has_columns = config.has("columns");
+  if (header_) {
+    if (has_columns) {
+      throw sdk::Error("file.csv: option 'columns' names the columns of a file without a header "
+                       "row (header: false); to rename header labels use rename: {label: field}");
+    }
+  } else {
+    if (!has_columns) {
+      throw sdk::Error("file.csv: option 'columns' is required when header is false (list the "
+                       "field name of every column, in order)");
+    }
+    if (!rename_.empty()) {
+      throw sdk::Error("file.csv: option 'rename' applies to header labels; with header: false "
+                       "name the fields in 'columns'");
+    }
+    columns_ = config.strings("columns");
+    if (columns_.empty()) throw sdk::Error("file.csv: option 'columns' must not be empty");
+    for (size_t i = 0; i < columns_.size(); ++i) {
+      if (columns_[i].empty()) {
+        throw sdk::Error("file.csv: option 'columns' item " + std::to_string(i + 1) +
+                         " is empty");
+      }
+      for (size_t j = 0; j < i; ++j) {
+        if (columns_[j] == columns_[i]) {
+          throw sdk::Error("file.csv: option 'columns' names '" + columns_[i] + "' twice");
+        }
+      }
+    }
+    have_columns_ = true;
+    if (!key_field_.empty()) {
+      auto it = std::find(columns_.begin(), columns_.end(), key_field_);
+      if (it == columns_.end()) {
+        throw sdk::Error("file.csv: key_field '" + key_field_ + "' is not one of 'columns'");
+      }
+      key_index_ = static_cast<size_t>(it - columns_.begin());
+      has_key_ = true;
+    }
+  }
+}
+
+void CsvSource::onRestart() {
+  if (header_) {
+    have_columns_ = false;
+    columns_.clear();
+    has_key_ = false;
+  }
+}
+
+void CsvSource::setHeader(char* record, size_t length) {
+  bool ok = true;
+  const std::string_view text = toUtf8(record, length, &ok);
+  if (!ok) {
+    throw sdk::Error("file.csv: the header row of '" + path_ +
+                     "' is not valid UTF-8; set encoding: latin-1 if the file is Latin-1");
+  }
+  splitCsvRecord(scratch_.data(), text.size(), delimiter_, &fields_);
+  columns_.clear();
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    std::string name(fields_[i]);
+    for (const auto& [label, field] : rename_) {
+      if (label == name) {
+        name = field;
+        break;
+      }
+    }
+    if (name.empty()) name = "column_" + std::to_string(i + 1);
+    // Two columns with one name would overwrite each other: number the later ones.
+    std::string unique = name;
+    for (int n = 2; std::find(columns_.begin(), columns_.end(), unique) != columns_.end(); ++n) {
+      unique = name + "_" + std::to_string(n);
+    }
+    columns_.push_back(std::move(unique));
+  }
+  for (const auto& entry : rename_) {
+    if (std::find(fields_.begin(), fields_.end(), std::string_view(entry.first)) ==
+        fields_.end()) {
+      host().warn("file.csv: rename: the header of '" + path_ + "' has no column '" +
+                  entry.first + "'");
+    }
+  }
+  have_columns_ = true;
+  has_key_ = false;
+  if (!key_field_.empty()) {
+    auto it = std::find(columns_.begin(), columns_.end(), key_field_);
+    if (it == columns_.end()) {
+      throw sdk::Error("file.csv: key_field '" + key_field_ + "' is not a column of '" + path_ +
+                       "' (after rename)");
+    }
+    key_index_ = static_cast<size_t>(it - columns_.begin());
+    has_key_ = true;
+  }
+}
+
+void CsvSource::seekTo(uint64_t offset) {
+  FileSource::seekTo(0);
+  if (header_ && !have_columns_) {
+    // The column names come from the header row, so read it before jumping to the cursor.
+    bool eof = false;
+    bool full = false;
+    for (;;) {
+      stripBom(eof);
+      const std::string_view w = reader_.window();
+      if (w.empty() && eof) break;  // an empty file: read() takes the header when it comes
+      const CsvScan scan = scanCsvRecord(w, delimiter_, eof);
+      if (scan.status == CsvScanStatus::kNeedMore && !eof) {
+        if (!fill(&eof, &full) && full) {
+          throw sdk::Error("file.csv: the header row of '" + path_ +
+                           "' is longer than max_record_bytes");
+        }
+        continue;
+      }
+      if (scan.status != CsvScanStatus::kRecord) break;  // no complete header: read() waits
+      if (scan.length == 0 && skip_empty_lines_ && !w.empty()) {
+        reader_.consume(scan.consumed);
+        lines_ += scan.newlines;
+        continue;
+      }
+      setHeader(reader_.windowData(), scan.length);
+      reader_.consume(scan.consumed);
+      lines_ += scan.newlines;
+      break;
+    }
+    if (offset <= reader_.offset()) return;  // the cursor is at or before the first row
+  }
+  FileSource::seekTo(offset);
+}
+
+std::string_view CsvSource::toUtf8(char* record, size_t length, bool* ok) {
+  *ok = true;
+  if (latin1_) {
+    latin1ToUtf8(record, length, &scratch_);
+  } else {
+    scratch_.assign(record, length);
+    *ok = simdjson::validate_utf8(record, length);
+  }
+  return scratch_;
+}
+
+void CsvSource::deadLetter(sdk::BatchWriter& out, sdk::EventBuilder& ev, uint64_t offset,
+                           std::string_view raw, std::string_view reason) {
+  (void)out;
+  ev.key(offsetKey(offset));
+  setStaticEnvelope(ev);
+  ev.deadLetter(raw, reason);
+  ++dead_letters_;
+}
+
+CsvSource::Outcome CsvSource::processRecord(sdk::BatchWriter& out, const CsvScan& scan) {
+  char* record = reader_.windowData();
+  const std::string_view raw(record, scan.length);
+  const uint64_t offset = reader_.offset();
+  if (scan.length == 0 && skip_empty_lines_) return Outcome::kSkipped;
+  if (!have_columns_) {
+    setHeader(record, scan.length);
+    return Outcome::kSkipped;
+  }
+  sdk::EventBuilder ev = out.append();
+  if (!ev) return Outcome::kBatchFull;
+  if (scan.malformed) {
+    reason_ = "file.csv: the row at line " + std::to_string(absoluteLine(lines_)) +
+              " has text after a closing quote";
+    deadLetter(out, ev, offset, raw, reason_);
+    return Outcome::kEvent;
+  }
+  if (scan.fields > columns_.size() || (scan.fields < columns_.size() && !pad_short_rows_)) {
+    reason_ = "file.csv: the row at line " + std::to_string(absoluteLine(lines_)) + " has " +
+              std::to_string(scan.fields) + " fields, expected " +
+              std::to_string(columns_.size()) + (header_ ? " (the header's)" : " (option columns)");
+    deadLetter(out, ev, offset, raw, reason_);
+    return Outcome::kEvent;
+  }
+  bool ok = true;
+  const std::string_view text = toUtf8(record, scan.length, &ok);
+  if (!ok) {
+    reason_ = "file.csv: the row at line " + std::to_string(absoluteLine(lines_)) +
+              " is not valid UTF-8 (set encoding: latin-1 for a Latin-1 file)";
+    deadLetter(out, ev, offset, raw, reason_);
+    return Outcome::kEvent;
+  }
+  splitCsvRecord(scratch_.data(), text.size(), delimiter_, &fields_);
+  // A short row (exports omit trailing empty cells) gets its missing columns as "".
+  while (fields_.size() < columns_.size()) fields_.emplace_back();
+  if (!has_key_) {
+    ev.key(offsetKey(offset));
+  } else if (!fields_[key_index_].empty()) {
+    ev.key(fields_[key_index_]);
+  } else {
+    ev.key(fallbackKey(offset));
+    ++missing_keys_;
+  }
+  setStaticEnvelope(ev);
+  const ol_host_api* api = host().api();
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    api->event_set_string(ev.handle(), columns_[i].data(), columns_[i].size(), fields_[i].data(),
+                          fields_[i].size());
+  }
+  return Outcome::kEvent;
+}
+
+ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
+  bool eof = false;
+  bool full = false;
+  bool tail_final = false;  // at EOF, a record without a terminator is complete
+  size_t appended = 0;
+  bool batch_full = false;
+  while (appended < max) {
+    stripBom(eof);
+    const std::string_view w = reader_.window();
+    if (w.empty()) {
+      if (eof) break;
+      fill(&eof, &full);
+      continue;
+    }
+    const CsvScan scan =
+        scanCsvRecord(w, delimiter_, eof && (!follow_ || tail_final));
+    if (scan.status == CsvScanStatus::kNeedMore) {
+      if (!eof) {
+        if (fill(&eof, &full) || !full) continue;
+      } else {
+        if (!tail_final && tailIsFinal()) {
+          tail_final = true;
+          continue;
+        }
+        break;  // following: the writer has not finished this record yet
+      }
+    }
+    if (scan.status != CsvScanStatus::kRecord) {
+      // An unterminated quote at EOF, or a record longer than max_record_bytes: dead-letter its
+      // first line and carry on after it.
+      sdk::EventBuilder ev = out.append();
+      if (!ev) {
+        batch_full = true;
+        break;
+      }
+      const size_t len = firstLineLength(w);
+      reason_ = "file.csv: the row at line " + std::to_string(absoluteLine(lines_)) +
+                (full ? " is longer than max_record_bytes" : " has an unterminated quoted field") +
+                "; skipped to the next line";
+      deadLetter(out, ev, reader_.offset(), w.substr(0, std::min(len, kRawPreview)), reason_);
+      reader_.consume(len < w.size() ? len + 1 : len);
+      if (len < w.size()) ++lines_;
+      ++appended;
+      full = false;
+      continue;
+    }
+    const Outcome outcome = processRecord(out, scan);
+    if (outcome == Outcome::kBatchFull) {
+      batch_full = true;
+      break;
+    }
+    reader_.consume(scan.consumed);
+    lines_ += scan.newlines;
+    if (outcome == Outcome::kEvent) ++appended;
+  }
+  const bool stopped_early = batch_full || appended >= max;
+  if (eof && follow_ && !stopped_early) handleRotation();
+  setCursor(out);
+  reportCounters();
+  if (eof && !follow_ && !stopped_early && reader_.window().empty()) return OL_END;
+  if (appended > 0 || batch_full) return OL_OK;
+  return OL_IDLE;
+}
+
+}  // namespace omniloop::files

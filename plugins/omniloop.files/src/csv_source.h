@@ -1,0 +1,44 @@
+#pragma once
+// Source `file.csv`: RFC 4180 CSV, one event per row, every value a string.
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "csv_parser.h"
+#include "file_source.h"
+
+namespace omniloop::files {
+
+class CsvSource final : public FileSource {
+ public:
+  explicit CsvSource(const sdk::Config& config);
+  ol_status read(sdk::BatchWriter& out, size_t max) override;
+
+ private:
+  enum class Outcome { kEvent, kSkipped, kBatchFull };
+  void onRestart() override;
+  void seekTo(uint64_t offset) override;
+  // Takes the header row's labels as the column names (after `rename`).
+  void setHeader(char* record, size_t length);
+  Outcome processRecord(sdk::BatchWriter& out, const CsvScan& scan);
+  void deadLetter(sdk::BatchWriter& out, sdk::EventBuilder& ev, uint64_t offset,
+                  std::string_view raw, std::string_view reason);
+  std::string_view toUtf8(char* record, size_t length, bool* ok);
+
+  bool header_;
+  bool skip_empty_lines_;
+  bool pad_short_rows_;
+  bool latin1_;
+  char delimiter_;
+  std::vector<std::pair<std::string, std::string>> rename_;  // header label -> field
+  std::vector<std::string> columns_;
+  bool have_columns_ = false;
+  size_t key_index_ = 0;
+  bool has_key_ = false;
+  std::vector<std::string_view> fields_;  // reused
+  std::string scratch_;                   // reused (Latin-1 transcoding)
+  std::string reason_;                    // reused
+};
+
+}  // namespace omniloop::files

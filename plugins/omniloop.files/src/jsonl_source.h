@@ -1,0 +1,32 @@
+#pragma once
+// Source `file.jsonl`: one JSON object per line, flattened to dotted attribute paths.
+#include <optional>
+#include <string>
+
+#include "file_source.h"
+#include "jsonl_parser.h"
+#include "time_parse.h"
+
+namespace omniloop::files {
+
+class JsonlSource final : public FileSource {
+ public:
+  explicit JsonlSource(const sdk::Config& config);
+  ol_status read(sdk::BatchWriter& out, size_t max) override;
+
+ private:
+  class Visitor;
+  enum class Outcome { kEvent, kSkipped, kBatchFull };
+  Outcome processLine(sdk::BatchWriter& out, const char* line, size_t len, uint64_t offset);
+  void deadLetter(sdk::EventBuilder& ev, uint64_t offset, std::string_view raw,
+                  std::string_view reason);
+
+  std::string time_field_;
+  std::optional<TimeFormat> time_format_;
+  JsonlParser parser_;
+  std::string error_;   // reused
+  std::string reason_;  // reused
+  bool skipping_ = false;  // discarding the rest of a line longer than max_record_bytes
+};
+
+}  // namespace omniloop::files

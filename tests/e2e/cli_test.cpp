@@ -1,0 +1,201 @@
+// The omniloop binary as a user runs it: exit codes, messages, summaries, resume, signals.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "command.h"
+
+using namespace omniloop::testing;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kQuickstart = sourceDir() + "/examples/quickstart";
+
+void writeFile(const std::string& path, const std::string& text) {
+  fs::create_directories(fs::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << text;
+}
+
+// "  written   1,234" -> 1234 from the readable summary.
+long summaryValue(const std::string& out, const std::string& label) {
+  std::regex re("\\n  " + label + " +([0-9,]+)");
+  std::smatch m;
+  if (!std::regex_search(out, m, re)) return -1;
+  std::string digits;
+  for (char c : m[1].str()) {
+    if (c != ',') digits.push_back(c);
+  }
+  return std::stol(digits);
+}
+
+}  // namespace
+
+TEST(Cli, VersionAndHelp) {
+  auto v = runCommand({omniloopBin(), "--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("omniloop 0."), std::string::npos);
+  for (const char* cmd : {"validate", "run", "plugins", "stats"}) {
+    auto h = runCommand({omniloopBin(), cmd, "--help"});
+    EXPECT_EQ(h.exit_code, 0) << cmd;
+    EXPECT_NE(h.out.find(std::string("usage: omniloop ") + cmd), std::string::npos) << cmd;
+  }
+  auto none = runCommand({omniloopBin()});
+  EXPECT_EQ(none.exit_code, 2);
+  auto bad = runCommand({omniloopBin(), "frobnicate"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("unknown command 'frobnicate'"), std::string::npos);
+  auto bad_opt = runCommand({omniloopBin(), "run", "x.yaml", "--bogus"});
+  EXPECT_EQ(bad_opt.exit_code, 2);
+  EXPECT_NE(bad_opt.err.find("unknown option --bogus"), std::string::npos);
+}
+
+TEST(Cli, ValidateAcceptsEveryShippedPipeline) {
+  std::vector<std::string> argv = {omniloopBin(), "validate"};
+  for (const auto& dir : {kQuickstart + "/pipelines", sourceDir() + "/pipelines"}) {
+    if (!fs::exists(dir)) continue;
+    for (const auto& f : fs::directory_iterator(dir)) {
+      if (f.path().extension() == ".yaml") argv.push_back(f.path().string());
+    }
+  }
+  ASSERT_GT(argv.size(), 2u);
+  auto r = runCommand(argv);
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  for (size_t i = 2; i < argv.size(); ++i) {
+    EXPECT_NE(r.out.find(argv[i] + ": ok"), std::string::npos) << argv[i];
+  }
+}
+
+TEST(Cli, ValidateReportsEveryErrorWithLineColumnAndHint) {
+  const std::string dir = tempDir("validate");
+  const std::string file = dir + "/bad.yaml";
+  writeFile(file,
+            "version: 1\n"
+            "name: bad\n"
+            "source:\n"
+            "  type: file.cvs\n"
+            "  with: { path: x.csv }\n"
+            "stages:\n"
+            "  - filter: 'a == '\n"
+            "sink:\n"
+            "  type: cdp\n"
+            "  wiht: {}\n");
+  auto r = runCommand({omniloopBin(), "validate", file});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find(file + ":4:9: error:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("file.csv"), std::string::npos) << r.out;  // closest known type
+  EXPECT_NE(r.out.find(file + ":7:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(file + ":10:3: error:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("did you mean 'with'"), std::string::npos) << r.out;
+}
+
+TEST(Cli, RunPrintsSummaryAndResumesFromCheckpoint) {
+  const std::string dir = tempDir("run");
+  const std::string store = "sqlite:" + dir + "/cdp.db";
+  const std::string pipeline = kQuickstart + "/pipelines/pos-orders.yaml";
+  auto first = runCommand({omniloopBin(), "run", pipeline, "--store", store, "--no-progress"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_NE(first.out.find("pipeline pos-orders"), std::string::npos) << first.out;
+  EXPECT_EQ(summaryValue(first.out, "read"), 7);
+  EXPECT_EQ(summaryValue(first.out, "written"), 5);
+  EXPECT_EQ(summaryValue(first.out, "filtered"), 1);       // the voided order
+  EXPECT_EQ(summaryValue(first.out, "dead-lettered"), 1);  // the broken JSON line
+  EXPECT_NE(first.out.find("events/s"), std::string::npos);
+  EXPECT_NE(first.err.find("generated a new pseudonymisation key"), std::string::npos);
+
+  auto again = runCommand({omniloopBin(), "run", pipeline, "--store", store, "--no-progress"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(summaryValue(again.out, "read"), 0) << again.out;
+
+  auto stats = runCommand({omniloopBin(), "stats", "--store", store, "--json"});
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  EXPECT_NE(stats.out.find("\"events\":5"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("\"dead_letters\":1"), std::string::npos) << stats.out;
+  // Clear-text identifiers never reach the store file.
+  const std::string db = readFile(dir + "/cdp.db") + readFile(dir + "/cdp.db-wal");
+  EXPECT_EQ(db.find("amy@demo.net"), std::string::npos);
+}
+
+TEST(Cli, RunJsonSummaryAndFailureExitCode) {
+  const std::string dir = tempDir("runjson");
+  const std::string file = dir + "/p.yaml";
+  writeFile(dir + "/in.jsonl", "{\"a\":1}\n{\"a\":2}\n");
+  writeFile(file,
+            "version: 1\nname: j\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                "/in.jsonl }\nsink:\n  type: file.jsonl\n  with: { path: " + dir +
+                "/out.jsonl }\n");
+  auto r = runCommand({omniloopBin(), "run", file, "--store", "sqlite:" + dir + "/s.db", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"read\":2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"written\":2"), std::string::npos) << r.out;
+  const std::string out = readFile(dir + "/out.jsonl");
+  EXPECT_EQ(std::count(out.begin(), out.end(), '\n'), 2);
+
+  // A source that cannot open its file: the run fails with exit 1 and says why.
+  fs::remove(dir + "/in.jsonl");
+  auto fail = runCommand({omniloopBin(), "run", file, "--store", "sqlite:" + dir + "/s2.db"});
+  EXPECT_EQ(fail.exit_code, 1);
+  EXPECT_NE((fail.out + fail.err).find("in.jsonl"), std::string::npos) << fail.out << fail.err;
+
+  auto invalid = runCommand({omniloopBin(), "run", dir + "/missing.yaml"});
+  EXPECT_EQ(invalid.exit_code, 2);
+}
+
+TEST(Cli, PluginsListsBundledFileConnectors) {
+  auto r = runCommand({omniloopBin(), "plugins"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("omniloop.files"), std::string::npos) << r.out;
+  for (const char* t : {"file.jsonl", "file.csv"}) {
+    EXPECT_NE(r.out.find(t), std::string::npos) << t;
+  }
+}
+
+TEST(Cli, SigintDrainsCommitsAndResumesWithoutLossOrDuplicates) {
+  const std::string dir = tempDir("sigint");
+  {
+    std::ofstream f(dir + "/in.jsonl");
+    for (int i = 0; i < 300000; ++i) f << "{\"n\":" << i << ",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n";
+  }
+  const std::string file = dir + "/p.yaml";
+  writeFile(file, "version: 1\nname: s\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                      "/in.jsonl, key_field: n }\nsink:\n  type: cdp\nbatch: { size: 256 }\n");
+  const std::string store = "sqlite:" + dir + "/s.db";
+  auto first = runCommand({omniloopBin(), "run", file, "--store", store, "--json"}, {},
+                          [](pid_t pid) {
+                            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                            kill(pid, SIGINT);
+                          });
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  auto second = runCommand({omniloopBin(), "run", file, "--store", store, "--json"});
+  ASSERT_EQ(second.exit_code, 0) << second.err;
+  auto stats = runCommand({omniloopBin(), "stats", "--store", store, "--json"});
+  EXPECT_NE(stats.out.find("\"events\":300000"), std::string::npos) << stats.out;
+}
+
+TEST(Cli, PlainProgressLinesWhenNotOnATerminal) {
+  const std::string dir = tempDir("progress");
+  {
+    std::ofstream f(dir + "/in.jsonl");
+    for (int i = 0; i < 200000; ++i) f << "{\"n\":" << i << "}\n";
+  }
+  const std::string file = dir + "/p.yaml";
+  writeFile(file, "version: 1\nname: pr\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                      "/in.jsonl }\nsink:\n  type: cdp\nbatch: { size: 64 }\n");
+  auto r = runCommand({omniloopBin(), "run", file, "--store", "sqlite:" + dir + "/s.db",
+                       "--progress-interval", "0.05"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("progress pr: "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("\r"), std::string::npos);
+}
+
+TEST(Quickstart, FillsTheStoreInUnderTenSeconds) {
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = runCommand({"/bin/bash", kQuickstart + "/run.sh", omniloopBin()});
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_LT(secs, 10.0);
+  EXPECT_NE(r.out.find("pipeline crm-contacts"), std::string::npos);
+  EXPECT_NE(r.out.find("pipeline call-center-cdr"), std::string::npos);
+  EXPECT_NE(r.out.find("profiles"), std::string::npos);
+  EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
+}

@@ -1,0 +1,355 @@
+// The plugin host against real shared libraries: every broken plugin is refused with its exact
+// reason while the test process keeps running, and a good plugin works end to end through the
+// pipeline wrappers.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "config/catalog.h"
+#include "event/event.h"
+#include "plugin/plugin_component.h"
+#include "plugin/probe.h"
+#include "plugin/registry.h"
+
+namespace fs = std::filesystem;
+using omniloop::config::ComponentKind;
+using omniloop::event::Batch;
+using omniloop::event::Disposition;
+using omniloop::event::Value;
+using omniloop::event::ValueType;
+using omniloop::pipeline::Status;
+using omniloop::plugin::InstanceContext;
+using omniloop::plugin::LoadError;
+using omniloop::plugin::PluginSink;
+using omniloop::plugin::PluginSource;
+using omniloop::plugin::Registry;
+
+namespace {
+
+const std::string kRoot = OMNILOOP_TEST_PLUGIN_DIR;
+const std::string kHostAbi =
+    std::to_string(OMNILOOP_ABI_MAJOR) + "." + std::to_string(OMNILOOP_ABI_MINOR);
+
+std::string caseDir(const std::string& name) {
+  return kRoot + "/" + name;
+}
+std::string caseFile(const std::string& name) {
+  return fs::canonical(caseDir(name) + "/test_" + name + ".so").string();
+}
+
+// Scans one case directory and returns its single refusal.
+LoadError refusal(const std::string& name) {
+  Registry registry;
+  registry.scanDirectory(caseDir(name));
+  EXPECT_TRUE(registry.plugins().empty());
+  EXPECT_EQ(registry.errors().size(), 1u);
+  if (registry.errors().empty()) return {};
+  return registry.errors().front();
+}
+
+InstanceContext context(const std::string& component) {
+  InstanceContext ctx;
+  ctx.pipeline = "host-test";
+  ctx.component = component;
+  return ctx;
+}
+
+std::string text(const Batch& batch, size_t i, const std::string& path) {
+  Value v;
+  if (!omniloop::event::getPath(batch[i], path, v)) return "<absent>";
+  return v.toText();
+}
+
+class GoodPlugin : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    registry_.scanDirectory(caseDir("good"));
+    registry_.scanDirectory(caseDir("create_throws"));
+    registry_.scanDirectory(caseDir("bad_config"));
+    ASSERT_TRUE(registry_.errors().empty()) << registry_.errors().front().reason;
+    ASSERT_EQ(registry_.plugins().size(), 3u);
+  }
+  Registry registry_;
+};
+
+}  // namespace
+
+TEST(PluginHost, ReportsMissingEntryPoint) {
+  const LoadError e = refusal("no_entry");
+  EXPECT_EQ(e.path, caseFile("no_entry"));
+  EXPECT_EQ(e.reason,
+            "missing entry point 'omniloop_plugin_entry' (build the plugin with OMNILOOP_PLUGIN "
+            "or export the symbol with OMNILOOP_EXPORT)");
+}
+
+TEST(PluginHost, RefusesOtherAbiMajorNamingBothVersions) {
+  EXPECT_EQ(refusal("abi_major").reason, "plugin ABI 2.0, host ABI " + kHostAbi +
+                                             ": rebuild the plugin against omniloop SDK " +
+                                             std::to_string(OMNILOOP_ABI_MAJOR) + ".x");
+}
+
+TEST(PluginHost, RefusesNewerAbiMinorNamingBothVersions) {
+  const std::string plugin_abi =
+      std::to_string(OMNILOOP_ABI_MAJOR) + "." + std::to_string(OMNILOOP_ABI_MINOR + 1);
+  EXPECT_EQ(refusal("abi_minor").reason, "plugin ABI " + plugin_abi + ", host ABI " + kHostAbi +
+                                             ": rebuild the plugin against omniloop SDK " +
+                                             kHostAbi + " or upgrade omniloop");
+}
+
+TEST(PluginHost, ReportsNullDescriptor) {
+  EXPECT_EQ(refusal("null_descriptor").reason,
+            "entry point returned no descriptor (the plugin refuses host ABI " + kHostAbi + ")");
+}
+
+TEST(PluginHost, ReportsDescriptorSmallerThanAbiStruct) {
+  EXPECT_EQ(refusal("small_descriptor").reason,
+            "descriptor size 8 is smaller than the ABI " + std::to_string(OMNILOOP_ABI_MAJOR) +
+                ".0 descriptor (" + std::to_string(sizeof(ol_plugin_descriptor)) + " bytes)");
+}
+
+TEST(PluginHost, ReportsMissingPluginName) {
+  EXPECT_EQ(refusal("no_name").reason, "descriptor has no plugin name");
+}
+
+TEST(PluginHost, ReportsNonElfFileWithTheLoaderError) {
+  Registry registry;
+  registry.scanDirectory(caseDir("junk"));
+  ASSERT_EQ(registry.errors().size(), 1u);
+  const std::string junk = fs::canonical(caseDir("junk") + "/junk.so").string();
+  EXPECT_EQ(registry.errors()[0].path, junk);
+  EXPECT_EQ(registry.errors()[0].reason, "cannot load: " + junk + ": invalid ELF header");
+}
+
+TEST(PluginHost, SurvivesPluginThatCrashesWhileLoading) {
+  Registry registry;
+  registry.scanDirectory(caseDir("crash_on_load"));
+  registry.scanDirectory(caseDir("good"));  // this process is alive and still loads plugins
+  ASSERT_EQ(registry.errors().size(), 1u);
+  EXPECT_EQ(registry.errors()[0].path, caseFile("crash_on_load"));
+  EXPECT_EQ(registry.errors()[0].reason, "crashed while loading (signal 11)");
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_EQ(registry.plugins()[0].name, "test.good");
+}
+
+TEST(PluginHost, ProbeGivesUpOnPluginThatHangsWhileLoading) {
+  const auto r = omniloop::plugin::probeFile(caseFile("hang_on_load"), 300);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.reason, "timed out while loading (no answer after 300 ms)");
+}
+
+TEST(PluginHost, ReportsMissingConfiguredDirectory) {
+  Registry registry;
+  registry.scanDirectory(kRoot + "/no-such-dir");
+  ASSERT_EQ(registry.errors().size(), 1u);
+  EXPECT_EQ(registry.errors()[0].reason,
+            "plugin directory does not exist (check plugin_dirs / OMNILOOP_PLUGIN_PATH)");
+}
+
+TEST(PluginHost, SkipsLaterPluginWithTheSameName) {
+  const fs::path copy_dir =
+      fs::temp_directory_path() / ("omniloop-dup-" + std::to_string(::getpid()));
+  fs::create_directories(copy_dir);
+  fs::copy_file(caseFile("good"), copy_dir / "another_name.so",
+                fs::copy_options::overwrite_existing);
+  Registry registry;
+  registry.scanDirectory(caseDir("good"));
+  registry.scanDirectory(copy_dir.string());
+  fs::remove_all(copy_dir);
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_EQ(registry.plugins()[0].path, caseFile("good"));
+  ASSERT_EQ(registry.errors().size(), 1u);
+  EXPECT_EQ(registry.errors()[0].reason,
+            "plugin 'test.good' already loaded from " + caseFile("good"));
+}
+
+TEST(PluginHost, SameFileThroughTwoDirectoriesLoadsOnce) {
+  Registry registry;
+  registry.scanDirectory(caseDir("good"));
+  EXPECT_TRUE(registry.loadFile(caseDir("good") + "/../good/test_good.so"));
+  EXPECT_EQ(registry.plugins().size(), 1u);
+  EXPECT_TRUE(registry.errors().empty());
+}
+
+TEST(PluginHost, SearchPathIsBundledThenConfiguredThenEnvironment) {
+  ::setenv("OMNILOOP_PLUGIN_PATH", "/env/a::/env/b", 1);
+  const auto dirs = Registry::searchPath({"/configured"});
+  ::unsetenv("OMNILOOP_PLUGIN_PATH");
+  ASSERT_EQ(dirs.size(), 4u);
+  EXPECT_EQ(dirs[0], fs::path(OMNILOOP_PLUGIN_DIR).lexically_normal().string());
+  EXPECT_EQ(dirs[1], "/configured");
+  EXPECT_EQ(dirs[2], "/env/a");
+  EXPECT_EQ(dirs[3], "/env/b");
+}
+
+TEST(PluginHost, DiscoverLoadsConfiguredBeforeEnvironmentDirectories) {
+  ::setenv("OMNILOOP_PLUGIN_PATH", caseDir("bad_config").c_str(), 1);
+  Registry registry;
+  registry.discover({caseDir("good")});
+  ::unsetenv("OMNILOOP_PLUGIN_PATH");
+  std::vector<std::string> names;
+  for (const auto& p : registry.plugins()) names.push_back(p.name);
+  // The bundled dir may hold the in-tree plugins before ours.
+  ASSERT_GE(names.size(), 2u);
+  EXPECT_EQ(names[names.size() - 2], "test.good");
+  EXPECT_EQ(names.back(), "test.bad_config");
+}
+
+TEST_F(GoodPlugin, DescriptorIsReadIntoTheRegistryAndCatalog) {
+  const auto* good = registry_.findPlugin("test.good");
+  ASSERT_NE(good, nullptr);
+  EXPECT_EQ(good->version, "1.2.3");
+  EXPECT_EQ(good->abi_major, OMNILOOP_ABI_MAJOR);
+  EXPECT_EQ(good->abi_minor, OMNILOOP_ABI_MINOR);
+  EXPECT_EQ(good->path, caseFile("good"));
+  ASSERT_EQ(good->components.size(), 3u);
+
+  omniloop::config::SimpleCatalog catalog;
+  registry_.fillCatalog(catalog);
+  const auto* numbers = catalog.find(ComponentKind::Source, "test.numbers");
+  ASSERT_NE(numbers, nullptr);
+  EXPECT_EQ(numbers->provider, "test.good");
+  EXPECT_EQ(numbers->description, "Emits numbered events");
+  EXPECT_NE(numbers->schema_json.find("\"minimum\":0"), std::string::npos);
+  EXPECT_NE(catalog.find(ComponentKind::Stage, "test.tag"), nullptr);
+  EXPECT_NE(catalog.find(ComponentKind::Sink, "test.count"), nullptr);
+  EXPECT_EQ(catalog.find(ComponentKind::Sink, "test.numbers"), nullptr);
+}
+
+TEST_F(GoodPlugin, SourceStageAndSinkRunEndToEnd) {
+  int64_t emitted_seen = 0;
+  InstanceContext source_ctx = context("numbers");
+  source_ctx.on_counter = [&](std::string_view name, int64_t delta) {
+    if (name == "emitted") emitted_seen += delta;
+  };
+  auto source =
+      registry_.makeSource("test.numbers", R"({"count":5,"channel":"lab"})", std::move(source_ctx));
+  auto stage =
+      registry_.makeStage("test.tag", R"({"tag":"checked","drop_odd":true})", context("tag"));
+  auto sink = registry_.makeSink("test.count", "{}", context("count"));
+
+  Batch batch(16);
+  ASSERT_TRUE(source->resume("").isOk());
+  const auto read = source->read(batch, 16);
+  EXPECT_EQ(read.status, Status::End) << read.message;
+  ASSERT_EQ(batch.size(), 5u);
+  EXPECT_EQ(batch.cursor, "5");
+  EXPECT_EQ(emitted_seen, 5);
+
+  // What the SDK builder put into host events.
+  EXPECT_EQ(batch[3].key, "3");
+  EXPECT_EQ(batch[3].type, "test.number");
+  EXPECT_EQ(batch[3].channel, "lab");
+  EXPECT_EQ(batch[3].occurred_at_us, 1700000000000003);
+  EXPECT_EQ(text(batch, 3, "$identities.email"), "user3@example.com");
+  EXPECT_EQ(text(batch, 3, "$consent.analytics"), "granted");
+  EXPECT_EQ(batch[3].find("n")->type, ValueType::Int);
+  EXPECT_EQ(batch[3].find("n")->i, 3);
+  EXPECT_EQ(batch[3].find("even")->b, false);
+  EXPECT_DOUBLE_EQ(batch[3].find("half")->d, 1.5);
+  EXPECT_EQ(text(batch, 3, "label"), "number 3");
+  EXPECT_EQ(text(batch, 3, "meta.parity"), "odd");
+  EXPECT_EQ(batch[3].find("digits")->type, ValueType::Json);
+
+  const auto processed = stage->process(batch);
+  ASSERT_TRUE(processed.isOk()) << processed.message;
+  EXPECT_EQ(batch[0].disposition, Disposition::Keep);
+  EXPECT_EQ(batch[1].disposition, Disposition::Drop);
+  EXPECT_EQ(batch[1].reason, "odd number");
+  EXPECT_EQ(text(batch, 2, "tag"), "checked");
+
+  batch[4].disposition = Disposition::Elsewhere;  // routed to another sink: not this one's
+  const auto written = sink->write(batch);
+  ASSERT_TRUE(written.isOk()) << written.message;
+  ASSERT_TRUE(sink->flush().isOk());
+  auto& counters = dynamic_cast<PluginSink&>(*sink).instance().context();
+  EXPECT_EQ(counters.counter("written"), 2);  // 0 and 2 (1, 3 dropped; 4 elsewhere)
+  EXPECT_GT(counters.counter("bytes"), 2 * 100);
+  EXPECT_EQ(counters.counter("flushes"), 1);
+}
+
+TEST_F(GoodPlugin, ReadStopsAtMaxEventsAndResumesFromTheCursor) {
+  auto first = registry_.makeSource("test.numbers", R"({"count":10})", context("numbers"));
+  Batch batch(64);
+  const auto r1 = first->read(batch, 4);
+  EXPECT_EQ(r1.status, Status::Ok);
+  ASSERT_EQ(batch.size(), 4u);
+  EXPECT_EQ(batch.cursor, "4");
+
+  auto second = registry_.makeSource("test.numbers", R"({"count":10})", context("numbers"));
+  ASSERT_TRUE(second->resume(batch.cursor).isOk());
+  Batch rest(64);
+  const auto r2 = second->read(rest, 64);
+  EXPECT_EQ(r2.status, Status::End);
+  ASSERT_EQ(rest.size(), 6u);
+  EXPECT_EQ(rest[0].key, "4");
+  EXPECT_EQ(rest[5].key, "9");
+}
+
+TEST_F(GoodPlugin, FullBatchStopsTheSourceWithoutSkippingRecords) {
+  auto source = registry_.makeSource("test.numbers", R"({"count":10})", context("numbers"));
+  Batch small(3);
+  EXPECT_EQ(source->read(small, 100).status, Status::Ok);
+  EXPECT_EQ(small.size(), 3u);
+  EXPECT_EQ(small.cursor, "3");
+  small.reset();
+  EXPECT_EQ(source->read(small, 100).status, Status::Ok);
+  EXPECT_EQ(small[0].key, "3");
+}
+
+TEST_F(GoodPlugin, CreateThatThrowsThroughTheCBoundaryIsReported) {
+  try {
+    registry_.makeSource("test.throw_create", "{}", context("x"));
+    FAIL() << "expected create to fail";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "create failed: config parser exploded");
+  }
+}
+
+TEST_F(GoodPlugin, ReadThatThrowsANonStandardExceptionBecomesAnError) {
+  auto source = registry_.makeSource("test.throw_read", "{}", context("x"));
+  Batch batch(4);
+  const auto r = source->read(batch, 4);
+  EXPECT_EQ(r.status, Status::Error);
+  EXPECT_EQ(r.message, "plugin component 'test.throw_read' read threw an unknown exception");
+}
+
+TEST_F(GoodPlugin, ProcessThatThrowsBecomesAnError) {
+  auto stage = registry_.makeStage("test.throw_process", "{}", context("x"));
+  Batch batch(4);
+  const auto r = stage->process(batch);
+  EXPECT_EQ(r.status, Status::Error);
+  EXPECT_EQ(
+      r.message,
+      "plugin component 'test.throw_process' process threw an exception: stage lost its mind");
+}
+
+TEST_F(GoodPlugin, InvalidConfigurationCarriesThePluginsMessage) {
+  auto message = [&](const std::string& json) -> std::string {
+    try {
+      registry_.makeSource("test.strict", json, context("strict"));
+    } catch (const std::runtime_error& e) {
+      return e.what();
+    }
+    return "<created>";
+  };
+  EXPECT_EQ(message("{}"), "create failed: option 'path' is required");
+  EXPECT_EQ(message(R"({"path":"x","count":0})"),
+            "create failed: option 'count' must be at least 1, got 0");
+  EXPECT_EQ(message(R"({"path":7})"), "create failed: option 'path' must be a string");
+  EXPECT_EQ(message(R"({"path":"x","count":2})"), "<created>");
+}
+
+TEST_F(GoodPlugin, UnknownTypeOrWrongKindIsReported) {
+  try {
+    registry_.makeSink("test.numbers", "{}", context("x"));
+    FAIL() << "a source type is not a sink";
+  } catch (const std::runtime_error& e) {
+    EXPECT_STREQ(e.what(), "no plugin provides sink type 'test.numbers'");
+  }
+}

@@ -1,0 +1,154 @@
+// omniloop.yaml: defaults, validation with hints, relative paths and the environment override.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "config/loader.h"
+
+namespace omniloop::config {
+namespace {
+
+// Keeps OMNILOOP_STORE out of (or in) a test's way and restores it afterwards.
+class StoreEnv {
+ public:
+  explicit StoreEnv(const char* value) {
+    if (const char* old = std::getenv("OMNILOOP_STORE")) saved_ = old, had_ = true;
+    if (value) {
+      setenv("OMNILOOP_STORE", value, 1);
+    } else {
+      unsetenv("OMNILOOP_STORE");
+    }
+  }
+  ~StoreEnv() {
+    if (had_) {
+      setenv("OMNILOOP_STORE", saved_.c_str(), 1);
+    } else {
+      unsetenv("OMNILOOP_STORE");
+    }
+  }
+
+ private:
+  std::string saved_;
+  bool had_ = false;
+};
+
+std::vector<Diagnostic> errorsOf(const std::string& yaml) {
+  try {
+    parseDaemonConfig(yaml, "/etc/omniloop/omniloop.yaml");
+  } catch (const ConfigError& e) {
+    return e.diagnostics();
+  }
+  ADD_FAILURE() << "expected a ConfigError for:\n" << yaml;
+  return {};
+}
+
+TEST(DaemonConfig, EmptyFileGivesDefaults) {
+  StoreEnv env(nullptr);
+  const DaemonConfig cfg = parseDaemonConfig("# all defaults\n", "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(cfg.file, "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(cfg.store, "sqlite:var/omniloop.db");
+  EXPECT_TRUE(cfg.plugin_dirs.empty());
+  EXPECT_EQ(cfg.log.level, "info");
+  EXPECT_EQ(cfg.log.format, "text");
+  EXPECT_EQ(cfg.admin.listen, "127.0.0.1:8686");
+  EXPECT_TRUE(cfg.admin.token_file.empty());
+}
+
+TEST(DaemonConfig, RelativePathsResolveAgainstTheFilesDirectory) {
+  StoreEnv env(nullptr);
+  const DaemonConfig cfg = parseDaemonConfig(
+      "store: sqlite:../../var/quickstart.db\n"
+      "plugin_dirs: [plugins, /opt/omniloop/plugins]\n"
+      "key_file: ../keys/hmac.key\n"
+      "pipelines_dir: pipelines.d\n"
+      "log: { level: debug, format: json, file: log/omniloop.log }\n"
+      "admin: { listen: '0.0.0.0:9000', token_file: ./admin.token }\n",
+      "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(cfg.store, "sqlite:/var/quickstart.db");
+  EXPECT_EQ(cfg.plugin_dirs,
+            (std::vector<std::string>{"/etc/omniloop/plugins", "/opt/omniloop/plugins"}));
+  EXPECT_EQ(cfg.key_file, "/etc/keys/hmac.key");
+  EXPECT_EQ(cfg.pipelines_dir, "/etc/omniloop/pipelines.d");
+  EXPECT_EQ(cfg.log.level, "debug");
+  EXPECT_EQ(cfg.log.format, "json");
+  EXPECT_EQ(cfg.log.file, "/etc/omniloop/log/omniloop.log");
+  EXPECT_EQ(cfg.admin.listen, "0.0.0.0:9000");
+  EXPECT_EQ(cfg.admin.token_file, "/etc/omniloop/admin.token");
+}
+
+TEST(DaemonConfig, StoresThatAreNotRelativeFilesAreLeftAlone) {
+  StoreEnv env(nullptr);
+  for (const char* store : {"sqlite:/srv/cdp.db", "sqlite::memory:", "postgresql://cdp@db/cdp"}) {
+    EXPECT_EQ(
+        parseDaemonConfig(std::string("store: '") + store + "'\n", "/etc/o/omniloop.yaml").store,
+        store);
+  }
+}
+
+TEST(DaemonConfig, SinglePluginDirMayBeWrittenAsText) {
+  StoreEnv env(nullptr);
+  const DaemonConfig cfg = parseDaemonConfig("plugin_dirs: plugins\n", "/etc/o/omniloop.yaml");
+  EXPECT_EQ(cfg.plugin_dirs, (std::vector<std::string>{"/etc/o/plugins"}));
+}
+
+TEST(DaemonConfig, LoadFromFileResolvesAgainstThatFile) {
+  StoreEnv env(nullptr);
+  const std::filesystem::path dir =
+      std::filesystem::path(OMNILOOP_BINARY_DIR) / "test-data" / "config_test" / "etc";
+  std::filesystem::create_directories(dir);
+  const std::filesystem::path file = dir / "omniloop.yaml";
+  {
+    std::ofstream out(file);
+    out << "store: sqlite:data/cdp.db\nkey_file: hmac.key\n";
+  }
+  const DaemonConfig cfg = loadDaemonConfig(file.string());
+  const std::string abs_dir = std::filesystem::absolute(dir).lexically_normal().string();
+  EXPECT_EQ(cfg.store, "sqlite:" + abs_dir + "/data/cdp.db");
+  EXPECT_EQ(cfg.key_file, abs_dir + "/hmac.key");
+  EXPECT_THROW(loadDaemonConfig((dir / "missing.yaml").string()), ConfigError);
+}
+
+TEST(DaemonConfig, EnvironmentOverridesTheStore) {
+  StoreEnv env("sqlite:/tmp/override.db");
+  EXPECT_EQ(parseDaemonConfig("store: sqlite:x.db\n", "/etc/o/omniloop.yaml").store,
+            "sqlite:/tmp/override.db");
+  EXPECT_EQ(parseDaemonConfig("", "").store, "sqlite:/tmp/override.db");
+}
+
+TEST(DaemonConfig, UnknownKeySuggestsTheRightOne) {
+  const auto diags = errorsOf("store: sqlite:x.db\nplugins_dir: [a]\n");
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].message, "unknown key 'plugins_dir'");
+  EXPECT_EQ(diags[0].mark.file, "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(diags[0].mark.line, 2);
+  EXPECT_EQ(diags[0].mark.column, 1);
+  EXPECT_EQ(diags[0].hint, "did you mean 'plugin_dirs'?");
+}
+
+TEST(DaemonConfig, BadValuesAreAllReported) {
+  const auto diags = errorsOf(
+      "log:\n  level: verbose\n  format: xml\n  colour: true\n"
+      "admin: { listen: localhost }\n");
+  ASSERT_EQ(diags.size(), 4u);
+  EXPECT_EQ(diags[0].message,
+            "'log.level' must be one of trace, debug, info, warn, error, not \"verbose\"");
+  EXPECT_EQ(diags[0].mark.line, 2);
+  EXPECT_EQ(diags[0].mark.column, 10);
+  EXPECT_EQ(diags[1].message, "'log.format' must be one of text, json, not \"xml\"");
+  EXPECT_EQ(diags[2].message, "unknown key 'colour' in 'log'");
+  EXPECT_EQ(diags[2].hint, "known keys: level, format, file");
+  EXPECT_EQ(diags[3].mark.line, 5);
+  EXPECT_EQ(diags[3].hint, "write host:port, e.g. 127.0.0.1:8686");
+}
+
+TEST(DaemonConfig, SyntaxErrorHasItsPosition) {
+  const auto diags = errorsOf("store: x\nlog: [info\n");
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].message.rfind("invalid YAML: ", 0), 0u);
+  EXPECT_GE(diags[0].mark.line, 2);
+}
+
+}  // namespace
+}  // namespace omniloop::config
