@@ -139,7 +139,8 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
   for (const auto& s : spec.sinks) {
     const std::string& type = s.component.type;
     if (type == "cdp") {
-      sinks.push_back({s.name, store::makeCdpSink(store(), spec.name, spec.source_id)});
+      sinks.push_back({s.name, store::makeCdpSink(store(), spec.name, spec.source_id,
+                                                  s.component.with_json)});
     } else if (type == "discard") {
       sinks.push_back({s.name, std::make_unique<DiscardSink>()});
     } else {

@@ -69,6 +69,14 @@ bool normalizePhone(std::string_view in, std::string& out, std::string_view defa
   if (!plus) {
     if (out.size() >= 2 && out[0] == '0' && out[1] == '0') {
       out.erase(0, 2);
+    } else if (default_region == "+1") {
+      // North America has no trunk 0: NPA-NXX-XXXX, or 1-NPA-NXX-XXXX (the trunk prefix is the
+      // country code itself). Area codes start with 2-9.
+      if (out.size() == 10 && out[0] >= '2') {
+        out.insert(out.begin(), '1');
+      } else if (!(out.size() == 11 && out[0] == '1' && out[1] >= '2')) {
+        return reject(out);
+      }
     } else if (!out.empty() && out[0] == '0' && isCallingCode(default_region)) {
       out.replace(0, 1, default_region.substr(1));
     } else {

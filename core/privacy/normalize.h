@@ -15,7 +15,9 @@ bool normalizeEmail(std::string_view in, std::string& out);
 // To E.164: "+" then 8..15 digits. Strips spaces, tabs, '-', '.', '/', '(' and ')'; a "(0)"
 // after the country code ("+49 (0)89 ...") is dropped; a leading "00" becomes "+". A national
 // number (leading single '0') takes `default_region` ("+49") in place of that 0; without a
-// default region it is rejected. Anything else (letters, extensions) is rejected.
+// default region it is rejected. With default_region "+1" (North America, no trunk 0) a
+// 10-digit NPA-NXX-XXXX number, or 11 digits starting with 1, take +1.
+// Anything else (letters, extensions) is rejected.
 bool normalizePhone(std::string_view in, std::string& out, std::string_view default_region = {});
 
 // Trim ASCII whitespace; rejects an empty result.

@@ -4,6 +4,7 @@
 // so the executor commits nothing itself for a pipeline whose sink is `cdp`.
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "config/catalog.h"
 #include "pipeline/component.h"
@@ -16,6 +17,8 @@ namespace omniloop::store {
 void registerCdpSink(config::SimpleCatalog& catalog);
 
 // A sink over `store` (which must outlive it) for one pipeline and its source id.
-std::unique_ptr<pipeline::Sink> makeCdpSink(Store& store, std::string pipeline, std::string source_id);
+// config_json: the sink's `with:` block ({"phone_country_code": "+49"} or empty).
+std::unique_ptr<pipeline::Sink> makeCdpSink(Store& store, std::string pipeline, std::string source_id,
+                                            std::string_view config_json = {});
 
 }  // namespace omniloop::store

@@ -15,4 +15,3 @@ done
 "$omniloop" stats --config "$here/omniloop.yaml"
 ms=$(( $(date +%s%N) / 1000000 - start_ms ))
 printf '\nquickstart finished in %d.%03d s; the store is var/quickstart.db\n' $((ms / 1000)) $((ms % 1000))
-echo "try: $omniloop profile --config $here/omniloop.yaml --identity email:amy@demo.net"

@@ -28,6 +28,28 @@ std::chrono::milliseconds backoffDelay(int failures, std::chrono::milliseconds i
   return std::min(d, max);
 }
 
+std::vector<std::string> listPipelineFiles(const std::string& dir) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    throw std::runtime_error("pipelines_dir " + dir +
+                             " is not a readable directory (create it, or set pipelines_dir in "
+                             "omniloop.yaml)");
+  }
+  std::vector<std::string> files;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const fs::path& p = it->path();
+    const std::string base = p.filename().string();
+    if (base.empty() || base[0] == '.') continue;  // editor swap files, hidden files
+    if (p.extension() != ".yaml") continue;
+    std::error_code fec;
+    if (!fs::is_regular_file(p, fec)) continue;
+    files.push_back(p.lexically_normal().string());
+  }
+  if (ec) throw std::runtime_error("cannot list pipelines_dir " + dir + ": " + ec.message());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 enum class State { Starting, Running, Backoff, Done, Stopped, Invalid };
 
 namespace {
@@ -294,25 +316,7 @@ void Supervisor::drain(const std::vector<std::shared_ptr<Slot>>& slots) {
 
 ReloadSummary Supervisor::syncPipelines() {
   ReloadSummary summary;
-  const std::string& dir = options_.pipelines_dir;
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    throw std::runtime_error("pipelines_dir " + dir +
-                             " is not a readable directory (create it, or set pipelines_dir in "
-                             "omniloop.yaml)");
-  }
-  std::vector<std::string> files;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
-    const fs::path& p = it->path();
-    const std::string base = p.filename().string();
-    if (base.empty() || base[0] == '.') continue;  // editor swap files, hidden files
-    if (p.extension() != ".yaml") continue;
-    std::error_code fec;
-    if (!fs::is_regular_file(p, fec)) continue;
-    files.push_back(p.lexically_normal().string());
-  }
-  if (ec) throw std::runtime_error("cannot list pipelines_dir " + dir + ": " + ec.message());
-  std::sort(files.begin(), files.end());
+  const std::vector<std::string> files = listPipelineFiles(options_.pipelines_dir);
 
   // Decide, without touching anything yet.
   std::map<std::string, std::shared_ptr<Slot>> current;

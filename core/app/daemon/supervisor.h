@@ -41,6 +41,10 @@ struct SupervisorOptions {
 std::chrono::milliseconds backoffDelay(int failures, std::chrono::milliseconds initial,
                                        std::chrono::milliseconds max);
 
+// The pipeline files of `dir`: every `*.yaml` regular file not starting with '.', sorted.
+// Throws std::runtime_error naming the directory when it cannot be read.
+std::vector<std::string> listPipelineFiles(const std::string& dir);
+
 struct ReloadSummary {
   std::vector<std::string> started;    // new files
   std::vector<std::string> restarted;  // changed files

@@ -11,7 +11,7 @@ namespace {
 
 // Options both sources share (JSON Schema "properties" members).
 #define OMNILOOP_FILES_COMMON_OPTIONS                                                           \
-  R"("path": {"type": "string", "minLength": 1, "description": "File to read."},)"              \
+  R"("path": {"type": "string", "format": "path", "minLength": 1, "description": "File to read (relative: to the pipeline file)."},)"              \
   R"("follow": {"type": "boolean", "default": false,)"                                          \
   R"( "description": "Keep reading lines appended to the file (and follow rotation); otherwise stop at its end."},)" \
   R"("key_field": {"type": "string", "minLength": 1,)"                                          \
@@ -49,7 +49,7 @@ constexpr const char* kCsvSourceSchema =
 
 constexpr const char* kJsonlSinkSchema =
     R"({"type": "object", "additionalProperties": false, "required": ["path"], "properties": {)"
-    R"("path": {"type": "string", "minLength": 1, "description": "File to write (parent directories are created)."},)"
+    R"("path": {"type": "string", "format": "path", "minLength": 1, "description": "File to write (parent directories are created; relative: to the pipeline file)."},)"
     R"( "append": {"type": "boolean", "default": true, "description": "Append to an existing file; false truncates it at start."},)"
     R"( "fsync": {"type": "boolean", "default": false, "description": "fdatasync on every flush (before each commit)."}}})";
 

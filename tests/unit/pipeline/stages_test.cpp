@@ -924,7 +924,7 @@ TEST_F(StageConfigFile, LoaderValidatesBuiltinStagesWithTheirSchemasAndChecks) {
   } catch (const config::ConfigError& err) {
     ASSERT_EQ(err.diagnostics().size(), 1u) << err.what();
     EXPECT_EQ(err.diagnostics()[0].mark.line, 6);
-    EXPECT_EQ(err.diagnostics()[0].mark.column, 41) << err.what();
+    EXPECT_EQ(err.diagnostics()[0].mark.column, 39) << err.what();  // the "DE"
   }
 
   // A schema violation (cast type outside the enum) is reported too.

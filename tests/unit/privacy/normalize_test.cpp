@@ -57,7 +57,15 @@ TEST(NormalizePhone, NationalNumberTakesDefaultRegion) {
 TEST(NormalizePhone, NationalNumberWithoutRegionIsRejected) {
   EXPECT_EQ(phone("089 1234 5678"), "<rejected:>");
   EXPECT_EQ(phone("089 1234 5678", "49"), "<rejected:>");  // not a calling code
-  EXPECT_EQ(phone("5551234567", "+1"), "<rejected:>");      // no trunk 0: unknown country
+  EXPECT_EQ(phone("5551234567", "+49"), "<rejected:>");     // no trunk 0 outside NANP
+  EXPECT_EQ(phone("5551234567"), "<rejected:>");
+}
+
+TEST(NormalizePhone, NorthAmericanNumbersTakePlusOne) {
+  EXPECT_EQ(phone("415-256-8563", "+1"), "+14152568563");
+  EXPECT_EQ(phone("1 (415) 256 8563", "+1"), "+14152568563");
+  EXPECT_EQ(phone("0152568563", "+1"), "<rejected:>");  // area codes never start with 0 or 1
+  EXPECT_EQ(phone("415256856", "+1"), "<rejected:>");   // 9 digits
 }
 
 TEST(NormalizePhone, EnforcesEightToFifteenDigits) {
