@@ -83,8 +83,9 @@ std::string loadTokenFile(const std::string& path, std::string* warning) {
                                "control character; use printable characters only");
     }
   }
-  if (warning != nullptr && (st.st_mode & 077) != 0) {
-    *warning = "admin.token_file " + path + " can be read by other users; chmod 600 it";
+  // Group access is how operators share the token (root:omniloop 0640); everyone is too many.
+  if (warning != nullptr && (st.st_mode & 007) != 0) {
+    *warning = "admin.token_file " + path + " can be read by every user; chmod o-rwx it";
   }
   return token;
 }

@@ -16,7 +16,8 @@ std::optional<std::string_view> bearerToken(std::string_view authorization);
 
 // Reads the token file: its content with surrounding whitespace removed. Throws
 // std::runtime_error naming the file when it is missing, unreadable, empty or longer than 4 KiB.
-// `warning` receives a sentence when the file can be read by other users (mode & 077).
+// `warning` receives a sentence when every user may read the file (mode & 007); group access
+// is fine (the package shares the token with the group omniloop).
 std::string loadTokenFile(const std::string& path, std::string* warning = nullptr);
 
 }  // namespace omniloop::admin

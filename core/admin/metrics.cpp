@@ -35,8 +35,12 @@ void appendLabelValue(std::string& out, std::string_view value) {
 std::string formatMetricValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  char buf[128];
+  // Plain decimals where they stay short (le="0.0005", not "5e-04"), exponents for the rest.
+  const double mag = std::fabs(v);
+  const bool fixed = v == 0 || (mag >= 1e-6 && mag < 1e15);
+  auto [end, ec] = fixed ? std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::fixed)
+                         : std::to_chars(buf, buf + sizeof(buf), v);
   if (ec != std::errc()) return "NaN";
   return std::string(buf, end);
 }

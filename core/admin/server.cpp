@@ -47,7 +47,7 @@ constexpr const char* kJson = "application/json";
 
 void send(HTTPServerResponse& resp, int status, const std::string& body,
           const char* content_type = kJson) {
-  resp.setStatus(static_cast<HTTPResponse::HTTPStatus>(status));
+  resp.setStatusAndReason(static_cast<HTTPResponse::HTTPStatus>(status));
   resp.setContentType(content_type);
   resp.set("Cache-Control", "no-store");
   resp.set("X-Content-Type-Options", "nosniff");

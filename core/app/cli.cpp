@@ -12,6 +12,7 @@
 #include "app/progress.h"
 #include "app/runtime.h"
 #include "app/signals.h"
+#include "app/status_command.h"
 #include "config/pipeline_spec.h"
 #include "event/json.h"
 #include "plugin/registry.h"
@@ -30,6 +31,7 @@ commands:
   run FILE              run a pipeline to the end of its source and print a summary
   plugins               list discovered plugins, their components, and plugins that failed to load
   stats                 what the CDP store holds: profiles, identities, events, dead letters
+  status                the running omniloopd's pipelines: state, counters, last error
   version               print the version
 
 global options:
@@ -353,6 +355,7 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "run") return cmdRun(a);
     if (cmd == "plugins") return cmdPlugins(a);
     if (cmd == "stats") return cmdStats(a);
+    if (cmd == "status") return runStatusCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);
     return 2;

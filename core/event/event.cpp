@@ -109,33 +109,38 @@ void Event::clear() {
   route = 0;
 }
 
+namespace {
+// Size first, then the last byte (paths often share prefixes), then the rest.
+inline bool samePath(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && (a.empty() || (a.back() == b.back() && std::memcmp(a.data(), b.data(), a.size()) == 0));
+}
+}  // namespace
+
 const Value* Event::find(std::string_view path) const {
   for (const Field& f : fields) {
-    if (f.path == path) return &f.value;
+    if (samePath(f.path, path)) return &f.value;
   }
   return nullptr;
 }
 
 Value* Event::find(std::string_view path) {
   for (Field& f : fields) {
-    if (f.path == path) return &f.value;
+    if (samePath(f.path, path)) return &f.value;
   }
   return nullptr;
 }
 
 void Event::set(std::string_view path, const Value& v) {
-  if (Value* existing = find(path)) {
-    *existing = v;
-    return;
-  }
-  // A value replaces what it would shadow: children ("a" over "a.b") and ancestors ("a.b" over
-  // a scalar "a"), so the nested JSON form never has duplicate keys.
+  // One pass: replace an equal path; note whether the new value would shadow children ("a"
+  // over "a.b") or ancestors ("a.b" over a scalar "a"), so the nested JSON form never has
+  // duplicate keys.
   bool conflict = false;
-  for (const Field& f : fields) {
-    if (isChild(f.path, path) || isChild(path, f.path)) {
-      conflict = true;
-      break;
+  for (Field& f : fields) {
+    if (samePath(f.path, path)) {
+      f.value = v;
+      return;
     }
+    if (!conflict && (isChild(f.path, path) || isChild(path, f.path))) conflict = true;
   }
   if (conflict) {
     size_t out = 0;

@@ -27,6 +27,8 @@ namespace omniloop::app {
 
 namespace {
 
+constexpr const char* kSystemConfig = "/etc/omniloop/omniloop.yaml";
+
 std::string pipelinesDir(const config::DaemonConfig& cfg) {
   if (!cfg.pipelines_dir.empty()) return cfg.pipelines_dir;
   if (cfg.file.empty()) return {};
@@ -188,6 +190,10 @@ int serveDaemon(const DaemonOptions& options) {
 
   RuntimeOptions ro;
   ro.config_path = options.config_path;
+  if (ro.config_path.empty() && std::getenv("OMNILOOP_CONFIG") == nullptr &&
+      !fs::exists("omniloop.yaml") && fs::exists(kSystemConfig)) {
+    ro.config_path = kSystemConfig;  // the packaged service's config
+  }
   std::unique_ptr<Runtime> rt;
   try {
     rt = std::make_unique<Runtime>(ro);
@@ -278,7 +284,7 @@ int serveDaemon(const DaemonOptions& options) {
   });
 
   server->start();
-  log->info("admin API listening on {}://{} ", server->tls() ? "https" : "http", cfg.admin.listen);
+  log->info("admin API listening on {}://{}", server->tls() ? "https" : "http", cfg.admin.listen);
   sdNotify("READY=1");
 
   for (;;) {

@@ -21,7 +21,8 @@ Runs every pipeline file (*.yaml) of the configured pipelines_dir at once and se
 API (health, readiness, Prometheus metrics, pipeline state, restart, reload).
 
 options:
-  --config FILE, -c FILE  omniloop.yaml (default: $OMNILOOP_CONFIG, else ./omniloop.yaml)
+  --config FILE, -c FILE  omniloop.yaml (default: $OMNILOOP_CONFIG, else ./omniloop.yaml, else
+                          /etc/omniloop/omniloop.yaml)
   --check-config          load the config and every pipeline file, print `ok` or every problem
                           with file:line:column, and exit (0 valid, 2 invalid)
   --pidfile FILE          write the process id to FILE
