@@ -166,6 +166,11 @@ TEST(Cli, SigintDrainsCommitsAndResumesWithoutLossOrDuplicates) {
                             kill(pid, SIGINT);
                           });
   ASSERT_EQ(first.exit_code, 0) << first.err;
+  // The signal really arrived mid-run: the first run stopped early and said so.
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(first.out, m, std::regex("\"read\":([0-9]+)"))) << first.out;
+  EXPECT_GT(std::stol(m[1].str()), 0);
+  EXPECT_LT(std::stol(m[1].str()), 300000);
   auto second = runCommand({omniloopBin(), "run", file, "--store", store, "--json"});
   ASSERT_EQ(second.exit_code, 0) << second.err;
   auto stats = runCommand({omniloopBin(), "stats", "--store", store, "--json"});
