@@ -105,6 +105,7 @@ void Event::clear() {
   identities.clear();
   consents.clear();
   fields.clear();
+  path_bits = 0;
   disposition = Disposition::Keep;
   route = 0;
 }
@@ -130,7 +131,25 @@ Value* Event::find(std::string_view path) {
   return nullptr;
 }
 
+uint64_t Event::pathBit(std::string_view path) {
+  // From the first segment only (equal paths, parents and children all share it): its length
+  // and its first and last bytes. Cheap; a collision only costs a scan.
+  const void* dot = std::memchr(path.data(), '.', path.size());
+  const size_t len = dot ? static_cast<size_t>(static_cast<const char*>(dot) - path.data())
+                         : path.size();
+  if (len == 0) return 1;
+  const uint64_t h = static_cast<unsigned char>(path[0]) * 0x9E3779B1u +
+                     static_cast<unsigned char>(path[len - 1]) * 0x85EBCA77u + len * 0xC2B2AE3Du;
+  return 1ULL << ((h >> 7) & 63);
+}
+
 void Event::set(std::string_view path, const Value& v) {
+  const uint64_t bit = pathBit(path);
+  if ((path_bits & bit) == 0) {  // no field shares the first segment: nothing to replace
+    path_bits |= bit;
+    fields.push_back(Field{path, v});
+    return;
+  }
   // One pass: replace an equal path; note whether the new value would shadow children ("a"
   // over "a.b") or ancestors ("a.b" over a scalar "a"), so the nested JSON form never has
   // duplicate keys.

@@ -69,6 +69,10 @@ class Event {
   std::vector<Identity> identities;
   std::vector<Consent> consents;
   std::vector<Field> fields;  // attributes, insertion-ordered
+  // One bit per first path segment present in `fields` (a Bloom-style filter that lets set()
+  // append a new top-level name without scanning). Code that writes Field::path directly must
+  // call notePath() with the new path.
+  uint64_t path_bits = 0;
 
   Disposition disposition = Disposition::Keep;
   std::string_view reason;  // why dropped / dead-lettered
@@ -84,6 +88,8 @@ class Event {
   void set(std::string_view path, const Value& v);  // replaces or appends
   bool remove(std::string_view path);               // also removes children "path.*"
   bool hasPrefix(std::string_view path) const;      // path or any child exists
+  void notePath(std::string_view path) { path_bits |= pathBit(path); }
+  static uint64_t pathBit(std::string_view path);
 
   const Identity* identity(std::string_view type) const;
   void setIdentity(std::string_view type, std::string_view value);

@@ -347,6 +347,7 @@ class MapStage final : public Stage {
       if (rename) {
         if (!clash) {  // the common case: rename in place, order kept
           fields[idx].path = op.to;
+          e.notePath(op.to);
           return true;
         }
         e.remove(op.from);
@@ -369,6 +370,7 @@ class MapStage final : public Stage {
     for (size_t i = 0; i < count; ++i) {
       if (!isChild(fields[i].path, op.from)) continue;
       std::string_view path = join(arena, op.to, fields[i].path.substr(op.from.size()));
+      e.notePath(path);
       if (rename) {
         fields[i].path = path;
       } else {

@@ -155,3 +155,25 @@ TEST(Arena, ResetKeepsLargestBlockAndLargeAllocationsWork) {
   EXPECT_EQ(a.bytesReserved(), 1000u);
   EXPECT_EQ(a.copy("again"), "again");
 }
+
+TEST(Event, PathFilterNeverHidesAnExistingField) {
+  Batch b(1);
+  Event& e = *b.append();
+  // Many names: some share filter bits, none may be duplicated or lost.
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < 200; ++i) {
+      const std::string path = "f" + std::to_string(i);
+      e.set(b.intern(path), Value::integer(i + round));
+    }
+  }
+  EXPECT_EQ(e.fields.size(), 200u);
+  EXPECT_EQ(e.find("f7")->i, 8);
+  // A path written directly (as a rename does) and noted is found by set().
+  e.fields[0].path = "renamed";
+  e.notePath("renamed");
+  e.set("renamed", Value::integer(-1));
+  EXPECT_EQ(e.fields.size(), 200u);
+  EXPECT_EQ(e.fields[0].value.i, -1);
+  e.clear();
+  EXPECT_EQ(e.path_bits, 0u);
+}
