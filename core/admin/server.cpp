@@ -61,20 +61,29 @@ void sendError(HTTPServerResponse& resp, int status, std::string_view error,
 }
 
 // Reads and discards the request body, up to the limit. False when it is larger.
+// Reads and discards the request body; false when it exceeds `limit`. An oversized body
+// is still read (up to 16x the limit, bounded by the socket timeout) so that a client
+// still sending sees the 413 instead of a connection reset; beyond that the
+// connection is simply closed.
 bool drainBody(HTTPServerRequest& req, size_t limit) {
-  if (req.hasContentLength() && req.getContentLength64() > static_cast<Poco::Int64>(limit)) {
+  const size_t discard_cap = limit * 16;
+  if (req.hasContentLength() &&
+      req.getContentLength64() > static_cast<Poco::Int64>(discard_cap)) {
     return false;
   }
   if (!req.hasContentLength() && !req.getChunkedTransferEncoding()) return true;
   std::istream& in = req.stream();
   char buf[4096];
   size_t total = 0;
-  while (in) {
-    in.read(buf, sizeof(buf));
-    total += static_cast<size_t>(in.gcount());
-    if (total > limit) return false;
+  try {
+    while (in && total <= discard_cap) {
+      in.read(buf, sizeof(buf));
+      total += static_cast<size_t>(in.gcount());
+    }
+  } catch (const Poco::Exception&) {
+    return false;  // the client stopped sending or timed out: refuse, close
   }
-  return true;
+  return total <= limit;
 }
 
 std::vector<std::string> splitPath(const std::string& path) {
