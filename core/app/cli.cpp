@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 
+#include "app/profile_command.h"
 #include "app/progress.h"
 #include "app/runtime.h"
 #include "app/signals.h"
@@ -31,6 +32,7 @@ commands:
   run FILE              run a pipeline to the end of its source and print a summary
   plugins               list discovered plugins, their components, and plugins that failed to load
   stats                 what the CDP store holds: profiles, identities, events, dead letters
+  profile               one unified customer profile: identities, traits, timeline
   status                the running omniloopd's pipelines: state, counters, last error
   version               print the version
 
@@ -84,7 +86,8 @@ struct Args {
 // Options that take a value.
 bool takesValue(const std::string& name) {
   return name == "--config" || name == "--store" || name == "--batch-size" ||
-         name == "--progress-interval" || name == "--identity";
+         name == "--progress-interval" || name == "--identity" || name == "--id" ||
+         name == "--timeline";
 }
 
 Args parseArgs(const std::vector<std::string>& args, size_t from) {
@@ -336,6 +339,59 @@ int cmdStats(const Args& a) {
   return 0;
 }
 
+
+constexpr const char* kProfileHelp = R"(usage: omniloop profile --identity TYPE:VALUE [options]
+       omniloop profile --id PROFILE_ID [options]
+
+Prints one unified customer profile from the CDP store: its identities (type, source, seen range
+and pseudonym; clear values are never stored), computed traits (omniloop.yaml identity.traits),
+the profiles merged into it, identity guard conflicts, and its cross-channel timeline.
+The VALUE is normalised and pseudonymised with the configured key (key_file in omniloop.yaml,
+$OMNILOOP_KEY, or the key next to a SQLite store), exactly as ingested values are, e.g.
+  omniloop profile --identity email:jane@example.com
+  omniloop profile --identity phone:+4930123456 --json
+
+options:
+  --store URI           CDP store (default: from omniloop.yaml, else sqlite:var/omniloop.db)
+  --config FILE         omniloop.yaml to use
+  --timeline N          latest events to show (default 20; 0 for none)
+  --json                print the profile as JSON
+Exit status: 0 shown, 1 no such profile, 2 usage.
+)";
+
+int cmdProfile(const Args& a) {
+  if (has(a, "--help")) {
+    std::cout << kProfileHelp;
+    return 0;
+  }
+  if (!checkOptions(a, {"--config", "--store", "--json", "--identity", "--id", "--timeline"},
+                    kProfileHelp)) {
+    return 2;
+  }
+  ProfileQuery q;
+  q.identity = opt(a, "--identity");
+  q.profile_id = opt(a, "--id");
+  q.json = has(a, "--json");
+  if (q.identity.empty() == q.profile_id.empty() || !a.positional.empty()) {
+    std::cerr << "omniloop profile: give exactly one of --identity TYPE:VALUE or --id PROFILE_ID\n"
+              << kProfileHelp;
+    return 2;
+  }
+  if (has(a, "--timeline")) {
+    const std::string n = opt(a, "--timeline");
+    char* end = nullptr;
+    const unsigned long long v = std::strtoull(n.c_str(), &end, 10);
+    if (n.empty() || *end != '\0' || v > 100000) {
+      std::cerr << "omniloop profile: --timeline takes a number of events from 0 to 100000, not '"
+                << n << "'\n";
+      return 2;
+    }
+    q.timeline = static_cast<size_t>(v);
+  }
+  Runtime rt(runtimeOptions(a));
+  return showProfile(rt.store(), q, std::cout, std::cerr);
+}
+
 }  // namespace
 
 int runCli(const std::vector<std::string>& args) {
@@ -355,6 +411,7 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "run") return cmdRun(a);
     if (cmd == "plugins") return cmdPlugins(a);
     if (cmd == "stats") return cmdStats(a);
+    if (cmd == "profile") return cmdProfile(a);
     if (cmd == "status") return runStatusCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "identity/config.h"
 #include "pipeline/stages/builtin.h"
 #include "plugin/registry.h"
 #include "privacy/keyed_hasher.h"
@@ -102,6 +103,7 @@ store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
     o.hasher = &hasher();
+    o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
     store_ = store::openStore(config_.store, o);
   }
   return *store_;

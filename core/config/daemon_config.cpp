@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "config/json_value.h"
 #include "config/loader.h"
 #include "config/schemas.h"
 #include "config/yaml_input.h"
@@ -86,6 +87,11 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     std::string timeout;
     setString(root, "shutdown_timeout_seconds", timeout);
     if (!timeout.empty()) cfg.shutdown_timeout_seconds = std::stoi(timeout);
+    if (const YAML::Node identity = child(root, "identity"); identity.IsMap()) {
+      // Typed by the schema (a quoted or plain "0000000000" stays text), read by identity/.
+      const JsonValue all = parseJson(daemonSchema().toJson(root));
+      if (const JsonValue* section = all.get("identity")) appendJson(cfg.identity_json, *section);
+    }
   }
 
   if (const char* env = std::getenv("OMNILOOP_STORE"); env != nullptr && *env != '\0') {

@@ -39,6 +39,7 @@ struct DaemonConfig {
   LogConfig log;
   AdminConfig admin;
   int shutdown_timeout_seconds = 30;  // omniloopd: drain time allowed on SIGTERM
+  std::string identity_json;          // the `identity:` section as JSON ("" = defaults; identity/config.h)
   std::map<std::string, std::string> extra;  // future keys
 };
 

@@ -31,8 +31,16 @@ bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vect
     std::string_view hash;
     if (privacy::KeyedHasher::isPseudonym(id.value)) {
       hash = id.value;
+      if (blocklist_ != nullptr && blocklist_->blockedPseudonym(id.type, hash)) {
+        ++blocked_;
+        continue;
+      }
     } else {
       if (!privacy::normalizeIdentity(id.type, id.value, normalized_, options_)) continue;
+      if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized_)) {
+        ++blocked_;
+        continue;
+      }
       if (hasher_ == nullptr) {
         if (needs_key != nullptr) *needs_key = id.type;
         out.resize(first);
@@ -52,16 +60,9 @@ bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vect
 }
 
 std::string_view newProfileId(std::string_view hash, event::Arena& arena) {
-  constexpr size_t kLen = 32;
-  const size_t colon = hash.rfind(':');
-  std::string_view hex = colon == std::string_view::npos ? hash : hash.substr(colon + 1);
-  bool ok = hex.size() >= kLen;
-  for (size_t i = 0; ok && i < kLen; ++i) {
-    const char c = hex[i];
-    ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-  }
-  if (ok) return hex.substr(0, kLen);
-  return arena.copy(event::makeEventId("profile", hash));
+  thread_local std::string id;
+  identity::newProfileId(hash, id);
+  return arena.copy(id);
 }
 
 std::string_view chooseProfile(std::span<const std::string_view> candidates) {

@@ -9,29 +9,35 @@
 
 #include "event/arena.h"
 #include "event/event.h"
+#include "identity/blocklist.h"
+#include "identity/resolver.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
 
 namespace omniloop::store {
 
-struct IdentityKey {
-  std::string_view type;
-  std::string_view hash;  // "h1:<key id>:<hex>"
-};
+// An identity as the store keys it: type and pseudonym "h1:<key id>:<hex>".
+using IdentityKey = identity::Key;
 
 class IdentityKeyer {
  public:
-  IdentityKeyer(const privacy::KeyedHasher* hasher, privacy::NormalizeOptions options)
-      : hasher_(hasher), options_(std::move(options)) {}
+  // `blocklist` (may be null: nothing blocked) must outlive the keyer.
+  IdentityKeyer(const privacy::KeyedHasher* hasher, privacy::NormalizeOptions options,
+                const identity::Blocklist* blocklist = nullptr)
+      : hasher_(hasher), options_(std::move(options)), blocklist_(blocklist) {}
 
   bool hasKey() const { return hasher_ != nullptr; }
 
   // Appends the keys of e's identities to `out` (hashes interned in `arena`), in the event's
-  // order, skipping values that are empty after normalisation and repeated keys. A value
-  // already pseudonymised ("h1:...") is kept as is. Returns false, naming the identity type in
-  // `*needs_key`, when a clear value is present and there is no key to pseudonymise it.
+  // order, skipping values that are empty after normalisation, blocklisted values and repeated
+  // keys. A value already pseudonymised ("h1:...") is kept as is. Returns false, naming the
+  // identity type in `*needs_key`, when a clear value is present and there is no key to
+  // pseudonymise it.
   bool keysOf(const event::Event& e, event::Arena& arena, std::vector<IdentityKey>& out,
               std::string_view* needs_key);
+
+  // Identities skipped because they were blocklisted, since the keyer was made.
+  uint64_t blocked() const { return blocked_; }
 
   // One value: normalise by type and pseudonymise into `out`. false when the value is empty
   // after normalisation or is clear text with no key.
@@ -44,17 +50,17 @@ class IdentityKeyer {
  private:
   const privacy::KeyedHasher* hasher_;
   privacy::NormalizeOptions options_;
+  const identity::Blocklist* blocklist_;
+  uint64_t blocked_ = 0;
   std::string normalized_;
   std::string hashed_;
 };
 
-// The id of a profile created by identity `hash`: the first 32 hex digits of its HMAC, so a
-// replay creates the same profile. A malformed pseudonym gets a hash of itself (via arena).
+// The id of a profile created by identity `hash` (identity::newProfileId, interned in arena).
 std::string_view newProfileId(std::string_view hash, event::Arena& arena);
 
-// The profile an event joins when its identities point at `candidates` (distinct profile ids,
-// in the order of the event's identities; at least one). The first one wins and the other
-// identities keep their profiles; merging profiles replaces this one decision.
+// Deprecated: the first candidate. Which profile an event joins (and merging) is decided by
+// identity::Resolver; kept for backends not yet using it.
 std::string_view chooseProfile(std::span<const std::string_view> candidates);
 
 // Deterministic dead-letter id (32 hex): one row per pipeline, source and event, so a replay

@@ -40,6 +40,8 @@ void Db::exec(const char* sql) {
   }
 }
 
+int64_t Db::changes() const { return sqlite3_changes64(db_); }
+
 Statement::Statement(Db& db, std::string_view sql) : db_(&db) {
   const int rc = sqlite3_prepare_v3(db.get(), sql.data(), static_cast<int>(sql.size()),
                                     SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr);
@@ -75,6 +77,11 @@ void Statement::bind(int index, int64_t value) {
   if (rc != SQLITE_OK) db_->fail(rc, "cannot bind a store value");
 }
 
+void Statement::bindBlob(int index, const void* data, size_t size) {
+  const int rc = sqlite3_bind_blob(stmt_, index, size == 0 ? "" : data, static_cast<int>(size), SQLITE_STATIC);
+  if (rc != SQLITE_OK) db_->fail(rc, "cannot bind a store value");
+}
+
 void Statement::bindNull(int index) {
   const int rc = sqlite3_bind_null(stmt_, index);
   if (rc != SQLITE_OK) db_->fail(rc, "cannot bind a store value");
@@ -102,6 +109,14 @@ std::string_view Statement::text(int column) const {
 }
 
 int64_t Statement::integer(int column) const { return sqlite3_column_int64(stmt_, column); }
+
+bool Statement::isBlob(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_BLOB; }
+
+std::string_view Statement::bytes(int column) const {
+  const void* p = sqlite3_column_blob(stmt_, column);
+  if (p == nullptr) return {};
+  return {static_cast<const char*>(p), static_cast<size_t>(sqlite3_column_bytes(stmt_, column))};
+}
 
 bool Statement::isNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 

@@ -24,6 +24,8 @@ class Db {
   const std::string& path() const { return path_; }
   // Runs one or more statements (no results).
   void exec(const char* sql);
+  // Rows changed by the last INSERT/UPDATE/DELETE on this connection.
+  int64_t changes() const;
   // Throws StoreError "<what>: <sqlite message>" for a non-OK result code.
   [[noreturn]] void fail(int rc, std::string_view what) const;
 
@@ -47,6 +49,8 @@ class Statement {
   void bind(int index, std::string_view text, bool empty_is_null = false);
   void bind(int index, int64_t value);
   void bindNull(int index);
+  // Bytes bound as a BLOB, without a copy (valid until reset()).
+  void bindBlob(int index, const void* data, size_t size);
 
   // true: a row is available; false: done.
   bool step();
@@ -60,6 +64,9 @@ class Statement {
   std::string_view text(int column) const;  // 0-based; "" for NULL
   int64_t integer(int column) const;
   bool isNull(int column) const;
+  bool isBlob(int column) const;
+  // The bytes of a BLOB (or TEXT) column; "" for NULL.
+  std::string_view bytes(int column) const;
 
  private:
   Db* db_ = nullptr;

@@ -5,6 +5,7 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -44,23 +45,115 @@ const std::string& preparePath(const std::string& path) {
   return path;
 }
 
-constexpr const char* kFindIdentity = "SELECT profile_id FROM identities WHERE type = ?1 AND hash = ?2";
-constexpr const char* kUpsertProfile =
-    "INSERT INTO profiles (id, created_at, updated_at, first_seen, last_seen, traits) "
-    "VALUES (?1, ?2, ?2, ?3, ?4, '{}') "
-    "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, "
-    "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)";
-constexpr const char* kUpsertIdentity =
+int hexNibble(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
+}
+
+// Lower-case hex of exactly 2 * n characters into n bytes; false otherwise.
+bool unhex(std::string_view hex, unsigned char* out, size_t n) {
+  if (hex.size() != 2 * n) return false;
+  for (size_t i = 0; i < n; ++i) {
+    const int hi = hexNibble(hex[2 * i]), lo = hexNibble(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  return true;
+}
+
+void appendHex(std::string& out, std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kDigits[b >> 4]);
+    out.push_back(kDigits[b & 15]);
+  }
+}
+
+constexpr size_t kIdBytes = 16;
+constexpr size_t kKeyIdBytes = 4;
+constexpr size_t kHashBytes = kKeyIdBytes + 32;
+constexpr std::string_view kPseudonymPrefix = "h1:";
+
+// 32 hex -> 16 bytes; "h1:<8 hex>:<64 hex>" -> 36 bytes. false: keep the text as is.
+bool idBytes(std::string_view id, unsigned char* out) { return unhex(id, out, kIdBytes); }
+
+bool hashBytes(std::string_view hash, unsigned char* out) {
+  if (hash.size() != kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1 + 64 || !hash.starts_with(kPseudonymPrefix) ||
+      hash[kPseudonymPrefix.size() + 2 * kKeyIdBytes] != ':') {
+    return false;
+  }
+  return unhex(hash.substr(kPseudonymPrefix.size(), 2 * kKeyIdBytes), out, kKeyIdBytes) &&
+         unhex(hash.substr(kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1), out + kKeyIdBytes, 32);
+}
+
+// SQL functions for migration 0002 (text keys -> BLOBs).
+void sqlIdBlob(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  unsigned char bytes[kIdBytes];
+  if (sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+    const std::string_view text(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
+                                static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+    if (idBytes(text, bytes)) {
+      sqlite3_result_blob(ctx, bytes, kIdBytes, SQLITE_TRANSIENT);
+      return;
+    }
+  }
+  sqlite3_result_value(ctx, argv[0]);
+}
+
+void sqlHashBlob(sqlite3_context* ctx, int, sqlite3_value** argv) {
+  unsigned char bytes[kHashBytes];
+  if (sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
+    const std::string_view text(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
+                                static_cast<size_t>(sqlite3_value_bytes(argv[0])));
+    if (hashBytes(text, bytes)) {
+      sqlite3_result_blob(ctx, bytes, kHashBytes, SQLITE_TRANSIENT);
+      return;
+    }
+  }
+  sqlite3_result_value(ctx, argv[0]);
+}
+
+constexpr const char* kFindIdentity =
+    "SELECT profile_id, first_seen, last_seen FROM identities WHERE type = ?1 AND hash = ?2";
+constexpr const char* kCountIdentities =
+    "SELECT type, count(*) FROM identities WHERE profile_id = ?1 GROUP BY type";
+constexpr const char* kLoadProfile =
+    "SELECT first_seen, last_seen, traits, traits_meta FROM profiles WHERE id = ?1";
+constexpr const char* kInsertProfile =
+    "INSERT INTO profiles (id, created_at, updated_at, first_seen, last_seen) VALUES (?1, ?4, ?4, ?2, ?3) "
+    "ON CONFLICT (id) DO NOTHING";
+constexpr const char* kUpdateProfile =
+    "UPDATE profiles SET first_seen = ?2, last_seen = ?3, traits = ?4, traits_meta = ?5, updated_at = ?6 "
+    "WHERE id = ?1";
+constexpr const char* kInsertIdentity =
     "INSERT INTO identities (type, hash, profile_id, source, first_seen, last_seen) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "
-    "ON CONFLICT (type, hash) DO UPDATE SET "
-    "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)";
-constexpr const char* kUpsertEvent =
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+constexpr const char* kTouchIdentity =
+    "UPDATE identities SET first_seen = min(first_seen, ?3), last_seen = max(last_seen, ?4) "
+    "WHERE type = ?1 AND hash = ?2";
+constexpr const char* kRecordConflict =
+    "INSERT INTO identity_conflicts (type, hash, reason, profile_id, other_profile, first_at, last_at, occurrences) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7) "
+    "ON CONFLICT (type, hash, reason) DO UPDATE SET profile_id = excluded.profile_id, "
+    "other_profile = excluded.other_profile, last_at = excluded.last_at, "
+    "occurrences = occurrences + excluded.occurrences";
+constexpr const char* kMergeIdentities = "UPDATE identities SET profile_id = ?1 WHERE profile_id = ?2";
+constexpr const char* kMergeEvents = "UPDATE events SET profile_id = ?1 WHERE profile_id = ?2";
+constexpr const char* kMergeConsents = "UPDATE consents SET profile_id = ?1 WHERE profile_id = ?2";
+constexpr const char* kMergeConflicts = "UPDATE identity_conflicts SET profile_id = ?1 WHERE profile_id = ?2";
+constexpr const char* kMergeConflictsOther =
+    "UPDATE identity_conflicts SET other_profile = ?1 WHERE other_profile = ?2";
+constexpr const char* kDeleteProfile = "DELETE FROM profiles WHERE id = ?1";
+constexpr const char* kInsertMerge =
+    "INSERT INTO profile_merges (from_profile, into_profile, reason, merged_at) VALUES (?1, ?2, ?3, ?4)";
+constexpr const char* kInsertEvent =
     "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
-    "ON CONFLICT (id) DO UPDATE SET pipeline = excluded.pipeline, source = excluded.source, "
-    "profile_id = excluded.profile_id, channel = excluded.channel, type = excluded.type, "
-    "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, attributes = excluded.attributes";
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING";
+constexpr const char* kUpdateEvent =
+    "UPDATE events SET pipeline = ?2, source = ?3, profile_id = ?4, channel = ?5, type = ?6, "
+    "occurred_at = ?7, ingested_at = ?8, attributes = ?9 WHERE id = ?1";
 constexpr const char* kUpsertDeadLetter =
     "INSERT INTO dead_letters (id, pipeline, source, event_id, reason, payload, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -75,8 +168,55 @@ constexpr const char* kSelectCounts =
 
 }  // namespace
 
+void SqliteStore::encodeId(std::string_view id, Bound& out) {
+  out.blob = idBytes(id, out.bytes);
+  out.size = out.blob ? kIdBytes : 0;
+  out.text = id;
+}
+
+void SqliteStore::encodeHash(std::string_view hash, Bound& out) {
+  out.blob = hashBytes(hash, out.bytes);
+  out.size = out.blob ? kHashBytes : 0;
+  out.text = hash;
+}
+
+void SqliteStore::bind(sqlite::Statement& s, int index, const Bound& b) {
+  if (b.blob) {
+    s.bindBlob(index, b.bytes, b.size);
+  } else {
+    s.bind(index, b.text);
+  }
+}
+
+std::string SqliteStore::decodeId(const sqlite::Statement& s, int column) {
+  if (!s.isBlob(column)) return std::string(s.text(column));
+  const std::string_view bytes = s.bytes(column);
+  std::string out;
+  out.reserve(2 * bytes.size());
+  appendHex(out, bytes);
+  return out;
+}
+
+std::string SqliteStore::decodeHash(const sqlite::Statement& s, int column) {
+  if (!s.isBlob(column)) return std::string(s.text(column));
+  const std::string_view bytes = s.bytes(column);
+  if (bytes.size() != kHashBytes) {
+    std::string out;
+    appendHex(out, bytes);
+    return out;
+  }
+  std::string out(kPseudonymPrefix);
+  appendHex(out, bytes.substr(0, kKeyIdBytes));
+  out.push_back(':');
+  appendHex(out, bytes.substr(kKeyIdBytes));
+  return out;
+}
+
 SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
-    : db_(preparePath(path), true), keyer_(options.hasher, options.normalize) {
+    : db_(preparePath(path), true),
+      blocklist_(options.identity, options.hasher, options.normalize),
+      keyer_(options.hasher, options.normalize, &blocklist_),
+      resolver_(options.identity) {
   sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
   const auto migrations = embeddedMigrations("sqlite");
   // Refuse a newer schema before writing anything, not even the journal mode.
@@ -87,9 +227,8 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
                      std::to_string(latestVersion(migrations)) + "): upgrade omniloop (store " + path + ")");
   }
   // Identity, profile and event keys are hashes, so every batch writes pages all over their
-  // B-trees. Larger pages (fixed when the file is new), a 64 MiB page cache and a WAL that
-  // is checkpointed every ~64 MiB rather than every 4 MiB cut that write amplification
-  // (measured with 100k new profiles per run: ~1.3x more events/s).
+  // B-trees. A 64 MiB page cache and a WAL checkpointed every ~64 MiB rather than every 4 MiB
+  // cut that write amplification (see bench/README.md for the figures).
   if (found == 0) {
     sqlite::Statement any(db_, "SELECT name FROM sqlite_master WHERE type = 'table' LIMIT 1");
     if (any.step()) {
@@ -102,9 +241,16 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
     db_.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096; "
              "PRAGMA journal_size_limit = 67108864");
   }
-  db_.exec("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -65536; "
-           "PRAGMA temp_store = MEMORY");
+  db_.exec("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -65536; PRAGMA temp_store = MEMORY");
+  for (auto [name, fn] : {std::pair{"omniloop_id_blob", &sqlIdBlob}, std::pair{"omniloop_hash_blob", &sqlHashBlob}}) {
+    const int rc = sqlite3_create_function_v2(db_.get(), name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
+                                              fn, nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) db_.fail(rc, "cannot register a store SQL function");
+  }
+  // Migrations rebuild tables, which needs foreign keys off (a no-op inside a transaction).
+  db_.exec("PRAGMA foreign_keys = OFF");
   applyMigrations();
+  db_.exec("PRAGMA foreign_keys = ON");
   prepare();
 }
 
@@ -137,6 +283,12 @@ void SqliteStore::applyMigrations() {
       record.bind(3, nowMicros());
       record.run();
     }
+    sqlite::Statement check(db_, "PRAGMA foreign_key_check");
+    if (check.step()) {
+      throw StoreError("store migration left a dangling reference in table " + std::string(check.text(0)) +
+                       " (store " + db_.path() + "): nothing was changed; report this as a bug");
+    }
+    check.reset();
     db_.exec("COMMIT");
   } catch (...) {
     try {
@@ -151,10 +303,24 @@ void SqliteStore::prepare() {
   begin_ = sqlite::Statement(db_, "BEGIN IMMEDIATE");
   commit_ = sqlite::Statement(db_, "COMMIT");
   rollback_ = sqlite::Statement(db_, "ROLLBACK");
+  data_version_stmt_ = sqlite::Statement(db_, "PRAGMA data_version");
   find_identity_ = sqlite::Statement(db_, kFindIdentity);
-  upsert_profile_ = sqlite::Statement(db_, kUpsertProfile);
-  upsert_identity_ = sqlite::Statement(db_, kUpsertIdentity);
-  upsert_event_ = sqlite::Statement(db_, kUpsertEvent);
+  count_identities_ = sqlite::Statement(db_, kCountIdentities);
+  load_profile_ = sqlite::Statement(db_, kLoadProfile);
+  insert_profile_ = sqlite::Statement(db_, kInsertProfile);
+  update_profile_ = sqlite::Statement(db_, kUpdateProfile);
+  insert_identity_ = sqlite::Statement(db_, kInsertIdentity);
+  touch_identity_ = sqlite::Statement(db_, kTouchIdentity);
+  record_conflict_ = sqlite::Statement(db_, kRecordConflict);
+  merge_identities_ = sqlite::Statement(db_, kMergeIdentities);
+  merge_events_ = sqlite::Statement(db_, kMergeEvents);
+  merge_consents_ = sqlite::Statement(db_, kMergeConsents);
+  merge_conflicts_ = sqlite::Statement(db_, kMergeConflicts);
+  merge_conflicts_other_ = sqlite::Statement(db_, kMergeConflictsOther);
+  delete_profile_ = sqlite::Statement(db_, kDeleteProfile);
+  insert_merge_ = sqlite::Statement(db_, kInsertMerge);
+  insert_event_ = sqlite::Statement(db_, kInsertEvent);
+  update_event_ = sqlite::Statement(db_, kUpdateEvent);
   upsert_dead_letter_ = sqlite::Statement(db_, kUpsertDeadLetter);
   upsert_checkpoint_ = sqlite::Statement(db_, kUpsertCheckpoint);
   select_checkpoint_ = sqlite::Statement(db_, kSelectCheckpoint);
@@ -164,6 +330,14 @@ void SqliteStore::prepare() {
 int SqliteStore::schemaVersion() {
   std::lock_guard lock(mutex_);
   return readSchemaVersion();
+}
+
+bool SqliteStore::othersWrote() {
+  sqlite::ResetOnExit reset(data_version_stmt_);
+  const int64_t v = data_version_stmt_.step() ? data_version_stmt_.integer(0) : -2;
+  const bool changed = v != data_version_;
+  data_version_ = v;
+  return changed;
 }
 
 std::string SqliteStore::loadCursor(std::string_view pipeline, std::string_view source_id) {
@@ -188,123 +362,214 @@ void SqliteStore::commit(std::string_view pipeline, std::string_view source_id,
 pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_view source_id,
                                          event::Batch& batch) {
   std::lock_guard lock(mutex_);
-  if (cache_.size() > kCacheLimit) cache_.clear();
   try {
     const int64_t now = nowMicros();
     sqlite::Transaction txn(begin_, commit_, rollback_);
+    resolver_.beginBatch(now, !othersWrote());
     for (event::Event& e : batch) {
-      if (e.live()) writeEvent(pipeline, source_id, e, batch, now);
+      if (!e.live()) continue;
+      if (e.id.empty()) {
+        e.disposition = event::Disposition::DeadLetter;
+        e.reason = "the event has no id (a source or stage left $id empty)";
+        continue;
+      }
+      keys_.clear();
+      std::string_view needs_key;
+      if (!keyer_.keysOf(e, batch.arena(), keys_, &needs_key)) {
+        e.disposition = event::Disposition::DeadLetter;
+        e.reason = batch.intern("identity '" + std::string(needs_key) +
+                                "' is clear text and the store has no pseudonymisation key "
+                                "(set OMNILOOP_KEY or configure a key file)");
+        continue;
+      }
+      const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
+      const std::string_view source = e.source.empty() ? source_id : e.source;
+      const identity::Resolution r = resolver_.resolve(*this, keys_, e.id, source, seen);
+      const bool inserted = writeEvent(pipeline, source, e, r, now);
+      resolver_.observe(r, e, seen, inserted);
     }
+    resolver_.flush(*this);
     writeDeadLetters(pipeline, source_id, batch, now);
     writeCursor(pipeline, source_id, batch.cursor, now);
     txn.commit();
+    resolver_.committed();
     return pipeline::Result::ok();
   } catch (const StoreError& e) {
-    cache_.clear();  // it may hold mappings of the rolled-back transaction
+    resolver_.rolledBack();  // its caches may hold state of the rolled-back transaction
     return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
   } catch (const std::exception& e) {
-    cache_.clear();
+    resolver_.rolledBack();
     return pipeline::Result::error(std::string("store: ") + e.what());
   }
 }
 
-const std::string& SqliteStore::cacheKey(const IdentityKey& key) {
-  key_buffer_.assign(key.type);
-  key_buffer_.push_back('\x1f');
-  key_buffer_.append(key.hash);
-  return key_buffer_;
-}
-
-std::string_view SqliteStore::lookupProfile(const IdentityKey& key) {
-  const std::string& k = cacheKey(key);
-  if (auto it = cache_.find(std::string_view(k)); it != cache_.end()) return it->second;
-  sqlite::ResetOnExit reset(find_identity_);
-  find_identity_.bind(1, key.type);
-  find_identity_.bind(2, key.hash);
-  if (!find_identity_.step()) return {};
-  auto [it, inserted] = cache_.emplace(k, std::string(find_identity_.text(0)));
-  return it->second;
-}
-
-void SqliteStore::writeEvent(std::string_view pipeline, std::string_view source_id, event::Event& e,
-                             event::Batch& batch, int64_t now) {
-  if (e.id.empty()) {
-    e.disposition = event::Disposition::DeadLetter;
-    e.reason = "the event has no id (a source or stage left $id empty)";
-    return;
-  }
-  keys_.clear();
-  std::string_view needs_key;
-  if (!keyer_.keysOf(e, batch.arena(), keys_, &needs_key)) {
-    e.disposition = event::Disposition::DeadLetter;
-    e.reason = batch.intern("identity '" + std::string(needs_key) +
-                            "' is clear text and the store has no pseudonymisation key "
-                            "(set OMNILOOP_KEY or configure a key file)");
-    return;
-  }
-
-  // Which profile: the ones the identities already point at, else a new one.
-  candidates_.clear();
-  known_.assign(keys_.size(), false);
-  for (size_t i = 0; i < keys_.size(); ++i) {
-    const std::string_view p = lookupProfile(keys_[i]);
-    if (p.empty()) continue;
-    known_[i] = true;
-    bool seen_before = false;
-    for (std::string_view c : candidates_) seen_before = seen_before || c == p;
-    if (!seen_before) candidates_.push_back(p);
-  }
-  std::string_view profile;
-  if (!candidates_.empty()) {
-    profile = chooseProfile(candidates_);
-  } else if (!keys_.empty()) {
-    profile = newProfileId(keys_.front().hash, batch.arena());
-  }
-
-  const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
-  const std::string_view source = e.source.empty() ? source_id : e.source;
-  if (!profile.empty()) {
-    {
-      sqlite::ResetOnExit reset(upsert_profile_);
-      upsert_profile_.bind(1, profile);
-      upsert_profile_.bind(2, now);
-      upsert_profile_.bind(3, seen);
-      upsert_profile_.bind(4, seen);
-      upsert_profile_.step();
-    }
-    for (size_t i = 0; i < keys_.size(); ++i) {
-      {
-        sqlite::ResetOnExit reset(upsert_identity_);
-        upsert_identity_.bind(1, keys_[i].type);
-        upsert_identity_.bind(2, keys_[i].hash);
-        upsert_identity_.bind(3, profile);
-        upsert_identity_.bind(4, source);
-        upsert_identity_.bind(5, seen);
-        upsert_identity_.bind(6, seen);
-        upsert_identity_.step();
-      }
-      if (!known_[i]) cache_.emplace(cacheKey(keys_[i]), std::string(profile));
-    }
-  }
-
+bool SqliteStore::writeEvent(std::string_view pipeline, std::string_view source, event::Event& e,
+                             const identity::Resolution& r, int64_t now) {
   json_.clear();
   event::appendAttributesJson(json_, e);
-  sqlite::ResetOnExit reset(upsert_event_);
-  upsert_event_.bind(1, e.id);
-  upsert_event_.bind(2, pipeline);
-  upsert_event_.bind(3, source);
-  upsert_event_.bind(4, profile, true);
-  upsert_event_.bind(5, e.channel, true);
-  upsert_event_.bind(6, e.type, true);
-  if (e.occurred_at_us != 0) {
-    upsert_event_.bind(7, e.occurred_at_us);
-  } else {
-    upsert_event_.bindNull(7);
+  encodeId(e.id, id_a_);
+  if (!r.profile.empty()) encodeId(r.profile, id_b_);
+  auto bindAll = [&](sqlite::Statement& s) {
+    bind(s, 1, id_a_);
+    s.bind(2, pipeline);
+    s.bind(3, source);
+    if (r.profile.empty()) {
+      s.bindNull(4);
+    } else {
+      bind(s, 4, id_b_);
+    }
+    s.bind(5, e.channel, true);
+    s.bind(6, e.type, true);
+    if (e.occurred_at_us != 0) {
+      s.bind(7, e.occurred_at_us);
+    } else {
+      s.bindNull(7);
+    }
+    s.bind(8, now);
+    s.bind(9, json_);
+  };
+  {
+    sqlite::ResetOnExit reset(insert_event_);
+    bindAll(insert_event_);
+    insert_event_.step();
   }
-  upsert_event_.bind(8, now);
-  upsert_event_.bind(9, json_);
-  upsert_event_.step();
+  if (db_.changes() == 1) return true;
+  // A replay: the row exists; bring it up to date (it is not counted again in traits).
+  sqlite::ResetOnExit reset(update_event_);
+  bindAll(update_event_);
+  update_event_.step();
+  return false;
 }
+
+// --- identity::Graph ---
+
+bool SqliteStore::findIdentity(std::string_view type, std::string_view hash, identity::StoredIdentity& out) {
+  encodeHash(hash, hash_a_);
+  sqlite::ResetOnExit reset(find_identity_);
+  find_identity_.bind(1, type);
+  bind(find_identity_, 2, hash_a_);
+  if (!find_identity_.step()) return false;
+  out.profile = decodeId(find_identity_, 0);
+  out.first_seen = find_identity_.integer(1);
+  out.last_seen = find_identity_.integer(2);
+  return true;
+}
+
+void SqliteStore::countIdentities(std::string_view profile, std::vector<identity::TypeCount>& out) {
+  encodeId(profile, id_a_);
+  sqlite::ResetOnExit reset(count_identities_);
+  bind(count_identities_, 1, id_a_);
+  while (count_identities_.step()) {
+    out.push_back({std::string(count_identities_.text(0)), static_cast<uint32_t>(count_identities_.integer(1))});
+  }
+}
+
+bool SqliteStore::loadProfile(std::string_view profile, identity::StoredProfile& out) {
+  encodeId(profile, id_a_);
+  sqlite::ResetOnExit reset(load_profile_);
+  bind(load_profile_, 1, id_a_);
+  if (!load_profile_.step()) return false;
+  out.first_seen = load_profile_.integer(0);
+  out.last_seen = load_profile_.integer(1);
+  out.traits.assign(load_profile_.text(2));
+  out.traits_meta.assign(load_profile_.text(3));
+  return true;
+}
+
+bool SqliteStore::insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, int64_t now) {
+  encodeId(profile, id_a_);
+  {
+    sqlite::ResetOnExit reset(insert_profile_);
+    bind(insert_profile_, 1, id_a_);
+    insert_profile_.bind(2, first_seen);
+    insert_profile_.bind(3, last_seen);
+    insert_profile_.bind(4, now);
+    insert_profile_.step();
+  }
+  return db_.changes() == 1;
+}
+
+void SqliteStore::updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
+                                std::string_view traits, std::string_view traits_meta, int64_t now) {
+  encodeId(profile, id_a_);
+  sqlite::ResetOnExit reset(update_profile_);
+  bind(update_profile_, 1, id_a_);
+  update_profile_.bind(2, first_seen);
+  update_profile_.bind(3, last_seen);
+  update_profile_.bind(4, traits);
+  update_profile_.bind(5, traits_meta);
+  update_profile_.bind(6, now);
+  update_profile_.step();
+}
+
+void SqliteStore::insertIdentity(std::string_view type, std::string_view hash, std::string_view profile,
+                                 std::string_view source, int64_t first_seen, int64_t last_seen) {
+  encodeHash(hash, hash_a_);
+  encodeId(profile, id_a_);
+  sqlite::ResetOnExit reset(insert_identity_);
+  insert_identity_.bind(1, type);
+  bind(insert_identity_, 2, hash_a_);
+  bind(insert_identity_, 3, id_a_);
+  insert_identity_.bind(4, source);
+  insert_identity_.bind(5, first_seen);
+  insert_identity_.bind(6, last_seen);
+  insert_identity_.step();
+}
+
+void SqliteStore::touchIdentity(std::string_view type, std::string_view hash, int64_t first_seen,
+                                int64_t last_seen) {
+  encodeHash(hash, hash_a_);
+  sqlite::ResetOnExit reset(touch_identity_);
+  touch_identity_.bind(1, type);
+  bind(touch_identity_, 2, hash_a_);
+  touch_identity_.bind(3, first_seen);
+  touch_identity_.bind(4, last_seen);
+  touch_identity_.step();
+}
+
+void SqliteStore::mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason,
+                                int64_t now) {
+  encodeId(winner, id_a_);
+  encodeId(loser, id_b_);
+  for (sqlite::Statement* s : {&merge_identities_, &merge_events_, &merge_consents_}) {
+    sqlite::ResetOnExit reset(*s);
+    bind(*s, 1, id_a_);
+    bind(*s, 2, id_b_);
+    s->step();
+  }
+  for (sqlite::Statement* s : {&merge_conflicts_, &merge_conflicts_other_}) {
+    sqlite::ResetOnExit reset(*s);
+    s->bind(1, winner);
+    s->bind(2, loser);
+    s->step();
+  }
+  {
+    sqlite::ResetOnExit reset(delete_profile_);
+    bind(delete_profile_, 1, id_b_);
+    delete_profile_.step();
+  }
+  sqlite::ResetOnExit reset(insert_merge_);
+  insert_merge_.bind(1, loser);
+  insert_merge_.bind(2, winner);
+  insert_merge_.bind(3, reason);
+  insert_merge_.bind(4, now);
+  insert_merge_.step();
+}
+
+void SqliteStore::recordConflict(const identity::Conflict& c, uint32_t occurrences) {
+  encodeHash(c.hash, hash_a_);
+  sqlite::ResetOnExit reset(record_conflict_);
+  record_conflict_.bind(1, c.type);
+  bind(record_conflict_, 2, hash_a_);
+  record_conflict_.bind(3, c.reason);
+  record_conflict_.bind(4, c.profile);
+  record_conflict_.bind(5, c.other_profile);
+  record_conflict_.bind(6, c.at);
+  record_conflict_.bind(7, static_cast<int64_t>(occurrences));
+  record_conflict_.step();
+}
+
+// --- dead letters, cursor, reads ---
 
 void SqliteStore::writeDeadLetters(std::string_view pipeline, std::string_view source_id,
                                    const event::Batch& batch, int64_t now) {
@@ -355,11 +620,91 @@ std::optional<std::string> SqliteStore::findProfile(std::string_view type, std::
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
+  encodeHash(hash, hash_a_);
   sqlite::ResetOnExit reset(find_identity_);
   find_identity_.bind(1, type);
-  find_identity_.bind(2, hash);
+  bind(find_identity_, 2, hash_a_);
   if (!find_identity_.step()) return std::nullopt;
-  return std::string(find_identity_.text(0));
+  return decodeId(find_identity_, 0);
+}
+
+std::optional<ProfileView> SqliteStore::profile(std::string_view profile_id, size_t timeline_limit) {
+  std::lock_guard lock(mutex_);
+  Bound id;
+  encodeId(profile_id, id);
+  ProfileView view;
+  {
+    sqlite::Statement s(db_, "SELECT created_at, updated_at, first_seen, last_seen, traits FROM profiles WHERE id = ?1");
+    bind(s, 1, id);
+    if (!s.step()) return std::nullopt;
+    view.id = std::string(profile_id);
+    view.created_at = s.integer(0);
+    view.updated_at = s.integer(1);
+    view.first_seen = s.integer(2);
+    view.last_seen = s.integer(3);
+    view.traits = std::string(s.text(4));
+  }
+  {
+    sqlite::Statement s(db_, "SELECT type, hash, source, first_seen, last_seen FROM identities WHERE profile_id = ?1 "
+                             "ORDER BY type, first_seen, hash");
+    bind(s, 1, id);
+    while (s.step()) {
+      view.identities.push_back(
+          {std::string(s.text(0)), decodeHash(s, 1), std::string(s.text(2)), s.integer(3), s.integer(4)});
+    }
+  }
+  {
+    // Every profile folded into this one, also through profiles merged into those.
+    sqlite::Statement s(db_,
+                        "WITH RECURSIVE folded(p) AS (SELECT ?1 UNION SELECT m.from_profile FROM profile_merges m "
+                        "JOIN folded f ON m.into_profile = f.p) "
+                        "SELECT from_profile, into_profile, reason, merged_at FROM profile_merges "
+                        "WHERE into_profile IN (SELECT p FROM folded) ORDER BY merged_at, id");
+    s.bind(1, profile_id);
+    while (s.step()) {
+      view.merges.push_back({std::string(s.text(0)), std::string(s.text(1)), std::string(s.text(2)), s.integer(3)});
+    }
+  }
+  {
+    sqlite::Statement s(db_, "SELECT type, hash, reason, profile_id, other_profile, first_at, last_at, occurrences "
+                             "FROM identity_conflicts WHERE profile_id = ?1 OR other_profile = ?1 "
+                             "ORDER BY last_at, type, reason");
+    s.bind(1, profile_id);
+    while (s.step()) {
+      view.conflicts.push_back({std::string(s.text(0)), decodeHash(s, 1), std::string(s.text(2)),
+                                std::string(s.text(3)), std::string(s.text(4)), s.integer(5), s.integer(6),
+                                static_cast<uint64_t>(s.integer(7))});
+    }
+  }
+  {
+    sqlite::Statement s(db_, "SELECT count(*) FROM events WHERE profile_id = ?1");
+    bind(s, 1, id);
+    if (s.step()) view.events = static_cast<uint64_t>(s.integer(0));
+  }
+  {
+    sqlite::Statement s(db_,
+                        "SELECT id, pipeline, source, channel, type, occurred_at, ingested_at, attributes "
+                        "FROM events WHERE profile_id = ?1 ORDER BY occurred_at DESC, rowid DESC LIMIT ?2");
+    bind(s, 1, id);
+    s.bind(2, static_cast<int64_t>(std::min<size_t>(timeline_limit, INT64_MAX)));
+    while (s.step()) {
+      view.timeline.push_back({decodeId(s, 0), std::string(s.text(1)), std::string(s.text(2)),
+                               std::string(s.text(3)), std::string(s.text(4)), std::string(s.text(7)),
+                               s.isNull(5) ? 0 : s.integer(5), s.integer(6)});
+    }
+    std::reverse(view.timeline.begin(), view.timeline.end());
+  }
+  return view;
+}
+
+identity::ResolverStats SqliteStore::resolverStats() {
+  std::lock_guard lock(mutex_);
+  return resolver_.stats();
+}
+
+uint64_t SqliteStore::blockedIdentities() {
+  std::lock_guard lock(mutex_);
+  return keyer_.blocked();
 }
 
 }  // namespace omniloop::store

@@ -1,20 +1,27 @@
 #pragma once
-// The SQLite backend of the CDP store: one file, WAL journal, synchronous=NORMAL. One
-// connection guarded by a mutex; every statement prepared once when the store opens.
+// The SQLite backend of the CDP store: one file, WAL journal, synchronous=NORMAL, one
+// transaction per batch. One connection guarded by a mutex; every statement prepared once
+// when the store opens. Identity resolution is identity::Resolver's, over the graph rows this
+// class reads and writes (it is the identity::Graph).
+//
+// Keys are stored compactly (see schemas/cdp/sqlite/0002_identity.sql): event and profile ids
+// as 16-byte BLOBs, identity hashes as 36-byte BLOBs.
 #include <memory>
 #include <mutex>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "event/arena.h"
+#include "identity/blocklist.h"
+#include "identity/graph.h"
+#include "identity/resolver.h"
 #include "store/identity_rules.h"
 #include "store/sqlite_db.h"
 #include "store/store.h"
 
 namespace omniloop::store {
 
-class SqliteStore final : public Store {
+class SqliteStore final : public Store, private identity::Graph {
  public:
   // `path`: a file (created with its parent directory) or ":memory:".
   SqliteStore(const std::string& path, const StoreOptions& options);
@@ -27,48 +34,74 @@ class SqliteStore final : public Store {
                               event::Batch& batch) override;
   StoreCounts counts() override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
+  std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
   std::string_view backend() const override { return "sqlite"; }
 
+  // Resolution counters since the store opened (tests, diagnostics).
+  identity::ResolverStats resolverStats();
+  uint64_t blockedIdentities();
+
  private:
-  struct StringHash {
-    using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  // identity::Graph, called by resolver_ inside writeBatch's transaction.
+  bool findIdentity(std::string_view type, std::string_view hash, identity::StoredIdentity& out) override;
+  void countIdentities(std::string_view profile, std::vector<identity::TypeCount>& out) override;
+  bool loadProfile(std::string_view profile, identity::StoredProfile& out) override;
+  bool insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, int64_t now) override;
+  void updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
+                     std::string_view traits, std::string_view traits_meta, int64_t now) override;
+  void insertIdentity(std::string_view type, std::string_view hash, std::string_view profile,
+                      std::string_view source, int64_t first_seen, int64_t last_seen) override;
+  void touchIdentity(std::string_view type, std::string_view hash, int64_t first_seen,
+                     int64_t last_seen) override;
+  void mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason,
+                     int64_t now) override;
+  void recordConflict(const identity::Conflict& conflict, uint32_t occurrences) override;
+
+  // A key as bound: 16/36 bytes when canonical, else the text itself.
+  struct Bound {
+    unsigned char bytes[36];
+    size_t size = 0;
+    bool blob = false;
+    std::string_view text;
   };
-  using ProfileCache = std::unordered_map<std::string, std::string, StringHash, std::equal_to<>>;
+  static void encodeId(std::string_view id, Bound& out);
+  static void encodeHash(std::string_view hash, Bound& out);
+  static void bind(sqlite::Statement& s, int index, const Bound& b);
+  static std::string decodeId(const sqlite::Statement& s, int column);
+  static std::string decodeHash(const sqlite::Statement& s, int column);
 
   void applyMigrations();
   int readSchemaVersion();
   void prepare();
+  // Whether another connection committed since our last transaction (PRAGMA data_version).
+  bool othersWrote();
 
-  void writeEvent(std::string_view pipeline, std::string_view source_id, event::Event& e,
-                  event::Batch& batch, int64_t now);
+  bool writeEvent(std::string_view pipeline, std::string_view source, event::Event& e,
+                  const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id,
                         const event::Batch& batch, int64_t now);
   void writeCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor,
                    int64_t now);
-  // The profile an identity points at (cache, then database); empty when none.
-  std::string_view lookupProfile(const IdentityKey& key);
-  const std::string& cacheKey(const IdentityKey& key);
 
   sqlite::Db db_;
+  identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
+  identity::Resolver resolver_;
   std::mutex mutex_;
+  int64_t data_version_ = -1;
 
-  sqlite::Statement begin_, commit_, rollback_;
-  sqlite::Statement find_identity_, upsert_profile_, upsert_identity_, upsert_event_;
+  sqlite::Statement begin_, commit_, rollback_, data_version_stmt_;
+  sqlite::Statement find_identity_, count_identities_, load_profile_, insert_profile_, update_profile_;
+  sqlite::Statement insert_identity_, touch_identity_, record_conflict_;
+  sqlite::Statement merge_identities_, merge_events_, merge_consents_, merge_conflicts_,
+      merge_conflicts_other_, delete_profile_, insert_merge_;
+  sqlite::Statement insert_event_, update_event_;
   sqlite::Statement upsert_dead_letter_, upsert_checkpoint_, select_checkpoint_, select_counts_;
-
-  // identity (type \x1f hash) -> profile id. Entries are only added inside a transaction and
-  // the whole cache is dropped when one rolls back, so it never holds an uncommitted mapping.
-  ProfileCache cache_;
-  static constexpr size_t kCacheLimit = 1u << 20;
 
   // Reused working storage (no per-event allocation once warm).
   std::vector<IdentityKey> keys_;
-  std::vector<std::string_view> candidates_;
-  std::vector<bool> known_;
-  std::string key_buffer_;
+  Bound id_a_, id_b_, hash_a_;
   std::string json_;
   std::string dead_letter_id_;
   event::Event scratch_;

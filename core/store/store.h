@@ -13,8 +13,10 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "event/event.h"
+#include "identity/config.h"
 #include "pipeline/component.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
@@ -41,6 +43,39 @@ struct StoreOptions {
   privacy::NormalizeOptions normalize;
   // How long a write waits for another process's write lock before asking for a retry.
   int busy_timeout_ms = 5000;
+  // Identity resolution: types, guards, blocklist, traits (omniloop.yaml `identity:`).
+  identity::Config identity = identity::defaultConfig();
+};
+
+// One profile as `omniloop profile` shows it (Store::profile). Times: microseconds (UTC).
+struct ProfileView {
+  struct Identity {
+    std::string type, hash, source;  // hash: the pseudonym, never a clear value
+    int64_t first_seen = 0, last_seen = 0;
+  };
+  struct Merge {
+    std::string from, into, reason;
+    int64_t merged_at = 0;
+  };
+  struct Conflict {
+    std::string type, hash, reason, profile, other_profile;
+    int64_t first_at = 0, last_at = 0;
+    uint64_t occurrences = 0;
+  };
+  struct Event {
+    std::string id, pipeline, source, channel, type;
+    std::string attributes;  // JSON object
+    int64_t occurred_at = 0;  // 0 = unknown
+    int64_t ingested_at = 0;
+  };
+  std::string id;
+  int64_t created_at = 0, updated_at = 0, first_seen = 0, last_seen = 0;
+  std::string traits;  // JSON object
+  std::vector<Identity> identities;  // by type, then first seen
+  std::vector<Merge> merges;         // profiles folded into this one, directly or not, oldest first
+  std::vector<Conflict> conflicts;   // guards that kept an identity away from / on this profile
+  std::vector<Event> timeline;       // by occurred_at, oldest first: the latest `limit` events
+  uint64_t events = 0;               // all events of the profile (the timeline may be cut)
 };
 
 struct StoreCounts {
@@ -71,15 +106,26 @@ class Store : public pipeline::CheckpointStore {
   // The profile a clear identity value belongs to (normalised and pseudonymised like ingested
   // ones; an "h1:" value is looked up as is); nullopt when unknown or not normalisable.
   virtual std::optional<std::string> findProfile(std::string_view type, std::string_view value) = 0;
+  // Profile `profile_id` with its identities, merges, conflicts and its latest
+  // `timeline_limit` events; nullopt when there is no such profile. Throws StoreError (the
+  // default: this backend cannot show profiles).
+  virtual std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit);
   // The schema version of the open database.
   virtual int schemaVersion() = 0;
-  // "sqlite"
+  // "sqlite", "postgresql", "odbc"
   virtual std::string_view backend() const = 0;
 };
 
-// uri: "sqlite:PATH" (also "sqlite://PATH"; "sqlite::memory:" for a private in-memory store).
-// Creates the file and its parent directory when missing, applies pending migrations.
-// Throws StoreError: unsupported scheme, cannot open, schema newer than this binary.
+// uri: "sqlite:PATH" (also "sqlite://PATH"; "sqlite::memory:" for a private in-memory store),
+// "postgresql://user:password@host:port/db?param=value" (also "postgres://"; libpq syntax), or
+// "odbc:DSN=name;..." / "odbc:Driver=...;Database=..." (an ODBC connection string).
+// Creates a SQLite file and its parent directory when missing, applies pending migrations.
+// Throws StoreError: unsupported scheme, cannot open, schema newer than this binary. Messages
+// never carry a password (see redactStoreUri).
 std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& options);
+
+// `uri` fit for logs and messages: a password (URI user info, password= / PWD= parameters)
+// becomes [secret].
+std::string redactStoreUri(std::string_view uri);
 
 }  // namespace omniloop::store

@@ -13,5 +13,8 @@ for p in crm-contacts pos-orders call-center-cdr social-mastodon; do
   echo
 done
 "$omniloop" stats --config "$here/omniloop.yaml"
+echo
+# One customer seen by the CRM, the shop and the call center, as one profile.
+"$omniloop" profile --identity email:amy@demo.net --timeline 10 --config "$here/omniloop.yaml"
 ms=$(( $(date +%s%N) / 1000000 - start_ms ))
 printf '\nquickstart finished in %d.%03d s; the store is var/quickstart.db\n' $((ms / 1000)) $((ms % 1000))

@@ -204,3 +204,36 @@ TEST(Quickstart, FillsTheStoreInUnderTenSeconds) {
   EXPECT_NE(r.out.find("profiles"), std::string::npos);
   EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
 }
+
+TEST(Quickstart, ProfileShowsOneCustomerAcrossChannels) {
+  auto q = runCommand({"/bin/bash", kQuickstart + "/run.sh", omniloopBin()});
+  ASSERT_EQ(q.exit_code, 0) << q.out << q.err;
+  const std::string config = kQuickstart + "/omniloop.yaml";
+
+  auto r = runCommand({omniloopBin(), "profile", "--identity", "email:Amy@Demo.net ", "--json", "--config", config});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // One profile, fed by several systems, with its identities as pseudonyms only.
+  EXPECT_NE(r.out.find("\"type\":\"email\",\"value\":\"h1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"type\":\"phone\",\"value\":\"h1:"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("amy@demo.net"), std::string::npos) << "a clear identity value was shown";
+  for (const char* channel : {"\"channel\":\"crm\"", "\"channel\":\"pos\""}) {
+    EXPECT_NE(r.out.find(channel), std::string::npos) << channel << " missing from the timeline: " << r.out;
+  }
+  EXPECT_NE(r.out.find("\"lifetime_value\":"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"events_by_channel\":"), std::string::npos) << r.out;
+
+  auto human = runCommand({omniloopBin(), "profile", "--identity", "email:amy@demo.net", "--config", config});
+  ASSERT_EQ(human.exit_code, 0) << human.err;
+  EXPECT_NE(human.out.find("identities ("), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("timeline"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find("lifetime_value"), std::string::npos) << human.out;
+
+  auto unknown = runCommand({omniloopBin(), "profile", "--identity", "email:nobody-here@demo.net", "--config", config});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("no profile holds this email identity"), std::string::npos) << unknown.err;
+  EXPECT_EQ(unknown.err.find("nobody-here"), std::string::npos) << "the clear value was echoed";
+
+  auto usage = runCommand({omniloopBin(), "profile", "--identity", "amy@demo.net", "--config", config});
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_NE(usage.err.find("TYPE:VALUE"), std::string::npos) << usage.err;
+}

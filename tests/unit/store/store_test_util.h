@@ -56,6 +56,9 @@ class RawDb {
   sqlite3* db_ = nullptr;
 };
 
+// An event or profile id (32 hex) as the SQLite store keeps it: a 16-byte BLOB literal.
+inline std::string idLiteral(std::string_view hex) { return "X'" + std::string(hex) + "'"; }
+
 inline std::string readAll(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   std::stringstream ss;

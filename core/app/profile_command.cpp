@@ -1,0 +1,234 @@
+#include "app/profile_command.h"
+
+#include <algorithm>
+#include <iomanip>
+
+#include "app/progress.h"
+#include "config/json_value.h"
+#include "event/json.h"
+
+namespace omniloop::app {
+
+namespace {
+
+std::string when(int64_t micros) { return micros == 0 ? std::string("-") : event::formatTimestamp(micros); }
+
+// A JSON object's text as "key  value" lines; the raw text when it is not an object.
+void printObjectLines(std::ostream& out, const std::string& json, const char* indent) {
+  config::JsonValue v;
+  try {
+    v = config::parseJson(json.empty() ? "{}" : json);
+  } catch (const std::exception&) {
+    out << indent << json << "\n";
+    return;
+  }
+  if (!v.isObject()) {
+    out << indent << json << "\n";
+    return;
+  }
+  if (v.members.empty()) out << indent << "(none)\n";
+  size_t width = 0;
+  for (const auto& [k, _] : v.members) width = std::max(width, k.size());
+  for (const auto& [k, value] : v.members) {
+    std::string text;
+    if (value.isString()) {
+      text = value.string;
+    } else {
+      config::appendJson(text, value);
+    }
+    out << indent << std::left << std::setw(static_cast<int>(width + 2)) << k << text << "\n";
+  }
+}
+
+// A JSON object written member by member: {"a":"x","b":2}.
+class JsonObject {
+ public:
+  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
+  ~JsonObject() { out_ += '}'; }
+  JsonObject& text(const char* key, std::string_view v) {
+    event::appendJsonString(this->key(key), v);
+    return *this;
+  }
+  JsonObject& time(const char* key, int64_t micros) {
+    if (micros == 0) {
+      this->key(key) += "null";
+    } else {
+      event::appendJsonString(this->key(key), event::formatTimestamp(micros));
+    }
+    return *this;
+  }
+  JsonObject& number(const char* key, uint64_t v) {
+    this->key(key) += std::to_string(v);
+    return *this;
+  }
+  // `json`: an object the store wrote ("" counts as {}).
+  JsonObject& raw(const char* key, std::string_view json) {
+    this->key(key) += json.empty() ? std::string_view("{}") : json;
+    return *this;
+  }
+  // Writes a member holding an array: one object per item, filled by `fill(JsonObject&, item)`.
+  template <typename Items, typename Fill>
+  JsonObject& array(const char* key, const Items& items, Fill fill) {
+    this->key(key) += '[';
+    bool first = true;
+    for (const auto& item : items) {
+      if (!first) out_ += ',';
+      first = false;
+      JsonObject o(out_);
+      fill(o, item);
+    }
+    out_ += ']';
+    return *this;
+  }
+
+ private:
+  std::string& key(const char* k) {
+    if (!first_) out_ += ',';
+    first_ = false;
+    out_ += '"';
+    out_ += k;
+    out_ += "\":";
+    return out_;
+  }
+  std::string& out_;
+  bool first_ = true;
+};
+
+void appendJsonProfile(std::string& out, const store::ProfileView& p) {
+  JsonObject o(out);
+  o.text("id", p.id)
+      .time("created_at", p.created_at)
+      .time("updated_at", p.updated_at)
+      .time("first_seen", p.first_seen)
+      .time("last_seen", p.last_seen)
+      .number("events", p.events)
+      .raw("traits", p.traits)
+      .array("identities", p.identities,
+             [](JsonObject& i, const store::ProfileView::Identity& id) {
+               i.text("type", id.type)
+                   .text("value", id.hash)
+                   .text("source", id.source)
+                   .time("first_seen", id.first_seen)
+                   .time("last_seen", id.last_seen);
+             })
+      .array("merged_from", p.merges,
+             [](JsonObject& m, const store::ProfileView::Merge& merge) {
+               m.text("profile", merge.from).text("into", merge.into).text("reason", merge.reason).time("at", merge.merged_at);
+             })
+      .array("conflicts", p.conflicts,
+             [](JsonObject& c, const store::ProfileView::Conflict& conflict) {
+               c.text("type", conflict.type)
+                   .text("value", conflict.hash)
+                   .text("reason", conflict.reason)
+                   .text("profile", conflict.profile)
+                   .text("other_profile", conflict.other_profile)
+                   .number("occurrences", conflict.occurrences)
+                   .time("first_at", conflict.first_at)
+                   .time("last_at", conflict.last_at);
+             })
+      .array("timeline", p.timeline, [](JsonObject& e, const store::ProfileView::Event& ev) {
+        e.text("id", ev.id)
+            .time("occurred_at", ev.occurred_at)
+            .text("channel", ev.channel)
+            .text("type", ev.type)
+            .text("pipeline", ev.pipeline)
+            .text("source", ev.source)
+            .raw("attributes", ev.attributes);
+      });
+}
+
+void printHuman(std::ostream& out, const store::ProfileView& p, size_t limit) {
+  out << "profile " << p.id << "\n"
+      << "  first seen   " << when(p.first_seen) << "\n"
+      << "  last seen    " << when(p.last_seen) << "\n"
+      << "  created      " << when(p.created_at) << "   updated " << when(p.updated_at) << "\n"
+      << "  events       " << formatCount(p.events) << "\n";
+
+  out << "\nidentities (" << p.identities.size() << ")\n";
+  size_t type_width = 10, source_width = 10;
+  for (const auto& id : p.identities) {
+    type_width = std::max(type_width, id.type.size());
+    source_width = std::max(source_width, id.source.size());
+  }
+  for (const auto& id : p.identities) {
+    out << "  " << std::left << std::setw(static_cast<int>(type_width + 2)) << id.type
+        << std::setw(static_cast<int>(source_width + 2))
+        << (id.source.empty() ? "-" : id.source) << when(id.first_seen) << " .. "
+        << when(id.last_seen) << "  " << id.hash << "\n";
+  }
+
+  out << "\ntraits\n";
+  printObjectLines(out, p.traits, "  ");
+
+  if (!p.merges.empty()) {
+    out << "\nmerged from (" << p.merges.size() << ")\n";
+    for (const auto& m : p.merges) {
+      out << "  " << m.from << " at " << when(m.merged_at) << "  " << m.reason << "\n";
+    }
+  }
+  if (!p.conflicts.empty()) {
+    out << "\nkept apart by identity guards (" << p.conflicts.size() << ")\n";
+    for (const auto& c : p.conflicts) {
+      out << "  " << c.type << " " << c.reason << " (x" << c.occurrences << ", last "
+          << when(c.last_at) << ")  other profile " << (c.other_profile.empty() ? "-" : c.other_profile)
+          << "\n";
+    }
+  }
+
+  out << "\ntimeline";
+  if (p.events > p.timeline.size()) {
+    out << " (latest " << p.timeline.size() << " of " << formatCount(p.events)
+        << "; --timeline N for more)";
+  } else if (limit > 0) {
+    out << " (" << p.timeline.size() << ")";
+  }
+  out << "\n";
+  for (const auto& e : p.timeline) {
+    std::string attrs = e.attributes.empty() ? std::string("{}") : e.attributes;
+    if (attrs.size() > 120) attrs = attrs.substr(0, 117) + "...";
+    out << "  " << std::left << std::setw(22) << when(e.occurred_at) << std::setw(12)
+        << (e.channel.empty() ? "-" : e.channel) << std::setw(18) << (e.type.empty() ? "-" : e.type)
+        << attrs << "\n";
+  }
+}
+
+}  // namespace
+
+int showProfile(store::Store& store, const ProfileQuery& q, std::ostream& out, std::ostream& err) {
+  std::string id = q.profile_id;
+  if (id.empty()) {
+    const size_t colon = q.identity.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == q.identity.size()) {
+      err << "omniloop profile: --identity takes TYPE:VALUE, e.g. email:jane@example.com or "
+             "phone:+4930123456\n";
+      return 2;
+    }
+    const std::string type = q.identity.substr(0, colon);
+    const std::string value = q.identity.substr(colon + 1);
+    const std::optional<std::string> found = store.findProfile(type, value);
+    // The clear value is not repeated: it may be personal data and end up in a log.
+    if (!found) {
+      err << "omniloop profile: no profile holds this " << type
+          << " identity (types are e.g. email, phone, crm_id, loyalty_id, social, device_id; "
+             "the value is normalised and pseudonymised with the configured key, so it must "
+             "be the key the data was ingested with)\n";
+      return 1;
+    }
+    id = *found;
+  }
+  const std::optional<store::ProfileView> view = store.profile(id, q.timeline);
+  if (!view) {
+    err << "omniloop profile: no profile " << id << " (merged profiles keep only the winner's id)\n";
+    return 1;
+  }
+  if (q.json) {
+    std::string o;
+    appendJsonProfile(o, *view);
+    out << o << "\n";
+  } else {
+    printHuman(out, *view, q.timeline);
+  }
+  return 0;
+}
+
+}  // namespace omniloop::app

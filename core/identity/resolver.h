@@ -1,0 +1,185 @@
+#pragma once
+// Deterministic identity resolution over pseudonymised identifiers, shared by every store
+// backend (which provides the rows through identity::Graph, see graph.h for the call pattern).
+//
+// An event's identities claim a profile one by one, strongest type first (Config::types
+// order: priority, then type name); weak identifiers (merge: false) come after every strong one.
+//   - a known identity brings its profile into the event's cluster, unless that would give the
+//     cluster more identities of a type than its max_per_profile (a conflict: the identity
+//     stays where it is), or it is weak and the cluster already holds something;
+//   - an unknown identity joins the cluster unless its type is already at its limit there (a
+//     conflict: it is left unlinked this time);
+//   - the cluster's profiles become one: the smallest profile id wins, the others are merged
+//     into it (identities, events, consents re-pointed; traits combined; profile_merges row);
+//   - a cluster without a profile becomes a new profile named by its strongest new identity
+//     (newProfileId), so replaying the same events anywhere yields the same profiles.
+// The result depends only on the events and their order, never on batch boundaries, caches or
+// timing: crashes and replays end with identical profiles.
+//
+// Caches (identity -> profile, profile state) live across batches and are only trusted while
+// the backend says nothing else wrote the store (beginBatch's cache_valid). Not thread-safe:
+// the backend serialises batches.
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "event/event.h"
+#include "identity/config.h"
+#include "identity/graph.h"
+#include "identity/traits.h"
+
+namespace omniloop::identity {
+
+// One pseudonymised identity of an event (store::IdentityKey is the same type).
+struct Key {
+  std::string_view type;
+  std::string_view hash;  // "h1:<key id>:<hex>"
+};
+
+struct Resolution {
+  static constexpr uint32_t kNone = UINT32_MAX;
+  // The event's profile ("" when the event carried no usable identity). Valid until the next
+  // resolve() or flush(); a later merge in the same batch re-points the event in the store.
+  std::string_view profile;
+  uint32_t handle = kNone;  // for observe()
+};
+
+struct ResolverStats {
+  uint64_t profiles_created = 0;
+  uint64_t merges = 0;
+  uint64_t conflicts = 0;  // limit conflicts (weak identifiers pointing elsewhere are not)
+};
+
+// The id of a profile created by identity `hash`: the first 32 hex digits of its HMAC (a
+// malformed pseudonym gets a hash of itself), written into `out`.
+void newProfileId(std::string_view hash, std::string& out);
+
+class Resolver {
+ public:
+  // `max_cached_profiles`: beyond this many cached profiles (and 4x as many identities) the
+  // caches are dropped at the next batch.
+  explicit Resolver(Config config, size_t max_cached_profiles = size_t{1} << 18);
+  Resolver(const Resolver&) = delete;
+  Resolver& operator=(const Resolver&) = delete;
+
+  const Config& config() const { return config_; }
+
+  // After BEGIN. `now`: ingestion time (created_at/updated_at, merges, conflicts).
+  // `cache_valid`: false when another writer may have changed the store since the last
+  // committed batch; every cached identity and profile is dropped. Returns whether the caches
+  // were kept (they are also dropped when they outgrew max_cached_profiles), so a backend that
+  // tracks what the Resolver already knows can forget it too.
+  bool beginBatch(int64_t now, bool cache_valid);
+
+  // The profile of an event with `keys` (distinct; blocked ones already removed), seen at
+  // `seen`. Creates, attaches and merges through `graph` as it goes. `event_id` names the
+  // event in merge reasons; `source` becomes a new identity's source.
+  Resolution resolve(Graph& graph, std::span<const Key> keys, std::string_view event_id,
+                     std::string_view source, int64_t seen);
+
+  // Adds a stored event to its profile's traits; only `inserted` (new) events count, so a
+  // replayed event is never counted twice.
+  void observe(const Resolution& r, const event::Event& e, int64_t seen, bool inserted);
+
+  // Writes this batch's profile (seen range, traits) and identity (seen range) changes and
+  // recorded conflicts; one write per touched row. Call once, before COMMIT.
+  void flush(Graph& graph);
+
+  // After COMMIT / after ROLLBACK (drops the caches: they may hold uncommitted state).
+  void committed();
+  void rolledBack();
+
+  const ResolverStats& stats() const { return stats_; }
+
+ private:
+  static constexpr uint32_t kNoSlot = UINT32_MAX;
+
+  struct Profile {
+    std::string id;
+    uint32_t merged_into = kNoSlot;  // folded into another profile (its row is gone)
+    bool loaded = false;             // seen range and traits known (from the row, or new)
+    bool counts_known = false;       // identities per type known
+    bool dirty = false;              // needs updateProfile at flush
+    int64_t first_seen = 0;
+    int64_t last_seen = 0;
+    std::vector<TypeCount> counts;
+    Traits traits;
+  };
+  struct IdentityState {
+    uint32_t profile = kNoSlot;
+    int64_t first_seen = 0;
+    int64_t last_seen = 0;
+    bool dirty = false;  // seen range widened in this batch
+  };
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using Map = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  using IdentityMap = Map<IdentityState>;
+
+  uint32_t root(uint32_t slot);
+  uint32_t slotOf(std::string_view profile_id);  // adds an unloaded slot when unknown
+  IdentityMap::value_type* lookup(Graph& graph, const Key& key);
+  void ensureLoaded(Graph& graph, uint32_t slot);
+  void ensureCounts(Graph& graph, uint32_t slot);
+  uint32_t clusterCount(Graph& graph, std::string_view type);
+  // The first per-type limit that adding `slot` to the cluster would break, or nullptr.
+  const TypeRule* brokenLimit(Graph& graph, uint32_t slot);
+  uint32_t createProfile(Graph& graph, const Key& named_by, int64_t seen);
+  void attach(Graph& graph, const Key& key, uint32_t slot, std::string_view source, int64_t seen);
+  void merge(Graph& graph, uint32_t winner, uint32_t loser, std::string_view reason);
+  void markDirty(uint32_t slot);
+  void widen(Graph& graph, uint32_t slot, int64_t seen);
+  void widen(IdentityMap::value_type& identity, int64_t seen);
+  const std::string& identityKey(const Key& key);
+  void dropCaches();
+
+  Config config_;
+  std::vector<const TypeRule*> limited_;  // rules with max_per_profile > 0
+  size_t max_profiles_;
+  int64_t now_ = 0;
+  ResolverStats stats_;
+
+  std::deque<Profile> profiles_;   // stable addresses: Resolution::profile views their ids
+  Map<uint32_t> profile_slots_;    // id -> slot
+  IdentityMap identities_;         // "type\x1fhash" -> state
+
+  // This batch.
+  std::vector<uint32_t> dirty_profiles_;
+  std::vector<IdentityMap::value_type*> dirty_identities_;
+  struct PendingConflict {
+    std::string type, hash, reason, profile, other;
+    uint32_t occurrences = 0;
+  };
+  std::vector<PendingConflict> conflicts_;
+
+  // Reused working storage for resolve().
+  struct Claim {
+    const Key* key;
+    const TypeRule* rule;
+    IdentityMap::value_type* known;  // nullptr: an identity the graph does not hold
+  };
+  struct Rejected {
+    const Key* key;
+    uint32_t stays;         // kNoSlot: left unlinked
+    const TypeRule* limit;  // the limit it would have broken
+  };
+  std::vector<Claim> claims_;
+  std::vector<uint32_t> cluster_;        // profile slots
+  std::vector<const Key*> brought_by_;   // the identity that brought each cluster member
+  std::vector<const Key*> new_keys_;     // identities the cluster adopts
+  std::vector<Rejected> rejected_;
+  std::vector<TypeCount> cluster_counts_;
+  bool counts_valid_ = false;
+  std::string key_buffer_, id_buffer_, reason_, traits_json_, meta_json_;
+  StoredIdentity found_;
+  StoredProfile stored_;
+};
+
+}  // namespace omniloop::identity

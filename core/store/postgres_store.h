@@ -1,0 +1,209 @@
+#pragma once
+// The PostgreSQL backend of the CDP store (libpq): the store many daemons share.
+//
+// One connection guarded by a mutex. Migrations run on open under a session advisory lock, so
+// daemons starting together do not race. A batch is one transaction of a few bulk statements
+// (binary array parameters unnested server-side, sent in pipelines), whatever its size:
+//   1. the writer lock (a transaction-level advisory lock) and the write epoch: daemons
+//      sharing a store write their batches one at a time, so identity resolution always sees
+//      a settled graph (a merge re-points identities no other writer is adding to) and
+//      writers never deadlock; reading, parsing and stages still run in parallel. A writer
+//      waits at most StoreOptions::busy_timeout_ms (lock_timeout), then the batch is retried.
+//      The epoch (sequence store_writes) tells a writer whether anyone else wrote since its
+//      own last batch: if not, the identity::Resolver keeps its caches;
+//   2. two round trips fetch what resolution will ask about the identities the Resolver does
+//      not know yet: their rows; then their profiles' rows and identity counts, and whether
+//      the ids new profiles would take are free;
+//   3. identity::Resolver resolves every event in batch order against that (this class is its
+//      identity::Graph: reads answered from memory, a rare miss asks the database; writes
+//      buffered);
+//   4. the events are upserted in one statement (each naming the profile it ends up on after
+//      the batch's merges) that says which rows were new, so the Resolver counts only those
+//      in traits (a replay never counts twice); the Resolver flushes its profile, identity and
+//      conflict changes;
+//   5. one pipeline writes profiles, merges (rows naming a merged profile re-pointed to where
+//      it ended up, merged profiles deleted, profile_merges rows), new identities, seen
+//      ranges, conflicts, dead letters and the cursor, in an order that gives the end state
+//      of the same writes made one by one (the SQLite backend), and the transaction commits.
+// New identities are inserted with ON CONFLICT DO NOTHING and counted: a row that appeared
+// anyway (a writer that skipped the lock) makes the batch start over rather than give one
+// person two profiles. Serialization failures, deadlocks, lock timeouts and lost connections
+// are retried a few times in place, then reported as Retry (the executor backs off).
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "event/arena.h"
+#include "identity/blocklist.h"
+#include "identity/graph.h"
+#include "identity/resolver.h"
+#include "store/identity_rules.h"
+#include "store/postgres_db.h"
+#include "store/store.h"
+
+namespace omniloop::store {
+
+class PostgresStore final : public Store, private identity::Graph {
+ public:
+  // `uri`: postgresql://... or postgres://... (libpq syntax). Throws StoreError.
+  PostgresStore(const std::string& uri, const StoreOptions& options);
+  ~PostgresStore() override;
+
+  std::string loadCursor(std::string_view pipeline, std::string_view source_id) override;
+  void commit(std::string_view pipeline, std::string_view source_id,
+              const event::Batch& batch) override;
+  pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
+                              event::Batch& batch) override;
+  StoreCounts counts() override;
+  std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
+  std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
+  int schemaVersion() override;
+  std::string_view backend() const override { return "postgresql"; }
+
+  // Resolution counters since the store opened, and graph reads the prefetch did not cover
+  // (each one a round trip; tests and diagnostics).
+  identity::ResolverStats resolverStats();
+  uint64_t prefetchMisses();
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  template <typename V>
+  using Map = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
+  using Set = std::unordered_set<std::string, StringHash, std::equal_to<>>;
+
+  // identity::Graph
+  bool findIdentity(std::string_view type, std::string_view hash, identity::StoredIdentity& out) override;
+  void countIdentities(std::string_view profile, std::vector<identity::TypeCount>& out) override;
+  bool loadProfile(std::string_view profile, identity::StoredProfile& out) override;
+  bool insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, int64_t now) override;
+  void updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, std::string_view traits,
+                     std::string_view traits_meta, int64_t now) override;
+  void insertIdentity(std::string_view type, std::string_view hash, std::string_view profile,
+                      std::string_view source, int64_t first_seen, int64_t last_seen) override;
+  void touchIdentity(std::string_view type, std::string_view hash, int64_t first_seen, int64_t last_seen) override;
+  void mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason, int64_t now) override;
+  void recordConflict(const identity::Conflict& conflict, uint32_t occurrences) override;
+
+  void applyMigrations();
+  int readSchemaVersion();
+  void declare();
+  // Runs `body` in a transaction; retryable failures are retried up to kAttempts times.
+  // Throws the last StoreError.
+  template <typename Body>
+  void transact(Body&& body);
+
+  // Keys of the batch's live events (outside the transaction: pure computation).
+  void collect(std::string_view source_id, event::Batch& batch, int64_t now);
+  // One attempt at a batch, inside the transaction.
+  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch, int64_t now);
+  // Takes the writer lock; true when nobody else wrote since this writer's last batch.
+  bool lockAndCheckEpoch();
+  void prefetch();
+  void resetBatchState();
+  void forgetCaches();
+  // The profile `id` ends up as after this batch's merges so far.
+  std::string_view finalProfile(std::string_view id) const;
+  // Stored identities of `profile` per type (prefetched, or asked now).
+  const std::vector<identity::TypeCount>& storedCounts(const std::string& profile);
+  void sendEvents(std::string_view pipeline, int64_t now);
+  void sendGraph(int64_t now, int& identities_at, size_t& expected);
+  void sendDeadLetters(std::string_view pipeline, std::string_view source_id, const event::Batch& batch,
+                       int64_t now);
+  void sendCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor, int64_t now);
+  static const std::string& keyOf(std::string& buffer, std::string_view type, std::string_view hash);
+
+  pg::Connection conn_;
+  identity::Blocklist blocklist_;
+  IdentityKeyer keyer_;
+  identity::Resolver resolver_;
+  bool any_limit_ = false;
+  std::mutex mutex_;
+
+  int find_identity_ = -1, select_checkpoint_ = -1, upsert_checkpoint_ = -1, select_counts_ = -1;
+  int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1;
+  int count_identities_ = -1, load_profile_ = -1;
+  int upsert_events_ = -1, upsert_profiles_ = -1, insert_identities_ = -1, touch_identities_ = -1;
+  int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
+      merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
+  int upsert_dead_letters_ = -1;
+  int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
+      view_timeline_ = -1;
+
+  static constexpr int kAttempts = 5;
+
+  // What the Resolver has been told since its caches were last dropped (identity keys and
+  // profile ids), so a batch prefetches only the rest.
+  int64_t epoch_ = -1;          // the write epoch of this writer's last committed batch
+  int64_t batch_epoch_ = -1;    // the epoch of the batch in progress
+  bool attempted_ = false;      // a transaction of this batch ran (its Resolver state is void)
+  Set told_identities_;
+  Set loaded_profiles_;
+  Set counted_profiles_;
+  uint64_t misses_ = 0;
+
+  // This batch: its live events and their keys.
+  struct Pending {
+    event::Event* event;
+    uint32_t first_key, key_count;
+    std::string_view source;
+    int64_t seen;
+    identity::Resolution resolution;
+  };
+  std::vector<Pending> pending_;
+  std::vector<IdentityKey> keys_;
+  std::vector<IdentityKey> lookup_;  // keys to prefetch
+  // Prefetched answers (the database as the batch found it).
+  Map<identity::StoredIdentity> pre_identity_;
+  Map<identity::StoredProfile> pre_profile_;
+  Set pre_profile_checked_;  // profile ids looked up (found or not)
+  Map<std::vector<identity::TypeCount>> pre_counts_map_;
+  // Buffered writes.
+  struct ProfileRow {
+    std::string id;
+    int64_t first_seen = 0, last_seen = 0;
+    std::string traits = "{}", traits_meta = "{}";
+  };
+  std::vector<ProfileRow> profile_rows_;
+  Map<size_t> profile_row_index_;
+  struct MergeRow {
+    std::string winner, loser, reason;
+    int64_t at;
+  };
+  std::vector<MergeRow> merges_;
+  Map<std::string> merged_into_;
+  Set created_;  // profiles this batch created
+  struct IdentityRow {
+    std::string type, hash, profile, source;
+    int64_t first_seen, last_seen;
+  };
+  std::vector<IdentityRow> new_identities_;
+  Map<std::vector<identity::TypeCount>> new_counts_;  // new identities per profile they joined
+  struct Touch {
+    std::string type, hash;
+    int64_t first_seen, last_seen;
+  };
+  std::vector<Touch> touches_;
+  struct ConflictRow {
+    std::string type, hash, reason, profile, other;
+    int64_t at;
+    uint32_t occurrences;
+  };
+  std::vector<ConflictRow> conflicts_;
+  std::vector<char> inserted_;  // per pending event: the upsert inserted it
+
+  // Reused working storage.
+  std::string key_buffer_, json_, now_text_, pipeline_text_, candidate_;
+  std::vector<size_t> order_;
+  std::vector<identity::TypeCount> count_scratch_;
+  pg::ArrayParam a_[10];
+  event::Event scratch_;
+  event::Arena scratch_arena_{4096};
+};
+
+}  // namespace omniloop::store
