@@ -454,10 +454,14 @@ void PostgresStore::prefetch() {
     if (!told_identities_.contains(std::string_view(keyOf(key_buffer_, k.type, k.hash)))) lookup_.push_back(k);
   }
   if (lookup_.empty()) return;
-  auto less = [](const IdentityKey& a, const IdentityKey& b) { return a.type != b.type ? a.type < b.type : a.hash < b.hash; };
-  std::sort(lookup_.begin(), lookup_.end(), less);
+  // Distinct keys without a set: sort and drop repeats.
+  std::sort(lookup_.begin(), lookup_.end(), [](const IdentityKey& a, const IdentityKey& b) {
+    return a.type != b.type ? a.type < b.type : a.hash < b.hash;
+  });
   lookup_.erase(std::unique(lookup_.begin(), lookup_.end(),
-                            [](const IdentityKey& a, const IdentityKey& b) { return a.type == b.type && a.hash == b.hash; }),
+                            [](const IdentityKey& a, const IdentityKey& b) {
+                              return a.type == b.type && a.hash == b.hash;
+                            }),
                 lookup_.end());
   a_[0].clear();
   a_[1].clear();
@@ -847,7 +851,8 @@ void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view 
     rows.push_back(std::move(row));
   }
   if (rows.empty()) return;
-  std::stable_sort(rows.begin(), rows.end(), [](const DeadLetterRow& a, const DeadLetterRow& b) { return a.id < b.id; });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [](const DeadLetterRow& a, const DeadLetterRow& b) { return a.id < b.id; });
   for (int i = 0; i < 5; ++i) a_[i].clear();
   for (size_t n = 0; n < rows.size(); ++n) {
     if (n + 1 < rows.size() && rows[n].id == rows[n + 1].id) continue;  // the last one wins

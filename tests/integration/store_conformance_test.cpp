@@ -573,8 +573,9 @@ TEST_P(Conformance, AnEventLinkingTwoProfilesMergesThem) {
   EXPECT_EQ(store->counts().identities, 4u);
   auto db = raw();
   EXPECT_EQ(db->one("SELECT count(*) FROM profile_merges"), "2");
-  for (const auto& [email, crm, events] : {std::tuple{"ann@example.com", "C-7", std::vector<std::string>{"1", "2", "3"}},
-                                           std::tuple{"bob@example.com", "C-8", std::vector<std::string>{"4", "5", "6"}}}) {
+  using Case = std::tuple<std::string, std::string, std::vector<std::string>>;
+  for (const auto& [email, crm, events] : {Case{"ann@example.com", "C-7", {"1", "2", "3"}},
+                                           Case{"bob@example.com", "C-8", {"4", "5", "6"}}}) {
     const std::string a = idOf(hasher_, "email", email), b = idOf(hasher_, "crm_id", crm);
     const std::string winner = std::min(a, b), loser = std::max(a, b);
     EXPECT_EQ(store->findProfile("email", email), winner) << email;
