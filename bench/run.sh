@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Throughput and memory benchmark. Prints events/s, CPU seconds and peak RSS for
 #   file.jsonl -> map -> filter -> discard        (engine + parsing, one worker thread)
-#   file.jsonl -> map -> filter -> cdp (SQLite)   (the embedded store)
+#   file.jsonl -> map -> filter -> cdp (SQLite)   (the embedded store, one identity)
+#   file.jsonl -> map -> cdp (SQLite)             (identify: email, phone, crm_id; every event)
+#   the same into PostgreSQL when BENCH_PG_URI is set (eval "$(bench/start_pg.sh)")
 # usage: bench/run.sh [N=1000000] [customers=100000] [build-dir=build]
 # Not a timed test: run it by hand on an idle machine and compare ratios within one run.
 set -euo pipefail
@@ -38,11 +40,28 @@ YAML
 }
 write_pipeline discard discard
 write_pipeline store cdp
+cat > "$work/identify.yaml" <<YAML
+version: 1
+name: bench-identify
+source:
+  type: file.jsonl
+  with: { path: $work/events.jsonl, key_field: event_id }
+stages:
+  - map:
+      copy: { customer.email: \$identities.email, customer.phone: \$identities.phone,
+              customer.id: \$identities.crm_id, channel: \$channel, type: \$type }
+      time: { from: ts, format: unix }
+sink:
+  type: cdp
+batch: { size: 4096 }
+YAML
+# A fixed key: the PostgreSQL store has no directory to keep a generated one in.
+export OMNILOOP_KEY="${OMNILOOP_KEY:-$(printf '6b%.0s' $(seq 32))}"
 
-run() {  # label pipeline
+run() {  # label pipeline [store-uri]
   rm -f "$work"/bench.db*
   local json
-  json="$("$BUILD/bin/omniloop" run "$work/$2.yaml" --store "sqlite:$work/bench.db" --json --no-progress)"
+  json="$("$BUILD/bin/omniloop" run "$work/$2.yaml" --store "${3:-sqlite:$work/bench.db}" --json --no-progress)"
   python3 - "$1" "$json" <<'PY'
 import json, sys
 label, j = sys.argv[1], json.loads(sys.argv[2])
@@ -55,3 +74,8 @@ PY
 echo
 run "jsonl -> map -> filter -> discard" discard
 run "jsonl -> map -> filter -> sqlite" store
+run "jsonl -> map -> identify -> sqlite" identify
+if [ -n "${BENCH_PG_URI:-}" ]; then
+  psql "$BENCH_PG_URI" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
+  run "jsonl -> map -> identify -> postgresql" identify "$BENCH_PG_URI"
+fi
