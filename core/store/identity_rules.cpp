@@ -23,6 +23,23 @@ bool IdentityKeyer::pseudonymizeLenient(std::string_view type, std::string_view 
   return true;
 }
 
+bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch, std::vector<IdentityKey>& out) {
+  if (e.id.empty()) {
+    e.disposition = event::Disposition::DeadLetter;
+    e.reason = "the event has no id (a source or stage left $id empty)";
+    return false;
+  }
+  std::string_view needs_key;
+  if (!keysOf(e, batch.arena(), out, &needs_key)) {
+    e.disposition = event::Disposition::DeadLetter;
+    e.reason = batch.intern("identity '" + std::string(needs_key) +
+                            "' is clear text and the store has no pseudonymisation key "
+                            "(set OMNILOOP_KEY or configure a key file)");
+    return false;
+  }
+  return true;
+}
+
 bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vector<IdentityKey>& out,
                            std::string_view* needs_key) {
   const size_t first = out.size();
@@ -63,10 +80,6 @@ std::string_view newProfileId(std::string_view hash, event::Arena& arena) {
   thread_local std::string id;
   identity::newProfileId(hash, id);
   return arena.copy(id);
-}
-
-std::string_view chooseProfile(std::span<const std::string_view> candidates) {
-  return candidates.front();
 }
 
 std::string deadLetterId(std::string_view pipeline, std::string_view source,

@@ -36,6 +36,11 @@ class IdentityKeyer {
   bool keysOf(const event::Event& e, event::Arena& arena, std::vector<IdentityKey>& out,
               std::string_view* needs_key);
 
+  // For a live event about to be stored: appends its keys like keysOf and returns true, or
+  // turns the event into a dead letter with the reason (it has no id; it carries a clear
+  // identity value and there is no key) and returns false, appending nothing.
+  bool storableKeys(event::Event& e, event::Batch& batch, std::vector<IdentityKey>& out);
+
   // Identities skipped because they were blocklisted, since the keyer was made.
   uint64_t blocked() const { return blocked_; }
 
@@ -58,10 +63,6 @@ class IdentityKeyer {
 
 // The id of a profile created by identity `hash` (identity::newProfileId, interned in arena).
 std::string_view newProfileId(std::string_view hash, event::Arena& arena);
-
-// Deprecated: the first candidate. Which profile an event joins (and merging) is decided by
-// identity::Resolver; kept for backends not yet using it.
-std::string_view chooseProfile(std::span<const std::string_view> candidates);
 
 // Deterministic dead-letter id (32 hex): one row per pipeline, source and event, so a replay
 // updates the row instead of adding one. Events without an id are keyed by their payload.

@@ -500,20 +500,8 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       resolver_.beginBatch(now, cache_valid);
       for (event::Event& e : batch) {
         if (!e.live()) continue;
-        if (e.id.empty()) {
-          e.disposition = event::Disposition::DeadLetter;
-          e.reason = "the event has no id (a source or stage left $id empty)";
-          continue;
-        }
         keys_.clear();
-        std::string_view needs_key;
-        if (!keyer_.keysOf(e, batch.arena(), keys_, &needs_key)) {
-          e.disposition = event::Disposition::DeadLetter;
-          e.reason = batch.intern("identity '" + std::string(needs_key) +
-                                  "' is clear text and the store has no pseudonymisation key "
-                                  "(set OMNILOOP_KEY or configure a key file)");
-          continue;
-        }
+        if (!keyer_.storableKeys(e, batch, keys_)) continue;
         const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
         const std::string_view source = e.source.empty() ? source_id : e.source;
         const identity::Resolution r = resolver_.resolve(*this, keys_, e.id, source, seen);

@@ -351,21 +351,8 @@ void PostgresStore::collect(std::string_view source_id, event::Batch& batch, int
   keys_.clear();
   for (event::Event& e : batch) {
     if (!e.live()) continue;
-    if (e.id.empty()) {
-      e.disposition = event::Disposition::DeadLetter;
-      e.reason = "the event has no id (a source or stage left $id empty)";
-      continue;
-    }
     const size_t first = keys_.size();
-    std::string_view needs_key;
-    if (!keyer_.keysOf(e, batch.arena(), keys_, &needs_key)) {
-      keys_.resize(first);
-      e.disposition = event::Disposition::DeadLetter;
-      e.reason = batch.intern("identity '" + std::string(needs_key) +
-                              "' is clear text and the store has no pseudonymisation key "
-                              "(set OMNILOOP_KEY or configure a key file)");
-      continue;
-    }
+    if (!keyer_.storableKeys(e, batch, keys_)) continue;
     pending_.push_back(Pending{&e, static_cast<uint32_t>(first), static_cast<uint32_t>(keys_.size() - first),
                                e.source.empty() ? source_id : e.source,
                                e.occurred_at_us != 0 ? e.occurred_at_us : now, {}});
