@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "event/json.h"
+#include "store/clock.h"
 #include "store/migrations.h"
 #include "store/postgres_db.h"
 
@@ -15,48 +16,6 @@ namespace {
 
 constexpr const char* kMigrationLock = "8029195109741326192";  // as PostgresStore: "omniloop"
 constexpr const char* kWriterLock = "SELECT pg_advisory_xact_lock(8029195109741326193)";  // as PostgresStore
-
-int64_t nowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-// --- keys as SQLite migration 0002 stores them (the same encoding as SqliteStore) ---
-
-int hexNibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// Lower-case hex of exactly 2 * n characters into n bytes; false otherwise.
-bool unhex(std::string_view hex, unsigned char* out, size_t n) {
-  if (hex.size() != 2 * n) return false;
-  for (size_t i = 0; i < n; ++i) {
-    const int hi = hexNibble(hex[2 * i]), lo = hexNibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<unsigned char>(hi << 4 | lo);
-  }
-  return true;
-}
-
-constexpr size_t kIdBytes = 16;
-constexpr size_t kKeyIdBytes = 4;
-constexpr size_t kHashBytes = kKeyIdBytes + 32;
-constexpr std::string_view kPseudonymPrefix = "h1:";
-
-// 32 hex -> 16 bytes; "h1:<8 hex>:<64 hex>" -> 36 bytes. false: keep the text as is.
-bool idBytes(std::string_view id, unsigned char* out) { return unhex(id, out, kIdBytes); }
-
-bool hashBytes(std::string_view hash, unsigned char* out) {
-  if (hash.size() != kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1 + 64 || !hash.starts_with(kPseudonymPrefix) ||
-      hash[kPseudonymPrefix.size() + 2 * kKeyIdBytes] != ':') {
-    return false;
-  }
-  return unhex(hash.substr(kPseudonymPrefix.size(), 2 * kKeyIdBytes), out, kKeyIdBytes) &&
-         unhex(hash.substr(kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1), out + kKeyIdBytes, 32);
-}
 
 // Statements in both dialects, with placeholders filled per dialect (dialectSql):
 //   {MIN} {MAX}   min/max (SQLite) or least/greatest (PostgreSQL)
@@ -152,19 +111,23 @@ int64_t integer(odbc::Statement& s, int column) {
 
 }  // namespace
 
-void OdbcStore::encodeId(std::string_view id, Bound& out) const {
-  out.blob = sqlite_ && idBytes(id, out.bytes);
-  out.size = out.blob ? kIdBytes : 0;
-  out.text = id;
+void OdbcStore::encodeId(std::string_view id, sqlite_keys::BoundKey& out) const {
+  if (sqlite_) {
+    sqlite_keys::encodeId(id, out);
+  } else {
+    sqlite_keys::keepText(id, out);
+  }
 }
 
-void OdbcStore::encodeHash(std::string_view hash, Bound& out) const {
-  out.blob = sqlite_ && hashBytes(hash, out.bytes);
-  out.size = out.blob ? kHashBytes : 0;
-  out.text = hash;
+void OdbcStore::encodeHash(std::string_view hash, sqlite_keys::BoundKey& out) const {
+  if (sqlite_) {
+    sqlite_keys::encodeHash(hash, out);
+  } else {
+    sqlite_keys::keepText(hash, out);
+  }
 }
 
-void OdbcStore::bind(odbc::Statement& s, int index, const Bound& b) {
+void OdbcStore::bind(odbc::Statement& s, int index, const sqlite_keys::BoundKey& b) {
   if (b.blob) {
     s.bindBytes(index, b.bytes, b.size);
   } else {
@@ -388,7 +351,7 @@ void OdbcStore::convertKeysToBlobs() {
                                      {"identities", "hash", true},      {"events", "id", false},
                                      {"events", "profile_id", false},   {"consents", "profile_id", false}};
   std::vector<std::string> values;
-  Bound b;
+  sqlite_keys::BoundKey b;
   for (const Column& k : kKeys) {
     values.clear();
     {
@@ -766,7 +729,7 @@ std::optional<ProfileView> OdbcStore::profile(std::string_view profile_id, size_
   std::optional<ProfileView> out;
   transact([&] {
     out.reset();
-    Bound id;
+    sqlite_keys::BoundKey id;
     encodeId(profile_id, id);
     ProfileView view;
     {

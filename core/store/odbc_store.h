@@ -26,6 +26,7 @@
 #include "identity/resolver.h"
 #include "store/identity_rules.h"
 #include "store/odbc_db.h"
+#include "store/sqlite_keys.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -69,16 +70,10 @@ class OdbcStore final : public Store, private identity::Graph {
                      int64_t now) override;
   void recordConflict(const identity::Conflict& conflict, uint32_t occurrences) override;
 
-  // A key as bound: on SQLite 16 bytes (id) / 36 bytes (hash) when canonical, else the text.
-  struct Bound {
-    unsigned char bytes[36];
-    size_t size = 0;
-    bool blob = false;
-    std::string_view text;
-  };
-  void encodeId(std::string_view id, Bound& out) const;
-  void encodeHash(std::string_view hash, Bound& out) const;
-  static void bind(odbc::Statement& s, int index, const Bound& b);
+  // A key as bound: on SQLite as store/sqlite_keys.h stores it, on PostgreSQL the text.
+  void encodeId(std::string_view id, sqlite_keys::BoundKey& out) const;
+  void encodeHash(std::string_view hash, sqlite_keys::BoundKey& out) const;
+  static void bind(odbc::Statement& s, int index, const sqlite_keys::BoundKey& b);
 
   void ensureConnected();
   void setupSession();
@@ -126,7 +121,7 @@ class OdbcStore final : public Store, private identity::Graph {
 
   // Reused working storage.
   std::vector<IdentityKey> keys_;
-  Bound id_a_, id_b_, hash_a_;
+  sqlite_keys::BoundKey id_a_, id_b_, hash_a_;
   std::string json_, traits_, traits_meta_;
   std::string dead_letter_id_;
   event::Event scratch_;

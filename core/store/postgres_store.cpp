@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "event/json.h"
+#include "store/clock.h"
 #include "store/migrations.h"
 
 namespace omniloop::store {
@@ -14,12 +15,6 @@ namespace {
 
 // pg_advisory_lock key serialising migrations across daemons: "omniloop" in ASCII.
 constexpr const char* kMigrationLock = "8029195109741326192";
-
-int64_t nowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string str(int64_t v) { return std::to_string(v); }
 

@@ -12,17 +12,13 @@
 #include <filesystem>
 
 #include "event/json.h"
+#include "store/clock.h"
 #include "store/migrations.h"
+#include "store/sqlite_keys.h"
 
 namespace omniloop::store {
 
 namespace {
-
-int64_t nowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Creates the parent directory and an empty database file readable by its owner only (the
 // store holds pseudonymised personal data); SQLite gives its -wal/-shm files the same mode.
@@ -45,48 +41,8 @@ const std::string& preparePath(const std::string& path) {
   return path;
 }
 
-int hexNibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// Lower-case hex of exactly 2 * n characters into n bytes; false otherwise.
-bool unhex(std::string_view hex, unsigned char* out, size_t n) {
-  if (hex.size() != 2 * n) return false;
-  for (size_t i = 0; i < n; ++i) {
-    const int hi = hexNibble(hex[2 * i]), lo = hexNibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<unsigned char>(hi << 4 | lo);
-  }
-  return true;
-}
-
-void appendHex(std::string& out, std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
-}
-
-constexpr size_t kIdBytes = 16;
-constexpr size_t kKeyIdBytes = 4;
-constexpr size_t kHashBytes = kKeyIdBytes + 32;
-constexpr std::string_view kPseudonymPrefix = "h1:";
-
-// 32 hex -> 16 bytes; "h1:<8 hex>:<64 hex>" -> 36 bytes. false: keep the text as is.
-bool idBytes(std::string_view id, unsigned char* out) { return unhex(id, out, kIdBytes); }
-
-bool hashBytes(std::string_view hash, unsigned char* out) {
-  if (hash.size() != kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1 + 64 || !hash.starts_with(kPseudonymPrefix) ||
-      hash[kPseudonymPrefix.size() + 2 * kKeyIdBytes] != ':') {
-    return false;
-  }
-  return unhex(hash.substr(kPseudonymPrefix.size(), 2 * kKeyIdBytes), out, kKeyIdBytes) &&
-         unhex(hash.substr(kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1), out + kKeyIdBytes, 32);
-}
+using sqlite_keys::kHashBytes;
+using sqlite_keys::kIdBytes;
 
 // SQL functions for migration 0002 (text keys -> BLOBs).
 void sqlIdBlob(sqlite3_context* ctx, int, sqlite3_value** argv) {
@@ -94,7 +50,7 @@ void sqlIdBlob(sqlite3_context* ctx, int, sqlite3_value** argv) {
   if (sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
     const std::string_view text(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
                                 static_cast<size_t>(sqlite3_value_bytes(argv[0])));
-    if (idBytes(text, bytes)) {
+    if (sqlite_keys::idBytes(text, bytes)) {
       sqlite3_result_blob(ctx, bytes, kIdBytes, SQLITE_TRANSIENT);
       return;
     }
@@ -107,7 +63,7 @@ void sqlHashBlob(sqlite3_context* ctx, int, sqlite3_value** argv) {
   if (sqlite3_value_type(argv[0]) == SQLITE_TEXT) {
     const std::string_view text(reinterpret_cast<const char*>(sqlite3_value_text(argv[0])),
                                 static_cast<size_t>(sqlite3_value_bytes(argv[0])));
-    if (hashBytes(text, bytes)) {
+    if (sqlite_keys::hashBytes(text, bytes)) {
       sqlite3_result_blob(ctx, bytes, kHashBytes, SQLITE_TRANSIENT);
       return;
     }
@@ -168,19 +124,7 @@ constexpr const char* kSelectCounts =
 
 }  // namespace
 
-void SqliteStore::encodeId(std::string_view id, Bound& out) {
-  out.blob = idBytes(id, out.bytes);
-  out.size = out.blob ? kIdBytes : 0;
-  out.text = id;
-}
-
-void SqliteStore::encodeHash(std::string_view hash, Bound& out) {
-  out.blob = hashBytes(hash, out.bytes);
-  out.size = out.blob ? kHashBytes : 0;
-  out.text = hash;
-}
-
-void SqliteStore::bind(sqlite::Statement& s, int index, const Bound& b) {
+void SqliteStore::bind(sqlite::Statement& s, int index, const sqlite_keys::BoundKey& b) {
   if (b.blob) {
     s.bindBlob(index, b.bytes, b.size);
   } else {
@@ -189,27 +133,11 @@ void SqliteStore::bind(sqlite::Statement& s, int index, const Bound& b) {
 }
 
 std::string SqliteStore::decodeId(const sqlite::Statement& s, int column) {
-  if (!s.isBlob(column)) return std::string(s.text(column));
-  const std::string_view bytes = s.bytes(column);
-  std::string out;
-  out.reserve(2 * bytes.size());
-  appendHex(out, bytes);
-  return out;
+  return s.isBlob(column) ? sqlite_keys::idText(s.bytes(column)) : std::string(s.text(column));
 }
 
 std::string SqliteStore::decodeHash(const sqlite::Statement& s, int column) {
-  if (!s.isBlob(column)) return std::string(s.text(column));
-  const std::string_view bytes = s.bytes(column);
-  if (bytes.size() != kHashBytes) {
-    std::string out;
-    appendHex(out, bytes);
-    return out;
-  }
-  std::string out(kPseudonymPrefix);
-  appendHex(out, bytes.substr(0, kKeyIdBytes));
-  out.push_back(':');
-  appendHex(out, bytes.substr(kKeyIdBytes));
-  return out;
+  return s.isBlob(column) ? sqlite_keys::hashText(s.bytes(column)) : std::string(s.text(column));
 }
 
 SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
@@ -395,8 +323,8 @@ bool SqliteStore::writeEvent(std::string_view pipeline, std::string_view source,
                              const identity::Resolution& r, int64_t now) {
   json_.clear();
   event::appendAttributesJson(json_, e);
-  encodeId(e.id, id_a_);
-  if (!r.profile.empty()) encodeId(r.profile, id_b_);
+  sqlite_keys::encodeId(e.id, id_a_);
+  if (!r.profile.empty()) sqlite_keys::encodeId(r.profile, id_b_);
   auto bindAll = [&](sqlite::Statement& s) {
     bind(s, 1, id_a_);
     s.bind(2, pipeline);
@@ -432,7 +360,7 @@ bool SqliteStore::writeEvent(std::string_view pipeline, std::string_view source,
 // --- identity::Graph ---
 
 bool SqliteStore::findIdentity(std::string_view type, std::string_view hash, identity::StoredIdentity& out) {
-  encodeHash(hash, hash_a_);
+  sqlite_keys::encodeHash(hash, hash_a_);
   sqlite::ResetOnExit reset(find_identity_);
   find_identity_.bind(1, type);
   bind(find_identity_, 2, hash_a_);
@@ -444,7 +372,7 @@ bool SqliteStore::findIdentity(std::string_view type, std::string_view hash, ide
 }
 
 void SqliteStore::countIdentities(std::string_view profile, std::vector<identity::TypeCount>& out) {
-  encodeId(profile, id_a_);
+  sqlite_keys::encodeId(profile, id_a_);
   sqlite::ResetOnExit reset(count_identities_);
   bind(count_identities_, 1, id_a_);
   while (count_identities_.step()) {
@@ -453,7 +381,7 @@ void SqliteStore::countIdentities(std::string_view profile, std::vector<identity
 }
 
 bool SqliteStore::loadProfile(std::string_view profile, identity::StoredProfile& out) {
-  encodeId(profile, id_a_);
+  sqlite_keys::encodeId(profile, id_a_);
   sqlite::ResetOnExit reset(load_profile_);
   bind(load_profile_, 1, id_a_);
   if (!load_profile_.step()) return false;
@@ -465,7 +393,7 @@ bool SqliteStore::loadProfile(std::string_view profile, identity::StoredProfile&
 }
 
 bool SqliteStore::insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, int64_t now) {
-  encodeId(profile, id_a_);
+  sqlite_keys::encodeId(profile, id_a_);
   {
     sqlite::ResetOnExit reset(insert_profile_);
     bind(insert_profile_, 1, id_a_);
@@ -479,7 +407,7 @@ bool SqliteStore::insertProfile(std::string_view profile, int64_t first_seen, in
 
 void SqliteStore::updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
                                 std::string_view traits, std::string_view traits_meta, int64_t now) {
-  encodeId(profile, id_a_);
+  sqlite_keys::encodeId(profile, id_a_);
   sqlite::ResetOnExit reset(update_profile_);
   bind(update_profile_, 1, id_a_);
   update_profile_.bind(2, first_seen);
@@ -492,8 +420,8 @@ void SqliteStore::updateProfile(std::string_view profile, int64_t first_seen, in
 
 void SqliteStore::insertIdentity(std::string_view type, std::string_view hash, std::string_view profile,
                                  std::string_view source, int64_t first_seen, int64_t last_seen) {
-  encodeHash(hash, hash_a_);
-  encodeId(profile, id_a_);
+  sqlite_keys::encodeHash(hash, hash_a_);
+  sqlite_keys::encodeId(profile, id_a_);
   sqlite::ResetOnExit reset(insert_identity_);
   insert_identity_.bind(1, type);
   bind(insert_identity_, 2, hash_a_);
@@ -506,7 +434,7 @@ void SqliteStore::insertIdentity(std::string_view type, std::string_view hash, s
 
 void SqliteStore::touchIdentity(std::string_view type, std::string_view hash, int64_t first_seen,
                                 int64_t last_seen) {
-  encodeHash(hash, hash_a_);
+  sqlite_keys::encodeHash(hash, hash_a_);
   sqlite::ResetOnExit reset(touch_identity_);
   touch_identity_.bind(1, type);
   bind(touch_identity_, 2, hash_a_);
@@ -517,8 +445,8 @@ void SqliteStore::touchIdentity(std::string_view type, std::string_view hash, in
 
 void SqliteStore::mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason,
                                 int64_t now) {
-  encodeId(winner, id_a_);
-  encodeId(loser, id_b_);
+  sqlite_keys::encodeId(winner, id_a_);
+  sqlite_keys::encodeId(loser, id_b_);
   for (sqlite::Statement* s : {&merge_identities_, &merge_events_, &merge_consents_}) {
     sqlite::ResetOnExit reset(*s);
     bind(*s, 1, id_a_);
@@ -545,7 +473,7 @@ void SqliteStore::mergeProfiles(std::string_view winner, std::string_view loser,
 }
 
 void SqliteStore::recordConflict(const identity::Conflict& c, uint32_t occurrences) {
-  encodeHash(c.hash, hash_a_);
+  sqlite_keys::encodeHash(c.hash, hash_a_);
   sqlite::ResetOnExit reset(record_conflict_);
   record_conflict_.bind(1, c.type);
   bind(record_conflict_, 2, hash_a_);
@@ -608,7 +536,7 @@ std::optional<std::string> SqliteStore::findProfile(std::string_view type, std::
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
-  encodeHash(hash, hash_a_);
+  sqlite_keys::encodeHash(hash, hash_a_);
   sqlite::ResetOnExit reset(find_identity_);
   find_identity_.bind(1, type);
   bind(find_identity_, 2, hash_a_);
@@ -618,8 +546,8 @@ std::optional<std::string> SqliteStore::findProfile(std::string_view type, std::
 
 std::optional<ProfileView> SqliteStore::profile(std::string_view profile_id, size_t timeline_limit) {
   std::lock_guard lock(mutex_);
-  Bound id;
-  encodeId(profile_id, id);
+  sqlite_keys::BoundKey id;
+  sqlite_keys::encodeId(profile_id, id);
   ProfileView view;
   {
     sqlite::Statement s(db_, "SELECT created_at, updated_at, first_seen, last_seen, traits FROM profiles WHERE id = ?1");

@@ -17,6 +17,7 @@
 #include "identity/resolver.h"
 #include "store/identity_rules.h"
 #include "store/sqlite_db.h"
+#include "store/sqlite_keys.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -58,16 +59,8 @@ class SqliteStore final : public Store, private identity::Graph {
                      int64_t now) override;
   void recordConflict(const identity::Conflict& conflict, uint32_t occurrences) override;
 
-  // A key as bound: 16/36 bytes when canonical, else the text itself.
-  struct Bound {
-    unsigned char bytes[36];
-    size_t size = 0;
-    bool blob = false;
-    std::string_view text;
-  };
-  static void encodeId(std::string_view id, Bound& out);
-  static void encodeHash(std::string_view hash, Bound& out);
-  static void bind(sqlite::Statement& s, int index, const Bound& b);
+  // Binds a key as the dialect stores it (store/sqlite_keys.h).
+  static void bind(sqlite::Statement& s, int index, const sqlite_keys::BoundKey& b);
   static std::string decodeId(const sqlite::Statement& s, int column);
   static std::string decodeHash(const sqlite::Statement& s, int column);
 
@@ -101,7 +94,7 @@ class SqliteStore final : public Store, private identity::Graph {
 
   // Reused working storage (no per-event allocation once warm).
   std::vector<IdentityKey> keys_;
-  Bound id_a_, id_b_, hash_a_;
+  sqlite_keys::BoundKey id_a_, id_b_, hash_a_;
   std::string json_;
   std::string dead_letter_id_;
   event::Event scratch_;
