@@ -118,6 +118,8 @@ TEST_P(Conformance, ReopeningAppliesNothingTwice) {
   store = open();
   EXPECT_EQ(store->schemaVersion(), latest());
   EXPECT_EQ(raw()->one("SELECT count(*) FROM schema_version"), std::to_string(latest()));
+  EXPECT_EQ(raw()->one("SELECT min(version) || '-' || max(version) FROM schema_version"),
+            "1-" + std::to_string(latest()));
 }
 
 TEST_P(Conformance, NewerSchemaIsRefusedWithAClearMessage) {
@@ -305,6 +307,7 @@ TEST_P(Conformance, DeadLettersAreStoredAndUpdatedOnReplay) {
   const std::string payload = db->one("SELECT payload" + where);
   EXPECT_NE(payload.find(hasher_.pseudonymize("email", "zed@example.com")), std::string::npos) << payload;
   EXPECT_EQ(payload.find("xample.com"), std::string::npos) << payload;
+  EXPECT_NE(payload.find("\"segment\":\"gold\""), std::string::npos) << payload;
   EXPECT_EQ(db->one("SELECT payload FROM dead_letters WHERE reason = 'source: unterminated quote'"),
             "1;broken;\"row");
 
