@@ -317,13 +317,7 @@ ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
     lines_ += scan.newlines;
     if (outcome == Outcome::kEvent) ++appended;
   }
-  const bool stopped_early = batch_full || appended >= max;
-  if (eof && follow_ && !stopped_early) handleRotation();
-  setCursor(out);
-  reportCounters();
-  if (eof && !follow_ && !stopped_early && reader_.window().empty()) return OL_END;
-  if (appended > 0 || batch_full) return OL_OK;
-  return OL_IDLE;
+  return finishRead(out, eof, batch_full, appended, max);
 }
 
 }  // namespace omniloop::files

@@ -130,6 +130,17 @@ void FileSource::stripBom(bool eof) {
   if (w.substr(0, 3) == "\xEF\xBB\xBF") reader_.consume(3);
 }
 
+ol_status FileSource::finishRead(sdk::BatchWriter& out, bool eof, bool batch_full, size_t appended,
+                                 size_t max) {
+  const bool stopped_early = batch_full || appended >= max;
+  if (eof && follow_ && !stopped_early) handleRotation();
+  setCursor(out);
+  reportCounters();
+  if (eof && !follow_ && !stopped_early && reader_.window().empty()) return OL_END;
+  if (appended > 0 || batch_full) return OL_OK;
+  return OL_IDLE;
+}
+
 void FileSource::setCursor(sdk::BatchWriter& out) {
   out.cursor(formatCursor(reader_.offset(), reader_.inode(), path_));
 }

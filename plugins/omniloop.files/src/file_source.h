@@ -43,6 +43,10 @@ class FileSource : public sdk::SourceBase {
   void stripBom(bool eof);
 
   void setCursor(sdk::BatchWriter& out);
+  // The end of every read(): at EOF while following, follows a rotation (unless the batch
+  // stopped early); publishes the cursor and counters; then OL_END (a finite file read
+  // whole), OL_OK (events appended or the batch is full) or OL_IDLE.
+  ol_status finishRead(sdk::BatchWriter& out, bool eof, bool batch_full, size_t appended, size_t max);
   void setStaticEnvelope(sdk::EventBuilder& ev) const;
   // The decimal byte offset used as the default natural key (kept in keybuf_).
   std::string_view offsetKey(uint64_t offset);

@@ -197,13 +197,7 @@ ol_status JsonlSource::read(sdk::BatchWriter& out, size_t max) {
     ++lines_;
     if (outcome == Outcome::kEvent) ++appended;
   }
-  const bool stopped_early = batch_full || appended >= max;
-  if (eof && follow_ && !stopped_early) handleRotation();
-  setCursor(out);
-  reportCounters();
-  if (eof && !follow_ && !stopped_early && reader_.window().empty()) return OL_END;
-  if (appended > 0 || batch_full) return OL_OK;
-  return OL_IDLE;
+  return finishRead(out, eof, batch_full, appended, max);
 }
 
 }  // namespace omniloop::files
