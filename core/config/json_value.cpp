@@ -2,10 +2,11 @@
 
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <stdexcept>
 
 #include <simdjson.h>
+
+#include "event/json.h"
 
 namespace omniloop::config {
 
@@ -79,44 +80,6 @@ JsonValue parseJson(std::string_view text) {
   return convert(root);
 }
 
-void appendJsonQuoted(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 void appendJsonNumber(std::string& out, double d) {
   if (!std::isfinite(d)) {
     out += "null";
@@ -150,7 +113,7 @@ void appendJson(std::string& out, const JsonValue& v) {
       appendJsonNumber(out, v.number);
       break;
     case JsonValue::Kind::String:
-      appendJsonQuoted(out, v.string);
+      event::appendJsonString(out, v.string);
       break;
     case JsonValue::Kind::Array: {
       out.push_back('[');
@@ -167,7 +130,7 @@ void appendJson(std::string& out, const JsonValue& v) {
       for (const auto& [k, m] : v.members) {
         if (!first) out.push_back(',');
         first = false;
-        appendJsonQuoted(out, k);
+        event::appendJsonString(out, k);
         out.push_back(':');
         appendJson(out, m);
       }

@@ -31,8 +31,6 @@ struct JsonValue {
 // Throws std::invalid_argument on malformed JSON.
 JsonValue parseJson(std::string_view text);
 
-// Appends `s` as a quoted, escaped JSON string.
-void appendJsonQuoted(std::string& out, std::string_view s);
 // Shortest round-trip form; non-finite values become null.
 void appendJsonNumber(std::string& out, double d);
 // Compact JSON text of `v`.

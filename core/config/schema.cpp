@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "config/json_value.h"
+#include "event/json.h"
 #include "config/loader.h"
 #include "config/schemas.h"
 #include "config/suggest.h"
@@ -125,7 +126,7 @@ void appendScalarGuess(std::string& out, const YAML::Node& n) {
   } else if (plainNumber(n, &d)) {
     appendJsonNumber(out, d);
   } else {
-    appendJsonQuoted(out, n.Scalar());
+    event::appendJsonString(out, n.Scalar());
   }
 }
 
@@ -162,7 +163,7 @@ std::string shown(const YAML::Node& n, bool secret) {
     s = s.substr(0, cut) + "...";
   }
   std::string out;
-  appendJsonQuoted(out, s);
+  event::appendJsonString(out, s);
   return out;
 }
 
@@ -705,7 +706,7 @@ class Emitter {
           if (!first) out.push_back(',');
           first = false;
           const YAML::Node key = it->first;
-          appendJsonQuoted(out, key.IsScalar() ? key.Scalar() : std::string());
+          event::appendJsonString(out, key.IsScalar() ? key.Scalar() : std::string());
           out.push_back(':');
           const JsonValue* sub = (props && key.IsScalar()) ? props->get(key.Scalar()) : nullptr;
           if (sub == nullptr && extra && extra->isObject()) sub = extra;
@@ -795,7 +796,7 @@ class Emitter {
     } else if (has("boolean") && plainBool(n, &b)) {
       out += b ? "true" : "false";
     } else if (has("string")) {
-      appendJsonQuoted(out, resolved(n.Scalar(), *s));
+      event::appendJsonString(out, resolved(n.Scalar(), *s));
     } else {
       appendScalarGuess(out, n);
     }
