@@ -9,136 +9,80 @@ namespace omniloop::admin {
 
 namespace {
 
-using event::appendJsonString;
+using event::JsonObjectWriter;
 
-void appendKey(std::string& out, std::string_view key) {
-  appendJsonString(out, key);
-  out += ':';
-}
-
-void appendStringField(std::string& out, std::string_view key, std::string_view value) {
-  appendKey(out, key);
-  appendJsonString(out, value);
-  out += ',';
-}
-
-void appendNullableString(std::string& out, std::string_view key, std::string_view value) {
-  appendKey(out, key);
-  if (value.empty()) {
-    out += "null";
-  } else {
-    appendJsonString(out, value);
-  }
-  out += ',';
-}
-
-template <typename Int>
-void appendIntField(std::string& out, std::string_view key, Int value) {
-  appendKey(out, key);
-  out += std::to_string(value);
-  out += ',';
-}
-
-void appendDoubleField(std::string& out, std::string_view key, double value) {
-  appendKey(out, key);
+// Seconds and other measurements, formatted like the metrics; null when not finite.
+void real(JsonObjectWriter& o, std::string_view key, double value) {
   const std::string text = formatMetricValue(value);
-  out += (text == "NaN" || text == "+Inf" || text == "-Inf") ? "null" : text;
-  out += ',';
-}
-
-void closeObject(std::string& out) {
-  if (!out.empty() && out.back() == ',') out.pop_back();
-  out += '}';
-}
-
-void appendStringArray(std::string& out, const std::vector<std::string>& items) {
-  out += '[';
-  for (size_t i = 0; i < items.size(); ++i) {
-    if (i) out += ',';
-    appendJsonString(out, items[i]);
-  }
-  out += ']';
+  o.raw(key, (text == "NaN" || text == "+Inf" || text == "-Inf") ? std::string_view("null") : text);
 }
 
 }  // namespace
 
 std::string errorJson(std::string_view error, std::string_view hint) {
-  std::string out = "{";
-  appendStringField(out, "error", error);
-  if (!hint.empty()) appendStringField(out, "hint", hint);
-  closeObject(out);
+  std::string out;
+  {
+    JsonObjectWriter o(out);
+    o.text("error", error);
+    if (!hint.empty()) o.text("hint", hint);
+  }
   return out;
 }
 
 std::string pipelineJson(const PipelineSnapshot& p) {
-  std::string out = "{";
-  appendStringField(out, "name", p.name);
-  appendStringField(out, "file", p.file);
-  appendNullableString(out, "source", p.source_type);
-  appendStringField(out, "state", p.state);
-  appendDoubleField(out, "state_seconds", p.state_seconds);
-  appendNullableString(out, "cursor", p.cursor);
-  appendNullableString(out, "last_error", p.last_error);
-  appendIntField(out, "restarts", p.restarts);
-  if (p.state == "backoff") appendDoubleField(out, "retry_in_seconds", p.retry_in_seconds);
-  if (!p.diagnostics.empty()) {
-    appendKey(out, "diagnostics");
-    appendStringArray(out, p.diagnostics);
-    out += ',';
-  }
-  appendKey(out, "counters");
-  out += '{';
-  appendIntField(out, "read", p.read);
-  appendIntField(out, "written", p.written);
-  appendIntField(out, "filtered", p.filtered);
-  appendIntField(out, "dead_lettered", p.dead_lettered);
-  appendIntField(out, "batches", p.batches);
-  appendIntField(out, "queue_depth", p.queue_depth);
-  closeObject(out);
-  out += ',';
-  appendKey(out, "stages");
-  out += '[';
-  for (size_t i = 0; i < p.stages.size(); ++i) {
-    const StageSnapshot& st = p.stages[i];
-    if (i) out += ',';
-    out += '{';
-    appendStringField(out, "name", st.name);
-    appendIntField(out, "in", st.in);
-    appendIntField(out, "filtered", st.filtered);
-    appendIntField(out, "dead_lettered", st.dead_lettered);
-    appendDoubleField(out, "seconds", st.seconds);
-    closeObject(out);
-  }
-  out += "],";
-  appendKey(out, "sinks");
-  out += '[';
-  for (size_t i = 0; i < p.sinks.size(); ++i) {
-    const SinkSnapshot& sk = p.sinks[i];
-    if (i) out += ',';
-    out += '{';
-    appendStringField(out, "name", sk.name);
-    appendStringField(out, "type", sk.type);
-    appendIntField(out, "written", sk.written);
-    appendIntField(out, "errors", sk.errors);
-    appendIntField(out, "retries", sk.retries);
-    closeObject(out);
-  }
-  out += ']';
-  out += '}';
+  std::string out;
+  {
+    JsonObjectWriter o(out);
+    o.text("name", p.name)
+        .text("file", p.file)
+        .textOrNull("source", p.source_type)
+        .text("state", p.state);
+    real(o, "state_seconds", p.state_seconds);
+    o.textOrNull("cursor", p.cursor)
+        .textOrNull("last_error", p.last_error)
+        .integer("restarts", p.restarts);
+    if (p.state == "backoff") real(o, "retry_in_seconds", p.retry_in_seconds);
+    if (!p.diagnostics.empty()) o.strings("diagnostics", p.diagnostics);
+    o.object("counters", [&](JsonObjectWriter& c) {
+      c.integer("read", p.read)
+          .integer("written", p.written)
+          .integer("filtered", p.filtered)
+          .integer("dead_lettered", p.dead_lettered)
+          .integer("batches", p.batches)
+          .integer("queue_depth", p.queue_depth);
+    });
+    o.objects("stages", p.stages, [](JsonObjectWriter& st, const StageSnapshot& stage) {
+      st.text("name", stage.name)
+          .integer("in", stage.in)
+          .integer("filtered", stage.filtered)
+          .integer("dead_lettered", stage.dead_lettered);
+      real(st, "seconds", stage.seconds);
+    });
+    o.objects("sinks", p.sinks, [](JsonObjectWriter& sk, const SinkSnapshot& sink) {
+      sk.text("name", sink.name)
+          .text("type", sink.type)
+          .integer("written", sink.written)
+          .integer("errors", sink.errors)
+          .integer("retries", sink.retries);
+    });
+  }  // the writer closes the object
   return out;
 }
 
 std::string pipelinesJson(const DaemonSnapshot& s) {
-  std::string out = "{";
-  appendStringField(out, "version", s.version);
-  appendDoubleField(out, "uptime_seconds", s.uptime_seconds);
-  appendKey(out, "pipelines");
-  out += '[';
-  for (size_t i = 0; i < s.pipelines.size(); ++i) {
-    if (i) out += ',';
-    out += pipelineJson(s.pipelines[i]);
+  std::string out;
+  {
+    JsonObjectWriter o(out);
+    o.text("version", s.version);
+    real(o, "uptime_seconds", s.uptime_seconds);
+    std::string list = "[";
+    for (size_t i = 0; i < s.pipelines.size(); ++i) {
+      if (i) list += ',';
+      list += pipelineJson(s.pipelines[i]);
+    }
+    list += ']';
+    o.raw("pipelines", list);
   }
-  out += "]}";
   return out;
 }
 
@@ -157,19 +101,15 @@ Readiness readiness(const DaemonSnapshot& s) {
   }
   Readiness out;
   out.ready = reasons.empty();
-  std::string& j = out.json;
-  j = "{";
-  appendStringField(j, "status", out.ready ? "ready" : "not ready");
-  if (!out.ready) {
-    appendStringField(j, "error", "not every pipeline has started");
-    appendStringField(j, "hint", "GET /v1/pipelines shows each pipeline's state and last error");
+  {
+    JsonObjectWriter o(out.json);
+    o.text("status", out.ready ? "ready" : "not ready");
+    if (!out.ready) {
+      o.text("error", "not every pipeline has started")
+          .text("hint", "GET /v1/pipelines shows each pipeline's state and last error");
+    }
+    o.strings("reasons", reasons).strings("warnings", warnings);
   }
-  appendKey(j, "reasons");
-  appendStringArray(j, reasons);
-  j += ',';
-  appendKey(j, "warnings");
-  appendStringArray(j, warnings);
-  j += '}';
   return out;
 }
 

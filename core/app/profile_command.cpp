@@ -11,7 +11,9 @@ namespace omniloop::app {
 
 namespace {
 
-std::string when(int64_t micros) { return micros == 0 ? std::string("-") : event::formatTimestamp(micros); }
+std::string when(int64_t micros) {
+  return micros == 0 ? std::string("-") : event::formatTimestamp(micros);
+}
 
 // A JSON object's text as "key  value" lines; the raw text when it is not an object.
 void printObjectLines(std::ostream& out, const std::string& json, const char* indent) {
@@ -40,101 +42,59 @@ void printObjectLines(std::ostream& out, const std::string& json, const char* in
   }
 }
 
-// A JSON object written member by member: {"a":"x","b":2}.
-class JsonObject {
- public:
-  explicit JsonObject(std::string& out) : out_(out) { out_ += '{'; }
-  ~JsonObject() { out_ += '}'; }
-  JsonObject& text(const char* key, std::string_view v) {
-    event::appendJsonString(this->key(key), v);
-    return *this;
+// A time member: ISO 8601 UTC, null when unknown.
+void time(event::JsonObjectWriter& o, std::string_view key, int64_t micros) {
+  if (micros == 0) {
+    o.raw(key, "null");
+  } else {
+    o.text(key, event::formatTimestamp(micros));
   }
-  JsonObject& time(const char* key, int64_t micros) {
-    if (micros == 0) {
-      this->key(key) += "null";
-    } else {
-      event::appendJsonString(this->key(key), event::formatTimestamp(micros));
-    }
-    return *this;
-  }
-  JsonObject& number(const char* key, uint64_t v) {
-    this->key(key) += std::to_string(v);
-    return *this;
-  }
-  // `json`: an object the store wrote ("" counts as {}).
-  JsonObject& raw(const char* key, std::string_view json) {
-    this->key(key) += json.empty() ? std::string_view("{}") : json;
-    return *this;
-  }
-  // Writes a member holding an array: one object per item, filled by `fill(JsonObject&, item)`.
-  template <typename Items, typename Fill>
-  JsonObject& array(const char* key, const Items& items, Fill fill) {
-    this->key(key) += '[';
-    bool first = true;
-    for (const auto& item : items) {
-      if (!first) out_ += ',';
-      first = false;
-      JsonObject o(out_);
-      fill(o, item);
-    }
-    out_ += ']';
-    return *this;
-  }
-
- private:
-  std::string& key(const char* k) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    out_ += '"';
-    out_ += k;
-    out_ += "\":";
-    return out_;
-  }
-  std::string& out_;
-  bool first_ = true;
-};
+}
 
 void appendJsonProfile(std::string& out, const store::ProfileView& p) {
-  JsonObject o(out);
-  o.text("id", p.id)
-      .time("created_at", p.created_at)
-      .time("updated_at", p.updated_at)
-      .time("first_seen", p.first_seen)
-      .time("last_seen", p.last_seen)
-      .number("events", p.events)
-      .raw("traits", p.traits)
-      .array("identities", p.identities,
-             [](JsonObject& i, const store::ProfileView::Identity& id) {
-               i.text("type", id.type)
-                   .text("value", id.hash)
-                   .text("source", id.source)
-                   .time("first_seen", id.first_seen)
-                   .time("last_seen", id.last_seen);
-             })
-      .array("merged_from", p.merges,
-             [](JsonObject& m, const store::ProfileView::Merge& merge) {
-               m.text("profile", merge.from).text("into", merge.into).text("reason", merge.reason).time("at", merge.merged_at);
-             })
-      .array("conflicts", p.conflicts,
-             [](JsonObject& c, const store::ProfileView::Conflict& conflict) {
-               c.text("type", conflict.type)
-                   .text("value", conflict.hash)
-                   .text("reason", conflict.reason)
-                   .text("profile", conflict.profile)
-                   .text("other_profile", conflict.other_profile)
-                   .number("occurrences", conflict.occurrences)
-                   .time("first_at", conflict.first_at)
-                   .time("last_at", conflict.last_at);
-             })
-      .array("timeline", p.timeline, [](JsonObject& e, const store::ProfileView::Event& ev) {
-        e.text("id", ev.id)
-            .time("occurred_at", ev.occurred_at)
-            .text("channel", ev.channel)
-            .text("type", ev.type)
-            .text("pipeline", ev.pipeline)
-            .text("source", ev.source)
-            .raw("attributes", ev.attributes);
-      });
+  using event::JsonObjectWriter;
+  // The store keeps traits and attributes as JSON objects ("" counts as {}).
+  auto object = [](const std::string& json) {
+    return json.empty() ? std::string_view("{}") : std::string_view(json);
+  };
+  JsonObjectWriter o(out);
+  o.text("id", p.id);
+  time(o, "created_at", p.created_at);
+  time(o, "updated_at", p.updated_at);
+  time(o, "first_seen", p.first_seen);
+  time(o, "last_seen", p.last_seen);
+  o.integer("events", p.events).raw("traits", object(p.traits));
+  o.objects("identities", p.identities,
+            [](JsonObjectWriter& i, const store::ProfileView::Identity& id) {
+              i.text("type", id.type).text("value", id.hash).text("source", id.source);
+              time(i, "first_seen", id.first_seen);
+              time(i, "last_seen", id.last_seen);
+            });
+  o.objects("merged_from", p.merges,
+            [](JsonObjectWriter& m, const store::ProfileView::Merge& merge) {
+              m.text("profile", merge.from).text("into", merge.into).text("reason", merge.reason);
+              time(m, "at", merge.merged_at);
+            });
+  o.objects("conflicts", p.conflicts,
+            [](JsonObjectWriter& c, const store::ProfileView::Conflict& conflict) {
+              c.text("type", conflict.type)
+                  .text("value", conflict.hash)
+                  .text("reason", conflict.reason)
+                  .text("profile", conflict.profile)
+                  .text("other_profile", conflict.other_profile)
+                  .integer("occurrences", conflict.occurrences);
+              time(c, "first_at", conflict.first_at);
+              time(c, "last_at", conflict.last_at);
+            });
+  o.objects("timeline", p.timeline, [&](JsonObjectWriter& e, const store::ProfileView::Event& ev) {
+    e.text("id", ev.id);
+    time(e, "occurred_at", ev.occurred_at);
+    e.text("channel", ev.channel)
+        .text("type", ev.type)
+        .text("pipeline", ev.pipeline)
+        .text("source", ev.source)
+        .raw("attributes", object(ev.attributes));
+  });
 }
 
 void printHuman(std::ostream& out, const store::ProfileView& p, size_t limit) {
@@ -152,9 +112,8 @@ void printHuman(std::ostream& out, const store::ProfileView& p, size_t limit) {
   }
   for (const auto& id : p.identities) {
     out << "  " << std::left << std::setw(static_cast<int>(type_width + 2)) << id.type
-        << std::setw(static_cast<int>(source_width + 2))
-        << (id.source.empty() ? "-" : id.source) << when(id.first_seen) << " .. "
-        << when(id.last_seen) << "  " << id.hash << "\n";
+        << std::setw(static_cast<int>(source_width + 2)) << (id.source.empty() ? "-" : id.source)
+        << when(id.first_seen) << " .. " << when(id.last_seen) << "  " << id.hash << "\n";
   }
 
   out << "\ntraits\n";
@@ -170,8 +129,8 @@ void printHuman(std::ostream& out, const store::ProfileView& p, size_t limit) {
     out << "\nkept apart by identity guards (" << p.conflicts.size() << ")\n";
     for (const auto& c : p.conflicts) {
       out << "  " << c.type << " " << c.reason << " (x" << c.occurrences << ", last "
-          << when(c.last_at) << ")  other profile " << (c.other_profile.empty() ? "-" : c.other_profile)
-          << "\n";
+          << when(c.last_at) << ")  other profile "
+          << (c.other_profile.empty() ? "-" : c.other_profile) << "\n";
     }
   }
 
@@ -218,7 +177,8 @@ int showProfile(store::Store& store, const ProfileQuery& q, std::ostream& out, s
   }
   const std::optional<store::ProfileView> view = store.profile(id, q.timeline);
   if (!view) {
-    err << "omniloop profile: no profile " << id << " (merged profiles keep only the winner's id)\n";
+    err << "omniloop profile: no profile " << id
+        << " (merged profiles keep only the winner's id)\n";
     return 1;
   }
   if (q.json) {

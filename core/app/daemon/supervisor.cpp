@@ -74,16 +74,6 @@ std::string readWholeFile(const std::string& path, bool& ok) {
   return ss.str();
 }
 
-void appendNames(std::string& out, const char* key, const std::vector<std::string>& names) {
-  event::appendJsonString(out, key);
-  out += ":[";
-  for (size_t i = 0; i < names.size(); ++i) {
-    if (i) out += ',';
-    event::appendJsonString(out, names[i]);
-  }
-  out += "],";
-}
-
 // The executor's own checkpoint failures (CDP sink failures are counted from the sink stats).
 bool isStoreFailure(const std::string& message) {
   return message.rfind("cannot commit checkpoint", 0) == 0 ||
@@ -472,14 +462,17 @@ admin::ActionResult Supervisor::reload() {
             summary.started.size(), summary.restarted.size(), summary.stopped.size(),
             summary.unchanged.size(), summary.invalid.size());
   for (const auto& n : summary.notes) log->warn("reload: {}", n);
-  std::string out = "{\"status\":\"reloaded\",";
-  appendNames(out, "started", summary.started);
-  appendNames(out, "restarted", summary.restarted);
-  appendNames(out, "stopped", summary.stopped);
-  appendNames(out, "unchanged", summary.unchanged);
-  appendNames(out, "invalid", summary.invalid);
-  appendNames(out, "notes", summary.notes);
-  out.back() = '}';
+  std::string out;
+  {
+    event::JsonObjectWriter o(out);
+    o.text("status", "reloaded")
+        .strings("started", summary.started)
+        .strings("restarted", summary.restarted)
+        .strings("stopped", summary.stopped)
+        .strings("unchanged", summary.unchanged)
+        .strings("invalid", summary.invalid)
+        .strings("notes", summary.notes);
+  }
   return {200, out};
 }
 

@@ -177,3 +177,31 @@ TEST(Event, PathFilterNeverHidesAnExistingField) {
   e.clear();
   EXPECT_EQ(e.path_bits, 0u);
 }
+
+TEST(JsonObjectWriter, WritesMembersNestedObjectsArraysAndNulls) {
+  struct Item {
+    std::string name;
+    int n;
+  };
+  const std::vector<Item> items = {{"a\"b", 1}, {"c", -2}};
+  std::string out;
+  {
+    omniloop::event::JsonObjectWriter o(out);
+    o.text("name", "line\nbreak")
+        .textOrNull("missing", "")
+        .integer("count", uint64_t{42})
+        .raw("traits", R"({"x":1})")
+        .strings("tags", {"t1", "t2"})
+        .object("inner", [](omniloop::event::JsonObjectWriter& i) { i.integer("depth", 2); })
+        .objects("items", items, [](omniloop::event::JsonObjectWriter& i, const Item& it) {
+          i.text("name", it.name).integer("n", it.n);
+        })
+        .strings("none", {});
+  }
+  EXPECT_EQ(out,
+            R"({"name":"line\nbreak","missing":null,"count":42,"traits":{"x":1},"tags":["t1","t2"],)"
+            R"("inner":{"depth":2},"items":[{"name":"a\"b","n":1},{"name":"c","n":-2}],"none":[]})");
+  std::string empty;
+  { omniloop::event::JsonObjectWriter o(empty); }
+  EXPECT_EQ(empty, "{}");
+}
