@@ -87,6 +87,13 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     std::string timeout;
     setString(root, "shutdown_timeout_seconds", timeout);
     if (!timeout.empty()) cfg.shutdown_timeout_seconds = std::stoi(timeout);
+    const YAML::Node group = child(root, "group_commit");
+    std::string value;
+    setString(group, "max_events", value);
+    if (!value.empty()) cfg.group_commit_events = std::stoul(value);  // range checked by the schema
+    value.clear();
+    setString(group, "max_ms", value);
+    if (!value.empty()) cfg.group_commit_ms = std::stoi(value);
     if (const YAML::Node identity = child(root, "identity"); identity.IsMap()) {
       // Typed by the schema (a quoted or plain "0000000000" stays text), read by identity/.
       const JsonValue all = parseJson(daemonSchema().toJson(root));

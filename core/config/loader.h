@@ -39,6 +39,9 @@ struct DaemonConfig {
   LogConfig log;
   AdminConfig admin;
   int shutdown_timeout_seconds = 30;  // omniloopd: drain time allowed on SIGTERM
+  // SQLite store group commit bounds (store::StoreOptions::group_commit_*).
+  size_t group_commit_events = 131072;
+  int group_commit_ms = 2000;
   std::string identity_json;          // the `identity:` section as JSON ("" = defaults; identity/config.h)
   std::map<std::string, std::string> extra;  // future keys
 };

@@ -360,6 +360,7 @@ void Batch::reset() {
   arena_.reset();
   cursor.clear();
   last = false;
+  more_pending = false;
 }
 
 size_t Batch::countLive() const {

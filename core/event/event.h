@@ -139,6 +139,10 @@ class Batch {
   std::string cursor;
   uint64_t sequence = 0;  // batch number within a run
   bool last = false;      // the source reported end after this batch
+  // The executor has more batches queued behind this one: a sink that commits the cursor may
+  // keep this batch's transaction open and commit it with the next ones (group commit). The
+  // executor calls Sink::flush() before it returns, so nothing stays uncommitted.
+  bool more_pending = false;
 
   size_t countLive() const;
 

@@ -45,7 +45,8 @@ class Sink {
   virtual ~Sink() = default;
   // Write every live (Keep) event. An event that cannot be written may be set DeadLetter.
   virtual Result write(event::Batch& batch) = 0;
-  // Make writes durable before the cursor is committed.
+  // Make writes durable before the cursor is committed; a sink that commits the cursor itself
+  // commits here what it deferred (Batch::more_pending). Called when the executor stops.
   virtual Result flush() { return Result::ok(); }
   // True when write() itself commits batch.cursor (and the batch's dead letters) atomically
   // with the events, as the CDP store sink does; the executor then commits nothing itself.

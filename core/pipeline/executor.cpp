@@ -190,6 +190,9 @@ Result Executor::run() {
   while (std::optional<Batch*> slot = full_batches.pop()) {
     stats_.queue_depth.fetch_sub(1);
     Batch& batch = **slot;
+    // Sampled before the work: a batch queued now is processed next by this thread, so a sink
+    // that defers its commit on this batch is sure to be called again (or flushed at the end).
+    batch.more_pending = !batch.last && full_batches.size() > 0;
     const auto t0 = Clock::now();
     bool failed = false;
     {

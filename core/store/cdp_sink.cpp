@@ -21,6 +21,7 @@ class CdpSink final : public pipeline::Sink {
     if (!phone_region_.empty()) applyPhoneRegion(batch);
     return store_.writeBatch(pipeline_, source_id_, batch);
   }
+  pipeline::Result flush() override { return store_.flush(pipeline_, source_id_); }
   bool commitsCursor() const override { return true; }
 
  private:

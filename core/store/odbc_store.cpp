@@ -461,16 +461,10 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       started = true;
       const bool cache_valid = lockAndCheckCaches();
       resolver_.beginBatch(now, cache_valid);
-      for (event::Event& e : batch) {
-        if (!e.live()) continue;
-        keys_.clear();
-        if (!keyer_.storableKeys(e, batch, keys_)) continue;
-        const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
-        const std::string_view source = e.source.empty() ? source_id : e.source;
-        const identity::Resolution r = resolver_.resolve(*this, keys_, e.id, source, seen);
-        const bool inserted = writeEvent(pipeline, source, e, r, now);
-        resolver_.observe(r, e, seen, inserted);
-      }
+      resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_,
+                      [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
+                        return writeEvent(pipeline, source, e, r, now);
+                      });
       resolver_.flush(*this);
       writeDeadLetters(pipeline, source_id, batch, now);
       writeCursor(pipeline, source_id, batch.cursor, now);

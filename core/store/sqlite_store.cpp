@@ -144,7 +144,9 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
     : db_(preparePath(path), true),
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
-      resolver_(options.identity) {
+      resolver_(options.identity),
+      group_max_events_(std::max<size_t>(options.group_commit_events, 1)),
+      group_max_age_(std::max(options.group_commit_ms, 0)) {
   sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
   const auto migrations = embeddedMigrations("sqlite");
   // Refuse a newer schema before writing anything, not even the journal mode.
@@ -182,7 +184,13 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
   prepare();
 }
 
-SqliteStore::~SqliteStore() = default;
+SqliteStore::~SqliteStore() {
+  // Every batch in an open group was written completely (cursor included): keep them.
+  try {
+    commitGroup();
+  } catch (...) {
+  }
+}
 
 int SqliteStore::readSchemaVersion() {
   sqlite::Statement exists(db_, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'");
@@ -231,6 +239,9 @@ void SqliteStore::prepare() {
   begin_ = sqlite::Statement(db_, "BEGIN IMMEDIATE");
   commit_ = sqlite::Statement(db_, "COMMIT");
   rollback_ = sqlite::Statement(db_, "ROLLBACK");
+  savepoint_ = sqlite::Statement(db_, "SAVEPOINT batch");
+  release_ = sqlite::Statement(db_, "RELEASE batch");
+  rollback_to_ = sqlite::Statement(db_, "ROLLBACK TO batch");
   data_version_stmt_ = sqlite::Statement(db_, "PRAGMA data_version");
   find_identity_ = sqlite::Statement(db_, kFindIdentity);
   count_identities_ = sqlite::Statement(db_, kCountIdentities);
@@ -268,8 +279,84 @@ bool SqliteStore::othersWrote() {
   return changed;
 }
 
+std::string SqliteStore::groupKey(std::string_view pipeline, std::string_view source_id) {
+  std::string key(pipeline);
+  key.push_back('\x1f');
+  key.append(source_id);
+  return key;
+}
+
+void SqliteStore::refuseIfLost(const std::string& key) const {
+  if (lost_.contains(key)) {
+    throw StoreError("the store could not commit batches this pipeline had already written (a group commit "
+                     "failed, see the error before this one); nothing is skipped: restart the pipeline and it "
+                     "resumes from its last committed cursor (store " + db_.path() + ")");
+  }
+}
+
+void SqliteStore::openGroup() {
+  if (group_open_) return;
+  begin_.run();  // BEGIN IMMEDIATE: busy -> a retryable StoreError, nothing open
+  group_open_ = true;
+  group_events_ = 0;
+  group_started_ = std::chrono::steady_clock::now();
+}
+
+template <typename Fn>
+void SqliteStore::inSavepoint(Fn&& fn) {
+  openGroup();
+  try {
+    savepoint_.run();
+  } catch (...) {
+    if (group_members_.empty()) abandonGroup();
+    throw;
+  }
+  try {
+    fn();
+    release_.run();
+  } catch (...) {
+    resolver_.rolledBack();  // its caches may hold state of the rolled-back batch
+    try {
+      rollback_to_.run();
+      release_.run();
+      if (group_members_.empty()) abandonGroup();  // nothing else in it: end the transaction
+    } catch (...) {
+      abandonGroup();
+    }
+    throw;
+  }
+}
+
+void SqliteStore::commitGroup() {
+  if (!group_open_) return;
+  try {
+    commit_.run();
+  } catch (const StoreError& e) {
+    abandonGroup();
+    throw StoreError(std::string("cannot commit the store transaction: ") + e.what());
+  }
+  group_open_ = false;
+  group_members_.clear();
+  group_events_ = 0;
+  resolver_.committed();
+}
+
+void SqliteStore::abandonGroup() {
+  try {
+    rollback_.run();
+  } catch (...) {
+  }
+  group_open_ = false;
+  lost_.insert(group_members_.begin(), group_members_.end());
+  group_members_.clear();
+  group_events_ = 0;
+  resolver_.rolledBack();
+}
+
 std::string SqliteStore::loadCursor(std::string_view pipeline, std::string_view source_id) {
   std::lock_guard lock(mutex_);
+  // A pipeline (re)starting from its committed cursor reads again whatever a failed group lost.
+  lost_.erase(groupKey(pipeline, source_id));
   sqlite::ResetOnExit reset(select_checkpoint_);
   select_checkpoint_.bind(1, pipeline);
   select_checkpoint_.bind(2, source_id);
@@ -280,41 +367,56 @@ std::string SqliteStore::loadCursor(std::string_view pipeline, std::string_view 
 void SqliteStore::commit(std::string_view pipeline, std::string_view source_id,
                          const event::Batch& batch) {
   std::lock_guard lock(mutex_);
+  const std::string key = groupKey(pipeline, source_id);
+  refuseIfLost(key);
   const int64_t now = nowMicros();
-  sqlite::Transaction txn(begin_, commit_, rollback_);
-  writeDeadLetters(pipeline, source_id, batch, now);
-  writeCursor(pipeline, source_id, batch.cursor, now);
-  txn.commit();
+  inSavepoint([&] {
+    writeDeadLetters(pipeline, source_id, batch, now);
+    writeCursor(pipeline, source_id, batch.cursor, now);
+  });
+  group_members_.insert(key);
+  commitGroup();
+}
+
+pipeline::Result SqliteStore::flush(std::string_view pipeline, std::string_view source_id) {
+  std::lock_guard lock(mutex_);
+  try {
+    refuseIfLost(groupKey(pipeline, source_id));
+    commitGroup();
+    return pipeline::Result::ok();
+  } catch (const std::exception& e) {
+    return pipeline::Result::error(e.what());
+  }
 }
 
 pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_view source_id,
                                          event::Batch& batch) {
   std::lock_guard lock(mutex_);
   try {
+    const std::string key = groupKey(pipeline, source_id);
+    refuseIfLost(key);
     const int64_t now = nowMicros();
-    sqlite::Transaction txn(begin_, commit_, rollback_);
-    resolver_.beginBatch(now, !othersWrote());
-    for (event::Event& e : batch) {
-      if (!e.live()) continue;
-      keys_.clear();
-      if (!keyer_.storableKeys(e, batch, keys_)) continue;
-      const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
-      const std::string_view source = e.source.empty() ? source_id : e.source;
-      const identity::Resolution r = resolver_.resolve(*this, keys_, e.id, source, seen);
-      const bool inserted = writeEvent(pipeline, source, e, r, now);
-      resolver_.observe(r, e, seen, inserted);
+    size_t stored = 0;
+    inSavepoint([&] {
+      resolver_.beginBatch(now, !othersWrote());
+      stored = resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_,
+                               [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
+                                 return writeEvent(pipeline, source, e, r, now);
+                               });
+      resolver_.flush(*this);
+      writeDeadLetters(pipeline, source_id, batch, now);
+      writeCursor(pipeline, source_id, batch.cursor, now);
+    });
+    group_members_.insert(key);
+    group_events_ += stored;
+    if (!batch.more_pending || group_events_ >= group_max_events_ ||
+        std::chrono::steady_clock::now() - group_started_ >= group_max_age_) {
+      commitGroup();
     }
-    resolver_.flush(*this);
-    writeDeadLetters(pipeline, source_id, batch, now);
-    writeCursor(pipeline, source_id, batch.cursor, now);
-    txn.commit();
-    resolver_.committed();
     return pipeline::Result::ok();
   } catch (const StoreError& e) {
-    resolver_.rolledBack();  // its caches may hold state of the rolled-back transaction
     return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
   } catch (const std::exception& e) {
-    resolver_.rolledBack();
     return pipeline::Result::error(std::string("store: ") + e.what());
   }
 }
@@ -621,6 +723,18 @@ identity::ResolverStats SqliteStore::resolverStats() {
 uint64_t SqliteStore::blockedIdentities() {
   std::lock_guard lock(mutex_);
   return keyer_.blocked();
+}
+
+void SqliteStore::failCommitsForTesting(int n) {
+  std::lock_guard lock(mutex_);
+  fail_commits_ = n;
+  sqlite3_commit_hook(
+      db_.get(),
+      [](void* self) -> int {
+        int& left = static_cast<SqliteStore*>(self)->fail_commits_;
+        return left > 0 ? (--left, 1) : 0;  // non-zero turns the COMMIT into a ROLLBACK
+      },
+      this);
 }
 
 }  // namespace omniloop::store

@@ -1,13 +1,17 @@
 #pragma once
 // The SQLite backend of the CDP store: one file, WAL journal, synchronous=NORMAL, one
-// transaction per batch. One connection guarded by a mutex; every statement prepared once
+// transaction per batch, or per group of batches while the pipeline has more queued (group
+// commit: every commit rewrites the pages its random keys touched, so fewer commits write
+// far less). One connection guarded by a mutex; every statement prepared once
 // when the store opens. Identity resolution is identity::Resolver's, over the graph rows this
 // class reads and writes (it is the identity::Graph).
 //
 // Keys are stored compactly (see schemas/cdp/sqlite/0002_identity.sql): event and profile ids
 // as 16-byte BLOBs, identity hashes as 36-byte BLOBs.
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -33,6 +37,7 @@ class SqliteStore final : public Store, private identity::Graph {
               const event::Batch& batch) override;
   pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                               event::Batch& batch) override;
+  pipeline::Result flush(std::string_view pipeline, std::string_view source_id) override;
   StoreCounts counts() override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
@@ -42,6 +47,8 @@ class SqliteStore final : public Store, private identity::Graph {
   // Resolution counters since the store opened (tests, diagnostics).
   identity::ResolverStats resolverStats();
   uint64_t blockedIdentities();
+  // Tests: the next `n` COMMITs fail (as a full disk would make them).
+  void failCommitsForTesting(int n);
 
  private:
   // identity::Graph, called by resolver_ inside writeBatch's transaction.
@@ -70,6 +77,17 @@ class SqliteStore final : public Store, private identity::Graph {
   // Whether another connection committed since our last transaction (PRAGMA data_version).
   bool othersWrote();
 
+  // Group commit (see Store::writeBatch). Every write runs in a savepoint inside the group's
+  // transaction, so a failing batch rolls back alone.
+  void openGroup();
+  template <typename Fn>
+  void inSavepoint(Fn&& fn);
+  void commitGroup();
+  // Rolls the open transaction back; its pipelines must restart (lost_).
+  void abandonGroup();
+  void refuseIfLost(const std::string& key) const;
+  static std::string groupKey(std::string_view pipeline, std::string_view source_id);
+
   bool writeEvent(std::string_view pipeline, std::string_view source, event::Event& e,
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id,
@@ -84,7 +102,16 @@ class SqliteStore final : public Store, private identity::Graph {
   std::mutex mutex_;
   int64_t data_version_ = -1;
 
-  sqlite::Statement begin_, commit_, rollback_, data_version_stmt_;
+  size_t group_max_events_;
+  std::chrono::milliseconds group_max_age_;
+  bool group_open_ = false;
+  size_t group_events_ = 0;
+  std::chrono::steady_clock::time_point group_started_;
+  std::set<std::string> group_members_;  // groupKey of each pipeline with a batch in the group
+  std::set<std::string> lost_;           // pipelines whose deferred batches a failed commit lost
+  int fail_commits_ = 0;
+
+  sqlite::Statement begin_, commit_, rollback_, data_version_stmt_, savepoint_, release_, rollback_to_;
   sqlite::Statement find_identity_, count_identities_, load_profile_, insert_profile_, update_profile_;
   sqlite::Statement insert_identity_, touch_identity_, record_conflict_;
   sqlite::Statement merge_identities_, merge_events_, merge_consents_, merge_conflicts_,

@@ -45,6 +45,10 @@ struct StoreOptions {
   int busy_timeout_ms = 5000;
   // Identity resolution: types, guards, blocklist, traits (omniloop.yaml `identity:`).
   identity::Config identity = identity::defaultConfig();
+  // Group commit bounds (backends that defer commits while batches queue up, see writeBatch):
+  // a deferred transaction is committed once it holds this many events or is this old.
+  size_t group_commit_events = 131072;
+  int group_commit_ms = 2000;
 };
 
 // One profile as `omniloop profile` shows it (Store::profile). Times: microseconds (UTC).
@@ -99,8 +103,20 @@ class Store : public pipeline::CheckpointStore {
   // the batch's DeadLetter events, and batch.cursor. A live event that cannot be stored (no
   // id; a clear identity and no key) is set DeadLetter and stored as such. Retry when the
   // database is busy, Error otherwise; on failure nothing of the batch is stored.
+  // Group commit: when batch.more_pending, a backend may keep the transaction open and commit
+  // it with the following batches (of any pipeline), at the latest after
+  // StoreOptions::group_commit_events events or group_commit_ms. If that commit then fails,
+  // every pipeline with a batch in it gets Error from its next writeBatch/commit/flush until
+  // it loads its cursor again (restarts), so nothing is skipped.
   virtual pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                                       event::Batch& batch) = 0;
+  // Commits batches writeBatch deferred. Error when a batch of this pipeline was lost in a
+  // failed group commit (it must restart from its committed cursor).
+  virtual pipeline::Result flush(std::string_view pipeline, std::string_view source_id) {
+    (void)pipeline;
+    (void)source_id;
+    return pipeline::Result::ok();
+  }
 
   virtual StoreCounts counts() = 0;
   // The profile a clear identity value belongs to (normalised and pseudonymised like ingested

@@ -83,6 +83,8 @@ std::string configYaml(const std::string& store, const std::string& key) {
   return "store: " + store + "\n"
          "key_file: " + key + "\n"
          "log: { level: warn }\n"
+         // Groups of at most 4 batches: the kills land inside open groups and between them.
+         "group_commit: { max_events: 4000, max_ms: 300 }\n"
          "identity:\n"
          "  traits:\n"
          "    orders: { count: event_id, where: { channel: pos } }\n"

@@ -168,6 +168,8 @@ class ConfigReloader {
     };
     restartOnly("store", fresh.store != running_.store);
     restartOnly("key_file", fresh.key_file != running_.key_file);
+    restartOnly("group_commit", fresh.group_commit_events != running_.group_commit_events ||
+                                    fresh.group_commit_ms != running_.group_commit_ms);
     restartOnly("plugin_dirs", fresh.plugin_dirs != running_.plugin_dirs);
     restartOnly("pipelines_dir", pipelinesDir(fresh) != pipelinesDir(running_));
     restartOnly("admin.listen", fresh.admin.listen != running_.admin.listen);

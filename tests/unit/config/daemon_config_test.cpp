@@ -54,6 +54,20 @@ TEST(DaemonConfig, EmptyFileGivesDefaults) {
   EXPECT_EQ(cfg.log.format, "text");
   EXPECT_EQ(cfg.admin.listen, "127.0.0.1:8686");
   EXPECT_TRUE(cfg.admin.token_file.empty());
+  EXPECT_EQ(cfg.group_commit_events, 131072u);
+  EXPECT_EQ(cfg.group_commit_ms, 2000);
+}
+
+TEST(DaemonConfig, GroupCommitBoundsAreReadAndChecked) {
+  const DaemonConfig cfg =
+      parseDaemonConfig("group_commit: { max_events: 4000, max_ms: 0 }\n", "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(cfg.group_commit_events, 4000u);
+  EXPECT_EQ(cfg.group_commit_ms, 0);
+  const auto diags = errorsOf("group_commit:\n  max_events: 0\n  max_seconds: 2\n");
+  ASSERT_EQ(diags.size(), 2u);
+  EXPECT_EQ(diags[0].mark.line, 2);
+  EXPECT_NE(diags[0].message.find("group_commit.max_events"), std::string::npos) << diags[0].message;
+  EXPECT_EQ(diags[1].message, "unknown key 'max_seconds' in 'group_commit'");
 }
 
 TEST(DaemonConfig, RelativePathsResolveAgainstTheFilesDirectory) {

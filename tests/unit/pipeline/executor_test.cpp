@@ -1,6 +1,7 @@
 // In-process pipeline tests with memory source, stages and sinks.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <mutex>
 #include <set>
@@ -324,4 +325,70 @@ TEST(Executor, MemoryIsBoundedByThePool) {
   stats = &ex.stats();
   ASSERT_TRUE(ex.run().isOk());
   EXPECT_LE(raw->max_ahead, 10u * (2 + 2));
+}
+
+TEST(Executor, MarksBatchesWithMoreQueuedSoACommittingSinkCanGroupThem) {
+  // A slow sink that commits the cursor: while it writes, the source queues batches behind
+  // it, so most batches are marked more_pending; the last one never is, and flush() comes
+  // once at the end, after the last write (so nothing deferred stays uncommitted).
+  class GroupingSink : public Sink {
+   public:
+    Result write(Batch& b) override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      marks.push_back(b.more_pending);
+      last_flags.push_back(b.last);
+      return Result::ok();
+    }
+    Result flush() override {
+      flushed_after = marks.size();
+      ++flushes;
+      return Result::ok();
+    }
+    bool commitsCursor() const override { return true; }
+    std::vector<bool> marks, last_flags;
+    size_t flushed_after = 0;
+    int flushes = 0;
+  };
+  auto sink = std::make_unique<GroupingSink>();
+  GroupingSink* raw = sink.get();
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::move(sink)});
+  Executor ex(options(10), std::make_unique<CountingSource>(500), {}, std::move(sinks), nullptr);
+  ASSERT_TRUE(ex.run().isOk());
+  ASSERT_EQ(raw->marks.size(), 50u);
+  EXPECT_FALSE(raw->marks.back()) << "the last batch must commit";
+  EXPECT_TRUE(raw->last_flags.back());
+  EXPECT_GE(std::count(raw->marks.begin(), raw->marks.end(), true), 40) << "the source runs ahead of a slow sink";
+  EXPECT_EQ(raw->flushes, 1);
+  EXPECT_EQ(raw->flushed_after, 50u);
+}
+
+TEST(Executor, AFastSinkIsNotToldToDeferWhenNothingIsQueued) {
+  // A source slower than the sink: the queue is empty whenever a batch is taken.
+  class SlowSource : public CountingSource {
+   public:
+    SlowSource() : CountingSource(100) {}
+    Result read(Batch& b, size_t max) override {
+      std::this_thread::sleep_for(std::chrono::milliseconds(3));
+      return CountingSource::read(b, max);
+    }
+  };
+  class MarkSink : public Sink {
+   public:
+    Result write(Batch& b) override {
+      deferred += b.more_pending ? 1 : 0;
+      ++writes;
+      return Result::ok();
+    }
+    bool commitsCursor() const override { return true; }
+    int deferred = 0, writes = 0;
+  };
+  auto sink = std::make_unique<MarkSink>();
+  MarkSink* raw = sink.get();
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::move(sink)});
+  Executor ex(options(10), std::make_unique<SlowSource>(), {}, std::move(sinks), nullptr);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(raw->writes, 10);
+  EXPECT_LE(raw->deferred, 1);  // at most a scheduling hiccup
 }

@@ -1,6 +1,7 @@
 #include "store/store.h"
 
 #include "store/migrations.h"
+#include "store/sqlite_store.h"
 #include "store_test_util.h"
 
 namespace omniloop::store::testing {
@@ -158,6 +159,130 @@ TEST_F(StoreTest, PseudonymisedUpstreamMeetsTheSamePersonHashedHere) {
   ASSERT_TRUE(store->writeBatch("p", "crm", b).isOk());
   EXPECT_EQ(store->counts().profiles, 1u);
   EXPECT_EQ(store->findProfile("crm_id", "5"), store->findProfile("email", "ann@example.com"));
+}
+
+// Group commit (SQLite only: the other backends commit every batch). A batch the executor
+// marks more_pending stays in an open transaction until a batch without the mark, the group
+// limits, or flush(); other connections see nothing of it before.
+TEST_F(StoreTest, GroupCommitDefersQueuedBatchesUntilOneWithoutMoreOrAFlush) {
+  auto store = open();
+  RawDb raw(db_path_);
+  event::Batch b1;
+  add(b1, "1", {{"email", "ann@example.com"}});
+  b1.cursor = "c1";
+  b1.more_pending = true;
+  ASSERT_TRUE(store->writeBatch("p", "crm", b1).isOk());
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
+  EXPECT_EQ(raw.one("SELECT count(*) FROM checkpoints"), "0");
+  EXPECT_EQ(store->loadCursor("p", "crm"), "c1");  // the store's own connection sees its group
+
+  event::Batch b2;
+  add(b2, "2", {{"email", "bob@example.com"}});
+  b2.cursor = "c2";
+  b2.more_pending = true;
+  ASSERT_TRUE(store->writeBatch("p", "crm", b2).isOk());
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
+  ASSERT_TRUE(store->flush("p", "crm").isOk());
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "2");
+  EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints"), "c2");
+
+  event::Batch b3;
+  add(b3, "3", {{"email", "cy@example.com"}});
+  b3.cursor = "c3";
+  b3.more_pending = true;
+  ASSERT_TRUE(store->writeBatch("p", "crm", b3).isOk());
+  event::Batch b4;
+  add(b4, "4", {{"email", "dee@example.com"}});
+  b4.cursor = "c4";
+  ASSERT_TRUE(store->writeBatch("p", "crm", b4).isOk());  // nothing queued behind it: commits
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "4");
+  EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints"), "c4");
+}
+
+TEST_F(StoreTest, GroupCommitEndsAtItsEventLimitAndWhenTheStoreCloses) {
+  options_.group_commit_events = 3;
+  auto store = open();
+  RawDb raw(db_path_);
+  for (int i = 0; i < 3; ++i) {
+    event::Batch b;
+    add(b, std::to_string(i), {{"email", "p" + std::to_string(i) + "@example.com"}});
+    b.cursor = "c" + std::to_string(i);
+    b.more_pending = true;
+    ASSERT_TRUE(store->writeBatch("p", "crm", b).isOk());
+    EXPECT_EQ(raw.one("SELECT count(*) FROM events"), i < 2 ? "0" : "3") << "after batch " << i;
+  }
+  event::Batch b;
+  add(b, "9", {{"email", "p9@example.com"}});
+  b.cursor = "c9";
+  b.more_pending = true;
+  ASSERT_TRUE(store->writeBatch("p", "crm", b).isOk());
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "3");
+  store.reset();  // every batch of the open group was written whole: closing keeps them
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "4");
+  EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints"), "c9");
+}
+
+TEST_F(StoreTest, AFailingBatchInAGroupRollsBackAloneAndTheGroupStillCommits) {
+  auto store = open();
+  RawDb raw(db_path_);
+  raw.exec("CREATE TRIGGER inject_failure BEFORE INSERT ON events WHEN NEW.id = " +
+           idLiteral(event::makeEventId("crm", "bad")) + " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
+  event::Batch good;
+  add(good, "1", {{"email", "ann@example.com"}});
+  good.cursor = "c1";
+  good.more_pending = true;
+  ASSERT_TRUE(store->writeBatch("p", "crm", good).isOk());
+  event::Batch bad;
+  add(bad, "2", {{"email", "bob@example.com"}});
+  add(bad, "bad", {{"email", "cy@example.com"}});
+  bad.cursor = "c2";
+  bad.more_pending = true;
+  const pipeline::Result r = store->writeBatch("p", "crm", bad);
+  EXPECT_EQ(r.status, pipeline::Status::Error);
+  EXPECT_NE(r.message.find("injected failure"), std::string::npos) << r.message;
+  ASSERT_TRUE(store->flush("p", "crm").isOk());
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "1");
+  EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints"), "c1");
+  EXPECT_EQ(raw.one("SELECT count(*) FROM identities"), "1");  // bob's identity went with his batch
+  EXPECT_FALSE(store->findProfile("email", "bob@example.com").has_value());
+  EXPECT_TRUE(store->findProfile("email", "ann@example.com").has_value());
+}
+
+TEST_F(StoreTest, AFailedGroupCommitStopsEveryPipelineInItUntilItRestarts) {
+  SqliteStore store(db_path_.string(), options_);
+  RawDb raw(db_path_);
+  auto batch = [&](std::string_view key, std::string_view email, std::string_view cursor, bool more) {
+    auto b = std::make_unique<event::Batch>();
+    add(*b, key, {{"email", email}});
+    b->cursor = std::string(cursor);
+    b->more_pending = more;
+    return b;
+  };
+  store.failCommitsForTesting(1);
+  ASSERT_TRUE(store.writeBatch("p", "crm", *batch("1", "ann@example.com", "p1", true)).isOk());
+  ASSERT_TRUE(store.writeBatch("q", "pos", *batch("2", "bob@example.com", "q1", true)).isOk());
+  const pipeline::Result failed = store.writeBatch("p", "crm", *batch("3", "cy@example.com", "p2", false));
+  EXPECT_EQ(failed.status, pipeline::Status::Error);
+  EXPECT_NE(failed.message.find("cannot commit"), std::string::npos) << failed.message;
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
+
+  // q's batch was lost with the group: q must not go on past it, nor commit a later cursor.
+  const pipeline::Result q = store.writeBatch("q", "pos", *batch("4", "dee@example.com", "q2", false));
+  EXPECT_EQ(q.status, pipeline::Status::Error);
+  EXPECT_NE(q.message.find("restart the pipeline"), std::string::npos) << q.message;
+  EXPECT_EQ(store.flush("q", "pos").status, pipeline::Status::Error);
+  EXPECT_THROW(store.commit("p", "crm", *batch("3", "cy@example.com", "p2", false)), StoreError);
+  EXPECT_EQ(raw.one("SELECT count(*) FROM checkpoints"), "0");
+
+  // Restarting (loading the cursor) reads everything again; other pipelines are unaffected.
+  ASSERT_TRUE(store.writeBatch("r", "web", *batch("5", "eve@example.com", "r1", false)).isOk());
+  EXPECT_EQ(store.loadCursor("p", "crm"), "");
+  ASSERT_TRUE(store.writeBatch("p", "crm", *batch("1", "ann@example.com", "p1", false)).isOk());
+  EXPECT_EQ(store.loadCursor("q", "pos"), "");
+  ASSERT_TRUE(store.writeBatch("q", "pos", *batch("2", "bob@example.com", "q1", false)).isOk());
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "3");
+  EXPECT_EQ(raw.one("SELECT group_concat(cursor, ',') FROM (SELECT cursor FROM checkpoints ORDER BY 1)"),
+            "p1,q1,r1");
 }
 
 }  // namespace
