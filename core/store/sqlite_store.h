@@ -77,8 +77,8 @@ class SqliteStore final : public Store, private identity::Graph {
   // Whether another connection committed since our last transaction (PRAGMA data_version).
   bool othersWrote();
 
-  // Group commit (see Store::writeBatch). Every write runs in a savepoint inside the group's
-  // transaction, so a failing batch rolls back alone.
+  // Group commit (see Store::writeBatch). Each batch after the group's first runs in a
+  // savepoint, so a failing batch rolls back alone.
   void openGroup();
   template <typename Fn>
   void inSavepoint(Fn&& fn);
