@@ -5,7 +5,8 @@
 // decision (which profile an event joins, when profiles merge, guards, traits) is taken by the
 // Resolver, so it is the same whatever database sits underneath.
 //
-// How a backend's writeBatch uses it (one transaction per batch):
+// How a backend's writeBatch uses it (in the batch's transaction; the SQLite store may hold
+// several batches in one, each after the first in a savepoint):
 //
 //   resolver.beginBatch(now, cache_still_valid);      // after BEGIN
 //   for each live event:

@@ -6,7 +6,7 @@
 // as BLOBs, see schemas/cdp/sqlite/0002_identity.sql), so native and ODBC writers can share
 // a database.
 //
-// Same rules and transaction shape as SqliteStore: one transaction per batch with its events,
+// Same rules as SqliteStore, without its group commit: one transaction per batch with its events,
 // dead letters and cursor; identity resolution is identity::Resolver's, over the graph rows
 // this class reads and writes one prepared statement per primitive (it is the
 // identity::Graph). Correctness over speed: no bulk statements, no prefetch.

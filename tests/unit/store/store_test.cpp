@@ -167,34 +167,20 @@ TEST_F(StoreTest, PseudonymisedUpstreamMeetsTheSamePersonHashedHere) {
 TEST_F(StoreTest, GroupCommitDefersQueuedBatchesUntilOneWithoutMoreOrAFlush) {
   auto store = open();
   RawDb raw(db_path_);
-  event::Batch b1;
-  add(b1, "1", {{"email", "ann@example.com"}});
-  b1.cursor = "c1";
-  b1.more_pending = true;
-  ASSERT_TRUE(store->writeBatch("p", "crm", b1).isOk());
+  ASSERT_TRUE(store->writeBatch("p", "crm", *batchOf("1", "ann@example.com", "c1", true)).isOk());
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
   EXPECT_EQ(raw.one("SELECT count(*) FROM checkpoints"), "0");
   EXPECT_EQ(store->loadCursor("p", "crm"), "c1");  // the store's own connection sees its group
 
-  event::Batch b2;
-  add(b2, "2", {{"email", "bob@example.com"}});
-  b2.cursor = "c2";
-  b2.more_pending = true;
-  ASSERT_TRUE(store->writeBatch("p", "crm", b2).isOk());
+  ASSERT_TRUE(store->writeBatch("p", "crm", *batchOf("2", "bob@example.com", "c2", true)).isOk());
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
   ASSERT_TRUE(store->flush("p", "crm").isOk());
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "2");
   EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints"), "c2");
 
-  event::Batch b3;
-  add(b3, "3", {{"email", "cy@example.com"}});
-  b3.cursor = "c3";
-  b3.more_pending = true;
-  ASSERT_TRUE(store->writeBatch("p", "crm", b3).isOk());
-  event::Batch b4;
-  add(b4, "4", {{"email", "dee@example.com"}});
-  b4.cursor = "c4";
-  ASSERT_TRUE(store->writeBatch("p", "crm", b4).isOk());  // nothing queued behind it: commits
+  ASSERT_TRUE(store->writeBatch("p", "crm", *batchOf("3", "cy@example.com", "c3", true)).isOk());
+  // Nothing queued behind the next one: it commits the group.
+  ASSERT_TRUE(store->writeBatch("p", "crm", *batchOf("4", "dee@example.com", "c4", false)).isOk());
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "4");
   EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints"), "c4");
 }
@@ -204,18 +190,11 @@ TEST_F(StoreTest, GroupCommitEndsAtItsEventLimitAndWhenTheStoreCloses) {
   auto store = open();
   RawDb raw(db_path_);
   for (int i = 0; i < 3; ++i) {
-    event::Batch b;
-    add(b, std::to_string(i), {{"email", "p" + std::to_string(i) + "@example.com"}});
-    b.cursor = "c" + std::to_string(i);
-    b.more_pending = true;
-    ASSERT_TRUE(store->writeBatch("p", "crm", b).isOk());
+    const std::string n = std::to_string(i);
+    ASSERT_TRUE(store->writeBatch("p", "crm", *batchOf(n, "p" + n + "@example.com", "c" + n, true)).isOk());
     EXPECT_EQ(raw.one("SELECT count(*) FROM events"), i < 2 ? "0" : "3") << "after batch " << i;
   }
-  event::Batch b;
-  add(b, "9", {{"email", "p9@example.com"}});
-  b.cursor = "c9";
-  b.more_pending = true;
-  ASSERT_TRUE(store->writeBatch("p", "crm", b).isOk());
+  ASSERT_TRUE(store->writeBatch("p", "crm", *batchOf("9", "p9@example.com", "c9", true)).isOk());
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "3");
   store.reset();  // every batch of the open group was written whole: closing keeps them
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "4");
@@ -227,11 +206,7 @@ TEST_F(StoreTest, AFailingBatchInAGroupRollsBackAloneAndTheGroupStillCommits) {
   RawDb raw(db_path_);
   raw.exec("CREATE TRIGGER inject_failure BEFORE INSERT ON events WHEN NEW.id = " +
            idLiteral(event::makeEventId("crm", "bad")) + " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
-  event::Batch good;
-  add(good, "1", {{"email", "ann@example.com"}});
-  good.cursor = "c1";
-  good.more_pending = true;
-  ASSERT_TRUE(store->writeBatch("p", "crm", good).isOk());
+  ASSERT_TRUE(store->writeBatch("p", "crm", *batchOf("1", "ann@example.com", "c1", true)).isOk());
   event::Batch bad;
   add(bad, "2", {{"email", "bob@example.com"}});
   add(bad, "bad", {{"email", "cy@example.com"}});
@@ -251,35 +226,28 @@ TEST_F(StoreTest, AFailingBatchInAGroupRollsBackAloneAndTheGroupStillCommits) {
 TEST_F(StoreTest, AFailedGroupCommitStopsEveryPipelineInItUntilItRestarts) {
   SqliteStore store(db_path_.string(), options_);
   RawDb raw(db_path_);
-  auto batch = [&](std::string_view key, std::string_view email, std::string_view cursor, bool more) {
-    auto b = std::make_unique<event::Batch>();
-    add(*b, key, {{"email", email}});
-    b->cursor = std::string(cursor);
-    b->more_pending = more;
-    return b;
-  };
   store.failCommitsForTesting(1);
-  ASSERT_TRUE(store.writeBatch("p", "crm", *batch("1", "ann@example.com", "p1", true)).isOk());
-  ASSERT_TRUE(store.writeBatch("q", "pos", *batch("2", "bob@example.com", "q1", true)).isOk());
-  const pipeline::Result failed = store.writeBatch("p", "crm", *batch("3", "cy@example.com", "p2", false));
+  ASSERT_TRUE(store.writeBatch("p", "crm", *batchOf("1", "ann@example.com", "p1", true)).isOk());
+  ASSERT_TRUE(store.writeBatch("q", "pos", *batchOf("2", "bob@example.com", "q1", true)).isOk());
+  const pipeline::Result failed = store.writeBatch("p", "crm", *batchOf("3", "cy@example.com", "p2", false));
   EXPECT_EQ(failed.status, pipeline::Status::Error);
   EXPECT_NE(failed.message.find("cannot commit"), std::string::npos) << failed.message;
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
 
   // q's batch was lost with the group: q must not go on past it, nor commit a later cursor.
-  const pipeline::Result q = store.writeBatch("q", "pos", *batch("4", "dee@example.com", "q2", false));
+  const pipeline::Result q = store.writeBatch("q", "pos", *batchOf("4", "dee@example.com", "q2", false));
   EXPECT_EQ(q.status, pipeline::Status::Error);
   EXPECT_NE(q.message.find("restart the pipeline"), std::string::npos) << q.message;
   EXPECT_EQ(store.flush("q", "pos").status, pipeline::Status::Error);
-  EXPECT_THROW(store.commit("p", "crm", *batch("3", "cy@example.com", "p2", false)), StoreError);
+  EXPECT_THROW(store.commit("p", "crm", *batchOf("3", "cy@example.com", "p2", false)), StoreError);
   EXPECT_EQ(raw.one("SELECT count(*) FROM checkpoints"), "0");
 
   // Restarting (loading the cursor) reads everything again; other pipelines are unaffected.
-  ASSERT_TRUE(store.writeBatch("r", "web", *batch("5", "eve@example.com", "r1", false)).isOk());
+  ASSERT_TRUE(store.writeBatch("r", "web", *batchOf("5", "eve@example.com", "r1", false)).isOk());
   EXPECT_EQ(store.loadCursor("p", "crm"), "");
-  ASSERT_TRUE(store.writeBatch("p", "crm", *batch("1", "ann@example.com", "p1", false)).isOk());
+  ASSERT_TRUE(store.writeBatch("p", "crm", *batchOf("1", "ann@example.com", "p1", false)).isOk());
   EXPECT_EQ(store.loadCursor("q", "pos"), "");
-  ASSERT_TRUE(store.writeBatch("q", "pos", *batch("2", "bob@example.com", "q1", false)).isOk());
+  ASSERT_TRUE(store.writeBatch("q", "pos", *batchOf("2", "bob@example.com", "q1", false)).isOk());
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "3");
   EXPECT_EQ(raw.one("SELECT group_concat(cursor, ',') FROM (SELECT cursor FROM checkpoints ORDER BY 1)"),
             "p1,q1,r1");

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -95,6 +96,17 @@ class StoreTest : public ::testing::Test {
     e->set("orders.count", event::Value::integer(3));
     event::assignId(*e, "crm", b);
     return *e;
+  }
+
+  // A one-event batch (key, email) ending at `cursor`; `more_pending` as the executor sets it
+  // when more batches are queued behind this one (group commit).
+  static std::unique_ptr<event::Batch> batchOf(std::string_view key, std::string_view email,
+                                               std::string_view cursor, bool more_pending) {
+    auto b = std::make_unique<event::Batch>();
+    add(*b, key, {{"email", email}});
+    b->cursor = std::string(cursor);
+    b->more_pending = more_pending;
+    return b;
   }
 
   static std::string keyOf(int i) { return std::string(32, static_cast<char>('a' + i)); }
