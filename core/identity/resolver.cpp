@@ -43,22 +43,32 @@ void Resolver::dropCaches() {
   dirty_profiles_.clear();
   dirty_identities_.clear();
   conflicts_.clear();
+  conflict_slots_.clear();
 }
 
 bool Resolver::beginBatch(int64_t now, bool cache_valid) {
   now_ = now;
+  // Changes not flushed yet live only in the caches: keep them (the caller's transaction is
+  // still open, so nobody else can have written).
+  if (pending()) return true;
   const bool keep = cache_valid && profiles_.size() <= max_profiles_ && identities_.size() <= 4 * max_profiles_;
   if (!keep) dropCaches();
-  dirty_profiles_.clear();
-  dirty_identities_.clear();
-  conflicts_.clear();
   return keep;
+}
+
+bool Resolver::pending() const {
+  return !dirty_profiles_.empty() || !dirty_identities_.empty() || !conflicts_.empty();
+}
+
+bool Resolver::oversized() const {
+  return profiles_.size() > max_profiles_ || identities_.size() > 4 * max_profiles_;
 }
 
 void Resolver::committed() {
   dirty_profiles_.clear();
   dirty_identities_.clear();
   conflicts_.clear();
+  conflict_slots_.clear();
 }
 
 void Resolver::rolledBack() { dropCaches(); }
@@ -329,15 +339,18 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
     const std::string_view other = profiles_[winner].id;
     reason_.assign("max_per_profile:");
     reason_.append(r.limit->type);
-    PendingConflict* pending = nullptr;
-    for (PendingConflict& pc : conflicts_) {
-      if (pc.type == r.key->type && pc.hash == r.key->hash && pc.reason == reason_) pending = &pc;
-    }
-    if (pending == nullptr) {
+    // One pending row per (identity, reason) however often it recurs before the flush.
+    key_buffer_.assign(r.key->type);
+    key_buffer_.push_back('\x1f');
+    key_buffer_.append(r.key->hash);
+    key_buffer_.push_back('\x1f');
+    key_buffer_.append(reason_);
+    auto [slot, added] = conflict_slots_.try_emplace(key_buffer_, conflicts_.size());
+    if (added) {
       conflicts_.push_back(PendingConflict{std::string(r.key->type), std::string(r.key->hash), reason_,
                                            std::string(stays), std::string(other), 0});
-      pending = &conflicts_.back();
     }
+    PendingConflict* pending = &conflicts_[slot->second];
     pending->profile.assign(stays);
     pending->other.assign(other);
     ++pending->occurrences;
@@ -354,6 +367,11 @@ void Resolver::observe(const Resolution& r, const event::Event& e, int64_t seen,
 }
 
 void Resolver::flush(Graph& graph) {
+  // In key order: the rows sit in B-trees keyed by them, so neighbouring writes share pages.
+  std::sort(dirty_profiles_.begin(), dirty_profiles_.end(),
+            [this](uint32_t a, uint32_t b) { return profiles_[a].id < profiles_[b].id; });
+  std::sort(dirty_identities_.begin(), dirty_identities_.end(),
+            [](const IdentityMap::value_type* a, const IdentityMap::value_type* b) { return a->first < b->first; });
   for (uint32_t slot : dirty_profiles_) {
     Profile& p = profiles_[slot];
     if (!p.dirty || p.merged_into != kNoSlot) continue;
@@ -380,6 +398,7 @@ void Resolver::flush(Graph& graph) {
     graph.recordConflict(Conflict{c.type, c.hash, c.profile, c.other, c.reason, now_}, c.occurrences);
   }
   conflicts_.clear();
+  conflict_slots_.clear();
 }
 
 }  // namespace omniloop::identity

@@ -68,11 +68,13 @@ class Resolver {
 
   const Config& config() const { return config_; }
 
-  // After BEGIN. `now`: ingestion time (created_at/updated_at, merges, conflicts).
-  // `cache_valid`: false when another writer may have changed the store since the last
-  // committed batch; every cached identity and profile is dropped. Returns whether the caches
-  // were kept (they are also dropped when they outgrew max_cached_profiles), so a backend that
-  // tracks what the Resolver already knows can forget it too.
+  // Before each batch, inside the transaction. `now`: ingestion time (created_at/updated_at,
+  // merges, conflicts). `cache_valid`: false when another writer may have changed the store
+  // since the last committed batch; every cached identity and profile is dropped. Returns
+  // whether the caches were kept (they are also dropped when they outgrew
+  // max_cached_profiles), so a backend that tracks what the Resolver already knows can forget
+  // it too. While changes are pending (not flushed yet: a backend that flushes once per group
+  // of batches, see flush) the caches hold them and are always kept.
   bool beginBatch(int64_t now, bool cache_valid);
 
   // The profile of an event with `keys` (distinct; blocked ones already removed), seen at
@@ -85,9 +87,15 @@ class Resolver {
   // replayed event is never counted twice.
   void observe(const Resolution& r, const event::Event& e, int64_t seen, bool inserted);
 
-  // Writes this batch's profile (seen range, traits) and identity (seen range) changes and
-  // recorded conflicts; one write per touched row. Call once, before COMMIT.
+  // Writes the profile (seen range, traits) and identity (seen range) changes and recorded
+  // conflicts of the batches since the last flush, in key order; one write per touched row
+  // however many of those batches touched it. Call before COMMIT: once per batch, or once per
+  // group of batches sharing a transaction (then a row touched by every batch is written once).
   void flush(Graph& graph);
+  // Changes are waiting for flush().
+  bool pending() const;
+  // The caches outgrew max_cached_profiles: flush and commit, and the next beginBatch drops them.
+  bool oversized() const;
 
   // After COMMIT / after ROLLBACK (drops the caches: they may hold uncommitted state).
   void committed();
@@ -150,7 +158,7 @@ class Resolver {
   Map<uint32_t> profile_slots_;    // id -> slot
   IdentityMap identities_;         // "type\x1fhash" -> state
 
-  // This batch.
+  // Since the last flush.
   std::vector<uint32_t> dirty_profiles_;
   std::vector<IdentityMap::value_type*> dirty_identities_;
   struct PendingConflict {
@@ -158,6 +166,7 @@ class Resolver {
     uint32_t occurrences = 0;
   };
   std::vector<PendingConflict> conflicts_;
+  Map<size_t> conflict_slots_;  // "type\x1fhash\x1freason" -> index in conflicts_
 
   // Reused working storage for resolve().
   struct Claim {

@@ -2,13 +2,14 @@
 // The SQLite backend of the CDP store: one file, WAL journal, synchronous=NORMAL, one
 // transaction per batch, or per group of batches while the pipeline has more queued (group
 // commit: every commit rewrites the pages its random keys touched, so fewer commits write
-// far less). One connection guarded by a mutex; every statement prepared once
+// far less, and a profile or identity touched by many batches of a group is written once). One connection guarded by a mutex; every statement prepared once
 // when the store opens. Identity resolution is identity::Resolver's, over the graph rows this
 // class reads and writes (it is the identity::Graph).
 //
 // Keys are stored compactly (see schemas/cdp/sqlite/0002_identity.sql): event and profile ids
 // as 16-byte BLOBs, identity hashes as 36-byte BLOBs.
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -77,11 +78,13 @@ class SqliteStore final : public Store, private identity::Graph {
   // Whether another connection committed since our last transaction (PRAGMA data_version).
   bool othersWrote();
 
-  // Group commit (see Store::writeBatch). Each batch after the group's first runs in a
-  // savepoint, so a failing batch rolls back alone.
+  // Group commit (see Store::writeBatch): every batch of a group shares its transaction and
+  // the Resolver flushes the group's changes at its commit. A batch that fails alone in its
+  // transaction is undone alone; one that fails in a group rolls the group back (its
+  // pipelines restart, see isolated_).
   void openGroup();
   template <typename Fn>
-  void inSavepoint(Fn&& fn);
+  void inGroup(const std::string& key, Fn&& fn);
   void commitGroup();
   // Rolls the open transaction back; its pipelines must restart (lost_).
   void abandonGroup();
@@ -107,11 +110,14 @@ class SqliteStore final : public Store, private identity::Graph {
   bool group_open_ = false;
   size_t group_events_ = 0;
   std::chrono::steady_clock::time_point group_started_;
-  std::set<std::string> group_members_;  // groupKey of each pipeline with a batch in the group
-  std::set<std::string> lost_;           // pipelines whose deferred batches a failed commit lost
+  std::map<std::string, size_t> group_members_;  // groupKey -> its batches in the open group
+  std::set<std::string> lost_;  // pipelines whose deferred batches a failed group lost
+  // Pipelines whose batch failed inside a group they had other batches in: how many of their
+  // next batches get a transaction each (the failed one is among them after the restart).
+  std::map<std::string, size_t> isolated_;
   int fail_commits_ = 0;
 
-  sqlite::Statement begin_, commit_, rollback_, data_version_stmt_, savepoint_, release_, rollback_to_;
+  sqlite::Statement begin_, commit_, rollback_, data_version_stmt_;
   sqlite::Statement find_identity_, count_identities_, load_profile_, insert_profile_, update_profile_;
   sqlite::Statement insert_identity_, touch_identity_, record_conflict_;
   sqlite::Statement merge_identities_, merge_events_, merge_consents_, merge_conflicts_,

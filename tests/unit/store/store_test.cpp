@@ -201,26 +201,96 @@ TEST_F(StoreTest, GroupCommitEndsAtItsEventLimitAndWhenTheStoreCloses) {
   EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints"), "c9");
 }
 
-TEST_F(StoreTest, AFailingBatchInAGroupRollsBackAloneAndTheGroupStillCommits) {
-  auto store = open();
+// A batch fails inside a group: the group's transaction holds no per-batch savepoints, so
+// every batch in it is rolled back and the pipelines with one there restart from their
+// cursors. The failing pipeline then writes as many batches as it lost, and the failing one,
+// a transaction each: the failing batch fails alone and is dead-lettered, nothing is lost.
+TEST_F(StoreTest, AFailingBatchInAGroupRollsTheGroupBackAndFailsAloneAfterTheRestart) {
+  SqliteStore store(db_path_.string(), options_);
   RawDb raw(db_path_);
   raw.exec("CREATE TRIGGER inject_failure BEFORE INSERT ON events WHEN NEW.id = " +
            idLiteral(event::makeEventId("crm", "bad")) + " BEGIN SELECT RAISE(ABORT, 'injected failure'); END");
-  ASSERT_TRUE(store->writeBatch("p", "crm", *batchOf("1", "ann@example.com", "c1", true)).isOk());
-  event::Batch bad;
-  add(bad, "2", {{"email", "bob@example.com"}});
-  add(bad, "bad", {{"email", "cy@example.com"}});
-  bad.cursor = "c2";
-  bad.more_pending = true;
-  const pipeline::Result r = store->writeBatch("p", "crm", bad);
-  EXPECT_EQ(r.status, pipeline::Status::Error);
-  EXPECT_NE(r.message.find("injected failure"), std::string::npos) << r.message;
-  ASSERT_TRUE(store->flush("p", "crm").isOk());
+  auto badBatch = [&] {
+    auto bad = std::make_unique<event::Batch>();
+    add(*bad, "2", {{"email", "bob@example.com"}});
+    add(*bad, "bad", {{"email", "cy@example.com"}});
+    bad->cursor = "p2";
+    bad->more_pending = true;
+    return bad;
+  };
+  ASSERT_TRUE(store.writeBatch("p", "crm", *batchOf("1", "ann@example.com", "p1", true)).isOk());
+  ASSERT_TRUE(store.writeBatch("q", "pos", *batchOf("7", "dee@example.com", "q1", true)).isOk());
+  const pipeline::Result failed = store.writeBatch("p", "crm", *badBatch());
+  EXPECT_EQ(failed.status, pipeline::Status::Error);
+  EXPECT_NE(failed.message.find("injected failure"), std::string::npos) << failed.message;
+  EXPECT_NE(failed.message.find("rolled back too"), std::string::npos) << failed.message;
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
+  EXPECT_EQ(raw.one("SELECT count(*) FROM identities"), "0");
+  EXPECT_EQ(raw.one("SELECT count(*) FROM checkpoints"), "0");
+  // Both pipelines lost a batch with the group: neither may go on past it.
+  EXPECT_EQ(store.writeBatch("q", "pos", *batchOf("8", "eve@example.com", "q2", false)).status,
+            pipeline::Status::Error);
+  EXPECT_THROW(store.commit("p", "crm", *badBatch()), StoreError);
+
+  // p restarts: its lost batch and the failing one get a transaction each.
+  EXPECT_EQ(store.loadCursor("p", "crm"), "");
+  ASSERT_TRUE(store.writeBatch("p", "crm", *batchOf("1", "ann@example.com", "p1", true)).isOk());
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "1");  // committed although more were queued
+  auto bad = badBatch();
+  const pipeline::Result alone = store.writeBatch("p", "crm", *bad);
+  EXPECT_EQ(alone.status, pipeline::Status::Error);
+  EXPECT_EQ(alone.message.find("rolled back too"), std::string::npos) << alone.message;
+  // The executor dead-letters the batch and commits its cursor.
+  for (event::Event& e : *bad) {
+    e.disposition = event::Disposition::DeadLetter;
+    e.reason = "sink cdp: " + alone.message;
+  }
+  store.commit("p", "crm", *bad);
+  EXPECT_EQ(raw.one("SELECT count(*) FROM dead_letters"), "2");
+  EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints WHERE pipeline = 'p'"), "p2");
+  EXPECT_FALSE(store.findProfile("email", "bob@example.com").has_value());
+
+  // Past the failed batch, p groups again; q restarts and re-reads its batch.
+  ASSERT_TRUE(store.writeBatch("p", "crm", *batchOf("3", "fay@example.com", "p3", true)).isOk());
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "1");
-  EXPECT_EQ(raw.one("SELECT cursor FROM checkpoints"), "c1");
-  EXPECT_EQ(raw.one("SELECT count(*) FROM identities"), "1");  // bob's identity went with his batch
-  EXPECT_FALSE(store->findProfile("email", "bob@example.com").has_value());
-  EXPECT_TRUE(store->findProfile("email", "ann@example.com").has_value());
+  EXPECT_EQ(store.loadCursor("q", "pos"), "");
+  ASSERT_TRUE(store.writeBatch("q", "pos", *batchOf("7", "dee@example.com", "q1", false)).isOk());
+  EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "3");
+  EXPECT_EQ(raw.one("SELECT group_concat(cursor, ',') FROM (SELECT cursor FROM checkpoints ORDER BY 1)"), "p3,q1");
+}
+
+// The Resolver's profile and identity changes of a group are written once, at its commit:
+// the rows end as a commit per batch leaves them, and nothing of the group shows before.
+TEST_F(StoreTest, AGroupWritesEachTouchedProfileOnceWithTheSameResultAsABatchAtATime) {
+  auto ingest = [&](const fs::path& path, bool grouped) {
+    SqliteStore store(path.string(), options_);
+    for (int i = 0; i < 6; ++i) {
+      event::Batch b;
+      // The same two people in every batch, seen later each time; one new phone each.
+      add(b, "a" + std::to_string(i), {{"email", "ann@example.com"}, {"phone", "0151 1000 00" + std::to_string(i)}},
+          1700000000000000 + i * 1000000);
+      add(b, "b" + std::to_string(i), {{"email", "bob@example.com"}}, 1700000000000000 + i * 2000000);
+      b.cursor = "c" + std::to_string(i);
+      b.more_pending = grouped && i < 5;
+      EXPECT_TRUE(store.writeBatch("p", "crm", b).isOk());
+      if (grouped && i < 5) {
+        EXPECT_EQ(RawDb(path).one("SELECT count(*) FROM profiles"), "0") << "batch " << i;
+      }
+    }
+  };
+  const fs::path grouped = dir_ / "grouped.db";
+  const fs::path single = dir_ / "single.db";
+  ingest(grouped, true);
+  ingest(single, false);
+  const std::string profiles = "SELECT group_concat(hex(id) || first_seen || last_seen || traits, '|') FROM "
+                               "(SELECT * FROM profiles ORDER BY id)";
+  const std::string identities = "SELECT group_concat(type || hex(hash) || hex(profile_id) || first_seen || "
+                                 "last_seen, '|') FROM (SELECT * FROM identities ORDER BY type, hash)";
+  RawDb a(grouped), b(single);
+  EXPECT_EQ(a.one(profiles), b.one(profiles));
+  EXPECT_EQ(a.one(identities), b.one(identities));
+  EXPECT_EQ(a.one("SELECT count(*) FROM identities"), "8");
+  EXPECT_EQ(a.one("SELECT json_extract(traits, '$.event_count') FROM profiles ORDER BY first_seen LIMIT 1"), "6");
 }
 
 TEST_F(StoreTest, AFailedGroupCommitStopsEveryPipelineInItUntilItRestarts) {
