@@ -6,7 +6,7 @@
 // Resolver, so it is the same whatever database sits underneath.
 //
 // How a backend's writeBatch uses it (in the batch's transaction; the SQLite store may hold
-// several batches in one, each after the first in a savepoint):
+// several batches in one and flush once, before the group's COMMIT):
 //
 //   resolver.beginBatch(now, cache_still_valid);      // after BEGIN
 //   for each live event:
@@ -15,6 +15,7 @@
 //     bool inserted = <insert the event with profile r.profile; false when it existed>;
 //     resolver.observe(r, event, seen, inserted);      // traits count new events only
 //   resolver.flush(graph);                             // aggregated profile/identity updates
+//                                                      // (per batch, or per group of batches)
 //   COMMIT, then resolver.committed()  — or ROLLBACK, then resolver.rolledBack()
 //
 // Rows and meaning (the SQLite dialect in schemas/cdp/sqlite/ is the reference):

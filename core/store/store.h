@@ -106,8 +106,9 @@ class Store : public pipeline::CheckpointStore {
   // Group commit: when batch.more_pending, a backend may keep the transaction open and commit
   // it with the following batches (of any pipeline), at the latest after
   // StoreOptions::group_commit_events events or group_commit_ms. If that commit then fails,
-  // every pipeline with a batch in it gets Error from its next writeBatch/commit/flush until
-  // it loads its cursor again (restarts), so nothing is skipped.
+  // or a later batch of the group fails and takes the group's transaction with it, every
+  // pipeline with a batch in it gets Error from its next writeBatch/commit/flush until it
+  // loads its cursor again (restarts), so nothing is skipped.
   virtual pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                                       event::Batch& batch) = 0;
   // Commits batches writeBatch deferred. Error when a batch of this pipeline was lost in a

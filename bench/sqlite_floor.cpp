@@ -1,0 +1,146 @@
+// What SQLite itself can do on this machine for the CDP store's heaviest table: N event rows
+// written through a prepared INSERT into the `events` table exactly as
+// schemas/cdp/sqlite/0002_identity.sql declares it (rowid order, UNIQUE event id, index on
+// (profile_id, occurred_at)), with the store's pragmas — and nothing else: no parsing, no
+// identity resolution, no profiles. It bounds what `omniloop run` into SQLite can reach.
+// usage: sqlite_floor [N=1000000] [profiles=100000] [dir=/tmp]
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+struct Row {
+  unsigned char id[16];
+  unsigned char profile[16];
+  int64_t occurred_at;
+};
+
+void check(sqlite3* db, int rc, const char* what) {
+  if (rc != SQLITE_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+    std::fprintf(stderr, "sqlite_floor: %s: %s\n", what, sqlite3_errmsg(db));
+    std::exit(1);
+  }
+}
+
+void exec(sqlite3* db, const char* sql) {
+  check(db, sqlite3_exec(db, sql, nullptr, nullptr, nullptr), sql);
+}
+
+// Inserts `rows` committing every `per_commit` rows; seconds taken.
+double run(const std::string& path, const std::vector<Row>& rows, bool indexes, size_t per_commit,
+           bool sorted) {
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+  sqlite3* db = nullptr;
+  check(db, sqlite3_open(path.c_str(), &db), "open");
+  exec(db,
+       "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096; "
+       "PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY");
+  exec(db, "CREATE TABLE profiles (id BLOB PRIMARY KEY) WITHOUT ROWID");
+  exec(db,
+       indexes
+           ? "CREATE TABLE events (id BLOB NOT NULL UNIQUE, pipeline TEXT NOT NULL, source TEXT "
+             "NOT NULL, "
+             "profile_id BLOB, channel TEXT, type TEXT, occurred_at INTEGER, ingested_at INTEGER "
+             "NOT NULL, "
+             "attributes TEXT NOT NULL DEFAULT '{}'); CREATE INDEX events_profile ON "
+             "events(profile_id, occurred_at)"
+           : "CREATE TABLE events (id BLOB NOT NULL, pipeline TEXT NOT NULL, source TEXT NOT NULL, "
+             "profile_id BLOB, channel TEXT, type TEXT, occurred_at INTEGER, ingested_at INTEGER "
+             "NOT NULL, "
+             "attributes TEXT NOT NULL DEFAULT '{}')");
+  sqlite3_stmt* insert = nullptr;
+  check(
+      db,
+      sqlite3_prepare_v3(
+          db,
+          indexes
+              ? "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, "
+                "ingested_at, attributes) VALUES (?1, 'bench', 'file', ?2, 'pos', 'purchase', ?3, "
+                "?3, ?4) ON CONFLICT (id) DO NOTHING"
+              : "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, "
+                "ingested_at, attributes) VALUES (?1, 'bench', 'file', ?2, 'pos', 'purchase', ?3, "
+                "?3, ?4)",
+          -1, SQLITE_PREPARE_PERSISTENT, &insert, nullptr),
+      "prepare");
+  // ~200 bytes of attributes, as the bench's events carry.
+  const std::string attributes =
+      "{\"order\":{\"total\":101.19,\"currency\":\"EUR\",\"items\":3},\"store\":\"munich-centre\","
+      "\"consent\":{\"analytics\":false},\"score\":86,\"customer\":{\"country\":\"FR\"},"
+      "\"note\":\"" +
+      std::string(60, 'x') + "\"}";
+  std::vector<Row> group;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (size_t begin = 0; begin < rows.size(); begin += per_commit) {
+    const size_t end = std::min(rows.size(), begin + per_commit);
+    group.assign(rows.begin() + static_cast<std::ptrdiff_t>(begin),
+                 rows.begin() + static_cast<std::ptrdiff_t>(end));
+    if (sorted) {
+      std::sort(group.begin(), group.end(), [](const Row& a, const Row& b) {
+        const int c = std::memcmp(a.profile, b.profile, sizeof a.profile);
+        return c != 0 ? c < 0 : a.occurred_at < b.occurred_at;
+      });
+    }
+    exec(db, "BEGIN IMMEDIATE");
+    for (const Row& r : group) {
+      sqlite3_bind_blob(insert, 1, r.id, sizeof r.id, SQLITE_STATIC);
+      sqlite3_bind_blob(insert, 2, r.profile, sizeof r.profile, SQLITE_STATIC);
+      sqlite3_bind_int64(insert, 3, r.occurred_at);
+      sqlite3_bind_text(insert, 4, attributes.data(), static_cast<int>(attributes.size()),
+                        SQLITE_STATIC);
+      check(db, sqlite3_step(insert), "insert");
+      sqlite3_reset(insert);
+    }
+    exec(db, "COMMIT");
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  sqlite3_finalize(insert);
+  sqlite3_close(db);
+  for (const char* suffix : {"", "-wal", "-shm"}) ::unlink((path + suffix).c_str());
+  return secs;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t n = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 1000000;
+  const size_t profiles =
+      argc > 2 ? std::max<size_t>(std::strtoull(argv[2], nullptr, 10), 1) : 100000;
+  const std::string path = std::string(argc > 3 ? argv[3] : "/tmp") + "/omniloop-sqlite-floor-" +
+                           std::to_string(::getpid()) + ".db";
+  std::mt19937_64 random(42);
+  std::vector<Row> rows(n);
+  for (size_t i = 0; i < n; ++i) {
+    for (unsigned char& b : rows[i].id) b = static_cast<unsigned char>(random());
+    // Profile ids are hashes too: one of `profiles` random 16-byte values.
+    std::mt19937_64 p(random() % profiles);
+    for (unsigned char& b : rows[i].profile) b = static_cast<unsigned char>(p());
+    rows[i].occurred_at = 1700000000000000 + static_cast<int64_t>(random() % 31536000000000);
+  }
+  struct Case {
+    const char* name;
+    bool indexes;
+    size_t per_commit;
+    bool sorted;
+  };
+  const Case cases[] = {
+      {"rows only (no index), commit per 131072", false, 131072, false},
+      {"store's indexes, commit per 4096 (one batch)", true, 4096, false},
+      {"store's indexes, commit per 131072 (one group)", true, 131072, false},
+      {"store's indexes, per 131072, sorted by profile", true, 131072, true},
+  };
+  std::printf("%zu event rows, %zu profiles, SQLite %s\n", n, profiles, sqlite3_libversion());
+  for (const Case& c : cases) {
+    const double secs = run(path, rows, c.indexes, c.per_commit, c.sorted);
+    std::printf("  %-48s %12.0f rows/s  (%.2f s)\n", c.name, static_cast<double>(n) / secs, secs);
+  }
+  return 0;
+}
