@@ -243,7 +243,7 @@ TEST_F(StoreTest, AFailingBatchInAGroupRollsTheGroupBackAndFailsAloneAfterTheRes
   // The executor dead-letters the batch and commits its cursor.
   for (event::Event& e : *bad) {
     e.disposition = event::Disposition::DeadLetter;
-    e.reason = "sink cdp: " + alone.message;
+    e.reason = bad->intern("sink cdp: " + alone.message);
   }
   store.commit("p", "crm", *bad);
   EXPECT_EQ(raw.one("SELECT count(*) FROM dead_letters"), "2");
