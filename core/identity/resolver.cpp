@@ -51,7 +51,7 @@ bool Resolver::beginBatch(int64_t now, bool cache_valid) {
   // Changes not flushed yet live only in the caches: keep them (the caller's transaction is
   // still open, so nobody else can have written).
   if (pending()) return true;
-  const bool keep = cache_valid && profiles_.size() <= max_profiles_ && identities_.size() <= 4 * max_profiles_;
+  const bool keep = cache_valid && !oversized();
   if (!keep) dropCaches();
   return keep;
 }
@@ -340,9 +340,7 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
     reason_.assign("max_per_profile:");
     reason_.append(r.limit->type);
     // One pending row per (identity, reason) however often it recurs before the flush.
-    key_buffer_.assign(r.key->type);
-    key_buffer_.push_back('\x1f');
-    key_buffer_.append(r.key->hash);
+    identityKey(*r.key);  // into key_buffer_
     key_buffer_.push_back('\x1f');
     key_buffer_.append(reason_);
     auto [slot, added] = conflict_slots_.try_emplace(key_buffer_, conflicts_.size());

@@ -120,23 +120,4 @@ std::string_view Statement::bytes(int column) const {
 
 bool Statement::isNull(int column) const { return sqlite3_column_type(stmt_, column) == SQLITE_NULL; }
 
-Transaction::Transaction(Statement& begin, Statement& commit, Statement& rollback)
-    : commit_(commit), rollback_(rollback) {
-  begin.run();
-}
-
-Transaction::~Transaction() {
-  if (!open_) return;
-  try {
-    rollback_.run();
-  } catch (...) {
-    // A failed rollback leaves SQLite to roll back on its own (the journal); nothing to add.
-  }
-}
-
-void Transaction::commit() {
-  commit_.run();
-  open_ = false;
-}
-
 }  // namespace omniloop::store::sqlite

@@ -85,20 +85,4 @@ class ResetOnExit {
   Statement& s_;
 };
 
-// BEGIN IMMEDIATE (the write lock up front: no deadlock upgrading a read); ROLLBACK unless
-// commit() was called.
-class Transaction {
- public:
-  Transaction(Statement& begin, Statement& commit, Statement& rollback);
-  ~Transaction();
-  Transaction(const Transaction&) = delete;
-  Transaction& operator=(const Transaction&) = delete;
-  void commit();
-
- private:
-  Statement& commit_;
-  Statement& rollback_;
-  bool open_ = true;
-};
-
 }  // namespace omniloop::store::sqlite

@@ -323,8 +323,8 @@ void SqliteStore::inGroup(const std::string& key, Fn&& fn) {
     const auto own = group_members_.find(key);
     if (own != group_members_.end()) isolated_[key] = own->second + 1;
     abandonGroup();
-    const bool retryable = dynamic_cast<const StoreError*>(&e) != nullptr &&
-                           static_cast<const StoreError&>(e).retryable();
+    const auto* store_error = dynamic_cast<const StoreError*>(&e);
+    const bool retryable = store_error != nullptr && store_error->retryable();
     throw StoreError(std::string(e.what()) + " (batches committed with it in one transaction were rolled back too; " +
                          "their pipelines resume from their last committed cursor)",
                      retryable);

@@ -2,8 +2,8 @@
 // The SQLite backend of the CDP store: one file, WAL journal, synchronous=NORMAL, one
 // transaction per batch, or per group of batches while the pipeline has more queued (group
 // commit: every commit rewrites the pages its random keys touched, so fewer commits write
-// far less, and a profile or identity touched by many batches of a group is written once). One connection guarded by a mutex; every statement prepared once
-// when the store opens. Identity resolution is identity::Resolver's, over the graph rows this
+// far less, and a profile or identity touched by many batches of a group is written once).
+// One connection guarded by a mutex; every statement prepared once when the store opens. Identity resolution is identity::Resolver's, over the graph rows this
 // class reads and writes (it is the identity::Graph).
 //
 // Keys are stored compactly (see schemas/cdp/sqlite/0002_identity.sql): event and profile ids
