@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 #include <map>
+#include <mutex>
 #include <optional>
 
 #include "app/profile_command.h"
@@ -67,6 +68,8 @@ options:
   --stop-when-idle      stop when a followed source has nothing new (instead of waiting)
 
 Ctrl-C / SIGTERM stop reading, finish the batches in flight, commit, and print the summary.
+When the store rolls back a group commit (a batch failing inside it), the run resumes from its
+committed cursor (at most 10 times) and the batch that failed is then dead-lettered alone.
 Exit status: 0 ok, 1 the pipeline failed, 2 invalid pipeline or usage.
 )";
 
@@ -217,26 +220,58 @@ int cmdRun(const Args& a) {
               << " (back it up: identities in the store can only be matched with it)\n";
   }
 
+  std::mutex executor_mutex;  // the signal thread stops whichever attempt is running
+  bool stopping = false;
   signals.start([&](int sig) {
-    if (sig == SIGINT || sig == SIGTERM) executor->requestStop();
+    if (sig != SIGINT && sig != SIGTERM) return;
+    std::lock_guard lock(executor_mutex);
+    stopping = true;
+    executor->requestStop();
   });
   bool interactive = isatty(STDERR_FILENO) && std::getenv("CI") == nullptr;
   if (has(a, "--progress")) interactive = true;
   if (has(a, "--no-progress")) interactive = false;
   double interval = 10;
   if (has(a, "--progress-interval")) interval = std::max(0.1, std::atof(opt(a, "--progress-interval").c_str()));
-  std::optional<ProgressReporter> progress;
-  if (interactive || !has(a, "--no-progress")) {
-    progress.emplace(executor->stats(), spec.name, interactive, interval, std::cerr);
+  // A group commit that was rolled back (a batch failing inside it, or its COMMIT) leaves the
+  // pipeline to resume from its committed cursor, as omniloopd would restart it; the store
+  // then writes the batch that failed alone, so it is dead-lettered rather than failing again.
+  constexpr uint64_t kMaxResumes = 10;
+  pipeline::PipelineStats total;
+  uint64_t resumes = 0;
+  pipeline::Result result;
+  for (;;) {
+    std::optional<ProgressReporter> progress;
+    if (interactive || !has(a, "--no-progress")) {
+      progress.emplace(executor->stats(), spec.name, interactive, interval, std::cerr);
+    }
+    result = executor->run();
+    if (progress) progress->stop();
+    addAttempt(total, executor->stats(), resumes == 0);
+    bool stop_requested = false;  // by a signal (a failing executor stops itself too)
+    {
+      std::lock_guard lock(executor_mutex);
+      stop_requested = stopping;
+    }
+    if (result.isOk() || stop_requested || resumes == kMaxResumes ||
+        !rt.store().mustResume(spec.name, spec.source_id)) {
+      break;
+    }
+    ++resumes;
+    std::cerr << "omniloop: " << result.message << "\nomniloop: resuming " << spec.name
+              << " from its last committed cursor (" << resumes << " of at most " << kMaxResumes
+              << ")\n";
+    std::unique_ptr<pipeline::Executor> next = rt.build(spec, overrides);
+    std::lock_guard lock(executor_mutex);
+    executor = std::move(next);
+    if (stopping) executor->requestStop();
   }
-  pipeline::Result result = executor->run();
-  if (progress) progress->stop();
   signals.stop();
 
   if (has(a, "--json")) {
-    std::cout << summaryJson(spec.name, file, executor->stats(), result) << "\n";
+    std::cout << summaryJson(spec.name, file, total, result, resumes) << "\n";
   } else {
-    printSummary(std::cout, spec.name, file, executor->stats(), result);
+    printSummary(std::cout, spec.name, file, total, result, resumes);
     if (executor->stopRequested() && result.isOk()) {
       std::cout << "  stopped early on request; the next run resumes from the checkpoint\n";
     }

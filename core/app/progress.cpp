@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <iomanip>
 #include <sstream>
@@ -102,8 +103,46 @@ void ProgressReporter::loop() {
   }
 }
 
+void addAttempt(pipeline::PipelineStats& total, const pipeline::PipelineStats& attempt, bool first) {
+  auto add = [](auto& into, const auto& from) { into.fetch_add(from.load()); };
+  add(total.read, attempt.read);
+  add(total.written, attempt.written);
+  add(total.filtered, attempt.filtered);
+  add(total.dead_lettered, attempt.dead_lettered);
+  add(total.batches, attempt.batches);
+  add(total.source_retries, attempt.source_retries);
+  for (size_t i = 0; i < total.latency_counts.size(); ++i) add(total.latency_counts[i], attempt.latency_counts[i]);
+  add(total.latency_sum_us, attempt.latency_sum_us);
+  for (size_t i = 0; i < attempt.stages.size(); ++i) {
+    if (total.stages.size() <= i) {
+      total.stages.push_back(std::make_unique<pipeline::StageStats>());
+      total.stages.back()->name = attempt.stages[i]->name;
+    }
+    pipeline::StageStats& st = *total.stages[i];
+    add(st.in, attempt.stages[i]->in);
+    add(st.dropped, attempt.stages[i]->dropped);
+    add(st.dead_lettered, attempt.stages[i]->dead_lettered);
+    add(st.nanos, attempt.stages[i]->nanos);
+  }
+  for (size_t i = 0; i < attempt.sinks.size(); ++i) {
+    if (total.sinks.size() <= i) {
+      total.sinks.push_back(std::make_unique<pipeline::SinkStats>());
+      total.sinks.back()->name = attempt.sinks[i]->name;
+    }
+    pipeline::SinkStats& sk = *total.sinks[i];
+    add(sk.written, attempt.sinks[i]->written);
+    add(sk.errors, attempt.sinks[i]->errors);
+    add(sk.retries, attempt.sinks[i]->retries);
+  }
+  if (first) total.started = attempt.started;
+  const auto attempt_end = attempt.started + std::chrono::nanoseconds(attempt.finished_ns.load());
+  total.finished_ns.store(std::max<int64_t>(
+      1, std::chrono::duration_cast<std::chrono::nanoseconds>(attempt_end - total.started).count()));
+}
+
 void printSummary(std::ostream& out, const std::string& pipeline, const std::string& file,
-                  const pipeline::PipelineStats& stats, const pipeline::Result& result) {
+                  const pipeline::PipelineStats& stats, const pipeline::Result& result,
+                  uint64_t resumes) {
   const double secs = stats.elapsedSeconds();
   const uint64_t read = stats.read.load();
   out << "pipeline " << pipeline << " (" << file << "): "
@@ -142,11 +181,17 @@ void printSummary(std::ostream& out, const std::string& pipeline, const std::str
   std::snprintf(usage, sizeof usage, "%.2f s CPU, peak memory %.0f MiB", u.cpu_seconds,
                 u.peak_rss_mib);
   out << "  resources      " << usage << "\n";
+  if (resumes > 0) {
+    out << "  resumed        " << resumes << (resumes == 1 ? " time" : " times")
+        << " from the last committed cursor after a rolled-back group commit\n"
+        << "                 (the rolled-back batches were read and written again and count in each attempt)\n";
+  }
   if (!result.isOk()) out << "  error: " << result.message << "\n";
 }
 
 std::string summaryJson(const std::string& pipeline, const std::string& file,
-                        const pipeline::PipelineStats& stats, const pipeline::Result& result) {
+                        const pipeline::PipelineStats& stats, const pipeline::Result& result,
+                        uint64_t resumes) {
   std::string j = "{\"pipeline\":";
   event::appendJsonString(j, pipeline);
   j += ",\"file\":";
@@ -161,6 +206,7 @@ std::string summaryJson(const std::string& pipeline, const std::string& file,
   j += ",\"written\":" + std::to_string(stats.written.load());
   j += ",\"filtered\":" + std::to_string(stats.filtered.load());
   j += ",\"dead_lettered\":" + std::to_string(stats.dead_lettered.load());
+  j += ",\"resumes\":" + std::to_string(resumes);
   j += ",\"seconds\":" + std::to_string(stats.elapsedSeconds());
   const Usage u = processUsage();
   j += ",\"cpu_seconds\":" + std::to_string(u.cpu_seconds);

@@ -36,11 +36,17 @@ class ProgressReporter {
 std::string formatCount(uint64_t n);  // 1234567 -> "1,234,567"
 std::string formatRate(double per_second);
 
-// Human-readable summary of a finished run.
+// Adds a finished attempt's counters to `total`, whose time then runs from the first
+// attempt's start to this one's end (`omniloop run` resuming after a rolled-back group).
+void addAttempt(pipeline::PipelineStats& total, const pipeline::PipelineStats& attempt, bool first);
+
+// Human-readable summary of a finished run; `resumes`: times it resumed from its cursor.
 void printSummary(std::ostream& out, const std::string& pipeline, const std::string& file,
-                  const pipeline::PipelineStats& stats, const pipeline::Result& result);
+                  const pipeline::PipelineStats& stats, const pipeline::Result& result,
+                  uint64_t resumes = 0);
 // The same as one JSON object (for machines: --json).
 std::string summaryJson(const std::string& pipeline, const std::string& file,
-                        const pipeline::PipelineStats& stats, const pipeline::Result& result);
+                        const pipeline::PipelineStats& stats, const pipeline::Result& result,
+                        uint64_t resumes = 0);
 
 }  // namespace omniloop::app

@@ -285,10 +285,10 @@ std::string SqliteStore::groupKey(std::string_view pipeline, std::string_view so
 }
 
 void SqliteStore::refuseIfLost(const std::string& key) const {
-  if (lost_.contains(key)) {
-    throw StoreError("the store could not commit batches this pipeline had already written (a group commit "
-                     "failed, see the error before this one); nothing is skipped: restart the pipeline and it "
-                     "resumes from its last committed cursor (store " + db_.path() + ")");
+  if (const auto lost = lost_.find(key); lost != lost_.end()) {
+    throw StoreError("the store could not commit batches this pipeline had already written (their group "
+                     "commit was rolled back: " + lost->second + "); nothing is skipped: restart the pipeline "
+                     "and it resumes from its last committed cursor");
   }
 }
 
@@ -313,7 +313,7 @@ void SqliteStore::inGroup(const std::string& key, Fn&& fn) {
     if (alone) {
       // Nothing else was in the transaction: only this batch is undone, and the executor
       // dead-letters or retries it as usual.
-      abandonGroup();
+      abandonGroup(e.what());
       throw;
     }
     // Other batches shared the transaction and go with it. If this pipeline had batches among
@@ -322,7 +322,7 @@ void SqliteStore::inGroup(const std::string& key, Fn&& fn) {
     // its neighbours down again.
     const auto own = group_members_.find(key);
     if (own != group_members_.end()) isolated_[key] = own->second + 1;
-    abandonGroup();
+    abandonGroup(e.what());
     const auto* store_error = dynamic_cast<const StoreError*>(&e);
     const bool retryable = store_error != nullptr && store_error->retryable();
     throw StoreError(std::string(e.what()) + " (batches committed with it in one transaction were rolled back too; " +
@@ -338,7 +338,7 @@ void SqliteStore::commitGroup() {
     resolver_.flush(*this);  // the group's profile and identity changes, each row once
     commit_.run();
   } catch (const StoreError& e) {
-    abandonGroup();
+    abandonGroup(std::string("its COMMIT failed: ") + e.what());
     throw StoreError(std::string("cannot commit the store transaction: ") + e.what());
   }
   group_open_ = false;
@@ -347,16 +347,21 @@ void SqliteStore::commitGroup() {
   resolver_.committed();
 }
 
-void SqliteStore::abandonGroup() {
+void SqliteStore::abandonGroup(std::string_view reason) {
   try {
     rollback_.run();
   } catch (...) {
   }
   group_open_ = false;
-  for (const auto& [member, batches] : group_members_) lost_.insert(member);
+  for (const auto& [member, batches] : group_members_) lost_.emplace(member, reason);
   group_members_.clear();
   group_events_ = 0;
   resolver_.rolledBack();
+}
+
+bool SqliteStore::mustResume(std::string_view pipeline, std::string_view source_id) {
+  std::lock_guard lock(mutex_);
+  return lost_.contains(groupKey(pipeline, source_id));
 }
 
 std::string SqliteStore::loadCursor(std::string_view pipeline, std::string_view source_id) {

@@ -12,7 +12,6 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <set>
 #include <string>
 #include <vector>
 
@@ -39,6 +38,7 @@ class SqliteStore final : public Store, private identity::Graph {
   pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                               event::Batch& batch) override;
   pipeline::Result flush(std::string_view pipeline, std::string_view source_id) override;
+  bool mustResume(std::string_view pipeline, std::string_view source_id) override;
   StoreCounts counts() override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
@@ -86,8 +86,8 @@ class SqliteStore final : public Store, private identity::Graph {
   template <typename Fn>
   void inGroup(const std::string& key, Fn&& fn);
   void commitGroup();
-  // Rolls the open transaction back; its pipelines must restart (lost_).
-  void abandonGroup();
+  // Rolls the open transaction back; its pipelines must restart (lost_, with `reason`).
+  void abandonGroup(std::string_view reason);
   void refuseIfLost(const std::string& key) const;
   static std::string groupKey(std::string_view pipeline, std::string_view source_id);
 
@@ -111,7 +111,8 @@ class SqliteStore final : public Store, private identity::Graph {
   size_t group_events_ = 0;
   std::chrono::steady_clock::time_point group_started_;
   std::map<std::string, size_t> group_members_;  // groupKey -> its batches in the open group
-  std::set<std::string> lost_;  // pipelines whose deferred batches a failed group lost
+  // Pipelines whose deferred batches a failed group lost -> why the group failed.
+  std::map<std::string, std::string> lost_;
   // Pipelines whose batch failed inside a group they had other batches in: how many of their
   // next batches get a transaction each (the failed one is among them after the restart).
   std::map<std::string, size_t> isolated_;

@@ -119,6 +119,16 @@ class Store : public pipeline::CheckpointStore {
     return pipeline::Result::ok();
   }
 
+  // True when batches this pipeline had written were rolled back with a failed group (see
+  // writeBatch): it gets Error until it loads its cursor again, so its caller should rebuild
+  // it and resume from the committed cursor instead of giving up. Backends that commit every
+  // batch never lose one and return false.
+  virtual bool mustResume(std::string_view pipeline, std::string_view source_id) {
+    (void)pipeline;
+    (void)source_id;
+    return false;
+  }
+
   virtual StoreCounts counts() = 0;
   // The profile a clear identity value belongs to (normalised and pseudonymised like ingested
   // ones; an "h1:" value is looked up as is); nullopt when unknown or not normalisable.
