@@ -20,6 +20,7 @@
 // the backend says nothing else wrote the store (beginBatch's cache_valid). Not thread-safe:
 // the backend serialises batches.
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <span>
 #include <string>
@@ -123,9 +124,23 @@ class Resolver {
     int64_t last_seen = 0;
     bool dirty = false;  // seen range widened in this batch
   };
+  // The cache keys end in hex digits of an HMAC (identities "type\x1fh1:kid:hex", profile ids),
+  // already uniformly spread: mixing their last 16 bytes is enough and costs a few cycles.
+  // libstdc++ recomputes the hash of every node it steps over in a bucket chain (it caches none
+  // for a hash it deems fast), so a full hash of an 80-byte key per step showed in profiles.
   struct StringHash {
     using is_transparent = void;
-    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    size_t operator()(std::string_view s) const {
+      if (s.size() < 16) return std::hash<std::string_view>{}(s);
+      uint64_t tail = 0, before = 0;
+      std::memcpy(&tail, s.data() + s.size() - 8, 8);
+      std::memcpy(&before, s.data() + s.size() - 16, 8);
+      uint64_t h = (tail ^ (before * 0x9e3779b97f4a7c15ULL)) + s.size();
+      h ^= h >> 32;
+      h *= 0xd6e8feb86659fd93ULL;
+      h ^= h >> 32;
+      return static_cast<size_t>(h);
+    }
   };
   template <typename V>
   using Map = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;

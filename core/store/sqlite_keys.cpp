@@ -1,5 +1,7 @@
 #include "store/sqlite_keys.h"
 
+#include <array>
+
 namespace omniloop::store::sqlite_keys {
 
 namespace {
@@ -7,21 +9,27 @@ namespace {
 constexpr size_t kKeyIdBytes = 4;
 constexpr std::string_view kPseudonymPrefix = "h1:";
 
-int hexNibble(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+// Lower-case hex digit -> its value; every other byte -> 0x10 (a table: every event id,
+// profile id and pseudonym of a batch goes through here, a branch per digit showed in profiles).
+constexpr auto kNibbles = [] {
+  std::array<unsigned char, 256> t{};
+  t.fill(0x10);
+  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<unsigned char>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<unsigned char>(c - 'a' + 10);
+  return t;
+}();
 
 // Lower-case hex of exactly 2 * n characters into n bytes; false otherwise.
 bool unhex(std::string_view hex, unsigned char* out, size_t n) {
   if (hex.size() != 2 * n) return false;
+  unsigned bad = 0;
   for (size_t i = 0; i < n; ++i) {
-    const int hi = hexNibble(hex[2 * i]), lo = hexNibble(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<unsigned char>(hi << 4 | lo);
+    const unsigned hi = kNibbles[static_cast<unsigned char>(hex[2 * i])];
+    const unsigned lo = kNibbles[static_cast<unsigned char>(hex[2 * i + 1])];
+    bad |= hi | lo;
+    out[i] = static_cast<unsigned char>(hi << 4 | (lo & 15));
   }
-  return true;
+  return (bad & 0x10) == 0;
 }
 
 void appendHex(std::string& out, std::string_view bytes) {

@@ -20,7 +20,7 @@ struct BoundKey {
   std::string_view text;
 };
 
-// The bytes of a canonical id / pseudonym; false (nothing written) for any other value.
+// The bytes of a canonical id / pseudonym; false for any other value (`out` is then scratch).
 bool idBytes(std::string_view id, unsigned char* out);
 bool hashBytes(std::string_view hash, unsigned char* out);
 
