@@ -103,6 +103,21 @@ void ProgressReporter::loop() {
   }
 }
 
+namespace {
+
+// total[i], created with the attempt's name on first use (stages and sinks are the same list
+// in every attempt: the same pipeline file).
+template <typename Stats>
+Stats& entryFor(std::vector<std::unique_ptr<Stats>>& total, size_t i, const std::string& name) {
+  if (total.size() <= i) {
+    total.push_back(std::make_unique<Stats>());
+    total.back()->name = name;
+  }
+  return *total[i];
+}
+
+}  // namespace
+
 void addAttempt(pipeline::PipelineStats& total, const pipeline::PipelineStats& attempt, bool first) {
   auto add = [](auto& into, const auto& from) { into.fetch_add(from.load()); };
   add(total.read, attempt.read);
@@ -114,25 +129,19 @@ void addAttempt(pipeline::PipelineStats& total, const pipeline::PipelineStats& a
   for (size_t i = 0; i < total.latency_counts.size(); ++i) add(total.latency_counts[i], attempt.latency_counts[i]);
   add(total.latency_sum_us, attempt.latency_sum_us);
   for (size_t i = 0; i < attempt.stages.size(); ++i) {
-    if (total.stages.size() <= i) {
-      total.stages.push_back(std::make_unique<pipeline::StageStats>());
-      total.stages.back()->name = attempt.stages[i]->name;
-    }
-    pipeline::StageStats& st = *total.stages[i];
-    add(st.in, attempt.stages[i]->in);
-    add(st.dropped, attempt.stages[i]->dropped);
-    add(st.dead_lettered, attempt.stages[i]->dead_lettered);
-    add(st.nanos, attempt.stages[i]->nanos);
+    const pipeline::StageStats& from = *attempt.stages[i];
+    pipeline::StageStats& into = entryFor(total.stages, i, from.name);
+    add(into.in, from.in);
+    add(into.dropped, from.dropped);
+    add(into.dead_lettered, from.dead_lettered);
+    add(into.nanos, from.nanos);
   }
   for (size_t i = 0; i < attempt.sinks.size(); ++i) {
-    if (total.sinks.size() <= i) {
-      total.sinks.push_back(std::make_unique<pipeline::SinkStats>());
-      total.sinks.back()->name = attempt.sinks[i]->name;
-    }
-    pipeline::SinkStats& sk = *total.sinks[i];
-    add(sk.written, attempt.sinks[i]->written);
-    add(sk.errors, attempt.sinks[i]->errors);
-    add(sk.retries, attempt.sinks[i]->retries);
+    const pipeline::SinkStats& from = *attempt.sinks[i];
+    pipeline::SinkStats& into = entryFor(total.sinks, i, from.name);
+    add(into.written, from.written);
+    add(into.errors, from.errors);
+    add(into.retries, from.retries);
   }
   if (first) total.started = attempt.started;
   const auto attempt_end = attempt.started + std::chrono::nanoseconds(attempt.finished_ns.load());
