@@ -49,8 +49,7 @@ std::vector<Diagnostic> capped(std::vector<Diagnostic> d) {
 
 }  // namespace
 
-ConfigError::ConfigError(std::vector<Diagnostic> d)
-    : ConfigError(capped(std::move(d)), 0) {}
+ConfigError::ConfigError(std::vector<Diagnostic> d) : ConfigError(capped(std::move(d)), 0) {}
 
 ConfigError::ConfigError(std::vector<Diagnostic> d, int)
     : std::runtime_error(describe(d)), diagnostics_(std::move(d)) {}

@@ -132,7 +132,9 @@ class ExpansionCounter : public YAML::EventHandler {
           "collection that itself holds aliases multiplies the document)"}});
     }
   }
-  static uint64_t saturatingAdd(uint64_t a, uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+  static uint64_t saturatingAdd(uint64_t a, uint64_t b) {
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+  }
 
   const std::string& file_;
   uint64_t limit_;
@@ -163,10 +165,13 @@ YAML::Node parseYaml(const std::string& text, const std::string& file) {
       void OnDocumentEnd() override {}
       void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
       void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
-      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
-      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    const std::string&) override {}
+      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                           YAML::EmitterStyle::value) override {}
       void OnSequenceEnd() override {}
-      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                      YAML::EmitterStyle::value) override {}
       void OnMapEnd() override {}
       YAML::Mark mark;
     } skip;
