@@ -76,8 +76,8 @@ Exit status: 0 ok, 1 the pipeline failed, 2 invalid pipeline or usage.
 constexpr const char* kPluginsHelp = R"(usage: omniloop plugins [--json] [--config FILE]
 
 Lists every plugin found in the bundled plugin directory, the configured plugin_dirs and
-$OMNILOOP_PLUGIN_PATH (colon-separated): name, version, ABI, components; then each file that
-failed to load and why. Exit status: 0 (also when some plugins failed to load).
+$OMNILOOP_PLUGIN_PATH (colon-separated): name, version, ABI, components and the personal
+fields a source declares it emits; then each file that failed to load and why. Exit status: 0 (also when some plugins failed to load).
 )";
 
 struct Args {
@@ -313,7 +313,12 @@ int cmdPlugins(const Args& a) {
         if (c) j += ",";
         j += "{\"kind\":\"" + std::string(kindName(p.components[c]->kind)) + "\",\"type\":";
         event::appendJsonString(j, p.components[c]->type ? p.components[c]->type : "");
-        j += "}";
+        j += ",\"personal_fields\":[";
+        for (size_t f = 0; f < p.personal_fields[c].size(); ++f) {
+          if (f) j += ",";
+          event::appendJsonString(j, p.personal_fields[c][f]);
+        }
+        j += "]}";
       }
       j += "]}";
     }
@@ -334,9 +339,15 @@ int cmdPlugins(const Args& a) {
   for (const auto& p : reg.plugins()) {
     std::cout << p.name << " " << p.version << "  (ABI " << p.abi_major << "." << p.abi_minor
               << ", " << p.path << ")\n";
-    for (const ol_component* c : p.components) {
+    for (size_t i = 0; i < p.components.size(); ++i) {
+      const ol_component* c = p.components[i];
       std::cout << "  " << std::left << std::setw(7) << kindName(c->kind) << std::setw(22)
                 << (c->type ? c->type : "") << (c->description ? c->description : "") << "\n";
+      if (!p.personal_fields[i].empty()) {
+        std::string list;
+        for (const auto& f : p.personal_fields[i]) list += (list.empty() ? "" : ", ") + f;
+        std::cout << "  " << std::string(29, ' ') << "personal: " << list << "\n";
+      }
     }
   }
   if (reg.plugins().empty()) std::cout << "no plugins found\n";
