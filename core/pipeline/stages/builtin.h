@@ -18,6 +18,9 @@ class Tokenizer;
 namespace omniloop::pipeline {
 
 struct StageContext {
+  StageContext() = default;
+  StageContext(std::vector<std::string> sinks) : sink_names(std::move(sinks)) {}  // NOLINT
+
   std::vector<std::string> sink_names;  // index i = sink i (0 = default)
   // mask: the store's pseudonymisation key (hmac) and default calling code for phone numbers
   // written nationally; the vault, asked for only when a stage tokenises (may throw). Both
