@@ -128,6 +128,9 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
 
   pipeline::StageContext stage_ctx;
   for (const auto& s : spec.sinks) stage_ctx.sink_names.push_back(s.name);
+  for (const auto& st : spec.stages) {
+    if (st.type == "mask") stage_ctx.hasher = &hasher();  // hmac masks with the store's key
+  }
   std::vector<pipeline::NamedStage> stages;
   for (const auto& st : spec.stages) {
     const config::ComponentInfo* info = catalog_.find(config::ComponentKind::Stage, st.type);
