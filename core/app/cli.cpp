@@ -29,7 +29,7 @@ constexpr const char* kUsage = R"(omniloop — integration middleware: legacy sy
 usage: omniloop <command> [options]
 
 commands:
-  validate FILE...      check pipeline files; prints `ok` per file or every error with file:line:col
+  validate FILE...      check pipeline files and their personal data; `ok` or every error with file:line:col
   run FILE              run a pipeline to the end of its source and print a summary
   plugins               list discovered plugins, their components, and plugins that failed to load
   stats                 what the CDP store holds: profiles, identities, events, dead letters
@@ -43,12 +43,19 @@ global options:
   --version             print the version
 )";
 
-constexpr const char* kValidateHelp = R"(usage: omniloop validate FILE... [--config FILE]
+constexpr const char* kValidateHelp = R"(usage: omniloop validate FILE... [--explain] [--config FILE]
 
 Checks each pipeline file against the pipeline schema, the component types the installed plugins
-provide, and each component's own config schema. Every problem is reported at once, as
+provide, and each component's own config schema, then follows every personal field (`personal:`
+and those the source type declares) through the stages to every sink: a field that can reach a
+sink in clear is an error unless `allow_clear:` gives the reason. Every problem is reported at
+once, as
   FILE:LINE:COLUMN: error: WHAT
     hint: WHAT TO DO
+
+options:
+  --explain             also print, per personal field, its path through the stages to each
+                        sink and the allow_clear reasons
 Exit status: 0 when every file is valid, 2 otherwise.
 )";
 
@@ -160,19 +167,22 @@ int cmdValidate(const Args& a) {
     std::cout << kValidateHelp;
     return 0;
   }
-  if (!checkOptions(a, {"--config"}, kValidateHelp)) return 2;
+  if (!checkOptions(a, {"--config", "--explain"}, kValidateHelp)) return 2;
   if (a.positional.empty()) {
     std::cerr << "omniloop validate: name at least one pipeline file\n" << kValidateHelp;
     return 2;
   }
+  const bool explain = has(a, "--explain");
   Runtime rt(runtimeOptions(a));
   int status = 0;
   for (const std::string& file : a.positional) {
     try {
-      rt.loadPipeline(file);
+      const config::PipelineSpec spec = rt.loadPipeline(file);
       std::cout << file << ": ok\n";
+      if (explain) std::cout << spec.personal_explanation;
     } catch (const config::ConfigError& e) {
       for (const auto& d : e.diagnostics()) std::cout << d.format() << "\n";
+      if (explain) std::cout << e.explanation();
       status = 2;
     }
   }
