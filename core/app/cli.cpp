@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "app/logging.h"
 #include "app/profile_command.h"
 #include "app/progress.h"
 #include "app/runtime.h"
@@ -206,6 +207,13 @@ int cmdRun(const Args& a) {
   const std::string file = a.positional[0];
   SignalWatcher signals;  // before any thread starts
   Runtime rt(runtimeOptions(a));
+  // The `log:` section of omniloop.yaml (level, format, file) applies to `run` as to omniloopd.
+  try {
+    setupLogging(rt.config().log, "omniloop");
+  } catch (const std::exception& e) {
+    std::cerr << "omniloop: " << e.what() << "\n";
+    return 2;
+  }
   config::PipelineSpec spec;
   try {
     spec = rt.loadPipeline(file);
