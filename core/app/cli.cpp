@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "app/detokenize_command.h"
 #include "app/logging.h"
 #include "app/profile_command.h"
 #include "app/progress.h"
@@ -36,6 +37,7 @@ commands:
   stats                 what the CDP store holds: profiles, identities, events, dead letters
   profile               one unified customer profile: identities, traits, timeline
   status                the running omniloopd's pipelines: state, counters, last error
+  detokenize TOKEN      the clear value behind a vault token (needs the vault key; audited)
   version               print the version
 
 global options:
@@ -477,6 +479,7 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "stats") return cmdStats(a);
     if (cmd == "profile") return cmdProfile(a);
     if (cmd == "status") return runStatusCommand(args);
+    if (cmd == "detokenize") return runDetokenizeCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);
     return 2;

@@ -206,6 +206,21 @@ class MaskStage final : public Stage {
     return Result::ok();
   }
 
+  // Dead letters parsed before this stage are masked like live events (the payload a replay
+  // uses keeps the masked values); raw, unparsed records are left to the store (sealed).
+  Result processDeadLetters(event::Batch& batch) override {
+    Arena& arena = batch.arena();
+    tokens_handed_ = false;
+    for (Event& e : batch) {
+      if (e.disposition != event::Disposition::DeadLetter || !e.raw.empty()) continue;
+      for (const MaskRule& r : rules_) apply(r, e, arena);
+    }
+    if (tokens_handed_ && tokenizer_ != nullptr && !tokenizer_->flush(error_)) {
+      return Result::error("mask: tokenize: " + error_);
+    }
+    return Result::ok();
+  }
+
   // Building (configuration time).
   std::string_view keep(std::string s) {
     strings_.push_back(std::move(s));
