@@ -165,7 +165,8 @@ class Follower {
         Branch c = fork(b, to);
         c.trace.push_back("'" + from + "' " + verb + " to '" + to + "' " + where(at));
         markIdentity(c);
-        b.trace.push_back("'" + from + "' " + verb + " out to '" + to + "' " + where(at));
+        b.trace.push_back("'" + from + "' " + (rename ? "renamed out" : "copied") + " to '" + to +
+                          "' " + where(at));
         flow.branches.push_back(std::move(c));
       }
     });
