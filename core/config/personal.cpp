@@ -191,8 +191,7 @@ class Follower {
         b.state = State::Removed;
         b.how = "dropped";
       } else if (strictlyInside(base, b.path)) {
-        b.trace.push_back("'" + spec + "' dropped, the rest of '" + b.path + "' kept " +
-                          where(at));
+        b.trace.push_back("'" + spec + "' dropped, the rest of '" + b.path + "' kept " + where(at));
       }
     });
   }
@@ -218,7 +217,8 @@ class Follower {
       std::string method;
       if (it->second.IsScalar()) {
         method = it->second.Scalar();
-      } else if (it->second.IsMap() && it->second.size() > 0 && it->second.begin()->first.IsScalar()) {
+      } else if (it->second.IsMap() && it->second.size() > 0 &&
+                 it->second.begin()->first.IsScalar()) {
         method = it->second.begin()->first.Scalar();
       }
       if (method.empty()) continue;
@@ -303,7 +303,8 @@ void checkPersonalData(PipelineSpec& spec, const Catalog& catalog, std::vector<D
       const bool twice = std::any_of(flows.begin(), flows.end(),
                                      [&](const Flow& f) { return f.field.path == path; });
       if (twice) {
-        out.push_back(Diagnostic{markOf(item, file), "personal field '" + path + "' is listed twice",
+        out.push_back(Diagnostic{markOf(item, file),
+                                 "personal field '" + path + "' is listed twice",
                                  "remove one of them"});
         continue;
       }
@@ -338,12 +339,12 @@ void checkPersonalData(PipelineSpec& spec, const Catalog& catalog, std::vector<D
       if (flow == flows.end()) {
         std::vector<std::string> known;
         for (const Flow& f : flows) known.push_back(f.field.path);
-        out.push_back(Diagnostic{
-            markOf(it->first, file),
-            "allow_clear names '" + path + "', which is not a personal field",
-            known.empty() ? "declare it first: 'personal: [" + path + "]'"
-                          : "declare it under 'personal:' or remove it; " +
-                                didYouMeanAndKnown(path, known, "personal fields")});
+        out.push_back(Diagnostic{markOf(it->first, file),
+                                 "allow_clear names '" + path + "', which is not a personal field",
+                                 known.empty()
+                                     ? "declare it first: 'personal: [" + path + "]'"
+                                     : "declare it under 'personal:' or remove it; " +
+                                           didYouMeanAndKnown(path, known, "personal fields")});
         continue;
       }
       flow->field.allow_clear = true;
@@ -410,7 +411,8 @@ void checkPersonalData(PipelineSpec& spec, const Catalog& catalog, std::vector<D
         }
         outcomes += "  ERROR";
         if (!reported.insert(s->name).second) continue;
-        std::string message = "personal field '" + f.path + "' reaches " + sinkLabel(*s) + " in clear";
+        std::string message =
+            "personal field '" + f.path + "' reaches " + sinkLabel(*s) + " in clear";
         if (b.path != f.path) message += " as '" + b.path + "'";
         if (!f.declared_by.empty()) message += " (declared by " + f.declared_by + ")";
         out.push_back(Diagnostic{f.mark, std::move(message), hint(f, b.path)});

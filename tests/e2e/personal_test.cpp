@@ -88,13 +88,13 @@ TEST(PersonalData, ValidateReportsAFieldInClearAtItsDeclaration) {
             "  type: cdp\n");
   auto r = runCommand({omniloopBin(), "validate", file});
   EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
-  EXPECT_NE(r.out.find(file +
-                       ":8:5: error: personal field 'first_name' reaches sink 'default' (cdp) in "
-                       "clear\n  hint: mask it (- mask: { first_name: hmac }), drop it (- map: "
-                       "{ drop: [first_name] }), copy it to $identities (- map: { copy: { "
-                       "first_name: $identities.<type> } }) and drop it, or list it under "
-                       "allow_clear: { first_name: \"<reason>\" }"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find(file + ":8:5: error: personal field 'first_name' reaches sink 'default' (cdp) in "
+                        "clear\n  hint: mask it (- mask: { first_name: hmac }), drop it (- map: "
+                        "{ drop: [first_name] }), copy it to $identities (- map: { copy: { "
+                        "first_name: $identities.<type> } }) and drop it, or list it under "
+                        "allow_clear: { first_name: \"<reason>\" }"),
+      std::string::npos)
       << r.out;
   EXPECT_EQ(r.out.find("'email'"), std::string::npos) << r.out;  // dealt with
 
@@ -105,7 +105,8 @@ TEST(PersonalData, ValidateReportsAFieldInClearAtItsDeclaration) {
   r = runCommand({omniloopBin(), "validate", "--explain", file});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(file + ": ok"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("  first_name  declared at " + file + ":8:5\n    allow_clear: \"greeting "
+  EXPECT_NE(r.out.find("  first_name  declared at " + file +
+                       ":8:5\n    allow_clear: \"greeting "
                        "in service mails\""),
             std::string::npos)
       << r.out;
@@ -116,13 +117,12 @@ TEST(PersonalData, ValidateReportsAFieldInClearAtItsDeclaration) {
   EXPECT_NE(r.out.find("-> copied to '$identities.email' (stage 1:map, line 10)"),
             std::string::npos)
       << r.out;
-  EXPECT_NE(r.out.find("=> reaches the sink pseudonymised as $identities.email"),
-            std::string::npos)
+  EXPECT_NE(r.out.find("=> reaches the sink pseudonymised as $identities.email"), std::string::npos)
       << r.out;
 
   // An empty reason is refused where it is written.
-  writeFile(file, readFile(file).replace(readFile(file).find("\"greeting in service mails\""),
-                                         27, "\"\""));
+  writeFile(file, readFile(file).replace(readFile(file).find("\"greeting in service mails\""), 27,
+                                         "\"\""));
   r = runCommand({omniloopBin(), "validate", file});
   EXPECT_EQ(r.exit_code, 2) << r.out;
   EXPECT_NE(r.out.find(file + ":14:15: error:"), std::string::npos) << r.out;
@@ -135,8 +135,7 @@ TEST(PersonalData, ASourcePluginDeclaresThePersonalFieldsItEmits) {
   EXPECT_NE(plugins.out.find("personal: first_name, last_name, customer.email"), std::string::npos)
       << plugins.out;
   auto json = runCommand({omniloopBin(), "plugins", "--json"}, {env});
-  EXPECT_NE(json.out.find(
-                R"("personal_fields":["first_name","last_name","customer.email"])"),
+  EXPECT_NE(json.out.find(R"("personal_fields":["first_name","last_name","customer.email"])"),
             std::string::npos)
       << json.out;
 
@@ -200,9 +199,10 @@ std::set<std::string> sampleValues() {
     if (digits.size() == 11 && digits[0] == '1') digits.erase(0, 1);
     if (digits.size() != 10) return;
     const std::string a = digits.substr(0, 3), b = digits.substr(3, 3), c = digits.substr(6);
-    for (const std::string& f : {digits, "+1" + digits, "1" + digits, "(" + a + ") " + b + "-" + c,
-                                 a + "-" + b + "-" + c, a + "." + b + "." + c, a + " " + b + " " + c,
-                                 "+1 " + a + " " + b + " " + c, "+1-" + a + "-" + b + "-" + c}) {
+    for (const std::string& f :
+         {digits, "+1" + digits, "1" + digits, "(" + a + ") " + b + "-" + c, a + "-" + b + "-" + c,
+          a + "." + b + "." + c, a + " " + b + " " + c, "+1 " + a + " " + b + " " + c,
+          "+1-" + a + "-" + b + "-" + c}) {
       v.insert(f);
     }
   };
@@ -266,7 +266,6 @@ std::string sampleDataFor(const std::string& pipeline) {
   return {};
 }
 
-
 uint16_t freePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -282,7 +281,8 @@ uint16_t freePort() {
 // Records that go wrong on the way (a line that is not JSON, a total that is not a number), each
 // carrying personal data: their dead-letter reasons and any error must not repeat it.
 const char* kBadOrders =
-    "{\"id\":990001,\"email\":\"broken.record@leak-test.example\",\"customer\":{\"phone\":\"+14155550143\"\n"
+    "{\"id\":990001,\"email\":\"broken.record@leak-test.example\",\"customer\":{\"phone\":\"+"
+    "14155550143\"\n"
     "{\"id\":990002,\"created_at\":\"2024-03-05T10:00:00Z\",\"financial_status\":\"paid\","
     "\"total_price\":\"call Ophelia Brightwater\",\"email\":\"ophelia@leak-test.example\"}\n";
 
@@ -294,7 +294,8 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   const uint16_t port = freePort();
   writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/store.db\nkey_file: " + dir +
                                         "/omniloop.key\npipelines_dir: pipelines.d\n"
-                                        "admin: { listen: \"127.0.0.1:" + std::to_string(port) +
+                                        "admin: { listen: \"127.0.0.1:" +
+                                        std::to_string(port) +
                                         "\" }\nlog: { level: trace, file: " + log + " }\n");
   // Sample data: the quickstart's, plus orders that fail in the source and in a stage.
   const std::string orders = dir + "/data/orders.jsonl";
@@ -349,28 +350,27 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   // 2. omniloopd running all of them at once (a fresh store: everything is ingested again).
   fs::remove(dir + "/store.db");
   const std::string daemon_log = readFile(log);
-  auto d = runCommand({std::string(OMNILOOP_BIN_DIR) + "/omniloopd", "--config",
-                       dir + "/omniloop.yaml"},
-                      {env}, [&](pid_t pid) {
-                        const auto deadline =
-                            std::chrono::steady_clock::now() + std::chrono::seconds(30);
-                        auto settled = [&] {
-                          const std::string text = readFile(log).substr(daemon_log.size());
-                          for (const std::string& n : names) {
-                            if (text.find("pipeline " + n + " done") == std::string::npos &&
-                                (n != "asterisk-cdr" ||
-                                 text.find("pipeline " + n + " running") == std::string::npos)) {
-                              return false;
-                            }
-                          }
-                          return true;
-                        };
-                        while (!settled() && std::chrono::steady_clock::now() < deadline) {
-                          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-                        }
-                        std::this_thread::sleep_for(std::chrono::milliseconds(300));
-                        ::kill(pid, SIGTERM);
-                      });
+  auto d = runCommand(
+      {std::string(OMNILOOP_BIN_DIR) + "/omniloopd", "--config", dir + "/omniloop.yaml"}, {env},
+      [&](pid_t pid) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        auto settled = [&] {
+          const std::string text = readFile(log).substr(daemon_log.size());
+          for (const std::string& n : names) {
+            if (text.find("pipeline " + n + " done") == std::string::npos &&
+                (n != "asterisk-cdr" ||
+                 text.find("pipeline " + n + " running") == std::string::npos)) {
+              return false;
+            }
+          }
+          return true;
+        };
+        while (!settled() && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(300));
+        ::kill(pid, SIGTERM);
+      });
   EXPECT_EQ(d.exit_code, 0) << d.out << d.err;
   output += d.out + d.err;
   const std::string all_log = readFile(log);

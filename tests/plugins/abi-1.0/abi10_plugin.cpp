@@ -21,7 +21,10 @@ class Letters : public sdk::SourceBase {
       sdk::EventBuilder ev = out.append();
       if (!ev) break;
       const std::string n = std::to_string(next_);
-      ev.key(n).type("abi10.letter").i64("n", next_).str("letter", std::string(1, 'a' + next_ % 26));
+      ev.key(n)
+          .type("abi10.letter")
+          .i64("n", next_)
+          .str("letter", std::string(1, 'a' + next_ % 26));
     }
     out.cursor(std::to_string(next_));
     return next_ < count_ ? OL_OK : OL_END;

@@ -39,9 +39,10 @@ constexpr const char* kPersonal[] = {"first_name", "last_name", "customer.email"
 
 }  // namespace
 
-OMNILOOP_PLUGIN("test.personal", "1.1.0",
-                omniloop::sdk::withPersonalFields(
-                    OMNILOOP_SOURCE(Contacts, "test.contacts",
-                                    "Emits CRM contacts (declares its personal fields)",
-                                    R"({"type":"object","properties":{"count":{"type":"integer"}}})"),
-                    kPersonal))
+OMNILOOP_PLUGIN(
+    "test.personal", "1.1.0",
+    omniloop::sdk::withPersonalFields(
+        OMNILOOP_SOURCE(Contacts, "test.contacts",
+                        "Emits CRM contacts (declares its personal fields)",
+                        R"({"type":"object","properties":{"count":{"type":"integer"}}})"),
+        kPersonal))

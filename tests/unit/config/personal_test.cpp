@@ -129,8 +129,8 @@ TEST(PersonalData, CopyToAnAttributeIsASecondClearValue) {
 }
 
 TEST(PersonalData, SetOverwritesTheValue) {
-  EXPECT_TRUE(check("personal: [note]\nstages:\n  - map: { set: { note: \"n/a\" } }\n")
-                  .errors.empty());
+  EXPECT_TRUE(
+      check("personal: [note]\nstages:\n  - map: { set: { note: \"n/a\" } }\n").errors.empty());
   // Setting a child of a personal object leaves the rest of it.
   EXPECT_EQ(check("personal: [customer]\nstages:\n  - map: { set: { customer.tier: gold } }\n")
                 .errors.size(),
@@ -138,10 +138,10 @@ TEST(PersonalData, SetOverwritesTheValue) {
 }
 
 TEST(PersonalData, DropRemovesTheFieldAndItsChildren) {
-  EXPECT_TRUE(check("personal: [customer.email]\nstages:\n  - map: { drop: customer }\n")
-                  .errors.empty());
-  EXPECT_TRUE(check("personal: [customer]\nstages:\n  - map: { drop: [\"customer.*\"] }\n")
-                  .errors.empty());
+  EXPECT_TRUE(
+      check("personal: [customer.email]\nstages:\n  - map: { drop: customer }\n").errors.empty());
+  EXPECT_TRUE(
+      check("personal: [customer]\nstages:\n  - map: { drop: [\"customer.*\"] }\n").errors.empty());
   // Dropping one child of a personal object does not make the rest of it safe.
   const Result r = check("personal: [customer]\nstages:\n  - map: { drop: [customer.email] }\n");
   ASSERT_EQ(r.errors.size(), 1u) << messages(r);
@@ -180,8 +180,8 @@ TEST(PersonalData, TimeParsesIntoAnotherPersonalValue) {
 }
 
 TEST(PersonalData, MaskMethodsMaskAndMaskDropRemoves) {
-  for (const char* method : {"redact", "hmac", "tokenize", "{ truncate: 3 }",
-                             "{ generalize: year }"}) {
+  for (const char* method :
+       {"redact", "hmac", "tokenize", "{ truncate: 3 }", "{ generalize: year }"}) {
     const Result r =
         check(std::string("personal: [x]\nstages:\n  - mask: { x: ") + method + " }\n");
     EXPECT_TRUE(r.errors.empty()) << method << "\n" << messages(r);
@@ -192,9 +192,9 @@ TEST(PersonalData, MaskMethodsMaskAndMaskDropRemoves) {
   // A mask of the parent covers the child; a mask of one child does not cover the parent.
   EXPECT_TRUE(check("personal: [customer.email]\nstages:\n  - mask: { customer: redact }\n")
                   .errors.empty());
-  EXPECT_EQ(check("personal: [customer]\nstages:\n  - mask: { customer.email: redact }\n")
-                .errors.size(),
-            1u);
+  EXPECT_EQ(
+      check("personal: [customer]\nstages:\n  - mask: { customer.email: redact }\n").errors.size(),
+      1u);
 }
 
 TEST(PersonalData, AFilterIsNoWayOut) {
@@ -205,15 +205,18 @@ TEST(PersonalData, EveryRouteTargetIsChecked) {
   const std::string sinks =
       "sink:\n  type: cdp\nsinks:\n  big: { type: file.jsonl, with: { path: b.jsonl } }\n"
       "  unused: { type: file.jsonl, with: { path: u.jsonl } }\n";
-  const Result r = check("personal: [x]\nstages:\n  - route:\n      - if: 'n > 1'\n        to: big\n"
-                         "      - if: 'n < 0'\n        to: drop\n" + sinks);
+  const Result r = check(
+      "personal: [x]\nstages:\n  - route:\n      - if: 'n > 1'\n        to: big\n"
+      "      - if: 'n < 0'\n        to: drop\n" +
+      sinks);
   ASSERT_EQ(r.errors.size(), 2u) << messages(r);
   EXPECT_EQ(r.errors[0].message, "personal field 'x' reaches sink 'default' (cdp) in clear");
   EXPECT_EQ(r.errors[1].message, "personal field 'x' reaches sink 'big' (file.jsonl) in clear");
   EXPECT_EQ(messages(r).find("unused"), std::string::npos);  // no route sends there
   // A mask after the route covers both branches (stages run on every routed event).
   EXPECT_TRUE(check("personal: [x]\nstages:\n  - route:\n      - if: 'n > 1'\n        to: big\n"
-                    "  - mask: { x: hmac }\n" + sinks)
+                    "  - mask: { x: hmac }\n" +
+                    sinks)
                   .errors.empty());
 }
 
@@ -228,8 +231,8 @@ TEST(PersonalData, APluginStageIsAssumedToKeepTheField) {
 }
 
 TEST(PersonalData, AllowClearNeedsAReasonAndADeclaredField) {
-  const Result ok = check(
-      "personal: [title]\nallow_clear:\n  title: \"job title, needed by sales\"\n");
+  const Result ok =
+      check("personal: [title]\nallow_clear:\n  title: \"job title, needed by sales\"\n");
   EXPECT_TRUE(ok.errors.empty()) << messages(ok);
   ASSERT_EQ(ok.personal.size(), 1u);
   EXPECT_TRUE(ok.personal[0].allow_clear);
