@@ -375,7 +375,9 @@ void checkPersonalData(PipelineSpec& spec, const Catalog& catalog, std::vector<D
   x += file + ": personal data: " + std::to_string(flows.size()) +
        (flows.size() == 1 ? " field" : " fields") + "; sinks reached: " + sink_list + "\n";
   if (flows.empty()) {
-    x += "  none declared (list them with 'personal: [first_name, customer.email, ...]')\n";
+    x += personal.IsSequence()
+             ? "  none: 'personal: []' says the records carry no personal data\n"
+             : "  none declared (list them with 'personal: [first_name, customer.email, ...]')\n";
   }
   for (Flow& flow : flows) {
     const PersonalField& f = flow.field;

@@ -196,11 +196,12 @@ bool Registry::loadFile(const std::string& file) {
   }
 
   LoadedPlugin plugin;
+  const ol_plugin_descriptor desc = readDescriptor(d);  // by the size the plugin declares
   plugin.path = path;
-  plugin.name = d->name;
-  plugin.version = d->version;
-  plugin.abi_major = d->abi_major;
-  plugin.abi_minor = d->abi_minor;
+  plugin.name = desc.name;
+  plugin.version = desc.version;
+  plugin.abi_major = desc.abi_major;
+  plugin.abi_minor = desc.abi_minor;
   for (size_t i = 0; i < d->component_count; ++i) {
     // Never d->components[i]: that would step by this host's sizeof(ol_component).
     const ol_component* c = keepComponent(readComponent(d, i));

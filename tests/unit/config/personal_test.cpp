@@ -75,6 +75,10 @@ TEST(PersonalData, NothingDeclaredIsNothingChecked) {
   const Result r = check("stages:\n  - map: { rename: { a: b } }\n");
   EXPECT_TRUE(r.errors.empty()) << messages(r);
   EXPECT_NE(r.explanation.find("none declared"), std::string::npos);
+  const Result empty = check("personal: []\n");
+  EXPECT_TRUE(empty.errors.empty());
+  EXPECT_NE(empty.explanation.find("'personal: []' says the records carry no personal data"),
+            std::string::npos);
 }
 
 TEST(PersonalData, RenameCarriesTheFieldToItsNewPath) {
