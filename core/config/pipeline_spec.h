@@ -26,6 +26,9 @@ struct Diagnostic {
 };
 
 // Thrown by loaders; carries every problem found in one run.
+// At most this many diagnostics are kept (then one saying how many more there were).
+inline constexpr size_t kMaxDiagnostics = 50;
+
 class ConfigError : public std::runtime_error {
  public:
   explicit ConfigError(std::vector<Diagnostic> d);
@@ -39,6 +42,7 @@ class ConfigError : public std::runtime_error {
   const std::string& explanation() const { return explanation_; }
 
  private:
+  ConfigError(std::vector<Diagnostic> d, int);  // `d` already capped
   std::vector<Diagnostic> diagnostics_;
   std::string explanation_;
 };
