@@ -104,6 +104,7 @@ store::Store& Runtime::store() {
     store::StoreOptions o;
     o.hasher = &hasher();
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
+    o.normalize.default_region = o.identity.default_region;
     o.group_commit_events = config_.group_commit_events;
     o.group_commit_ms = config_.group_commit_ms;
     store_ = store::openStore(config_.store, o);

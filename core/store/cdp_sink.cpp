@@ -15,7 +15,8 @@ class CdpSink final : public pipeline::Sink {
       : store_(store),
         pipeline_(std::move(pipeline)),
         source_id_(std::move(source_id)),
-        phone_region_(std::move(phone_region)) {}
+        phone_region_(phone_region),
+        phones_(privacy::NormalizeOptions{std::move(phone_region)}) {}
 
   pipeline::Result write(event::Batch& batch) override {
     if (!phone_region_.empty()) applyPhoneRegion(batch);
@@ -32,7 +33,7 @@ class CdpSink final : public pipeline::Sink {
       if (!e.live()) continue;
       for (event::Identity& id : e.identities) {
         if (id.type != "phone" || id.value.starts_with("+") || id.value.starts_with("h1:")) continue;
-        if (privacy::normalizePhone(id.value, scratch_, phone_region_)) {
+        if (phones_.normalize("phone", id.value, scratch_)) {
           id.value = batch.intern(scratch_);
         }
       }
@@ -43,6 +44,7 @@ class CdpSink final : public pipeline::Sink {
   std::string pipeline_;
   std::string source_id_;
   std::string phone_region_;
+  privacy::IdentityNormalizer phones_;  // caches libphonenumber's answer per raw value
   std::string scratch_;
 };
 

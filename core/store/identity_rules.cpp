@@ -4,12 +4,26 @@
 
 namespace omniloop::store {
 
+namespace {
+
+// batch.count(family, label) once event::Batch::count exists (the lead's per-batch counters);
+// until that lands on this branch, nothing (the keyer's own totals, rejected(), still count).
+template <typename B>
+auto countIn(B& batch, std::string_view family, std::string_view label, int)
+    -> decltype(batch.count(family, label), void()) {
+  batch.count(family, label);
+}
+template <typename B>
+void countIn(B&, std::string_view, std::string_view, long) {}
+
+}  // namespace
+
 bool IdentityKeyer::pseudonymize(std::string_view type, std::string_view value, std::string& out) {
   if (privacy::KeyedHasher::isPseudonym(value)) {
     out.assign(value.data(), value.size());
     return true;
   }
-  if (!privacy::normalizeIdentity(type, value, normalized_, options_)) return false;
+  if (!normalizer_.normalize(type, value, normalized_)) return false;
   if (hasher_ == nullptr) return false;
   hasher_->pseudonymizeInto(out, type, normalized_);
   return true;
@@ -37,12 +51,25 @@ bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch, std::vect
                             "(set OMNILOOP_KEY or configure a key file)");
     return false;
   }
+  for (std::string_view reason : last_rejected_) countIn(batch, kRejectedFamily, reason, 0);
   return true;
+}
+
+void IdentityKeyer::rejectedOne(std::string_view reason) {
+  last_rejected_.push_back(reason);
+  for (auto& [r, n] : rejected_) {
+    if (r == reason) {
+      ++n;
+      return;
+    }
+  }
+  rejected_.emplace_back(reason, 1);
 }
 
 bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vector<IdentityKey>& out,
                            std::string_view* needs_key) {
   const size_t first = out.size();
+  last_rejected_.clear();
   for (const event::Identity& id : e.identities) {
     if (id.type.empty()) continue;
     std::string_view hash;
@@ -50,12 +77,18 @@ bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vect
       hash = id.value;
       if (blocklist_ != nullptr && blocklist_->blockedPseudonym(id.type, hash)) {
         ++blocked_;
+        rejectedOne("blocklisted");
         continue;
       }
     } else {
-      if (!privacy::normalizeIdentity(id.type, id.value, normalized_, options_)) continue;
+      privacy::Rejection why = privacy::Rejection::None;
+      if (!normalizer_.normalize(id.type, id.value, normalized_, &why)) {
+        rejectedOne(privacy::toString(why));
+        continue;
+      }
       if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized_)) {
         ++blocked_;
+        rejectedOne("blocklisted");
         continue;
       }
       if (hasher_ == nullptr) {

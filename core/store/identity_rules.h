@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "event/arena.h"
@@ -16,6 +17,9 @@
 
 namespace omniloop::store {
 
+// The counter family of identities left out of an event (Batch::count), labelled by reason.
+inline constexpr std::string_view kRejectedFamily = "identities_rejected";
+
 // An identity as the store keys it: type and pseudonym "h1:<key id>:<hex>".
 using IdentityKey = identity::Key;
 
@@ -24,7 +28,7 @@ class IdentityKeyer {
   // `blocklist` (may be null: nothing blocked) must outlive the keyer.
   IdentityKeyer(const privacy::KeyedHasher* hasher, privacy::NormalizeOptions options,
                 const identity::Blocklist* blocklist = nullptr)
-      : hasher_(hasher), options_(std::move(options)), blocklist_(blocklist) {}
+      : hasher_(hasher), normalizer_(std::move(options)), blocklist_(blocklist) {}
 
   bool hasKey() const { return hasher_ != nullptr; }
 
@@ -38,11 +42,15 @@ class IdentityKeyer {
 
   // For a live event about to be stored: appends its keys like keysOf and returns true, or
   // turns the event into a dead letter with the reason (it has no id; it carries a clear
-  // identity value and there is no key) and returns false, appending nothing.
+  // identity value and there is no key) and returns false, appending nothing. Every identity
+  // left out is counted in the batch: `identities_rejected` by reason (kRejectedFamily).
   bool storableKeys(event::Event& e, event::Batch& batch, std::vector<IdentityKey>& out);
 
   // Identities skipped because they were blocklisted, since the keyer was made.
   uint64_t blocked() const { return blocked_; }
+  // Identities left out since the keyer was made, by reason ("blocklisted", "invalid_phone",
+  // "malformed_email", "phone_without_region", "too_long", "empty").
+  const std::vector<std::pair<std::string_view, uint64_t>>& rejected() const { return rejected_; }
 
   // One value: normalise by type and pseudonymise into `out`. false when the value is empty
   // after normalisation or is clear text with no key.
@@ -53,10 +61,14 @@ class IdentityKeyer {
   bool pseudonymizeLenient(std::string_view type, std::string_view value, std::string& out);
 
  private:
+  void rejectedOne(std::string_view reason);
+
   const privacy::KeyedHasher* hasher_;
-  privacy::NormalizeOptions options_;
+  privacy::IdentityNormalizer normalizer_;
   const identity::Blocklist* blocklist_;
   uint64_t blocked_ = 0;
+  std::vector<std::pair<std::string_view, uint64_t>> rejected_;  // totals since construction
+  std::vector<std::string_view> last_rejected_;                  // of the last keysOf call
   std::string normalized_;
   std::string hashed_;
 };

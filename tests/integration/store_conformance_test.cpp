@@ -456,7 +456,7 @@ TEST_P(Conformance, ConcurrentWritersNeitherLoseNorDuplicate) {
         for (int i = 0; i < kPerBatch; ++i) {
           const int c = first_customer + static_cast<int>(rng() % 200);
           const std::string email = "c" + std::to_string(c) + "@example.com";
-          const std::string phone = "+49151" + std::to_string(1000000 + c);
+          const std::string phone = "+49151" + std::to_string(10000000 + c);
           const std::string crm = "CRM-" + std::to_string(c);
           const std::string key = "w" + std::to_string(seed) + "-" + std::to_string(n) + "-" + std::to_string(i);
           switch (rng() % 3) {
@@ -505,7 +505,7 @@ TEST_P(Conformance, ConcurrentWritersNeitherLoseNorDuplicate) {
     if (!p) continue;
     const std::string h = hasher_.pseudonymize("email", "c" + std::to_string(cust) + "@example.com");
     EXPECT_EQ(*p, h.substr(h.rfind(':') + 1, 32));
-    EXPECT_EQ(store->findProfile("phone", "+49151" + std::to_string(1000000 + cust)).value_or(*p), *p);
+    EXPECT_EQ(store->findProfile("phone", "+49151" + std::to_string(10000000 + cust)).value_or(*p), *p);
     EXPECT_EQ(store->findProfile("crm_id", "CRM-" + std::to_string(cust)).value_or(*p), *p);
   }
   // Every identity points at an existing profile, and each profile's identities belong to one customer.

@@ -77,7 +77,7 @@ TEST(IdentityConfig, RejectsEachMistakeNamingTheSetting) {
   EXPECT_EQ(errorOf(R"({"types":{"E-mail":{}}})"),
             "identity.types.E-mail: an identity type is lower-case letters, digits and '_', starting with a letter");
   EXPECT_EQ(errorOf(R"({"types":{"email":{"max":1}}})"),
-            "identity.types.email.max: unknown setting (use priority, max_per_profile or merge)");
+            "identity.types.email.max: unknown setting (use priority, max_per_profile, merge or custom)");
   EXPECT_EQ(errorOf(R"({"types":{"email":{"priority":0}}})"),
             "identity.types.email.priority: must be a whole number from 1 (strongest) upwards");
   EXPECT_EQ(errorOf(R"({"traits":{"ltv":{"where":{"channel":"pos"}}}})"),
@@ -92,7 +92,7 @@ TEST(IdentityConfig, RejectsEachMistakeNamingTheSetting) {
   EXPECT_EQ(errorOf(R"({"traits":{"ltv":{"sum":"total","where":{"store":"x"}}}})"),
             "identity.traits.ltv.where.store: unknown filter (use channel and/or type)");
   EXPECT_EQ(errorOf(R"({"colour":1})"),
-            "identity.colour: unknown setting (use types, blocklist, builtin_blocklist, traits, max_distinct)");
+            "identity.colour: unknown setting (use types, default_region, blocklist, builtin_blocklist, traits, max_distinct)");
   EXPECT_EQ(errorOf(R"({"blocklist":[true]})"), "identity.blocklist: holds values as text (quote numbers: \"0000000000\")");
 }
 

@@ -267,7 +267,7 @@ TEST_F(StoreTest, AGroupWritesEachTouchedProfileOnceWithTheSameResultAsABatchAtA
     for (int i = 0; i < 6; ++i) {
       event::Batch b;
       // The same two people in every batch, seen later each time; one new phone each.
-      add(b, "a" + std::to_string(i), {{"email", "ann@example.com"}, {"phone", "0151 1000 00" + std::to_string(i)}},
+      add(b, "a" + std::to_string(i), {{"email", "ann@example.com"}, {"phone", "0151 1000 000" + std::to_string(i)}},
           1700000000000000 + i * 1000000);
       add(b, "b" + std::to_string(i), {{"email", "bob@example.com"}}, 1700000000000000 + i * 2000000);
       b.cursor = "c" + std::to_string(i);
