@@ -86,7 +86,7 @@ bool normalizePhone(std::string_view in, std::string& out, std::string_view defa
     } else if (!(c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')')) {
       return fail(Rejection::InvalidPhone);
     }
-    digits.push_back(c);
+    digits.push_back(c == '\t' ? ' ' : c);
   }
   if (count == 0) return fail(Rejection::InvalidPhone);
   const bool international = digits[0] == '+';

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "config/identity_types.h"
+
 namespace omniloop::identity {
 namespace {
 
@@ -30,6 +34,24 @@ TEST(IdentityConfig, DefaultsRankTypesAndMakePhonesAndDevicesWeak) {
   EXPECT_EQ(c.rule("mastodon").priority, 1000);
   EXPECT_TRUE(c.rule("mastodon").merge);
   EXPECT_EQ(c.rule("mastodon").max_per_profile, 0u);
+}
+
+// omniloop.yaml's typo check (config/daemon_config.cpp) knows the built-in types from this list.
+TEST(IdentityConfig, BuiltinTypeListMatchesTheDefaults) {
+  std::vector<std::string> listed(std::begin(config::kBuiltinIdentityTypes), std::end(config::kBuiltinIdentityTypes));
+  std::vector<std::string> defaults;
+  for (const TypeRule& r : defaultConfig().types) defaults.push_back(r.type);
+  std::sort(listed.begin(), listed.end());
+  std::sort(defaults.begin(), defaults.end());
+  EXPECT_EQ(listed, defaults);
+}
+
+TEST(IdentityConfig, DefaultRegionIsARegionWithANumberingPlan) {
+  EXPECT_EQ(parseConfig(R"({"default_region":"de"})").default_region, "DE");
+  EXPECT_EQ(parseConfig("{}").default_region, "");
+  EXPECT_EQ(errorOf(R"({"default_region":"XX"})"),
+            "identity.default_region: must be a two-letter region with a telephone numbering plan, such as DE or US");
+  EXPECT_EQ(parseConfig(R"({"types":{"emails":{"custom":true}}})").rule("emails").priority, 1000);
 }
 
 TEST(IdentityConfig, EmptyOrNullSectionGivesTheDefaults) {
