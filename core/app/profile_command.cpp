@@ -176,8 +176,8 @@ int showProfile(store::Store& store, const ProfileQuery& q, std::ostream& out, s
         std::string e164;
         privacy::Rejection why = privacy::Rejection::None;
         if (!privacy::normalizePhone(value, e164, q.region, &why)) {
-          err << "omniloop profile: the phone number is not a valid number in region " << q.region << " ("
-              << privacy::toString(why) << ")\n";
+          err << "omniloop profile: the phone number is not a valid number in region " << q.region
+              << " (" << privacy::toString(why) << ")\n";
           return 2;
         }
         value = e164;  // read in the given region; the store normalises it again, unchanged

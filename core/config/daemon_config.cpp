@@ -57,8 +57,10 @@ bool identifierLike(std::string_view s) {
 // Identity type names in `identity:` that are most likely typos: a type declared under
 // `types:` whose name is close to a built-in one (unless it says `custom: true`), and a
 // "type:value" blocklist entry naming no known type. Either would silently lose a guard.
-void checkIdentityTypes(const YAML::Node& identity, const std::string& file, std::vector<Diagnostic>& out) {
-  std::vector<std::string> builtin(std::begin(kBuiltinIdentityTypes), std::end(kBuiltinIdentityTypes));
+void checkIdentityTypes(const YAML::Node& identity, const std::string& file,
+                        std::vector<Diagnostic>& out) {
+  std::vector<std::string> builtin(std::begin(kBuiltinIdentityTypes),
+                                   std::end(kBuiltinIdentityTypes));
   std::vector<std::string> known = builtin;
   if (const YAML::Node types = child(identity, "types"); types.IsMap()) {
     for (const auto& entry : types) {
@@ -72,10 +74,11 @@ void checkIdentityTypes(const YAML::Node& identity, const std::string& file, std
       }
       const std::string close = closestMatch(name, builtin);
       if (close.empty()) continue;  // a new type with a name of its own
-      out.push_back({markOf(entry.first, file),
-                     "identity.types: unknown identity type '" + name + "' (its rule would guard nothing " +
-                         "omniloop calls '" + close + "')",
-                     "did you mean '" + close + "'? To declare a new type of this name, add `custom: true`"});
+      out.push_back(
+          {markOf(entry.first, file),
+           "identity.types: unknown identity type '" + name + "' (its rule would guard nothing " +
+               "omniloop calls '" + close + "')",
+           "did you mean '" + close + "'? To declare a new type of this name, add `custom: true`"});
     }
   }
   if (const YAML::Node list = child(identity, "blocklist"); list.IsSequence()) {
@@ -85,9 +88,11 @@ void checkIdentityTypes(const YAML::Node& identity, const std::string& file, std
       const size_t colon = entry.find(':');
       if (colon == std::string::npos) continue;
       const std::string type = entry.substr(0, colon);
-      if (!identifierLike(type) || std::find(known.begin(), known.end(), type) != known.end()) continue;
+      if (!identifierLike(type) || std::find(known.begin(), known.end(), type) != known.end())
+        continue;
       out.push_back({markOf(list[i], file),
-                     "identity.blocklist: '" + type + ":...' names no identity type, so it would block nothing",
+                     "identity.blocklist: '" + type +
+                         ":...' names no identity type, so it would block nothing",
                      didYouMeanAndKnown(type, known, "identity types")});
     }
   }

@@ -8,7 +8,9 @@ namespace omniloop::privacy {
 
 namespace {
 
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
@@ -16,7 +18,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool reject(std::string& out) {
   out.clear();
@@ -54,15 +58,18 @@ std::string phoneRegion(std::string_view region_or_code) {
   if (isCallingCode(region_or_code)) {
     int code = 0;
     for (char c : region_or_code.substr(1)) code = code * 10 + (c - '0');
-    util.GetRegionCodeForCountryCode(code, &region);  // the main region of a shared code ("US" for +1)
+    util.GetRegionCodeForCountryCode(code,
+                                     &region);  // the main region of a shared code ("US" for +1)
   } else if (region_or_code.size() == 2) {
-    for (char c : region_or_code) region.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    for (char c : region_or_code)
+      region.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
   }
   if (region.empty() || util.GetCountryCodeForRegion(region) == 0) return {};
   return region;
 }
 
-bool normalizePhone(std::string_view in, std::string& out, std::string_view default_region, Rejection* why) {
+bool normalizePhone(std::string_view in, std::string& out, std::string_view default_region,
+                    Rejection* why) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
   auto fail = [&](Rejection r) {
@@ -83,7 +90,8 @@ bool normalizePhone(std::string_view in, std::string& out, std::string_view defa
       ++count;
     } else if (c == '+') {
       if (count != 0 || !digits.empty()) return fail(Rejection::InvalidPhone);  // '+' only in front
-    } else if (!(c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')')) {
+    } else if (!(c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '(' ||
+                 c == ')')) {
       return fail(Rejection::InvalidPhone);
     }
     digits.push_back(c == '\t' ? ' ' : c);
@@ -102,7 +110,8 @@ bool normalizePhone(std::string_view in, std::string& out, std::string_view defa
   }
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   PhoneNumber number;
-  if (util.Parse(digits, region, &number) != PhoneNumberUtil::NO_PARSING_ERROR || !util.IsValidNumber(number)) {
+  if (util.Parse(digits, region, &number) != PhoneNumberUtil::NO_PARSING_ERROR ||
+      !util.IsValidNumber(number)) {
     return fail(Rejection::InvalidPhone);
   }
   util.Format(number, PhoneNumberUtil::E164, &out);
@@ -118,12 +127,18 @@ bool normalizeGeneric(std::string_view in, std::string& out) {
 
 std::string_view toString(Rejection r) {
   switch (r) {
-    case Rejection::None: return "";
-    case Rejection::Empty: return "empty";
-    case Rejection::TooLong: return "too_long";
-    case Rejection::MalformedEmail: return "malformed_email";
-    case Rejection::InvalidPhone: return "invalid_phone";
-    case Rejection::PhoneWithoutRegion: return "phone_without_region";
+    case Rejection::None:
+      return "";
+    case Rejection::Empty:
+      return "empty";
+    case Rejection::TooLong:
+      return "too_long";
+    case Rejection::MalformedEmail:
+      return "email_malformed";
+    case Rejection::InvalidPhone:
+      return "phone_invalid";
+    case Rejection::PhoneWithoutRegion:
+      return "phone_without_region";
   }
   return "";
 }
@@ -145,7 +160,8 @@ bool normalizeIdentity(std::string_view type, std::string_view in, std::string& 
   return true;
 }
 
-bool IdentityNormalizer::normalize(std::string_view type, std::string_view in, std::string& out, Rejection* why) {
+bool IdentityNormalizer::normalize(std::string_view type, std::string_view in, std::string& out,
+                                   Rejection* why) {
   if (type != "phone") return normalizeIdentity(type, in, out, options_, why);
   if (const auto hit = phones_.find(in); hit != phones_.end()) {
     out = hit->second.normalized;

@@ -15,16 +15,16 @@ namespace omniloop::privacy {
 // last '@', whitespace or control characters inside.
 bool normalizeEmail(std::string_view in, std::string& out);
 
-// Why a value is not a usable identifier (the label of the `identities_rejected` counter).
+// Why a value is not a usable identifier (the label of the `identity_rejected` counter).
 enum class Rejection : uint8_t {
   None,
-  Empty,                // nothing left after trimming
-  TooLong,              // more than kMaxIdentityBytes
-  MalformedEmail,       // no text before or after the last '@', or whitespace inside
-  InvalidPhone,         // letters, or a number libphonenumber does not know as valid
-  PhoneWithoutRegion,   // written nationally and no default region to read it with
+  Empty,               // nothing left after trimming
+  TooLong,             // more than kMaxIdentityBytes
+  MalformedEmail,      // no text before or after the last '@', or whitespace inside
+  InvalidPhone,        // letters, or a number libphonenumber does not know as valid
+  PhoneWithoutRegion,  // written nationally and no default region to read it with
 };
-// "empty", "too_long", "malformed_email", "invalid_phone", "phone_without_region" ("" for None).
+// "empty", "too_long", "email_malformed", "phone_invalid", "phone_without_region" ("" for None).
 std::string_view toString(Rejection r);
 
 // Longer identity values (after trimming) are rejected: no real identifier is this long.
@@ -65,7 +65,8 @@ class IdentityNormalizer {
  public:
   explicit IdentityNormalizer(NormalizeOptions options, size_t max_cached = 65536)
       : options_(std::move(options)), max_cached_(max_cached) {}
-  bool normalize(std::string_view type, std::string_view in, std::string& out, Rejection* why = nullptr);
+  bool normalize(std::string_view type, std::string_view in, std::string& out,
+                 Rejection* why = nullptr);
   const NormalizeOptions& options() const { return options_; }
   size_t cached() const { return phones_.size(); }
 

@@ -4,20 +4,6 @@
 
 namespace omniloop::store {
 
-namespace {
-
-// batch.count(family, label) once event::Batch::count exists (the lead's per-batch counters);
-// until that lands on this branch, nothing (the keyer's own totals, rejected(), still count).
-template <typename B>
-auto countIn(B& batch, std::string_view family, std::string_view label, int)
-    -> decltype(batch.count(family, label), void()) {
-  batch.count(family, label);
-}
-template <typename B>
-void countIn(B&, std::string_view, std::string_view, long) {}
-
-}  // namespace
-
 bool IdentityKeyer::pseudonymize(std::string_view type, std::string_view value, std::string& out) {
   if (privacy::KeyedHasher::isPseudonym(value)) {
     out.assign(value.data(), value.size());
@@ -37,7 +23,8 @@ bool IdentityKeyer::pseudonymizeLenient(std::string_view type, std::string_view 
   return true;
 }
 
-bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch, std::vector<IdentityKey>& out) {
+bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch,
+                                 std::vector<IdentityKey>& out) {
   if (e.id.empty()) {
     e.disposition = event::Disposition::DeadLetter;
     e.reason = "the event has no id (a source or stage left $id empty)";
@@ -51,7 +38,7 @@ bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch, std::vect
                             "(set OMNILOOP_KEY or configure a key file)");
     return false;
   }
-  for (std::string_view reason : last_rejected_) countIn(batch, kRejectedFamily, reason, 0);
+  for (std::string_view reason : last_rejected_) batch.count(kRejectedFamily, reason);
   return true;
 }
 
@@ -66,8 +53,8 @@ void IdentityKeyer::rejectedOne(std::string_view reason) {
   rejected_.emplace_back(reason, 1);
 }
 
-bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vector<IdentityKey>& out,
-                           std::string_view* needs_key) {
+bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena,
+                           std::vector<IdentityKey>& out, std::string_view* needs_key) {
   const size_t first = out.size();
   last_rejected_.clear();
   for (const event::Identity& id : e.identities) {

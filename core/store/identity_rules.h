@@ -18,7 +18,7 @@
 namespace omniloop::store {
 
 // The counter family of identities left out of an event (Batch::count), labelled by reason.
-inline constexpr std::string_view kRejectedFamily = "identities_rejected";
+inline constexpr std::string_view kRejectedFamily = "identity_rejected";
 
 // An identity as the store keys it: type and pseudonym "h1:<key id>:<hex>".
 using IdentityKey = identity::Key;
@@ -43,13 +43,13 @@ class IdentityKeyer {
   // For a live event about to be stored: appends its keys like keysOf and returns true, or
   // turns the event into a dead letter with the reason (it has no id; it carries a clear
   // identity value and there is no key) and returns false, appending nothing. Every identity
-  // left out is counted in the batch: `identities_rejected` by reason (kRejectedFamily).
+  // left out is counted in the batch: `identity_rejected` by reason (kRejectedFamily).
   bool storableKeys(event::Event& e, event::Batch& batch, std::vector<IdentityKey>& out);
 
   // Identities skipped because they were blocklisted, since the keyer was made.
   uint64_t blocked() const { return blocked_; }
-  // Identities left out since the keyer was made, by reason ("blocklisted", "invalid_phone",
-  // "malformed_email", "phone_without_region", "too_long", "empty").
+  // Identities left out since the keyer was made, by reason ("blocklisted", "phone_invalid",
+  // "email_malformed", "phone_without_region", "too_long", "empty").
   const std::vector<std::pair<std::string_view, uint64_t>>& rejected() const { return rejected_; }
 
   // One value: normalise by type and pseudonymise into `out`. false when the value is empty

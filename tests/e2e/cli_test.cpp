@@ -143,6 +143,49 @@ TEST(Cli, RunJsonSummaryAndFailureExitCode) {
   EXPECT_EQ(invalid.exit_code, 2);
 }
 
+// Phones as people type them. Valid ones (even with digits in sequence) link; every rejected
+// identity is counted by reason in the run summary; `profile` reads a national number in the
+// default region of omniloop.yaml or in --region.
+TEST(Cli, PhonesAreValidatedByLibphonenumberAndEveryRejectionIsCounted) {
+  const std::string dir = tempDir("phones");
+  writeFile(dir + "/in.jsonl",
+            "{\"id\":1,\"phone\":\"+49 30 1234567\",\"email\":\"ann@example.com\"}\n"
+            "{\"id\":2,\"phone\":\"+1 234 567 8901\",\"email\":\"bob@example.com\"}\n"
+            "{\"id\":3,\"phone\":\"(030) 123-4567\",\"email\":\"ann@example.com\"}\n"
+            "{\"id\":4,\"phone\":\"0049 30 1234567\",\"email\":\"cy.example.com\"}\n"
+            "{\"id\":5,\"phone\":\"12ab\",\"email\":\"dee@example.com\"}\n"
+            "{\"id\":6,\"phone\":\"123\",\"email\":\"test@test.com\"}\n");
+  writeFile(dir + "/p.yaml", "version: 1\nname: phones\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                                 "/in.jsonl, key_field: id }\nstages:\n  - map: { rename: { phone: $identities.phone, "
+                                 "email: $identities.email } }\nsink:\n  type: cdp\n");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/cdp.db\nidentity:\n  default_region: DE\n");
+  const std::string config = dir + "/omniloop.yaml";
+  auto r = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--config", config, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"identity_rejected\":{\"blocklisted\":1,\"email_malformed\":1,\"phone_invalid\":2}"),
+            std::string::npos)
+      << r.out;
+
+  // +49 30 1234567, (030) 123-4567 and 0049 30 1234567 are one number: Ann's and Cy's events meet.
+  auto national = runCommand({omniloopBin(), "profile", "--identity", "phone:030 1234567", "--json", "--config", config});
+  ASSERT_EQ(national.exit_code, 0) << national.err;
+  EXPECT_NE(national.out.find("\"event_count\":3"), std::string::npos) << national.out;
+  auto us = runCommand({omniloopBin(), "profile", "--identity", "phone:(234) 567-8901", "--region", "US", "--json",
+                        "--config", config});
+  ASSERT_EQ(us.exit_code, 0) << us.err;
+  EXPECT_NE(us.out.find("\"event_count\":1"), std::string::npos) << us.out;
+  auto de = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region", "de", "--config", config});
+  EXPECT_EQ(de.exit_code, 0) << de.err;
+  auto bad_region = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region", "Germany",
+                                "--config", config});
+  EXPECT_EQ(bad_region.exit_code, 2);
+  EXPECT_NE(bad_region.err.find("--region takes a two-letter region"), std::string::npos) << bad_region.err;
+  auto invalid = runCommand({omniloopBin(), "profile", "--identity", "phone:12ab", "--region", "DE", "--config", config});
+  EXPECT_EQ(invalid.exit_code, 2);
+  EXPECT_NE(invalid.err.find("not a valid number in region DE"), std::string::npos) << invalid.err;
+  EXPECT_EQ(invalid.err.find("12ab"), std::string::npos) << "the clear value was echoed";
+}
+
 TEST(Cli, PluginsListsBundledFileConnectors) {
   auto r = runCommand({omniloopBin(), "plugins"});
   ASSERT_EQ(r.exit_code, 0) << r.err;

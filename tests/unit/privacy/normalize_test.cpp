@@ -92,14 +92,14 @@ TEST(NormalizePhone, NorthAmericanNumbersTakePlusOne) {
 
 TEST(NormalizePhone, RejectsNumbersNoNumberingPlanHas) {
   EXPECT_EQ(phone("+4915112"), "<rejected:>");  // too short
-  EXPECT_EQ(why("+4915112"), "invalid_phone");
+  EXPECT_EQ(why("+4915112"), "phone_invalid");
   EXPECT_EQ(phone("+4915112345678901"), "<rejected:>");  // too long
   EXPECT_EQ(phone("123", "DE"), "<rejected:>");
   EXPECT_EQ(phone("+49 0000000000"), "<rejected:>");
   EXPECT_EQ(phone("+1 555 555 5555"), "<rejected:>");   // no area code 555
   EXPECT_EQ(phone("1234567890", "DE"), "<rejected:>");
   EXPECT_EQ(phone("0000000000", "DE"), "<rejected:>");
-  EXPECT_EQ(why("0000000000", "DE"), "invalid_phone");
+  EXPECT_EQ(why("0000000000", "DE"), "phone_invalid");
 }
 
 TEST(NormalizePhone, RejectsLettersExtensionsAndStrayPlus) {
@@ -107,7 +107,7 @@ TEST(NormalizePhone, RejectsLettersExtensionsAndStrayPlus) {
   EXPECT_EQ(phone("call me"), "<rejected:>");
   EXPECT_EQ(phone("+49 30 12E4567"), "<rejected:>");
   EXPECT_EQ(phone("1-800-FLOWERS", "US"), "<rejected:>");
-  EXPECT_EQ(why("call me"), "invalid_phone");
+  EXPECT_EQ(why("call me"), "phone_invalid");
   EXPECT_EQ(phone("49+891234567"), "<rejected:>");
   EXPECT_EQ(phone("++49891234567"), "<rejected:>");
   EXPECT_EQ(phone("+0891234567"), "<rejected:>");
@@ -119,7 +119,7 @@ TEST(NormalizeIdentity, SaysWhyAValueIsRejected) {
   std::string out;
   Rejection r = Rejection::None;
   EXPECT_FALSE(normalizeIdentity("email", "jane.example.com", out, {}, &r));
-  EXPECT_EQ(toString(r), "malformed_email");
+  EXPECT_EQ(toString(r), "email_malformed");
   EXPECT_FALSE(normalizeIdentity("crm_id", std::string(kMaxIdentityBytes + 1, 'x'), out, {}, &r));
   EXPECT_EQ(toString(r), "too_long");
   EXPECT_FALSE(normalizeIdentity("crm_id", " \t", out, {}, &r));

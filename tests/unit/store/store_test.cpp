@@ -359,8 +359,8 @@ TEST_F(StoreTest, RejectedIdentitiesAreCountedByReasonAndValidPhonesAreKept) {
   for (const auto& [reason, n] : keyer.rejected()) got[std::string(reason)] = n;
   EXPECT_EQ(got, (std::map<std::string, uint64_t>{{"blocklisted", 1},
                                                   {"empty", 1},
-                                                  {"invalid_phone", 2},
-                                                  {"malformed_email", 1},
+                                                  {"phone_invalid", 2},
+                                                  {"email_malformed", 1},
                                                   {"too_long", 1}}));
   EXPECT_EQ(keyer.blocked(), 1u);
 
