@@ -109,9 +109,8 @@ void parseTraits(const JsonValue& traits, Config& cfg) {
     int aggregates = 0;
     for (const auto& [key, v] : body.members) {
       static constexpr std::pair<std::string_view, Aggregate> kAggregates[] = {
-          {"count", Aggregate::Count}, {"sum", Aggregate::Sum},
-          {"min", Aggregate::Min},     {"max", Aggregate::Max},
-          {"last", Aggregate::Last},   {"distinct", Aggregate::Distinct}};
+          {"count", Aggregate::Count}, {"sum", Aggregate::Sum},   {"min", Aggregate::Min},
+          {"max", Aggregate::Max},     {"last", Aggregate::Last}, {"distinct", Aggregate::Distinct}};
       bool matched = false;
       for (const auto& [word, agg] : kAggregates) {
         if (key != word) continue;
@@ -120,11 +119,9 @@ void parseTraits(const JsonValue& traits, Config& cfg) {
         if (!v.isString() || !validField(v.string)) {
           fail(path + "." + key,
                "must name an event field: an attribute path (order.total), $channel, $type, $source"
-               " or $key" +
-                   std::string(agg == Aggregate::Count ? ", or \"*\" for every event" : ""));
+               " or $key" + std::string(agg == Aggregate::Count ? ", or \"*\" for every event" : ""));
         }
-        if (v.string == "*" && agg != Aggregate::Count)
-          fail(path + "." + key, "\"*\" only counts events");
+        if (v.string == "*" && agg != Aggregate::Count) fail(path + "." + key, "\"*\" only counts events");
         rule.aggregate = agg;
         rule.field = v.string;
       }
@@ -141,13 +138,11 @@ void parseTraits(const JsonValue& traits, Config& cfg) {
           }
         }
       } else {
-        fail(path + "." + key,
-             "unknown setting (use one of count, sum, min, max, last, distinct, and where)");
+        fail(path + "." + key, "unknown setting (use one of count, sum, min, max, last, distinct, and where)");
       }
     }
     if (aggregates != 1) {
-      fail(path,
-           "needs exactly one of count, sum, min, max, last, distinct (e.g. { sum: order.total })");
+      fail(path, "needs exactly one of count, sum, min, max, last, distinct (e.g. { sum: order.total })");
     }
     cfg.traits.push_back(std::move(rule));
   }
@@ -157,18 +152,12 @@ void parseTraits(const JsonValue& traits, Config& cfg) {
 
 std::string_view toString(Aggregate a) {
   switch (a) {
-    case Aggregate::Count:
-      return "count";
-    case Aggregate::Sum:
-      return "sum";
-    case Aggregate::Min:
-      return "min";
-    case Aggregate::Max:
-      return "max";
-    case Aggregate::Last:
-      return "last";
-    case Aggregate::Distinct:
-      return "distinct";
+    case Aggregate::Count: return "count";
+    case Aggregate::Sum: return "sum";
+    case Aggregate::Min: return "min";
+    case Aggregate::Max: return "max";
+    case Aggregate::Last: return "last";
+    case Aggregate::Distinct: return "distinct";
   }
   return "?";
 }
@@ -182,15 +171,14 @@ const TypeRule& Config::rule(std::string_view type) const {
 }
 
 bool Config::anyLimit() const {
-  return std::any_of(types.begin(), types.end(),
-                     [](const TypeRule& r) { return r.max_per_profile > 0; });
+  return std::any_of(types.begin(), types.end(), [](const TypeRule& r) { return r.max_per_profile > 0; });
 }
 
 Config defaultConfig() {
   Config c;
   c.types = {
-      {"crm_id", 1, 1, true}, {"loyalty_id", 2, 1, true}, {"email", 3, 5, true},
-      {"phone", 4, 0, false}, {"social", 5, 0, true},     {"device_id", 6, 0, false},
+      {"crm_id", 1, 1, true},   {"loyalty_id", 2, 1, true}, {"email", 3, 5, true},
+      {"phone", 4, 0, false},   {"social", 5, 0, true},     {"device_id", 6, 0, false},
   };
   sortRules(c.types);
   return c;
@@ -212,8 +200,7 @@ Config parseConfig(std::string_view json) {
       parseTypes(v, cfg);
     } else if (key == "blocklist") {
       if (v.kind == JsonValue::Kind::Null) continue;
-      if (!v.isArray())
-        fail("blocklist", "must be a list of values, e.g. [test@test.com, \"0000000000\"]");
+      if (!v.isArray()) fail("blocklist", "must be a list of values, e.g. [test@test.com, \"0000000000\"]");
       for (const JsonValue& item : v.items) {
         std::string text;
         if (item.isString()) {
@@ -227,11 +214,9 @@ Config parseConfig(std::string_view json) {
         cfg.blocklist.push_back(std::move(text));
       }
     } else if (key == "default_region") {
-      cfg.default_region =
-          v.isString() && v.string.size() == 2 ? privacy::phoneRegion(v.string) : "";
+      cfg.default_region = v.isString() && v.string.size() == 2 ? privacy::phoneRegion(v.string) : "";
       if (cfg.default_region.empty()) {
-        fail("default_region",
-             "must be a two-letter region with a telephone numbering plan, such as DE or US");
+        fail("default_region", "must be a two-letter region with a telephone numbering plan, such as DE or US");
       }
     } else if (key == "builtin_blocklist") {
       if (!v.isBool()) fail("builtin_blocklist", "must be true or false");
@@ -244,9 +229,7 @@ Config parseConfig(std::string_view json) {
       }
       cfg.max_distinct = static_cast<uint32_t>(v.integer);
     } else {
-      fail(key,
-           "unknown setting (use types, default_region, blocklist, builtin_blocklist, traits, "
-           "max_distinct)");
+      fail(key, "unknown setting (use types, default_region, blocklist, builtin_blocklist, traits, max_distinct)");
     }
   }
   sortRules(cfg.types);

@@ -32,8 +32,7 @@ class CdpSink final : public pipeline::Sink {
     for (event::Event& e : batch) {
       if (!e.live()) continue;
       for (event::Identity& id : e.identities) {
-        if (id.type != "phone" || id.value.starts_with("+") || id.value.starts_with("h1:"))
-          continue;
+        if (id.type != "phone" || id.value.starts_with("+") || id.value.starts_with("h1:")) continue;
         if (phones_.normalize("phone", id.value, scratch_)) {
           id.value = batch.intern(scratch_);
         }
@@ -64,8 +63,8 @@ void registerCdpSink(config::SimpleCatalog& catalog) {
   catalog.add(std::move(info));
 }
 
-std::unique_ptr<pipeline::Sink> makeCdpSink(Store& store, std::string pipeline,
-                                            std::string source_id, std::string_view config_json) {
+std::unique_ptr<pipeline::Sink> makeCdpSink(Store& store, std::string pipeline, std::string source_id,
+                                            std::string_view config_json) {
   std::string region;
   if (!config_json.empty()) {
     const config::JsonValue cfg = config::parseJson(config_json);

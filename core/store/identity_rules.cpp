@@ -23,8 +23,7 @@ bool IdentityKeyer::pseudonymizeLenient(std::string_view type, std::string_view 
   return true;
 }
 
-bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch,
-                                 std::vector<IdentityKey>& out) {
+bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch, std::vector<IdentityKey>& out) {
   if (e.id.empty()) {
     e.disposition = event::Disposition::DeadLetter;
     e.reason = "the event has no id (a source or stage left $id empty)";
@@ -53,8 +52,8 @@ void IdentityKeyer::rejectedOne(std::string_view reason) {
   rejected_.emplace_back(reason, 1);
 }
 
-bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena,
-                           std::vector<IdentityKey>& out, std::string_view* needs_key) {
+bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vector<IdentityKey>& out,
+                           std::string_view* needs_key) {
   const size_t first = out.size();
   last_rejected_.clear();
   for (const event::Identity& id : e.identities) {
