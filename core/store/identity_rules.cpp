@@ -95,6 +95,64 @@ bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vect
   return true;
 }
 
+void SameIdGuard::fingerprint(const event::Event& e, std::string& out) {
+  // Everything the store keeps of the event, and its identities as the source gave them
+  // (two records with equal attributes but another email are different records).
+  text_.clear();
+  text_.append(e.channel).push_back('\x1f');
+  text_.append(e.type).push_back('\x1f');
+  text_.append(std::to_string(e.occurred_at_us)).push_back('\x1f');
+  event::appendAttributesJson(text_, e);
+  for (const event::Identity& id : e.identities) {
+    text_.push_back('\x1f');
+    text_.append(id.type).push_back('=');
+    text_.append(id.value);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.clear();
+  if (hasher_ != nullptr) {
+    const auto mac = hasher_->mac(text_);
+    for (size_t i = 0; i < 16; ++i) {
+      out.push_back(kHex[mac[i] >> 4]);
+      out.push_back(kHex[mac[i] & 0xf]);
+    }
+  } else {
+    out = event::makeEventId("content", text_);
+  }
+}
+
+bool SameIdGuard::admit(event::Event& e, event::Batch& batch, const StoredContent* stored,
+                        std::string_view fingerprint) {
+  const std::string id(e.id);
+  std::string_view other_pipeline, other_source;
+  bool collides = false;
+  if (const auto earlier = admitted_.find(id); earlier != admitted_.end()) {
+    collides = earlier->second != fingerprint;
+    other_pipeline = "this batch";
+    other_source = e.source;
+  } else if (stored != nullptr && !stored->content_hash.empty() && stored->content_hash != fingerprint) {
+    collides = true;
+    other_pipeline = stored->pipeline;
+    other_source = stored->source;
+  }
+  if (!collides) {
+    admitted_.emplace(id, std::string(fingerprint));
+    return true;
+  }
+  const std::string own = event::makeEventId(id, fingerprint);
+  e.reason = batch.intern("same id, different content: event " + id + " is already stored (pipeline " +
+                          std::string(other_pipeline) + ", source " + std::string(other_source) +
+                          ") with other content, and it stays as it was; this record" +
+                          (e.source.empty() ? std::string() : " (source " + std::string(e.source) + ")") +
+                          " is kept here under id " + own +
+                          ". If the source reuses keys (a rotated file, a reused number), give it a key that "
+                          "tells its records apart (key_field)");
+  e.id = batch.intern(own);
+  e.disposition = event::Disposition::DeadLetter;
+  batch.count(kSameIdFamily, "collision");
+  return false;
+}
+
 std::string_view newProfileId(std::string_view hash, event::Arena& arena) {
   thread_local std::string id;
   identity::newProfileId(hash, id);

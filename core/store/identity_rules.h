@@ -3,6 +3,7 @@
 // keys, which profile an event joins, and how dead letters are identified and written.
 // Every store backend uses these, so the rules hold whatever database sits underneath.
 #include <span>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -73,6 +74,43 @@ class IdentityKeyer {
   std::string hashed_;
 };
 
+// The counter family of records that reused a stored event id with other content (Batch::count).
+inline constexpr std::string_view kSameIdFamily = "same_id";
+
+// What the store holds under an event id, as far as telling a replay from a collision needs.
+struct StoredContent {
+  std::string content_hash;  // "" for rows stored before content hashes were kept
+  std::string pipeline;
+  std::string source;
+};
+
+// Same id, different content (docs/store.md). Event ids are deterministic, so a record whose
+// id is already stored is either a replay of it (same content: an idempotent upsert) or a
+// different record that the source's key failed to tell apart (a rotated file, a reused
+// order number): a collision. A collision is never written over the stored event: the record
+// becomes a dead letter under an id of its own (derived from both), whose reason names the
+// stored event's id, pipeline and source, and it is counted (`same_id`, "collision").
+class SameIdGuard {
+ public:
+  // `hasher` keys the content fingerprint (may be null: an unkeyed hash, only for stores that
+  // refuse clear identities anyway).
+  explicit SameIdGuard(const privacy::KeyedHasher* hasher) : hasher_(hasher) {}
+
+  // Before each batch (forgets the ids the last batch admitted).
+  void beginBatch() { admitted_.clear(); }
+  // The fingerprint of e's content (32 hex) into `out`.
+  void fingerprint(const event::Event& e, std::string& out);
+  // Whether e may be written: its id is new (`stored` null, and no earlier event of this batch
+  // had it with other content) or holds the same content. Otherwise e becomes a collision dead
+  // letter (see above) and false is returned. `fingerprint` is e's, from fingerprint().
+  bool admit(event::Event& e, event::Batch& batch, const StoredContent* stored, std::string_view fingerprint);
+
+ private:
+  const privacy::KeyedHasher* hasher_;
+  std::string text_;
+  std::unordered_map<std::string, std::string> admitted_;  // id -> fingerprint, this batch
+};
+
 // The id of a profile created by identity `hash` (identity::newProfileId, interned in arena).
 std::string_view newProfileId(std::string_view hash, event::Arena& arena);
 
@@ -91,13 +129,24 @@ void appendDeadLetterPayload(std::string& out, const event::Event& e, IdentityKe
 // every live event with storable keys is resolved to a profile through `graph`, written by
 // `write(event, source, resolution)` (which returns whether the row is new), and observed for
 // traits. `keys` is reused working storage. Returns how many events were written.
-template <typename WriteEvent>
+// `stored(id, out)` says what the store holds under an event id (false: nothing) and `guard`
+// keeps collisions out (SameIdGuard); `fingerprint` holds the written event's fingerprint
+// while `write` runs.
+template <typename StoredLookup, typename WriteEvent>
 size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, identity::Graph& graph,
+                       SameIdGuard& guard, StoredLookup&& stored, std::string& fingerprint,
                        event::Batch& batch, std::string_view source_id, int64_t now,
                        std::vector<IdentityKey>& keys, WriteEvent&& write) {
   size_t written = 0;
+  StoredContent row;
+  guard.beginBatch();
   for (event::Event& e : batch) {
     if (!e.live()) continue;
+    if (!e.id.empty()) {
+      guard.fingerprint(e, fingerprint);
+      const bool known = stored(e.id, row);
+      if (!guard.admit(e, batch, known ? &row : nullptr, fingerprint)) continue;
+    }
     keys.clear();
     if (!keyer.storableKeys(e, batch, keys)) continue;
     const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;

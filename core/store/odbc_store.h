@@ -91,6 +91,8 @@ class OdbcStore final : public Store, private identity::Graph {
   // still hold (nobody else wrote since our last committed batch).
   bool lockAndCheckCaches();
 
+  // What the store holds under an event id (for SameIdGuard); false when nothing.
+  bool storedContent(std::string_view event_id, StoredContent& out);
   bool writeEvent(std::string_view pipeline, std::string_view source, const event::Event& e,
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id, const event::Batch& batch,
@@ -100,6 +102,8 @@ class OdbcStore final : public Store, private identity::Graph {
   odbc::Connection conn_;
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
+  SameIdGuard same_id_;
+  std::string fingerprint_;  // of the event being written
   identity::Resolver resolver_;
   int busy_timeout_ms_;
   std::mutex mutex_;
@@ -115,7 +119,7 @@ class OdbcStore final : public Store, private identity::Graph {
   std::unique_ptr<odbc::Statement> merge_identities_, merge_events_, merge_consents_, merge_conflicts_,
       merge_conflicts_other_, delete_profile_, insert_merge_;
   std::unique_ptr<odbc::Statement> insert_event_, update_event_, upsert_dead_letter_, upsert_checkpoint_,
-      select_checkpoint_, select_counts_;
+      select_checkpoint_, select_counts_, select_event_content_;
 
   static constexpr int kAttempts = 5;
 

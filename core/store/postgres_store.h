@@ -105,6 +105,9 @@ class PostgresStore final : public Store, private identity::Graph {
   // Takes the writer lock; true when nobody else wrote since this writer's last batch.
   bool lockAndCheckEpoch();
   void prefetch();
+  // Inside the transaction: turns records that reuse a stored id with other content into
+  // collision dead letters (SameIdGuard) and drops them from pending_.
+  void admitSameIds(event::Batch& batch);
   void resetBatchState();
   void forgetCaches();
   // The profile `id` ends up as after this batch's merges so far.
@@ -121,12 +124,13 @@ class PostgresStore final : public Store, private identity::Graph {
   pg::Connection conn_;
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
+  SameIdGuard same_id_;
   identity::Resolver resolver_;
   bool any_limit_ = false;
   std::mutex mutex_;
 
   int find_identity_ = -1, select_checkpoint_ = -1, upsert_checkpoint_ = -1, select_counts_ = -1;
-  int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1;
+  int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1, pre_event_content_ = -1;
   int count_identities_ = -1, load_profile_ = -1;
   int upsert_events_ = -1, upsert_profiles_ = -1, insert_identities_ = -1, touch_identities_ = -1;
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
@@ -154,6 +158,7 @@ class PostgresStore final : public Store, private identity::Graph {
     std::string_view source;
     int64_t seen;
     identity::Resolution resolution;
+    std::string fingerprint;  // of its content (SameIdGuard)
   };
   std::vector<Pending> pending_;
   std::vector<IdentityKey> keys_;
