@@ -139,6 +139,7 @@ size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, ident
                        std::vector<IdentityKey>& keys, WriteEvent&& write) {
   size_t written = 0;
   StoredContent row;
+  std::string_view pipeline_source;  // source_id in the batch's arena, once
   guard.beginBatch();
   for (event::Event& e : batch) {
     if (!e.live()) continue;
@@ -150,7 +151,13 @@ size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, ident
     keys.clear();
     if (!keyer.storableKeys(e, batch, keys)) continue;
     const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
-    const std::string_view source = e.source.empty() ? source_id : e.source;
+    // The event as stored: without a source of its own it carries the pipeline's ($source in
+    // traits then says what the stored row says).
+    if (e.source.empty()) {
+      if (pipeline_source.empty()) pipeline_source = batch.intern(source_id);
+      e.source = pipeline_source;
+    }
+    const std::string_view source = e.source;
     const identity::Resolution r = resolver.resolve(graph, keys, e.id, source, seen);
     resolver.observe(r, e, seen, write(e, source, r));
     ++written;

@@ -351,10 +351,17 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
 void PostgresStore::collect(std::string_view source_id, event::Batch& batch, int64_t now) {
   pending_.clear();
   keys_.clear();
+  std::string_view pipeline_source;  // source_id in the batch's arena, once
   for (event::Event& e : batch) {
     if (!e.live()) continue;
     const size_t first = keys_.size();
     if (!keyer_.storableKeys(e, batch, keys_)) continue;
+    // The event as stored: without a source of its own it carries the pipeline's ($source in
+    // traits then says what the stored row says).
+    if (e.source.empty()) {
+      if (pipeline_source.empty()) pipeline_source = batch.intern(source_id);
+      e.source = pipeline_source;
+    }
     pending_.push_back(Pending{&e, static_cast<uint32_t>(first), static_cast<uint32_t>(keys_.size() - first),
                                e.source.empty() ? source_id : e.source,
                                e.occurred_at_us != 0 ? e.occurred_at_us : now, {}, {}});
