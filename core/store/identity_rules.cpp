@@ -121,8 +121,19 @@ void SameIdGuard::fingerprint(const event::Event& e, std::string& out) {
   }
 }
 
-bool SameIdGuard::admit(event::Event& e, event::Batch& batch, const StoredContent* stored,
+void SameIdGuard::setPolicy(std::string_view pipeline, SameIdPolicy policy) {
+  for (auto& [name, p] : policies_) {
+    if (name == pipeline) {
+      p = policy;
+      return;
+    }
+  }
+  policies_.emplace_back(std::string(pipeline), policy);
+}
+
+bool SameIdGuard::admit(event::Event& e, event::Batch& batch, std::string_view pipeline, const StoredContent* stored,
                         std::string_view fingerprint) {
+  versioned_ = false;
   const std::string id(e.id);
   std::string_view other_pipeline, other_source;
   bool collides = false;
@@ -140,6 +151,17 @@ bool SameIdGuard::admit(event::Event& e, event::Batch& batch, const StoredConten
     return true;
   }
   const std::string own = event::makeEventId(id, fingerprint);
+  SameIdPolicy policy = SameIdPolicy::Auto;
+  for (const auto& [name, p] : policies_) {
+    if (name == pipeline) policy = p;
+  }
+  if (policy == SameIdPolicy::Versions || (policy == SameIdPolicy::Auto && e.occurred_at_us == 0)) {
+    // A snapshot that changed: a new version of its own (a replay of it is a replay).
+    e.id = batch.intern(own);
+    admitted_.emplace(own, std::string(fingerprint));
+    versioned_ = true;
+    return true;
+  }
   e.reason = batch.intern("same id, different content: event " + id + " is already stored (pipeline " +
                           std::string(other_pipeline) + ", source " + std::string(other_source) +
                           ") with other content, and it stays as it was; this record" +

@@ -77,6 +77,12 @@ class IdentityKeyer {
 // The counter family of records that reused a stored event id with other content (Batch::count).
 inline constexpr std::string_view kSameIdFamily = "same_id";
 
+// What a second record under a stored event id with other content means (the cdp sink's
+// `same_id:` option, docs/store.md): Collision (immutable records: calls, orders), Versions
+// (snapshots: a CRM row exported again with changes is kept as a new version), Auto (the
+// default: Versions for events without occurred_at, snapshots by nature; Collision otherwise).
+enum class SameIdPolicy : uint8_t { Auto, Collision, Versions };
+
 // What the store holds under an event id, as far as telling a replay from a collision needs.
 struct StoredContent {
   std::string content_hash;  // "" for rows stored before content hashes were kept
@@ -96,6 +102,9 @@ class SameIdGuard {
   // refuse clear identities anyway).
   explicit SameIdGuard(const privacy::KeyedHasher* hasher) : hasher_(hasher) {}
 
+  // The cdp sink's `same_id:` for a pipeline (SameIdPolicy::Auto when never set).
+  void setPolicy(std::string_view pipeline, SameIdPolicy policy);
+
   // Before each batch (forgets the ids the last batch admitted).
   void beginBatch() { admitted_.clear(); }
   // The fingerprint of e's content (32 hex) into `out`.
@@ -103,10 +112,19 @@ class SameIdGuard {
   // Whether e may be written: its id is new (`stored` null, and no earlier event of this batch
   // had it with other content) or holds the same content. Otherwise e becomes a collision dead
   // letter (see above) and false is returned. `fingerprint` is e's, from fingerprint().
-  bool admit(event::Event& e, event::Batch& batch, const StoredContent* stored, std::string_view fingerprint);
+  // Under SameIdPolicy::Versions (or Auto for an event without occurred_at) a record with
+  // other content is no collision: it is stored as a new version, under an id derived from
+  // its id and content (versioned() then says so: the writer counts `same_id`, "new_version"
+  // when that row is new); true is returned.
+  bool admit(event::Event& e, event::Batch& batch, std::string_view pipeline, const StoredContent* stored,
+             std::string_view fingerprint);
+  // The last admit() gave the event a version id.
+  bool versioned() const { return versioned_; }
 
  private:
   const privacy::KeyedHasher* hasher_;
+  std::vector<std::pair<std::string, SameIdPolicy>> policies_;
+  bool versioned_ = false;
   std::string text_;
   std::unordered_map<std::string, std::string> admitted_;  // id -> fingerprint, this batch
 };
@@ -135,7 +153,7 @@ void appendDeadLetterPayload(std::string& out, const event::Event& e, IdentityKe
 template <typename StoredLookup, typename WriteEvent>
 size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, identity::Graph& graph,
                        SameIdGuard& guard, StoredLookup&& stored, std::string& fingerprint,
-                       event::Batch& batch, std::string_view source_id, int64_t now,
+                       std::string_view pipeline, event::Batch& batch, std::string_view source_id, int64_t now,
                        std::vector<IdentityKey>& keys, WriteEvent&& write) {
   size_t written = 0;
   StoredContent row;
@@ -143,10 +161,12 @@ size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, ident
   guard.beginBatch();
   for (event::Event& e : batch) {
     if (!e.live()) continue;
+    bool versioned = false;
     if (!e.id.empty()) {
       guard.fingerprint(e, fingerprint);
       const bool known = stored(e.id, row);
-      if (!guard.admit(e, batch, known ? &row : nullptr, fingerprint)) continue;
+      if (!guard.admit(e, batch, pipeline, known ? &row : nullptr, fingerprint)) continue;
+      versioned = guard.versioned();
     }
     keys.clear();
     if (!keyer.storableKeys(e, batch, keys)) continue;
@@ -159,7 +179,9 @@ size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, ident
     }
     const std::string_view source = e.source;
     const identity::Resolution r = resolver.resolve(graph, keys, e.id, source, seen);
-    resolver.observe(r, e, seen, write(e, source, r));
+    const bool inserted = write(e, source, r);
+    if (inserted && versioned) batch.count(kSameIdFamily, "new_version");
+    resolver.observe(r, e, seen, inserted);
     ++written;
   }
   return written;

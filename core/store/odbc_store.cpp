@@ -465,7 +465,7 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       const bool cache_valid = lockAndCheckCaches();
       resolver_.beginBatch(now, cache_valid);
       auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
-      resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, batch, source_id, now, keys_,
+      resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_,
                       [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                         return writeEvent(pipeline, source, e, r, now);
                       });
@@ -859,6 +859,11 @@ identity::ResolverStats OdbcStore::resolverStats() {
 uint64_t OdbcStore::blockedIdentities() {
   std::lock_guard lock(mutex_);
   return keyer_.blocked();
+}
+
+void OdbcStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

@@ -43,6 +43,7 @@ class OdbcStore final : public Store, private identity::Graph {
   pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                               event::Batch& batch) override;
   StoreCounts counts() override;
+  void setSameIdPolicy(std::string_view pipeline, int policy) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;

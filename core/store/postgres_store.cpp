@@ -329,6 +329,10 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
     collect(source_id, batch, now);
     attempted_ = false;
     transact([&] { writeAttempt(pipeline, source_id, batch, now); });
+    // Counted once the batch is in (an attempt that rolled back is not).
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].versioned && inserted_[i] != 0) batch.count(kSameIdFamily, "new_version");
+    }
     resolver_.committed();
     epoch_ = batch_epoch_;
     attempted_ = false;
@@ -364,12 +368,12 @@ void PostgresStore::collect(std::string_view source_id, event::Batch& batch, int
     }
     pending_.push_back(Pending{&e, static_cast<uint32_t>(first), static_cast<uint32_t>(keys_.size() - first),
                                e.source.empty() ? source_id : e.source,
-                               e.occurred_at_us != 0 ? e.occurred_at_us : now, {}, {}});
+                               e.occurred_at_us != 0 ? e.occurred_at_us : now, {}, {}, false});
     same_id_.fingerprint(e, pending_.back().fingerprint);
   }
 }
 
-void PostgresStore::admitSameIds(event::Batch& batch) {
+void PostgresStore::admitSameIds(std::string_view pipeline, event::Batch& batch) {
   if (pending_.empty()) return;
   a_[0].clear();
   for (const Pending& p : pending_) a_[0].add(p.event->id);
@@ -387,7 +391,10 @@ void PostgresStore::admitSameIds(event::Batch& batch) {
   size_t kept = 0;
   for (Pending& p : pending_) {
     const auto it = stored.find(std::string(p.event->id));
-    if (!same_id_.admit(*p.event, batch, it == stored.end() ? nullptr : &it->second, p.fingerprint)) continue;
+    if (!same_id_.admit(*p.event, batch, pipeline, it == stored.end() ? nullptr : &it->second, p.fingerprint)) {
+      continue;
+    }
+    p.versioned = p.versioned || same_id_.versioned();  // a retried attempt finds its new id unknown
     if (&pending_[kept] != &p) pending_[kept] = std::move(p);
     ++kept;
   }
@@ -404,7 +411,7 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   attempted_ = true;
   resetBatchState();
   const bool cache_valid = lockAndCheckEpoch();
-  admitSameIds(batch);
+  admitSameIds(pipeline, batch);
   if (!resolver_.beginBatch(now, cache_valid)) forgetCaches();
   prefetch();
   for (Pending& p : pending_) {
@@ -992,6 +999,11 @@ identity::ResolverStats PostgresStore::resolverStats() {
 uint64_t PostgresStore::prefetchMisses() {
   std::lock_guard lock(mutex_);
   return misses_;
+}
+
+void PostgresStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

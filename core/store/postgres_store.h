@@ -58,6 +58,7 @@ class PostgresStore final : public Store, private identity::Graph {
   pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                               event::Batch& batch) override;
   StoreCounts counts() override;
+  void setSameIdPolicy(std::string_view pipeline, int policy) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
@@ -107,7 +108,7 @@ class PostgresStore final : public Store, private identity::Graph {
   void prefetch();
   // Inside the transaction: turns records that reuse a stored id with other content into
   // collision dead letters (SameIdGuard) and drops them from pending_.
-  void admitSameIds(event::Batch& batch);
+  void admitSameIds(std::string_view pipeline, event::Batch& batch);
   void resetBatchState();
   void forgetCaches();
   // The profile `id` ends up as after this batch's merges so far.
@@ -159,6 +160,7 @@ class PostgresStore final : public Store, private identity::Graph {
     int64_t seen;
     identity::Resolution resolution;
     std::string fingerprint;  // of its content (SameIdGuard)
+    bool versioned = false;   // a new version of a changed snapshot (SameIdGuard::versioned)
   };
   std::vector<Pending> pending_;
   std::vector<IdentityKey> keys_;

@@ -422,7 +422,7 @@ pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_
     inGroup(key, [&] {
       resolver_.beginBatch(now, !othersWrote());
       auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
-      stored = resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, batch, source_id, now, keys_,
+      stored = resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_,
                                [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                                  return writeEvent(pipeline, source, e, r, now);
                                });
@@ -768,6 +768,11 @@ void SqliteStore::failCommitsForTesting(int n) {
         return left > 0 ? (--left, 1) : 0;  // non-zero turns the COMMIT into a ROLLBACK
       },
       this);
+}
+
+void SqliteStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

@@ -1128,5 +1128,45 @@ TEST_P(Conformance, SameIdWithOtherContentIsACollisionAndTraitsEqualTheStoredEve
   EXPECT_EQ(events, 7u);
 }
 
+// Snapshots (events without occurred_at, e.g. CRM rows exported again): under the default
+// `same_id: auto` a changed snapshot is kept as a new version, not a collision; `collision`
+// makes it one; identical exports stay no-ops. Traits equal a fold of the stored events.
+TEST_P(Conformance, ChangedSnapshotsAreNewVersionsUnlessThePipelineSaysCollision) {
+  options_.identity = identity::parseConfig(R"({"traits":{"spend":{"sum":"amount"},"segment":{"last":"segment"}}})");
+  auto store = open();
+  store->setSameIdPolicy("strict", 1);
+  std::map<std::string, uint64_t> counted;
+  auto write = [&](const std::string& pipeline, int64_t amount, const std::string& segment) {
+    event::Batch b;
+    event::Event& e = add(b, "row-1", {{"crm_id", "C-9"}}, 0);  // a snapshot: no occurred_at
+    e.set("amount", event::Value::integer(amount));
+    e.set("segment", event::Value::string(b.intern(segment)));
+    ASSERT_OK(store->writeBatch(pipeline, "crm", b));
+    for (const auto& t : b.tallies()) counted[std::string(t.family) + "/" + std::string(t.label)] += t.n;
+  };
+  write("snap", 10, "gold");
+  write("snap", 10, "gold");      // the same export again: nothing new
+  write("snap", 12, "platinum");  // the row changed: a new version
+  write("snap", 12, "platinum");  // and that version exported again: nothing new
+  EXPECT_EQ(counted["same_id/new_version"], 1u);
+  EXPECT_EQ(counted["same_id/collision"], 0u);
+  auto db = raw();
+  EXPECT_EQ(db->one("SELECT count(*) FROM events"), "2");
+  EXPECT_EQ(db->one("SELECT count(*) FROM dead_letters"), "0");
+  EXPECT_EQ(db->one("SELECT " + fx().attribute("amount") + eventWhere("row-1")), "10");  // the first stays
+
+  write("strict", 99, "gold");  // another pipeline whose cdp sink says same_id: collision
+  EXPECT_EQ(counted["same_id/collision"], 1u);
+  EXPECT_EQ(db->one("SELECT count(*) FROM events"), "2");
+  EXPECT_EQ(db->one("SELECT count(*) FROM dead_letters"), "1");
+
+  const std::string profile = idOf(hasher_, "crm_id", "C-9");
+  const auto view = store->profile(profile, 100);
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->events, 2u);
+  EXPECT_EQ(canonical(view->traits), recomputedTraits(options_.identity, *view));
+  EXPECT_NE(canonical(view->traits).find("\"spend\":22"), std::string::npos) << view->traits;
+}
+
 }  // namespace
 }  // namespace omniloop::store::testing
