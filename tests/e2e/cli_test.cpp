@@ -3,6 +3,7 @@
 
 #include <sqlite3.h>
 
+#include <fstream>
 #include <regex>
 
 #include "command.h"
@@ -184,6 +185,51 @@ TEST(Cli, PhonesAreValidatedByLibphonenumberAndEveryRejectionIsCounted) {
   EXPECT_EQ(invalid.exit_code, 2);
   EXPECT_NE(invalid.err.find("not a valid number in region DE"), std::string::npos) << invalid.err;
   EXPECT_EQ(invalid.err.find("12ab"), std::string::npos) << "the clear value was echoed";
+}
+
+// A record that reuses a stored id with other content is a collision the user sees (counter,
+// dead letter), never a silent overwrite; the same record again is a no-op.
+TEST(Cli, SameIdWithOtherContentIsReportedNotOverwritten) {
+  const std::string dir = tempDir("sameid");
+  writeFile(dir + "/in.jsonl", "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":20}\n");
+  writeFile(dir + "/p.yaml", "version: 1\nname: orders\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                                 "/in.jsonl, key_field: id }\nsink:\n  type: cdp\n  with: { same_id: collision }\n");
+  const std::string store = "sqlite:" + dir + "/cdp.db";
+  auto first = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  // Order 1 again as it was, and order 2 again with another total (a reused order number).
+  std::ofstream(dir + "/in.jsonl", std::ios::app) << "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":99}\n";
+  auto second = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--json"});
+  EXPECT_NE(second.out.find("\"same_id\":{\"collision\":1}"), std::string::npos) << second.out << second.err;
+  auto stats = runCommand({omniloopBin(), "stats", "--store", store, "--json"});
+  EXPECT_NE(stats.out.find("\"events\":2"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("\"dead_letters\":1"), std::string::npos) << stats.out;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/cdp.db").c_str(), &db), SQLITE_OK);
+  auto one = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return out;
+  };
+  EXPECT_EQ(one("SELECT group_concat(json_extract(attributes, '$.total')) FROM (SELECT attributes FROM events "
+                "ORDER BY json_extract(attributes, '$.id'))"),
+            "10,20");  // the stored order 2 stays as it was
+  EXPECT_NE(one("SELECT reason FROM dead_letters").find("same id, different content"), std::string::npos);
+  sqlite3_close(db);
+}
+
+// A misspelt identity type in omniloop.yaml stops the command with file:line:column and a hint.
+TEST(Cli, MisspeltIdentityTypeInTheConfigIsAnError) {
+  const std::string dir = tempDir("idtypo");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/cdp.db\nidentity:\n  types:\n    emial: { max_per_profile: 1 }\n");
+  auto r = runCommand({omniloopBin(), "stats", "--config", dir + "/omniloop.yaml"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(dir + "/omniloop.yaml:4:5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'email'?"), std::string::npos) << r.err;
 }
 
 TEST(Cli, PluginsListsBundledFileConnectors) {
