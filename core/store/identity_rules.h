@@ -3,9 +3,9 @@
 // keys, which profile an event joins, and how dead letters are identified and written.
 // Every store backend uses these, so the rules hold whatever database sits underneath.
 #include <span>
-#include <unordered_map>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
