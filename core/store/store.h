@@ -155,6 +155,10 @@ class Store : public pipeline::CheckpointStore {
     return false;
   }
 
+  // What a record under a stored event id with other content means for `pipeline`'s events
+  // (the cdp sink's `same_id:`; identity_rules.h SameIdPolicy). 0 Auto, 1 Collision, 2 Versions.
+  virtual void setSameIdPolicy(std::string_view pipeline, int policy) = 0;
+
   virtual StoreCounts counts() = 0;
   // The profile a clear identity value belongs to (normalised and pseudonymised like ingested
   // ones; an "h1:" value is looked up as is); nullopt when unknown or not normalisable.
