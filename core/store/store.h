@@ -170,7 +170,7 @@ class Store : public pipeline::CheckpointStore {
   // The schema version of the open database.
   virtual int schemaVersion() = 0;
 
-  // Tokenisation vault (schemas/cdp/<dialect>/0003_vault.sql). putVault inserts rows whose
+  // Tokenisation vault (schemas/cdp/<dialect>/0004_vault.sql). putVault inserts rows whose
   // token is not there yet (a token is deterministic, so an existing row already holds the
   // same value) and commits them: with the open group of batches when one is open (so a
   // token never outlives the events that carry it), else in a transaction of their own.
