@@ -119,7 +119,7 @@ void splitCsvRecord(char* record, size_t length, char delimiter,
       i = end;
     }
     if (i >= length) return;
-    ++i;                // the delimiter
+    ++i;  // the delimiter
     if (i == length) {  // a trailing delimiter ends with an empty field
       fields->emplace_back(record + length, 0);
       return;

@@ -39,9 +39,8 @@ CsvSource::CsvSource(const sdk::Config& config)
              delimiter[0] != '\r') {
     delimiter_ = delimiter[0];
   } else {
-    throw sdk::Error(
-        "file.csv: option 'delimiter' must be one character other than a quote or a "
-        "line break (or \"tab\")");
+    throw sdk::Error("file.csv: option 'delimiter' must be one character other than a quote or a "
+                     "line break (or \"tab\")");
   }
   const std::string short_rows = config.str("short_rows", "pad");
   if (short_rows == "dead_letter") {
@@ -60,36 +59,32 @@ CsvSource::CsvSource(const sdk::Config& config)
   const sdk::Config rename = config.object("rename");
   for (const auto& member : rename.root().members()) {
     if (!member.second.isString()) {
-      throw sdk::Error(
-          "file.csv: option 'rename' maps header labels to field names; the value "
-          "for '" +
-          member.first + "' must be a string");
+      throw sdk::Error("file.csv: option 'rename' maps header labels to field names; the value "
+                       "for '" + member.first + "' must be a string");
     }
     rename_.emplace_back(member.first, member.second.text());
   }
   const bool has_columns = config.has("columns");
   if (header_) {
     if (has_columns) {
-      throw sdk::Error(
-          "file.csv: option 'columns' names the columns of a file without a header "
-          "row (header: false); to rename header labels use rename: {label: field}");
+      throw sdk::Error("file.csv: option 'columns' names the columns of a file without a header "
+                       "row (header: false); to rename header labels use rename: {label: field}");
     }
   } else {
     if (!has_columns) {
-      throw sdk::Error(
-          "file.csv: option 'columns' is required when header is false (list the "
-          "field name of every column, in order)");
+      throw sdk::Error("file.csv: option 'columns' is required when header is false (list the "
+                       "field name of every column, in order)");
     }
     if (!rename_.empty()) {
-      throw sdk::Error(
-          "file.csv: option 'rename' applies to header labels; with header: false "
-          "name the fields in 'columns'");
+      throw sdk::Error("file.csv: option 'rename' applies to header labels; with header: false "
+                       "name the fields in 'columns'");
     }
     columns_ = config.strings("columns");
     if (columns_.empty()) throw sdk::Error("file.csv: option 'columns' must not be empty");
     for (size_t i = 0; i < columns_.size(); ++i) {
       if (columns_[i].empty()) {
-        throw sdk::Error("file.csv: option 'columns' item " + std::to_string(i + 1) + " is empty");
+        throw sdk::Error("file.csv: option 'columns' item " + std::to_string(i + 1) +
+                         " is empty");
       }
       for (size_t j = 0; j < i; ++j) {
         if (columns_[j] == columns_[i]) {
@@ -283,7 +278,8 @@ ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
       fill(&eof, &full);
       continue;
     }
-    const CsvScan scan = scanCsvRecord(w, delimiter_, eof && (!follow_ || tail_final));
+    const CsvScan scan =
+        scanCsvRecord(w, delimiter_, eof && (!follow_ || tail_final));
     if (scan.status == CsvScanStatus::kNeedMore) {
       if (!eof) {
         if (fill(&eof, &full) || !full) continue;

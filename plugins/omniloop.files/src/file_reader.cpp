@@ -19,9 +19,7 @@ FileReader::FileReader(std::string path, size_t block_size, size_t max_record_by
   std::memset(buf_.get(), 0, capacity_ + kPadding);
 }
 
-FileReader::~FileReader() {
-  close();
-}
+FileReader::~FileReader() { close(); }
 
 void FileReader::close() {
   if (fd_ >= 0) ::close(fd_);

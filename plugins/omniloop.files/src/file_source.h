@@ -52,8 +52,7 @@ class FileSource : public sdk::SourceBase {
   // The end of every read(): at EOF while following, follows a rotation (unless the batch
   // stopped early); publishes the cursor and counters; then OL_END (a finite file read
   // whole), OL_OK (events appended or the batch is full) or OL_IDLE.
-  ol_status finishRead(sdk::BatchWriter& out, bool eof, bool batch_full, size_t appended,
-                       size_t max);
+  ol_status finishRead(sdk::BatchWriter& out, bool eof, bool batch_full, size_t appended, size_t max);
   void setStaticEnvelope(sdk::EventBuilder& ev) const;
   // The default natural key: "<file fingerprint>:<byte offset>" (kept in keybuf_), so the
   // records of two files (before and after a rotation) never share a key.

@@ -31,8 +31,8 @@ JsonlSink::JsonlSink(const sdk::Config& config)
   const int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC);
   fd_ = ::open(path_.c_str(), flags, 0600);
   if (fd_ < 0) {
-    throw sdk::Error("file.jsonl sink: cannot open '" + path_ +
-                     "' for writing: " + std::strerror(errno));
+    throw sdk::Error("file.jsonl sink: cannot open '" + path_ + "' for writing: " +
+                     std::strerror(errno));
   }
   buf_.reserve(kFlushThreshold + 64 * 1024);
 }

@@ -69,7 +69,9 @@ class JsonlSource::Visitor final : public FieldVisitor {
     }
     return kNoKey;
   }
-  bool isTime(std::string_view path) const { return src_.time_format_ && path == src_.time_field_; }
+  bool isTime(std::string_view path) const {
+    return src_.time_format_ && path == src_.time_field_;
+  }
   std::optional<int64_t> epochOrIso(std::string_view v) {
     time_seen = true;
     if (*src_.time_format_ == TimeFormat::kIso8601) return parseIso8601Micros(v);
@@ -111,8 +113,8 @@ void JsonlSource::deadLetter(sdk::EventBuilder& ev, uint64_t offset, std::string
   ++dead_letters_;
 }
 
-JsonlSource::Outcome JsonlSource::processLine(sdk::BatchWriter& out, const char* line, size_t len,
-                                              uint64_t offset) {
+JsonlSource::Outcome JsonlSource::processLine(sdk::BatchWriter& out, const char* line,
+                                              size_t len, uint64_t offset) {
   if (len > 0 && line[len - 1] == '\r') --len;
   size_t first = 0;
   while (first < len && (line[first] == ' ' || line[first] == '\t')) ++first;

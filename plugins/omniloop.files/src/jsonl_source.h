@@ -26,8 +26,8 @@ class JsonlSource final : public FileSource {
   std::string time_field_;
   std::optional<TimeFormat> time_format_;
   JsonlParser parser_;
-  std::string error_;      // reused
-  std::string reason_;     // reused
+  std::string error_;   // reused
+  std::string reason_;  // reused
   bool skipping_ = false;  // discarding the rest of a line longer than max_record_bytes
   // Per record, the values of key_fields_ (reused; found: the field was present).
   std::vector<std::string> key_values_;

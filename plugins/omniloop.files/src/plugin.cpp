@@ -10,27 +10,29 @@
 namespace {
 
 // Options both sources share (JSON Schema "properties" members).
-#define OMNILOOP_FILES_COMMON_OPTIONS                                                                                                                                                                                             \
-  R"("path": {"type": "string", "format": "path", "minLength": 1, "description": "File to read (relative: to the pipeline file)."},)"                                                                                             \
-  R"("follow": {"type": "boolean", "default": false,)"                                                                                                                                                                            \
-  R"( "description": "Keep reading lines appended to the file (and follow rotation); otherwise stop at its end."},)"                                                                                                              \
-  R"("key_field": {"anyOf": [{"type": "string", "minLength": 1},)"                                                                                                                                                                \
-  R"( {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],)"                                                                                                                                           \
+#define OMNILOOP_FILES_COMMON_OPTIONS                                                           \
+  R"("path": {"type": "string", "format": "path", "minLength": 1, "description": "File to read (relative: to the pipeline file)."},)"              \
+  R"("follow": {"type": "boolean", "default": false,)"                                          \
+  R"( "description": "Keep reading lines appended to the file (and follow rotation); otherwise stop at its end."},)" \
+  R"("key_field": {"anyOf": [{"type": "string", "minLength": 1},)"                              \
+  R"( {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],)"          \
   R"( "description": "Field, or list of fields, whose values are the record's natural key (default: the file's fingerprint and the record's byte offset; offset:<fingerprint>:<n> when every key field is missing or empty)."},)" \
-  R"("type": {"type": "string", "description": "Event type set on every event."},)"                                                                                                                                               \
-  R"("channel": {"type": "string", "description": "Channel set on every event."},)"                                                                                                                                               \
-  R"("max_record_bytes": {"type": "integer", "minimum": 1024, "default": 16777216,)"                                                                                                                                              \
+  R"("type": {"type": "string", "description": "Event type set on every event."},)"           \
+  R"("channel": {"type": "string", "description": "Channel set on every event."},)"           \
+  R"("max_record_bytes": {"type": "integer", "minimum": 1024, "default": 16777216,)"          \
   R"( "description": "Longest record accepted; a longer one is dead-lettered."})"
 
 constexpr const char* kJsonlSourceSchema =
-    R"({"type": "object", "additionalProperties": false, "required": ["path"], "properties": {)" OMNILOOP_FILES_COMMON_OPTIONS
+    R"({"type": "object", "additionalProperties": false, "required": ["path"], "properties": {)"
+    OMNILOOP_FILES_COMMON_OPTIONS
     R"(, "time_field": {"type": "string", "minLength": 1,)"
     R"( "description": "Dotted path of the field holding the event time (sets occurred_at)."},)"
     R"( "time_format": {"type": "string", "enum": ["iso8601", "unix", "unix_ms"], "default": "iso8601",)"
     R"( "description": "How time_field is written."}}})";
 
 constexpr const char* kCsvSourceSchema =
-    R"({"type": "object", "additionalProperties": false, "required": ["path"], "properties": {)" OMNILOOP_FILES_COMMON_OPTIONS
+    R"({"type": "object", "additionalProperties": false, "required": ["path"], "properties": {)"
+    OMNILOOP_FILES_COMMON_OPTIONS
     R"(, "header": {"type": "boolean", "default": true,)"
     R"( "description": "The first row holds the column labels (the field names)."},)"
     R"( "columns": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1,)"

@@ -89,7 +89,8 @@ std::optional<int64_t> parseIso8601Micros(std::string_view text) {
     if (pos != text.size()) return std::nullopt;
   }
   const int64_t days = std::chrono::sys_days{ymd}.time_since_epoch().count();
-  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
+  const int64_t seconds =
+      days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
   return seconds * 1000000 + micros;
 }
 
