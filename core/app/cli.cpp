@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 
+#include "app/logging.h"
 #include "app/profile_command.h"
 #include "app/progress.h"
 #include "app/runtime.h"
@@ -66,6 +67,8 @@ options:
   --progress / --no-progress   force the live progress line on or off (default: on a terminal)
   --progress-interval S seconds between plain progress lines when not on a terminal (default 10)
   --stop-when-idle      stop when a followed source has nothing new (instead of waiting)
+  --from-start          read the source from its start, ignoring the committed checkpoint
+                        (event ids do not change: the replay updates the same events, adds none)
 
 Ctrl-C / SIGTERM stop reading, finish the batches in flight, commit, and print the summary.
 When the store rolls back a group commit (a batch failing inside it), the run resumes from its
@@ -185,7 +188,8 @@ int cmdRun(const Args& a) {
     return 0;
   }
   if (!checkOptions(a, {"--config", "--store", "--batch-size", "--json", "--progress",
-                        "--no-progress", "--progress-interval", "--stop-when-idle"},
+                        "--no-progress", "--progress-interval", "--stop-when-idle",
+                        "--from-start"},
                     kRunHelp)) {
     return 2;
   }
@@ -196,6 +200,13 @@ int cmdRun(const Args& a) {
   const std::string file = a.positional[0];
   SignalWatcher signals;  // before any thread starts
   Runtime rt(runtimeOptions(a));
+  {
+    // Plugin and pipeline messages ("resumed at line N of FILE: nothing new", rotation
+    // warnings) go to stderr at the configured level, never into the summary on stdout.
+    config::LogConfig log = rt.config().log;
+    log.file.clear();
+    setupLogging(log, "omniloop");
+  }
   config::PipelineSpec spec;
   try {
     spec = rt.loadPipeline(file);
@@ -214,6 +225,7 @@ int cmdRun(const Args& a) {
     }
   }
   overrides.stop_when_idle = has(a, "--stop-when-idle");
+  overrides.from_start = has(a, "--from-start");
   std::unique_ptr<pipeline::Executor> executor = rt.build(spec, overrides);
   if (!rt.generatedKeyPath().empty()) {
     std::cerr << "omniloop: generated a new pseudonymisation key at " << rt.generatedKeyPath()
@@ -261,6 +273,7 @@ int cmdRun(const Args& a) {
     std::cerr << "omniloop: " << result.message << "\nomniloop: resuming " << spec.name
               << " from its last committed cursor (" << resumes << " of at most " << kMaxResumes
               << ")\n";
+    overrides.from_start = false;  // a resume goes on from what the first attempt committed
     std::unique_ptr<pipeline::Executor> next = rt.build(spec, overrides);
     std::lock_guard lock(executor_mutex);
     executor = std::move(next);
