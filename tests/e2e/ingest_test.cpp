@@ -28,9 +28,9 @@ void appendFile(const std::string& path, const std::string& text) {
 std::string call(int n) {
   const std::string num = std::to_string(n);
   return "\"\",\"+4930123456" + num + "\",\"200\",\"from-internal\",\"\"\"Caller " + num +
-         "\"\" <+4930123456" + num + ">\",\"SIP/100-0000000" + num +
-         "\",\"SIP/200-0000000" + num + "\",\"Dial\",\"SIP/200,30\",\"2024-05-01 10:0" + num +
-         ":00\",\"2024-05-01 10:0" + num + ":05\",\"2024-05-01 10:0" + num +
+         "\"\" <+4930123456" + num + ">\",\"SIP/100-0000000" + num + "\",\"SIP/200-0000000" + num +
+         "\",\"Dial\",\"SIP/200,30\",\"2024-05-01 10:0" + num + ":00\",\"2024-05-01 10:0" + num +
+         ":05\",\"2024-05-01 10:0" + num +
          ":55\",55,50,\"ANSWERED\",\"DOCUMENTATION\",\"171455040" + num + "." + num + "\",\"\"\n";
 }
 
@@ -53,8 +53,8 @@ std::string asteriskPipeline(const std::string& dir, const std::string& master, 
 
 CommandResult run(const std::string& pipeline, const std::string& store,
                   std::vector<std::string> extra = {}) {
-  std::vector<std::string> argv = {omniloopBin(), "run", pipeline, "--store", store,
-                                   "--no-progress", "--stop-when-idle"};
+  std::vector<std::string> argv = {omniloopBin(), "run",           pipeline,          "--store",
+                                   store,         "--no-progress", "--stop-when-idle"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return runCommand(argv);
 }
@@ -140,8 +140,7 @@ TEST_P(LogRotation, KeepsEveryCallAcrossARestart) {
   auto third = run(pipeline, store);
   ASSERT_EQ(third.exit_code, 0) << third.out << third.err;
   EXPECT_EQ(events(db), 7);
-  EXPECT_NE(third.err.find("resumed at line 4 of '" + master + "': nothing new"),
-            std::string::npos)
+  EXPECT_NE(third.err.find("resumed at line 4 of '" + master + "': nothing new"), std::string::npos)
       << third.err;
 }
 
@@ -205,11 +204,12 @@ TEST(Ingest, KeyFieldListKeysTheLegsOfOneCallApart) {
 std::string jsonlToFile(const std::string& dir, const std::string& sink_extra,
                         const std::string& with_extra = "") {
   const std::string file = dir + "/p.yaml";
-  writeFile(file, "version: 1\nname: orders-out\nsource:\n  type: file.jsonl\n  with: { path: " +
-                      dir + "/in.jsonl, key_field: id }\nstages:\n  - map:\n      copy: { email: "
-                      "$identities.email, phone: $identities.phone }\n      drop: [email, phone]\n"
-                      "sink:\n  type: file.jsonl\n" + sink_extra + "  with: { path: " + dir +
-                      "/out.jsonl" + with_extra + " }\n");
+  writeFile(file,
+            "version: 1\nname: orders-out\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                "/in.jsonl, key_field: id }\nstages:\n  - map:\n      copy: { email: "
+                "$identities.email, phone: $identities.phone }\n      drop: [email, phone]\n"
+                "sink:\n  type: file.jsonl\n" +
+                sink_extra + "  with: { path: " + dir + "/out.jsonl" + with_extra + " }\n");
   return file;
 }
 
@@ -241,8 +241,8 @@ TEST(Ingest, IdentitiesLeaveEverySinkPseudonymisedUnlessTheSinkSaysWhy) {
   const std::string out = readFile(dir + "/out.jsonl");
   ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
   // Byte scan: no clear e-mail address or phone number, in any spelling.
-  for (const char* clear : {"amy@demo.net", "Amy@Demo.NET", "bob@example.org", "1234567",
-                            "+4930"}) {
+  for (const char* clear :
+       {"amy@demo.net", "Amy@Demo.NET", "bob@example.org", "1234567", "+4930"}) {
     EXPECT_EQ(out.find(clear), std::string::npos) << clear << " in " << out;
   }
   // The store's pseudonym: "h1:<key id>:<64 hex>", one per identity.
@@ -276,7 +276,8 @@ TEST(Ingest, IdentitiesLeaveEverySinkPseudonymisedUnlessTheSinkSaysWhy) {
   EXPECT_NE(readFile(dir + "/out.jsonl").find("bob@example.org"), std::string::npos);
 
   // Without a reason the key is refused at validation, with its position.
-  auto bad = runCommand({omniloopBin(), "validate", jsonlToFile(dir, "  clear_identities: \"\"\n")});
+  auto bad =
+      runCommand({omniloopBin(), "validate", jsonlToFile(dir, "  clear_identities: \"\"\n")});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("p.yaml:12:"), std::string::npos) << bad.out;
 }
