@@ -374,7 +374,9 @@ int cmdStats(const Args& a) {
   Runtime rt(runtimeOptions(a));
   const store::StoreCounts c = rt.store().counts();
   if (has(a, "--json")) {
-    std::cout << "{\"store\":\"" << rt.storeUri() << "\",\"profiles\":" << c.profiles
+    std::string store_json;
+    event::appendJsonString(store_json, rt.storeUri());
+    std::cout << "{\"store\":" << store_json << ",\"profiles\":" << c.profiles
               << ",\"identities\":" << c.identities << ",\"events\":" << c.events
               << ",\"dead_letters\":" << c.dead_letters << "}\n";
     return 0;

@@ -9,6 +9,7 @@
 #include "config/catalog.h"
 #include "config/loader.h"
 #include "pipeline/executor.h"
+#include "store/store.h"
 
 namespace omniloop::plugin {
 class Registry;
@@ -39,7 +40,8 @@ class Runtime {
   // Opens the store (and its key) on first use.
   store::Store& store();
   const privacy::KeyedHasher& hasher();
-  std::string storeUri() const { return config_.store; }
+  // The store URI for display: passwords redacted (never print config_.store itself).
+  std::string storeUri() const { return store::redactStoreUri(config_.store); }
   // Non-empty when a key was generated on this run (shown once to the user).
   const std::string& generatedKeyPath() const { return generated_key_; }
 

@@ -25,12 +25,16 @@ struct Diagnostic {
 };
 
 // Thrown by loaders; carries every problem found in one run.
+// At most this many diagnostics are kept (then one saying how many more there were).
+inline constexpr size_t kMaxDiagnostics = 50;
+
 class ConfigError : public std::runtime_error {
  public:
   explicit ConfigError(std::vector<Diagnostic> d);
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
 
  private:
+  ConfigError(std::vector<Diagnostic> d, int);  // `d` already capped
   std::vector<Diagnostic> diagnostics_;
 };
 
