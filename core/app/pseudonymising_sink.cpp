@@ -20,7 +20,12 @@ class PseudonymisingSink final : public pipeline::Sink {
         event::Identity id = e.identities[i];
         // A pseudonym is kept as it is (also when write() is retried on this batch).
         if (!privacy::KeyedHasher::isPseudonym(id.value)) {
-          if (!keyer_.pseudonymize(id.type, id.value, hashed_)) continue;
+          if (!keyer_.pseudonymize(id.type, id.value, hashed_)) {
+            // Left out, as the store leaves it out; counted, never silent.
+            label_.assign(id.type).append("_invalid");
+            batch.count("identity_rejected", label_);
+            continue;
+          }
           id.value = batch.intern(hashed_);
         }
         e.identities[kept++] = id;
@@ -36,6 +41,7 @@ class PseudonymisingSink final : public pipeline::Sink {
   std::unique_ptr<pipeline::Sink> inner_;
   store::IdentityKeyer keyer_;
   std::string hashed_;  // reused
+  std::string label_;   // reused
 };
 
 }  // namespace

@@ -3,8 +3,9 @@
 // itself) is wrapped in this sink, which replaces each live event's $identities.* values by
 // the store's pseudonym of them, "h1:<key id>:<hex>" — the same normalisation, key and HMAC as
 // the store, so a pseudonym in a file matches the one in the store. A value its type's rule
-// rejects is dropped, as the store drops it. A pipeline lets one sink receive clear values with
-// `clear_identities: <reason>` on that sink (the sink is then not wrapped).
+// rejects is dropped, as the store drops it, and counted (identity_rejected, "<type>_invalid").
+// A pipeline lets one sink receive clear values with `clear_identities: <reason>` on that sink
+// (the sink is then not wrapped).
 #include <memory>
 #include <string>
 

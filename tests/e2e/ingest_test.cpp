@@ -235,11 +235,15 @@ TEST(Ingest, IdentitiesLeaveEverySinkPseudonymisedUnlessTheSinkSaysWhy) {
   const std::string dir = tempDir("sink-identities");
   writeFile(dir + "/in.jsonl",
             "{\"id\":1,\"email\":\" Amy@Demo.NET \",\"phone\":\"+49 30 1234567\"}\n"
-            "{\"id\":2,\"email\":\"bob@example.org\"}\n");
-  auto r = run(jsonlToFile(dir, ""), "sqlite:" + dir + "/s.db");
+            "{\"id\":2,\"email\":\"bob@example.org\"}\n"
+            "{\"id\":3,\"email\":\"carol at example.org\"}\n");
+  auto r = run(jsonlToFile(dir, ""), "sqlite:" + dir + "/s.db", {"--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string out = readFile(dir + "/out.jsonl");
-  ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 2) << out;
+  ASSERT_EQ(std::count(out.begin(), out.end(), '\n'), 3) << out;
+  // A value the e-mail rule rejects is left out, as the store leaves it out, and counted.
+  EXPECT_NE(r.out.find("identity_rejected"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("email_invalid"), std::string::npos) << r.out;
   // Byte scan: no clear e-mail address or phone number, in any spelling.
   for (const char* clear :
        {"amy@demo.net", "Amy@Demo.NET", "bob@example.org", "1234567", "+4930"}) {
