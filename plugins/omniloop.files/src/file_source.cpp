@@ -3,8 +3,10 @@
 #include <dirent.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #include "cursor.h"
 
@@ -127,14 +129,13 @@ void FileSource::resume(std::string_view cursor) {
   restartAtZero();
 }
 
-std::string FileSource::findRotated(uint64_t fingerprint, uint64_t inode, uint64_t offset) const {
+std::vector<std::string> FileSource::siblings() const {
   const size_t slash = path_.rfind('/');
   const std::string dir = slash == std::string::npos ? "." : path_.substr(0, slash + 1);
   const std::string base = slash == std::string::npos ? path_ : path_.substr(slash + 1);
+  std::vector<std::string> out;
   DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return {};
-  std::string best;
-  bool best_by_inode = false;
+  if (d == nullptr) return out;
   while (const dirent* entry = ::readdir(d)) {
     const std::string_view name(entry->d_name);
     if (name.size() <= base.size() + 1 || !name.starts_with(base)) continue;
@@ -144,22 +145,62 @@ std::string FileSource::findRotated(uint64_t fingerprint, uint64_t inode, uint64
     for (std::string_view ext : {".gz", ".bz2", ".xz", ".zst", ".lz4", ".zip", ".Z"}) {
       compressed = compressed || name.ends_with(ext);
     }
-    if (compressed) continue;
-    const std::string file = (slash == std::string::npos ? "" : dir) + std::string(name);
+    if (!compressed) out.push_back((slash == std::string::npos ? "" : dir) + std::string(name));
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string FileSource::findRotated(uint64_t fingerprint, uint64_t inode, uint64_t offset) const {
+  std::string best;
+  bool best_by_inode = false;
+  for (const std::string& file : siblings()) {
     uint64_t fp = 0;
     uint64_t ino = 0;
     uint64_t size = 0;
     if (!FileReader::fingerprintOf(file, fingerprint_lines_, false, &fp, &ino, &size)) continue;
     if (fp != fingerprint || size < offset) continue;
     const bool by_inode = ino == inode;
-    if (best.empty() || (by_inode && !best_by_inode) ||
-        (by_inode == best_by_inode && file < best)) {
+    if (best.empty() || (by_inode && !best_by_inode)) {
       best = file;
       best_by_inode = by_inode;
     }
   }
-  ::closedir(d);
   return best;
+}
+
+void FileSource::queueNewerGenerations(const std::string& drained) {
+  pending_.clear();
+  // Only the drained file's own naming scheme: "<path>.<digits>" or "<path>-<digits>" (so a
+  // "Master.csv.bak" someone made is not read as a generation).
+  const std::string_view suffix = std::string_view(drained).substr(path_.size());
+  if (drained.size() <= path_.size() + 1 || !drained.starts_with(path_) ||
+      suffix.find_first_not_of("0123456789", 1) != std::string_view::npos) {
+    return;
+  }
+  struct stat st {};
+  if (::stat(drained.c_str(), &st) != 0) return;
+  const auto mtime = [](const struct stat& s) {
+    return static_cast<int64_t>(s.st_mtim.tv_sec) * 1000000000 + s.st_mtim.tv_nsec;
+  };
+  const int64_t drained_mtime = mtime(st);
+  std::vector<std::pair<int64_t, std::string>> newer;
+  for (const std::string& file : siblings()) {
+    if (file == drained || file.size() <= path_.size() + 1 || file[path_.size()] != suffix[0]) {
+      continue;
+    }
+    if (std::string_view(file).substr(path_.size() + 1).find_first_not_of("0123456789") !=
+        std::string_view::npos) {
+      continue;
+    }
+    struct stat fs {};
+    if (::stat(file.c_str(), &fs) == 0 && S_ISREG(fs.st_mode) && mtime(fs) > drained_mtime) {
+      newer.emplace_back(mtime(fs), file);
+    }
+  }
+  std::sort(newer.begin(), newer.end());
+  for (auto& entry : newer) pending_.push_back(std::move(entry.second));
 }
 
 void FileSource::drain(const std::string& sibling, uint64_t fingerprint, uint64_t offset) {
@@ -169,11 +210,22 @@ void FileSource::drain(const std::string& sibling, uint64_t fingerprint, uint64_
   seekTo(offset);
   fp_ = fingerprint;
   fp_final_ = true;
+  queueNewerGenerations(sibling);
 }
 
 void FileSource::finishDrain() {
-  draining_ = false;
   std::string error;
+  while (!pending_.empty()) {
+    // A generation rotated after the drained one, while omniloop was stopped: read it whole.
+    const std::string next = pending_.front();
+    pending_.erase(pending_.begin());
+    if (!reader_.openFile(next, &error)) continue;  // compressed or removed meanwhile
+    host().info(kind_ + ": reading '" + next + "', rotated from '" + path_ +
+                "' after the checkpoint's file");
+    restartAtZero();
+    return;
+  }
+  draining_ = false;
   if (!reader_.open(&error)) throw sdk::Retry(kind_ + ": " + error);
   restartAtZero();
 }

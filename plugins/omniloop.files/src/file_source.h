@@ -91,7 +91,14 @@ class FileSource : public sdk::SourceBase {
   // reader was on: same fingerprint (and holding more than `offset` bytes), the same inode
   // preferred. Compressed siblings are not read. Empty when none.
   std::string findRotated(uint64_t fingerprint, uint64_t inode, uint64_t offset) const;
-  // Opens `sibling` (the old file) at `offset`; at its end reading goes on at 0 of the path.
+  // The files beside the path named like its rotated generations (path.1, path-20240501,
+  // path_old), compressed ones left out; sorted by name.
+  std::vector<std::string> siblings() const;
+  // Fills pending_ with the generations of the same numbered scheme as `drained` that were
+  // rotated after it (newer mtime), oldest first.
+  void queueNewerGenerations(const std::string& drained);
+  // Opens `sibling` (the old file) at `offset`; at its end reading goes on with pending_, then
+  // at 0 of the path.
   void drain(const std::string& sibling, uint64_t fingerprint, uint64_t offset);
   void resetFingerprint() {
     fp_ = 0;
@@ -106,6 +113,7 @@ class FileSource : public sdk::SourceBase {
   bool resumed_ = false;    // reading started from a checkpoint
   uint64_t read_since_resume_ = 0;
   std::string joined_key_;
+  std::vector<std::string> pending_;  // rotated generations to read before the path
 
   bool check_bom_ = true;
   uint64_t line_origin_offset_ = 0;  // where `lines_` counting started

@@ -4,6 +4,7 @@
 // and a rerun must reproduce every key.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
 #include <string>
@@ -155,6 +156,30 @@ TEST(Rotation, RestartWhileDrainingTheOldFileFinishesItThenTheNewOne) {
   for (int i = 1; i < 10; ++i) want.push_back("100" + std::to_string(i));
   EXPECT_EQ(srcs, want);
   EXPECT_EQ(distinct(keys), 9u);
+}
+
+TEST(Rotation, TwoRotationsWhileStoppedReadEveryGeneration) {
+  const std::string dir = scratchDir("rot_twice");
+  const std::string path = dir + "/Master.csv";
+  writeFile(path, calls(1, 4));
+  std::vector<std::string> keys, srcs;
+  std::string cursor = runOnce(asteriskConfig(path), "", &keys, &srcs);
+  const auto t0 = fs::file_time_type::clock::now() - std::chrono::hours(3);
+  appendFile(path, call(4));
+  fs::last_write_time(path, t0);
+  fs::rename(path, path + ".1");
+  writeFile(path, calls(5, 7));
+  fs::last_write_time(path, t0 + std::chrono::hours(1));
+  // The next day's rotation, still before the next run.
+  fs::rename(path + ".1", path + ".2");
+  fs::rename(path, path + ".1");
+  writeFile(path, calls(7, 9));
+  writeFile(path + ".bak", calls(20, 22));  // not a generation: never read
+  runOnce(asteriskConfig(path), cursor, &keys, &srcs);
+  std::vector<std::string> want;
+  for (int i = 1; i < 9; ++i) want.push_back("100" + std::to_string(i));
+  EXPECT_EQ(srcs, want);
+  EXPECT_EQ(distinct(keys), want.size());
 }
 
 TEST(Rotation, FollowModeCreateAndCopytruncateWithAnUnreadRest) {
