@@ -105,7 +105,9 @@ namespace {
 
 // How the store normalises identity values before pseudonymising them; sinks that are not the
 // store pseudonymise with the same options (app/pseudonymising_sink.h), so both agree.
-privacy::NormalizeOptions normalizeOptions(const config::DaemonConfig&) { return {}; }
+privacy::NormalizeOptions normalizeOptions(const config::DaemonConfig&) {
+  return {};
+}
 
 // A `file.jsonl` sink with `append: false` empties its file when it starts: the source must then
 // be read from its start, or the file would lose what earlier runs read (docs/pipelines.md).

@@ -76,9 +76,9 @@ class PipelineLoader {
         }
         if (std::find(sink_names.begin(), sink_names.end(), name) != sink_names.end()) continue;
         sink_names.push_back(name);
-        spec.sinks.push_back(SinkSpec{
-            name, component(it->second, ComponentKind::Sink, "sinks." + name),
-            clearIdentities(it->second)});
+        spec.sinks.push_back(SinkSpec{name,
+                                      component(it->second, ComponentKind::Sink, "sinks." + name),
+                                      clearIdentities(it->second)});
       }
     }
 
