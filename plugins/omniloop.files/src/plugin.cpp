@@ -58,7 +58,7 @@ constexpr const char* kJsonlSinkSchema =
 
 }  // namespace
 
-OMNILOOP_PLUGIN("omniloop.files", "1.0.0",
+OMNILOOP_PLUGIN("omniloop.files", "1.1.0",
                 OMNILOOP_SOURCE(omniloop::files::JsonlSource, "file.jsonl",
                                 "Reads a JSON Lines file: one event per object, nested objects "
                                 "flattened to dotted paths",
