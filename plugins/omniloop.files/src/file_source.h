@@ -38,7 +38,8 @@ class FileSource : public sdk::SourceBase {
   // First thing in every read(): after a read that ended at EOF while following, checks that
   // the file is still the one being read (see handleRotation).
   void startRead();
-  // At EOF of a rotated sibling being drained: opens the path and reads it from 0.
+  // At EOF of a rotated sibling being drained: opens the next generation in pending_, else the
+  // path, and reads it from 0.
   void finishDrain();
   // At EOF while following: true when the path now names another file, so the open file's
   // unterminated last record will never be completed and is read as it is.
