@@ -574,6 +574,7 @@ TEST(PipelineLoader, QuickstartPipelinesPassWithPermissiveComponents) {
                                                           {ComponentKind::Source, "file.jsonl"},
                                                           {ComponentKind::Stage, "map"},
                                                           {ComponentKind::Stage, "filter"},
+                                                          {ComponentKind::Stage, "mask"},
                                                           {ComponentKind::Sink, "cdp"}}) {
     catalog.add(testing::info(kind, type, ""));
   }
