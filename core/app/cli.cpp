@@ -76,6 +76,8 @@ options:
   --progress / --no-progress   force the live progress line on or off (default: on a terminal)
   --progress-interval S seconds between plain progress lines when not on a terminal (default 10)
   --stop-when-idle      stop when a followed source has nothing new (instead of waiting)
+  --from-start          read the source from its start, ignoring the committed checkpoint
+                        (event ids do not change: the replay updates the same events, adds none)
 
 Ctrl-C / SIGTERM stop reading, finish the batches in flight, commit, and print the summary.
 When the store rolls back a group commit (a batch failing inside it), the run resumes from its
@@ -198,7 +200,8 @@ int cmdRun(const Args& a) {
     return 0;
   }
   if (!checkOptions(a, {"--config", "--store", "--batch-size", "--json", "--progress",
-                        "--no-progress", "--progress-interval", "--stop-when-idle"},
+                        "--no-progress", "--progress-interval", "--stop-when-idle",
+                        "--from-start"},
                     kRunHelp)) {
     return 2;
   }
@@ -234,6 +237,7 @@ int cmdRun(const Args& a) {
     }
   }
   overrides.stop_when_idle = has(a, "--stop-when-idle");
+  overrides.from_start = has(a, "--from-start");
   std::unique_ptr<pipeline::Executor> executor = rt.build(spec, overrides);
   if (!rt.generatedKeyPath().empty()) {
     std::cerr << "omniloop: generated a new pseudonymisation key at " << rt.generatedKeyPath()
@@ -281,6 +285,7 @@ int cmdRun(const Args& a) {
     std::cerr << "omniloop: " << result.message << "\nomniloop: resuming " << spec.name
               << " from its last committed cursor (" << resumes << " of at most " << kMaxResumes
               << ")\n";
+    overrides.from_start = false;  // a resume goes on from what the first attempt committed
     std::unique_ptr<pipeline::Executor> next = rt.build(spec, overrides);
     std::lock_guard lock(executor_mutex);
     executor = std::move(next);

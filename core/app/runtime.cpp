@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "app/pseudonymising_sink.h"
+#include "config/yaml_input.h"
 #include "identity/config.h"
 #include "pipeline/stages/builtin.h"
 #include "plugin/registry.h"
@@ -139,10 +141,30 @@ const privacy::KeyedHasher& Runtime::hasher() {
   return *hasher_;
 }
 
+namespace {
+
+// How the store normalises identity values before pseudonymising them; sinks that are not the
+// store pseudonymise with the same options (app/pseudonymising_sink.h), so both agree.
+privacy::NormalizeOptions normalizeOptions(const config::DaemonConfig&) {
+  return {};
+}
+
+// A `file.jsonl` sink with `append: false` empties its file when it starts: the source must then
+// be read from its start, or the file would lose what earlier runs read (docs/pipelines.md).
+bool rewritesItsOutput(const config::SinkSpec& s) {
+  if (s.component.type != "file.jsonl" || !s.component.with.IsMap()) return false;
+  const YAML::Node append = config::child(s.component.with, "append");
+  return append.IsScalar() && (append.Scalar() == "false" || append.Scalar() == "no" ||
+                               append.Scalar() == "False" || append.Scalar() == "off");
+}
+
+}  // namespace
+
 store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
     o.hasher = &hasher();
+    o.normalize = normalizeOptions(config_);
     o.vault = vaultCipher();
     o.raw_retention_us = int64_t{config_.dead_letter_raw_retention_days} * 24 * 3600 * 1000000;
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
@@ -200,8 +222,13 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
       sinks.push_back({s.name, std::make_unique<DiscardSink>()});
     } else {
       plugin::InstanceContext ctx{spec.name, "sink " + s.name, nullptr};
-      sinks.push_back({s.name, registry_->makeSink(type, s.component.with_json, ctx)});
+      std::unique_ptr<pipeline::Sink> sink = registry_->makeSink(type, s.component.with_json, ctx);
+      if (s.clear_identities.empty()) {
+        sink = makePseudonymisingSink(std::move(sink), hasher(), normalizeOptions(config_));
+      }
+      sinks.push_back({s.name, std::move(sink)});
     }
+    if (rewritesItsOutput(s)) options.from_start = true;
   }
   return std::make_unique<pipeline::Executor>(std::move(options), std::move(source),
                                               std::move(stages), std::move(sinks), &store());
