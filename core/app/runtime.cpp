@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 
 #include "identity/config.h"
 #include "pipeline/stages/builtin.h"
@@ -22,6 +23,22 @@ namespace {
 class DiscardSink : public pipeline::Sink {
  public:
   pipeline::Result write(event::Batch&) override { return pipeline::Result::ok(); }
+};
+
+// A replay's checkpoints: it starts from the beginning ("" cursor) and commits the batches' dead
+// letters with no cursor (its sinks cleared it), so the pipeline's own checkpoint stays put.
+class ReplayCheckpoints : public pipeline::CheckpointStore {
+ public:
+  explicit ReplayCheckpoints(pipeline::CheckpointStore& store) : store_(store) {}
+  std::string loadCursor(std::string_view, std::string_view) override { return {}; }
+  void commit(std::string_view pipeline, std::string_view source_id,
+              const event::Batch& batch) override {
+    if (!batch.cursor.empty()) return;  // never happens: the sink wrappers clear it
+    store_.commit(pipeline, source_id, batch);
+  }
+
+ private:
+  pipeline::CheckpointStore& store_;
 };
 
 std::string resolveConfigPath(const RuntimeOptions& o) {
@@ -45,7 +62,7 @@ std::string executableDir() {
   return exe.parent_path().string();
 }
 
-Runtime::Runtime(const RuntimeOptions& options) {
+Runtime::Runtime(const RuntimeOptions& options) : read_only_(options.read_only) {
   const std::string path = resolveConfigPath(options);
   if (!path.empty()) {
     config_ = config::loadDaemonConfig(path);
@@ -80,6 +97,15 @@ const privacy::KeyedHasher& Runtime::hasher() {
     return *hasher_;
   }
   std::string key_file = config_.key_file;
+  if (key_file.empty() && sqlitePath(config_.store) == ":memory:") {
+    // A private in-memory store lives as long as this process: so does its key, which is
+    // never written anywhere (nothing stored could be matched with it later anyway).
+    std::random_device random;
+    std::string key(privacy::KeyedHasher::kMinKeyBytes, '\0');
+    for (char& c : key) c = static_cast<char>(random() & 0xff);
+    hasher_ = std::make_unique<privacy::KeyedHasher>(key);
+    return *hasher_;
+  }
   if (key_file.empty()) {
     const std::string db = sqlitePath(config_.store);
     if (db.empty()) {
@@ -87,6 +113,11 @@ const privacy::KeyedHasher& Runtime::hasher() {
           "no pseudonymisation key: set key_file in omniloop.yaml or OMNILOOP_KEY (64 hex digits)");
     }
     key_file = (fs::path(db).parent_path() / "omniloop.key").string();
+  }
+  if (!fs::exists(key_file) && read_only_) {
+    throw std::runtime_error("no pseudonymisation key at " + key_file +
+                             " (read-only commands never create one): check key_file in "
+                             "omniloop.yaml, $OMNILOOP_KEY or --store");
   }
   if (!fs::exists(key_file)) {
     if (!fs::path(key_file).parent_path().empty()) {
@@ -102,7 +133,23 @@ const privacy::KeyedHasher& Runtime::hasher() {
 store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
-    o.hasher = &hasher();
+    if (read_only_) {
+      const std::string db = sqlitePath(config_.store);
+      std::string file = db.starts_with("//") ? db.substr(2) : db;
+      if (!file.empty() && file != ":memory:" && !fs::exists(file)) {
+        throw std::runtime_error("no CDP store at " + file + " (store " +
+                                 store::redactStoreUri(config_.store) +
+                                 "; read-only commands never create one): check --store, "
+                                 "$OMNILOOP_STORE or store in omniloop.yaml");
+      }
+      try {
+        o.hasher = &hasher();
+      } catch (const std::runtime_error& e) {
+        key_problem_ = e.what();  // counts and listings work without it
+      }
+    } else {
+      o.hasher = &hasher();
+    }
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
     o.group_commit_events = config_.group_commit_events;
     o.group_commit_ms = config_.group_commit_ms;
@@ -117,6 +164,13 @@ config::PipelineSpec Runtime::loadPipeline(const std::string& path) const {
 
 std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& spec,
                                                    const pipeline::ExecutorOptions& overrides) {
+  return buildReplay(spec, overrides, ReplayHooks{});
+}
+
+std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineSpec& spec,
+                                                         const pipeline::ExecutorOptions& overrides,
+                                                         ReplayHooks hooks) {
+  const bool replay = hooks.first_stage != nullptr || hooks.wrap_sink != nullptr;
   pipeline::ExecutorOptions options = overrides;
   options.pipeline = spec.name;
   options.source_id = spec.source_id;
@@ -129,6 +183,7 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
   pipeline::StageContext stage_ctx;
   for (const auto& s : spec.sinks) stage_ctx.sink_names.push_back(s.name);
   std::vector<pipeline::NamedStage> stages;
+  if (hooks.first_stage) stages.push_back({"0:replay", std::move(hooks.first_stage)});
   for (const auto& st : spec.stages) {
     const config::ComponentInfo* info = catalog_.find(config::ComponentKind::Stage, st.type);
     if (info != nullptr && info->provider == "builtin") {
@@ -152,8 +207,16 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
       sinks.push_back({s.name, registry_->makeSink(type, s.component.with_json, ctx)});
     }
   }
+  pipeline::CheckpointStore* checkpoints = &store();
+  if (replay) {
+    if (hooks.wrap_sink) {
+      for (auto& s : sinks) s.sink = hooks.wrap_sink(std::move(s.sink));
+    }
+    replay_checkpoints_ = std::make_unique<ReplayCheckpoints>(store());
+    checkpoints = replay_checkpoints_.get();
+  }
   return std::make_unique<pipeline::Executor>(std::move(options), std::move(source),
-                                              std::move(stages), std::move(sinks), &store());
+                                              std::move(stages), std::move(sinks), checkpoints);
 }
 
 }  // namespace omniloop::app

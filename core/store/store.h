@@ -82,6 +82,18 @@ struct ProfileView {
   uint64_t events = 0;               // all events of the profile (the timeline may be cut)
 };
 
+// One dead letter (`omniloop dead-letters`). Its id is deterministic (pipeline, source, event
+// id; see deadLetterId), so a record dead-lettered again updates its row.
+struct DeadLetter {
+  std::string id, pipeline, source;
+  std::string event_id;  // "" when the record had none
+  std::string reason;
+  // As stored: the source's raw record when it could not be parsed, otherwise the event as
+  // JSON with its identity values pseudonymised (never more in clear than the store holds).
+  std::string payload;
+  int64_t created_at = 0;  // microseconds (UTC), when first dead-lettered
+};
+
 struct StoreCounts {
   uint64_t profiles = 0;
   uint64_t identities = 0;
@@ -137,6 +149,14 @@ class Store : public pipeline::CheckpointStore {
   // `timeline_limit` events; nullopt when there is no such profile. Throws StoreError (the
   // default: this backend cannot show profiles).
   virtual std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit);
+  // Dead letters, oldest first (created_at, then id): of `pipeline` only unless it is empty;
+  // at most `limit` of them (0: all). Throws StoreError.
+  virtual std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) = 0;
+  // The dead letter with id `id`; nullopt when there is none. Throws StoreError.
+  virtual std::optional<DeadLetter> deadLetter(std::string_view id) = 0;
+  // Deletes the dead letters with these ids in one transaction (records replayed and now
+  // stored); returns how many existed. Throws StoreError.
+  virtual uint64_t removeDeadLetters(const std::vector<std::string>& ids) = 0;
   // The schema version of the open database.
   virtual int schemaVersion() = 0;
   // "sqlite", "postgresql", "odbc"
