@@ -5,6 +5,7 @@
 
 #include <regex>
 
+#include "../support/pg_server.h"
 #include "command.h"
 
 using namespace omniloop::testing;
@@ -474,67 +475,84 @@ TEST(Cli, UnknownCommandSuggestsOneAndValidateRefusesADaemonConfig) {
   EXPECT_EQ(daemon.out.find("unknown key"), std::string::npos) << "pipeline errors were printed: " << daemon.out;
 }
 
-TEST(Cli, DeadLettersListShowAndReplayAfterAFix) {
-  const std::string dir = tempDir("deadletters");
-  const std::string store = "sqlite:" + dir + "/cdp.db";
+// On SQLite and on PostgreSQL (the private server of tests/support/pg_server.h).
+class DeadLetters : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    dir_ = tempDir("deadletters");
+    if (GetParam()) {
+      auto& pg = omniloop::testing::PgServer::shared();
+      store_ = pg.uri(pg.createDatabase("deadletters"));
+    } else {
+      store_ = "sqlite:" + dir_ + "/cdp.db";
+    }
+  }
+  // omniloop ARGS --store STORE, with the pseudonymisation key in the environment.
+  CommandResult omniloop(std::vector<std::string> args) const {
+    args.insert(args.begin(), omniloopBin());
+    args.insert(args.end(), {"--store", store_});
+    return runCommand(args, {"OMNILOOP_KEY=" + std::string(64, 'b')});
+  }
+  std::string dir_, store_;
+};
+
+TEST_P(DeadLetters, ListShowAndReplayAfterAFix) {
+  const std::string& dir = dir_;
   writeFile(dir + "/in.jsonl", "{\"id\":1,\"n\":\"one\"}\n{\"id\":2,\"n\":2}\n{\"id\":3,\"n\":\"three\"}\n");
   const std::string file = dir + "/orders.yaml";
   writeFile(file, jsonlPipeline("orders", dir + "/in.jsonl", "cast: { n: int }"));
-  const CommandResult first = runCommand({omniloopBin(), "run", file, "--store", store, "--no-progress"});
+  const CommandResult first = omniloop({"run", file, "--no-progress"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   EXPECT_EQ(summaryValue(first.out, "dead-lettered"), 2);
 
-  const CommandResult list = runCommand({omniloopBin(), "dead-letters", "list", "--pipeline", "orders", "--store", store});
+  const CommandResult list = omniloop({"dead-letters", "list", "--pipeline", "orders"});
   ASSERT_EQ(list.exit_code, 0) << list.err;
   EXPECT_NE(list.out.find("cannot cast field 'n'"), std::string::npos) << list.out;
-  const CommandResult json =
-      runCommand({omniloopBin(), "dead-letters", "list", "--json", "--store", store});
+  const CommandResult json = omniloop({"dead-letters", "list", "--json"});
   ASSERT_EQ(json.exit_code, 0);
   EXPECT_TRUE(isOneJsonObject(json.out)) << json.out;
   std::smatch m;
   ASSERT_TRUE(std::regex_search(json.out, m, std::regex("\"id\":\"([0-9a-f]{32})\""))) << json.out;
-  EXPECT_EQ(runCommand({omniloopBin(), "dead-letters", "list", "--pipeline", "other", "--store", store}).out,
-            "no dead letters of pipeline other\n");
+  const std::string id = m[1].str();
+  EXPECT_EQ(omniloop({"dead-letters", "list", "--pipeline", "other"}).out, "no dead letters of pipeline other\n");
 
-  const CommandResult show = runCommand({omniloopBin(), "dead-letters", "show", m[1].str(), "--store", store});
+  const CommandResult show = omniloop({"dead-letters", "show", id});
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find("reason     map: cannot cast field 'n'"), std::string::npos) << show.out;
   EXPECT_NE(show.out.find("record     {"), std::string::npos) << show.out;
-  EXPECT_EQ(runCommand({omniloopBin(), "dead-letters", "show", "ffff", "--store", store}).exit_code, 1);
+  EXPECT_EQ(omniloop({"dead-letters", "show", "ffff"}).exit_code, 1);
 
   // A "fix" that does not work: both fail again and stay, with their new reason.
   writeFile(dir + "/worse.yaml", jsonlPipeline("orders", dir + "/in.jsonl", "cast: { n: bool }"));
-  const CommandResult worse = runCommand({omniloopBin(), "dead-letters", "replay", "--pipeline-file",
-                                          dir + "/worse.yaml", "--store", store});
+  const CommandResult worse = omniloop({"dead-letters", "replay", "--pipeline-file", dir + "/worse.yaml"});
   EXPECT_EQ(worse.exit_code, 3) << worse.out << worse.err;
   EXPECT_NE(worse.out.find("failed again (kept, with the new reason)   2"), std::string::npos) << worse.out;
-  const CommandResult again = runCommand({omniloopBin(), "dead-letters", "show", m[1].str(), "--store", store});
-  EXPECT_NE(again.out.find("to bool"), std::string::npos) << again.out;
+  EXPECT_NE(omniloop({"dead-letters", "show", id}).out.find("to bool"), std::string::npos);
 
   // The real fix: both go through, their dead letters go, nothing is duplicated and the
   // pipeline's checkpoint did not move.
   writeFile(dir + "/fixed.yaml", jsonlPipeline("orders", dir + "/in.jsonl", "set: { $type: order }"));
-  const CommandResult fixed = runCommand({omniloopBin(), "dead-letters", "replay", "--pipeline-file",
-                                          dir + "/fixed.yaml", "--pipeline", "orders", "--json", "--store", store});
+  const CommandResult fixed =
+      omniloop({"dead-letters", "replay", "--pipeline-file", dir + "/fixed.yaml", "--pipeline", "orders", "--json"});
   EXPECT_EQ(fixed.exit_code, 0) << fixed.out << fixed.err;
   EXPECT_NE(fixed.out.find("\"stored\":2"), std::string::npos) << fixed.out;
-  const CommandResult stats = runCommand({omniloopBin(), "stats", "--json", "--store", store});
+  const CommandResult stats = omniloop({"stats", "--json"});
   EXPECT_NE(stats.out.find("\"events\":3"), std::string::npos) << stats.out;
   EXPECT_NE(stats.out.find("\"dead_letters\":0"), std::string::npos) << stats.out;
-  const CommandResult replay_again = runCommand({omniloopBin(), "dead-letters", "replay", "--pipeline-file",
-                                                 dir + "/fixed.yaml", "--store", store});
+  const CommandResult replay_again = omniloop({"dead-letters", "replay", "--pipeline-file", dir + "/fixed.yaml"});
   EXPECT_EQ(replay_again.exit_code, 0) << replay_again.out;
   EXPECT_NE(replay_again.out.find("replayed 0 dead letters"), std::string::npos) << replay_again.out;
   writeFile(dir + "/in.jsonl", readFile(dir + "/in.jsonl") + "{\"id\":4,\"n\":4}\n");
-  const CommandResult rerun = runCommand({omniloopBin(), "run", file, "--store", store, "--no-progress"});
+  const CommandResult rerun = omniloop({"run", file, "--no-progress"});
   EXPECT_EQ(summaryValue(rerun.out, "read"), 1) << rerun.out;  // resumed where the first run stopped
-  EXPECT_NE(runCommand({omniloopBin(), "stats", "--json", "--store", store}).out.find("\"events\":4"),
-            std::string::npos);
+  EXPECT_NE(omniloop({"stats", "--json"}).out.find("\"events\":4"), std::string::npos);
 
   // Usage: a replay needs its pipeline; a name must match the file.
-  EXPECT_EQ(runCommand({omniloopBin(), "dead-letters", "replay", "--store", store}).exit_code, 2);
-  EXPECT_EQ(runCommand({omniloopBin(), "dead-letters", "replay", "--pipeline-file", file, "--pipeline", "x",
-                        "--store", store})
-                .exit_code,
-            2);
+  EXPECT_EQ(omniloop({"dead-letters", "replay"}).exit_code, 2);
+  EXPECT_EQ(omniloop({"dead-letters", "replay", "--pipeline-file", file, "--pipeline", "x"}).exit_code, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Stores, DeadLetters, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("PostgreSQL") : std::string("SQLite");
+                         });
