@@ -21,7 +21,8 @@ namespace omniloop::app {
 
 namespace {
 
-constexpr const char* kHelp = R"(usage: omniloop dead-letters list [--pipeline NAME] [--limit N] [--json]
+constexpr const char* kHelp =
+    R"(usage: omniloop dead-letters list [--pipeline NAME] [--limit N] [--json]
        omniloop dead-letters show ID [--json]
        omniloop dead-letters replay (--pipeline-file FILE | --pipeline NAME) [--json]
 common options: --store URI, --config FILE
@@ -97,7 +98,8 @@ bool parse(const std::vector<std::string>& args, Options& o) {
       char* end = nullptr;
       const unsigned long long v = std::strtoull(n.c_str(), &end, 10);
       if (n.empty() || *end != '\0' || n[0] == '-') {
-        std::cerr << "omniloop dead-letters: --limit takes a number (0 for all), not '" << n << "'\n";
+        std::cerr << "omniloop dead-letters: --limit takes a number (0 for all), not '" << n
+                  << "'\n";
         return false;
       }
       o.limit = static_cast<size_t>(v);
@@ -125,8 +127,8 @@ bool parse(const std::vector<std::string>& args, Options& o) {
     }
     o.id = positional[1];
   } else if (positional.size() != 1) {
-    std::cerr << "omniloop dead-letters " << o.action << ": unexpected argument '"
-              << positional[1] << "'\n";
+    std::cerr << "omniloop dead-letters " << o.action << ": unexpected argument '" << positional[1]
+              << "'\n";
     return false;
   }
   if (o.action == "replay" && o.pipeline.empty() && o.pipeline_file.empty()) {
@@ -161,9 +163,10 @@ int list(store::Store& store, const Options& o) {
     {
       event::JsonObjectWriter w(out);
       if (!o.pipeline.empty()) w.text("pipeline", o.pipeline);
-      w.objects("dead_letters", letters, [](event::JsonObjectWriter& e, const store::DeadLetter& d) {
-        appendLetter(e, d, false);
-      });
+      w.objects("dead_letters", letters,
+                [](event::JsonObjectWriter& e, const store::DeadLetter& d) {
+                  appendLetter(e, d, false);
+                });
       w.raw("more", more ? "true" : "false");
     }
     std::cout << out << "\n";
@@ -181,7 +184,8 @@ int list(store::Store& store, const Options& o) {
   }
   std::cout << std::left << std::setw(34) << "ID" << std::setw(static_cast<int>(pipeline_width + 2))
             << "PIPELINE" << std::setw(static_cast<int>(source_width + 2)) << "SOURCE"
-            << std::setw(29) << "CREATED" << "REASON\n";
+            << std::setw(29) << "CREATED"
+            << "REASON\n";
   for (const auto& d : letters) {
     std::cout << std::setw(34) << d.id << std::setw(static_cast<int>(pipeline_width + 2))
               << d.pipeline << std::setw(static_cast<int>(source_width + 2)) << d.source
@@ -231,7 +235,8 @@ struct Outcomes {
 // First stage of a replay: only the dead-lettered records go on; every other record is dropped.
 class ReplayFilter : public pipeline::Stage {
  public:
-  ReplayFilter(const std::map<std::string, std::string>& targets, std::shared_ptr<Outcomes> outcomes)
+  ReplayFilter(const std::map<std::string, std::string>& targets,
+               std::shared_ptr<Outcomes> outcomes)
       : targets_(targets), outcomes_(std::move(outcomes)) {}
   pipeline::Result process(event::Batch& batch) override {
     std::lock_guard lock(outcomes_->mu);
@@ -254,8 +259,8 @@ class ReplayFilter : public pipeline::Stage {
 // Around each sink of a replay: the checkpoint never moves, and each record's fate is noted.
 class ReplaySink : public pipeline::Sink {
  public:
-  ReplaySink(std::unique_ptr<pipeline::Sink> inner, const std::map<std::string, std::string>& targets,
-             std::shared_ptr<Outcomes> outcomes)
+  ReplaySink(std::unique_ptr<pipeline::Sink> inner,
+             const std::map<std::string, std::string>& targets, std::shared_ptr<Outcomes> outcomes)
       : inner_(std::move(inner)), targets_(targets), outcomes_(std::move(outcomes)) {}
   pipeline::Result write(event::Batch& batch) override {
     batch.cursor.clear();
@@ -357,12 +362,14 @@ int replay(Runtime& rt, const Options& o) {
     pipeline::ExecutorOptions overrides;
     overrides.batch_size = spec.batch_size;
     overrides.stop_when_idle = true;  // a followed source: the records there now
-    std::unique_ptr<pipeline::Executor> executor = rt.buildReplay(spec, overrides, std::move(hooks));
+    std::unique_ptr<pipeline::Executor> executor =
+        rt.buildReplay(spec, overrides, std::move(hooks));
     result = executor->run();
   }
   if (!result.isOk()) {
-    std::cerr << "omniloop dead-letters replay: the replay of " << spec.name << " failed: "
-              << result.message << "\n(no dead letter was removed; fix the cause and replay again)\n";
+    std::cerr << "omniloop dead-letters replay: the replay of " << spec.name
+              << " failed: " << result.message
+              << "\n(no dead letter was removed; fix the cause and replay again)\n";
     if (o.json) {
       std::string out;
       {
@@ -420,7 +427,8 @@ int replay(Runtime& rt, const Options& o) {
     }
     std::cout << "  failed again (kept, with the new reason)   " << failed_again.size() << "\n";
     for (const std::string& id : failed_again) {
-      if (const auto d = store.deadLetter(id)) std::cout << "    " << id << "  " << d->reason << "\n";
+      if (const auto d = store.deadLetter(id))
+        std::cout << "    " << id << "  " << d->reason << "\n";
     }
     if (!not_found.empty()) {
       std::cout << "  not found in the source any more (kept)    " << not_found.size() << "\n";
