@@ -27,7 +27,8 @@ namespace omniloop::app {
 
 namespace {
 
-constexpr const char* kUsage = R"(omniloop — integration middleware: legacy systems -> pipelines -> one customer profile
+constexpr const char* kUsage =
+    R"(omniloop — integration middleware: legacy systems -> pipelines -> one customer profile
 
 usage: omniloop <command> [options]
 
@@ -264,10 +265,9 @@ int cmdRun(const Args& a) {
     return 0;
   }
   RunFailure failure(a, a.positional.size() == 1 ? a.positional[0] : std::string());
-  const std::vector<std::string> problems =
-      optionProblems(a, {"--config", "--store", "--batch-size", "--json", "--progress",
-                         "--no-progress", "--progress-interval", "--stop-when-idle",
-                         "--max-dead-letter-ratio"});
+  const std::vector<std::string> problems = optionProblems(
+      a, {"--config", "--store", "--batch-size", "--json", "--progress", "--no-progress",
+          "--progress-interval", "--stop-when-idle", "--max-dead-letter-ratio"});
   if (!problems.empty()) return failure.usage(problems);
   if (a.positional.size() != 1) return failure.usage({"name exactly one pipeline file"});
   std::optional<double> max_ratio;
@@ -276,8 +276,10 @@ int cmdRun(const Args& a) {
     char* end = nullptr;
     const double r = std::strtod(text.c_str(), &end);
     if (text.empty() || *end != '\0' || !(r >= 0.0 && r <= 1.0)) {
-      return failure.usage({"--max-dead-letter-ratio takes a number from 0 to 1 (a share of the "
-                            "records read, e.g. 0.05), not '" + text + "'"});
+      return failure.usage(
+          {"--max-dead-letter-ratio takes a number from 0 to 1 (a share of the "
+           "records read, e.g. 0.05), not '" +
+           text + "'"});
     }
     max_ratio = r;
   }
@@ -321,7 +323,8 @@ int cmdRun(const Args& a) {
     if (has(a, "--progress")) interactive = true;
     if (has(a, "--no-progress")) interactive = false;
     double interval = 10;
-    if (has(a, "--progress-interval")) interval = std::max(0.1, std::atof(opt(a, "--progress-interval").c_str()));
+    if (has(a, "--progress-interval"))
+      interval = std::max(0.1, std::atof(opt(a, "--progress-interval").c_str()));
     // A group commit that was rolled back (a batch failing inside it, or its COMMIT) leaves the
     // pipeline to resume from its committed cursor, as omniloopd would restart it; the store
     // then writes the batch that failed alone, so it is dead-lettered rather than failing again.
@@ -367,16 +370,17 @@ int cmdRun(const Args& a) {
       const bool exceeded = max_ratio ? ratio > *max_ratio : dead >= read;
       if (exceeded) {
         code = kExitDeadLetters;
-        std::string message =
-            (dead >= read ? "every record read was dead-lettered (" : "too many records were dead-lettered (") +
-            std::to_string(dead) + " of " + std::to_string(read);
+        std::string message = (dead >= read ? "every record read was dead-lettered ("
+                                            : "too many records were dead-lettered (") +
+                              std::to_string(dead) + " of " + std::to_string(read);
         if (max_ratio) {
           char allowed[32];
           std::snprintf(allowed, sizeof allowed, "%g", *max_ratio);
           message += std::string(", more than --max-dead-letter-ratio ") + allowed;
         }
         message += "): see `omniloop dead-letters list --pipeline " + spec.name +
-                   "`, fix the cause, then `omniloop dead-letters replay --pipeline-file " + file + "`";
+                   "`, fix the cause, then `omniloop dead-letters replay --pipeline-file " + file +
+                   "`";
         shown = pipeline::Result::error(message);
       }
     }
@@ -496,7 +500,6 @@ int cmdStats(const Args& a) {
   return 0;
 }
 
-
 constexpr const char* kProfileHelp = R"(usage: omniloop profile --identity TYPE:VALUE [options]
        omniloop profile --id PROFILE_ID [options]
 
@@ -556,7 +559,8 @@ int cmdProfile(const Args& a) {
     opened = &rt->store();
   } catch (const config::ConfigError& e) {
     if (!q.json) throw;
-    return profileError(q, std::cout, std::cerr, 2, e.diagnostics().empty() ? e.what() : e.diagnostics().front().format(), "");
+    return profileError(q, std::cout, std::cerr, 2,
+                        e.diagnostics().empty() ? e.what() : e.diagnostics().front().format(), "");
   } catch (const std::exception& e) {
     if (!q.json) throw;
     return profileError(q, std::cout, std::cerr, 1, e.what(), "");
@@ -599,10 +603,10 @@ int runCli(const std::vector<std::string>& args) {
     std::cerr << "omniloop " << cmd << ": " << e.what() << "\n";
     return 1;
   }
-  const std::vector<std::string> commands = {"validate", "run",     "plugins",      "stats",
-                                             "profile",  "status",  "dead-letters", "version"};
-  std::cerr << "omniloop: unknown command '" << cmd << "'\n  hint: "
-            << config::didYouMeanAndKnown(cmd, commands, "commands")
+  const std::vector<std::string> commands = {"validate", "run",    "plugins",      "stats",
+                                             "profile",  "status", "dead-letters", "version"};
+  std::cerr << "omniloop: unknown command '" << cmd
+            << "'\n  hint: " << config::didYouMeanAndKnown(cmd, commands, "commands")
             << "\n(omniloop --help for the usage)\n";
   return 2;
 }

@@ -238,7 +238,8 @@ void PostgresStore::declare() {
       "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters "
       "WHERE ($1 = '' OR pipeline = $1) ORDER BY created_at, id LIMIT $2::bigint");
   find_dead_letter_ = conn_.declare(
-      "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters WHERE id = $1");
+      "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters WHERE "
+      "id = $1");
   remove_dead_letter_ = conn_.declare("DELETE FROM dead_letters WHERE id = $1 RETURNING id");
   pre_identities_ = conn_.declare(kPreIdentities);
   pre_profiles_ = conn_.declare(kPreProfiles);
@@ -888,9 +889,13 @@ StoreCounts PostgresStore::counts() {
 namespace {
 
 DeadLetter readDeadLetter(const pg::Result& r, int row) {
-  return {std::string(r.text(row, 0)), std::string(r.text(row, 1)), std::string(r.text(row, 2)),
-          r.isNull(row, 3) ? std::string() : std::string(r.text(row, 3)), std::string(r.text(row, 4)),
-          std::string(r.text(row, 5)), r.integer(row, 6)};
+  return {std::string(r.text(row, 0)),
+          std::string(r.text(row, 1)),
+          std::string(r.text(row, 2)),
+          r.isNull(row, 3) ? std::string() : std::string(r.text(row, 3)),
+          std::string(r.text(row, 4)),
+          std::string(r.text(row, 5)),
+          r.integer(row, 6)};
 }
 
 }  // namespace

@@ -653,11 +653,17 @@ StoreCounts SqliteStore::counts() {
 
 namespace {
 
-constexpr const char* kDeadLetterColumns = "id, pipeline, source, event_id, reason, payload, created_at";
+constexpr const char* kDeadLetterColumns =
+    "id, pipeline, source, event_id, reason, payload, created_at";
 
 DeadLetter readDeadLetter(sqlite::Statement& s) {
-  return {std::string(s.text(0)), std::string(s.text(1)), std::string(s.text(2)), std::string(s.text(3)),
-          std::string(s.text(4)), std::string(s.text(5)), s.integer(6)};
+  return {std::string(s.text(0)),
+          std::string(s.text(1)),
+          std::string(s.text(2)),
+          std::string(s.text(3)),
+          std::string(s.text(4)),
+          std::string(s.text(5)),
+          s.integer(6)};
 }
 
 }  // namespace
@@ -676,7 +682,8 @@ std::vector<DeadLetter> SqliteStore::deadLetters(std::string_view pipeline, size
 
 std::optional<DeadLetter> SqliteStore::deadLetter(std::string_view id) {
   std::lock_guard lock(mutex_);
-  sqlite::Statement s(db_, std::string("SELECT ") + kDeadLetterColumns + " FROM dead_letters WHERE id = ?1");
+  sqlite::Statement s(
+      db_, std::string("SELECT ") + kDeadLetterColumns + " FROM dead_letters WHERE id = ?1");
   s.bind(1, id);
   if (!s.step()) return std::nullopt;
   return readDeadLetter(s);

@@ -555,7 +555,8 @@ TEST(Daemon, OneNameOnePipelineAtStartAndAtReload) {
   EXPECT_EQ(refused->getObject(0)->getValue<std::string>("file"), in.pipelineFile("calls2"));
   EXPECT_NE(reason.find(in.pipelineFile("calls2")), std::string::npos) << reason;
   EXPECT_NE(reason.find(in.pipelineFile("calls")), std::string::npos) << reason;
-  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"), in.pipelineFile("calls"));
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("calls"));
   const std::string metrics = http(in.port, "GET", "/metrics").body;
   EXPECT_EQ(metricLines(metrics, "omniloop_pipeline_up{pipeline=\"calls\"}"), 1u) << metrics;
   EXPECT_NE(d.log().find("calls2.yaml refused"), std::string::npos) << d.log();
@@ -579,7 +580,8 @@ TEST(Daemon, OneNameOnePipelineAtStartAndAtReload) {
       << reload.body;
   list = parseObject(http(in.port, "GET", "/v1/pipelines").body);
   EXPECT_EQ(list->getArray("pipelines")->size(), 1u);
-  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"), in.pipelineFile("calls"));
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("calls"));
   EXPECT_EQ(metricLines(http(in.port, "GET", "/metrics").body,
                         "omniloop_pipeline_up{pipeline=\"calls\"}"),
             1u);
@@ -595,7 +597,8 @@ TEST(Daemon, OneNameOnePipelineAtStartAndAtReload) {
   ASSERT_EQ(again.status, 200) << again.body;
   EXPECT_EQ(parseObject(again.body)->getArray("refused")->size(), 1u) << again.body;
   ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 6; })) << d.log();  // c.jsonl's 2
-  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"), in.pipelineFile("0-calls"));
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("0-calls"));
   EXPECT_EQ(d.stop(), 0);
 }
 
@@ -688,8 +691,10 @@ TEST(Daemon, CheckConfigExitCodes) {
   CommandResult bad = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
   EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
   EXPECT_NE(bad.out.find(in.pipelineFile("bad") + ":5:"), std::string::npos) << bad.out;
-  EXPECT_NE(bad.out.find(in.pipelineFile("pos-orders") + ":1:1: error: pipeline name 'pos-orders' is "
-                         "already used by " + in.pipelineFile("dup")),
+  EXPECT_NE(bad.out.find(in.pipelineFile("pos-orders") +
+                         ":1:1: error: pipeline name 'pos-orders' is "
+                         "already used by " +
+                         in.pipelineFile("dup")),
             std::string::npos)
       << bad.out;
 

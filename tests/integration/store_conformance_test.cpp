@@ -345,7 +345,8 @@ TEST_P(Conformance, DeadLettersAreListedShownAndRemoved) {
     EXPECT_GT(d.created_at, 0);
     reasons.insert(d.reason);
   }
-  EXPECT_EQ(reasons, (std::set<std::string>{"map: cannot cast field 'n' value to int", "consent: missing"}));
+  EXPECT_EQ(reasons,
+            (std::set<std::string>{"map: cannot cast field 'n' value to int", "consent: missing"}));
   EXPECT_EQ(store->deadLetters("orders", 1).size(), 1u);
   EXPECT_TRUE(store->deadLetters("nobody", 0).empty());
 
@@ -355,7 +356,8 @@ TEST_P(Conformance, DeadLettersAreListedShownAndRemoved) {
   ASSERT_TRUE(shown);
   EXPECT_EQ(shown->event_id, one_id);
   EXPECT_EQ(shown->reason, "map: cannot cast field 'n' value to int");
-  EXPECT_NE(shown->payload.find(hasher_.pseudonymize("email", "one@example.com")), std::string::npos);
+  EXPECT_NE(shown->payload.find(hasher_.pseudonymize("email", "one@example.com")),
+            std::string::npos);
   EXPECT_EQ(shown->payload.find("one@example.com"), std::string::npos) << shown->payload;
   EXPECT_FALSE(store->deadLetter("0123456789abcdef0123456789abcdef"));
 
