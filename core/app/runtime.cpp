@@ -136,7 +136,7 @@ store::Store& Runtime::store() {
     if (read_only_) {
       const std::string db = sqlitePath(config_.store);
       std::string file = db.starts_with("//") ? db.substr(2) : db;
-      if (!file.empty() && file != ":memory:" && !fs::exists(file)) {
+      if (!file.empty() && file != ":memory:" && !file.starts_with("file:") && !fs::exists(file)) {
         throw std::runtime_error("no CDP store at " + file + " (store " +
                                  store::redactStoreUri(config_.store) +
                                  "; read-only commands never create one): check --store, "

@@ -561,6 +561,13 @@ TEST(Daemon, OneNameOnePipelineAtStartAndAtReload) {
   EXPECT_EQ(metricLines(metrics, "omniloop_pipeline_up{pipeline=\"calls\"}"), 1u) << metrics;
   EXPECT_NE(d.log().find("calls2.yaml refused"), std::string::npos) << d.log();
   EXPECT_EQ(in.storedEvents(), 3);  // b.jsonl was never read
+  const CommandResult status = runCommand({omniloopBin(), "status", "--config", in.config()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("refused pipeline files:\n  " + in.pipelineFile("calls2") +
+                            ":1:1: error: pipeline name 'calls' is already used by " +
+                            in.pipelineFile("calls")),
+            std::string::npos)
+      << status.out;
 
   // Reload: a newcomer sorting before the running file, while the running file changes too.
   // The running one keeps its name.
