@@ -353,10 +353,11 @@ TEST(Cli, RunJsonAnswersEveryFailureWithOkFalseAndError) {
   for (const Case& c : cases) {
     std::vector<std::string> argv = {omniloopBin()};
     argv.insert(argv.end(), c.args.begin(), c.args.end());
+    const std::string label = c.args.back();
     const CommandResult r = runCommand(argv, {"OMNILOOP_KEY=" + std::string(64, 'a')});
-    EXPECT_EQ(r.exit_code, c.exit_code) << c.args[2] << "\n" << r.out << r.err;
+    EXPECT_EQ(r.exit_code, c.exit_code) << label << "\n" << r.out << r.err;
     EXPECT_TRUE(isOneJsonObject(r.out))
-        << c.args[2] << ": stdout is not one JSON object: " << r.out;
+        << label << ": stdout is not one JSON object: " << r.out;
     EXPECT_NE(r.out.find("\"ok\":false"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"error\":"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(c.in_error), std::string::npos) << r.out;
