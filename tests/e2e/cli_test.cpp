@@ -549,10 +549,20 @@ TEST_P(DeadLetters, ListShowAndReplayAfterAFix) {
   EXPECT_NE(show.out.find("record     {"), std::string::npos) << show.out;
   EXPECT_EQ(omniloop({"dead-letters", "show", "ffff"}).exit_code, 1);
 
-  // A "fix" that does not work: both fail again and stay, with their new reason.
-  writeFile(dir + "/worse.yaml", jsonlPipeline("orders", dir + "/in.jsonl", "cast: { n: bool }"));
-  const CommandResult worse =
-      omniloop({"dead-letters", "replay", "--pipeline-file", dir + "/worse.yaml"});
+  // A "fix" that does not work: both fail again and stay, with their new reason. The pipeline
+  // is found by its name in the pipelines_dir of omniloop.yaml.
+  writeFile(dir + "/pipelines.d/worse.yaml",
+            jsonlPipeline("orders", dir + "/in.jsonl", "cast: { n: bool }"));
+  writeFile(dir + "/pipelines.d/other.yaml",
+            jsonlPipeline("other", dir + "/in.jsonl", "cast: { n: int }"));
+  writeFile(dir + "/omniloop.yaml", "pipelines_dir: pipelines.d\n");
+  const CommandResult worse = omniloop(
+      {"dead-letters", "replay", "--pipeline", "orders", "--config", dir + "/omniloop.yaml"});
+  EXPECT_NE(worse.out.find("(" + dir + "/pipelines.d/worse.yaml)"), std::string::npos) << worse.out;
+  EXPECT_EQ(omniloop({"dead-letters", "replay", "--pipeline", "nosuch", "--config",
+                      dir + "/omniloop.yaml"})
+                .exit_code,
+            2);
   EXPECT_EQ(worse.exit_code, 3) << worse.out << worse.err;
   EXPECT_NE(worse.out.find("failed again (kept, with the new reason)   2"), std::string::npos)
       << worse.out;
