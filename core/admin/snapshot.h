@@ -50,6 +50,7 @@ struct PipelineSnapshot {
   double latency_sum_seconds = 0;
   std::vector<StageSnapshot> stages;
   std::vector<SinkSnapshot> sinks;
+  pipeline::ReasonCounts counts;  // Batch::count tallies: (family, label) -> n, cumulative
 };
 
 // A pipeline file refused because another file already runs a pipeline of its name: it has no
