@@ -636,8 +636,9 @@ int runCli(const std::vector<std::string>& args) {
     std::cerr << "omniloop " << cmd << ": " << e.what() << "\n";
     return 1;
   }
-  const std::vector<std::string> commands = {"validate", "run",    "plugins",      "stats",
-                                             "profile",  "status", "dead-letters", "version"};
+  const std::vector<std::string> commands = {"validate",     "run",        "plugins",
+                                             "stats",        "profile",    "status",
+                                             "dead-letters", "detokenize", "version"};
   std::cerr << "omniloop: unknown command '" << cmd
             << "'\n  hint: " << config::didYouMeanAndKnown(cmd, commands, "commands")
             << "\n(omniloop --help for the usage)\n";
