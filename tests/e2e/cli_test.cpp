@@ -600,6 +600,15 @@ TEST(Cli, ReadOnlyCommandsNeverCreateAStoreOrAKey) {
             std::string::npos)
       << lookup.err;
   EXPECT_FALSE(fs::exists(dir + "/omniloop.key")) << "a read-only command generated a key";
+  // detokenize (it only reads the vault; its audit row goes to an existing store).
+  ASSERT_TRUE(fs::exists(dir + "/omniloop.vault.key"));
+  writeFile(dir + "/typo.yaml",
+            "store: sqlite:vra/omniloop.db\nvault_key_file: omniloop.vault.key\n");
+  const CommandResult detokenize = runCommand({omniloopBin(), "detokenize", "tk1:abcd:00",
+                                               "--reason", "test", "--config", dir + "/typo.yaml"});
+  EXPECT_EQ(detokenize.exit_code, 1) << detokenize.out << detokenize.err;
+  EXPECT_NE(detokenize.err.find("no CDP store at " + typo), std::string::npos) << detokenize.err;
+  EXPECT_FALSE(fs::exists(dir + "/vra")) << "detokenize created the store's directory";
 
   // A private in-memory store never writes a key file (not in the working directory either).
   const std::string cwd = tempDir("memory");
