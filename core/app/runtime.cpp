@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 
 #include "app/pseudonymising_sink.h"
 #include "config/yaml_input.h"
@@ -29,6 +30,22 @@ class DiscardSink : public pipeline::Sink {
   pipeline::Result write(event::Batch&) override { return pipeline::Result::ok(); }
 };
 
+// A replay's checkpoints: it starts from the beginning ("" cursor) and commits the batches' dead
+// letters with no cursor (its sinks cleared it), so the pipeline's own checkpoint stays put.
+class ReplayCheckpoints : public pipeline::CheckpointStore {
+ public:
+  explicit ReplayCheckpoints(pipeline::CheckpointStore& store) : store_(store) {}
+  std::string loadCursor(std::string_view, std::string_view) override { return {}; }
+  void commit(std::string_view pipeline, std::string_view source_id,
+              const event::Batch& batch) override {
+    if (!batch.cursor.empty()) return;  // never happens: the sink wrappers clear it
+    store_.commit(pipeline, source_id, batch);
+  }
+
+ private:
+  pipeline::CheckpointStore& store_;
+};
+
 std::string resolveConfigPath(const RuntimeOptions& o) {
   if (!o.config_path.empty()) return o.config_path;
   if (const char* env = std::getenv("OMNILOOP_CONFIG"); env && *env) return env;
@@ -50,7 +67,7 @@ std::string executableDir() {
   return exe.parent_path().string();
 }
 
-Runtime::Runtime(const RuntimeOptions& options) {
+Runtime::Runtime(const RuntimeOptions& options) : read_only_(options.read_only) {
   const std::string path = resolveConfigPath(options);
   if (!path.empty()) {
     config_ = config::loadDaemonConfig(path);
@@ -125,10 +142,24 @@ const privacy::KeyedHasher& Runtime::hasher() {
     hasher_ = std::make_unique<privacy::KeyedHasher>(*from_env);
     return *hasher_;
   }
+  if (config_.key_file.empty() && sqlitePath(config_.store) == ":memory:") {
+    // A private in-memory store lives as long as this process: so does its key, which is
+    // never written anywhere (nothing stored could be matched with it later anyway).
+    std::random_device random;
+    std::string key(privacy::KeyedHasher::kMinKeyBytes, '\0');
+    for (char& c : key) c = static_cast<char>(random() & 0xff);
+    hasher_ = std::make_unique<privacy::KeyedHasher>(key);
+    return *hasher_;
+  }
   const std::string key_file = keyFilePath();
   if (key_file.empty()) {
     throw std::runtime_error(
         "no pseudonymisation key: set key_file in omniloop.yaml or OMNILOOP_KEY (64 hex digits)");
+  }
+  if (!fs::exists(key_file) && read_only_) {
+    throw std::runtime_error("no pseudonymisation key at " + key_file +
+                             " (read-only commands never create one): check key_file in "
+                             "omniloop.yaml, $OMNILOOP_KEY or --store");
   }
   if (!fs::exists(key_file)) {
     if (!fs::path(key_file).parent_path().empty()) {
@@ -163,9 +194,32 @@ bool rewritesItsOutput(const config::SinkSpec& s) {
 store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
-    o.hasher = &hasher();
     o.normalize = normalizeOptions(config_);
-    o.vault = vaultCipher();
+    if (read_only_) {
+      const std::string db = sqlitePath(config_.store);
+      std::string file = db.starts_with("//") ? db.substr(2) : db;
+      if (!file.empty() && file != ":memory:" && !file.starts_with("file:") && !fs::exists(file)) {
+        throw std::runtime_error("no CDP store at " + file + " (store " +
+                                 store::redactStoreUri(config_.store) +
+                                 "; read-only commands never create one): check --store, "
+                                 "$OMNILOOP_STORE or store in omniloop.yaml");
+      }
+      try {
+        o.hasher = &hasher();
+      } catch (const std::runtime_error& e) {
+        key_problem_ = e.what();  // counts and listings work without it
+      }
+      try {
+        o.vault = vaultCipher(/*create=*/false);  // an existing vault key, never a new one
+      } catch (const std::runtime_error&) {
+        o.vault = nullptr;
+      }
+    } else {
+      o.hasher = &hasher();
+      // A private in-memory store writes no key file, the vault's neither.
+      const bool memory = sqlitePath(config_.store) == ":memory:";
+      o.vault = memory && config_.vault_key_file.empty() ? nullptr : vaultCipher();
+    }
     o.raw_retention_us = int64_t{config_.dead_letter_raw_retention_days} * 24 * 3600 * 1000000;
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
     o.normalize.default_region = o.identity.default_region;
@@ -186,6 +240,13 @@ config::PipelineSpec Runtime::loadPipeline(const std::string& path) const {
 
 std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& spec,
                                                    const pipeline::ExecutorOptions& overrides) {
+  return buildReplay(spec, overrides, ReplayHooks{});
+}
+
+std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineSpec& spec,
+                                                         const pipeline::ExecutorOptions& overrides,
+                                                         ReplayHooks hooks) {
+  const bool replay = hooks.first_stage != nullptr || hooks.wrap_sink != nullptr;
   pipeline::ExecutorOptions options = overrides;
   options.pipeline = spec.name;
   options.source_id = spec.source_id;
@@ -202,6 +263,7 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
   }
   stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &vault(); };
   std::vector<pipeline::NamedStage> stages;
+  if (hooks.first_stage) stages.push_back({"0:replay", std::move(hooks.first_stage)});
   for (const auto& st : spec.stages) {
     const config::ComponentInfo* info = catalog_.find(config::ComponentKind::Stage, st.type);
     if (info != nullptr && info->provider == "builtin") {
@@ -230,8 +292,16 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
     }
     if (rewritesItsOutput(s)) options.from_start = true;
   }
+  pipeline::CheckpointStore* checkpoints = &store();
+  if (replay) {
+    if (hooks.wrap_sink) {
+      for (auto& s : sinks) s.sink = hooks.wrap_sink(std::move(s.sink));
+    }
+    replay_checkpoints_ = std::make_unique<ReplayCheckpoints>(store());
+    checkpoints = replay_checkpoints_.get();
+  }
   return std::make_unique<pipeline::Executor>(std::move(options), std::move(source),
-                                              std::move(stages), std::move(sinks), &store());
+                                              std::move(stages), std::move(sinks), checkpoints);
 }
 
 }  // namespace omniloop::app

@@ -1,6 +1,7 @@
 #pragma once
 // What a command or the daemon needs to run pipelines: the config, the plugins, the catalog of
 // component types, the pseudonymisation key and the CDP store. Pipelines are assembled here.
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,20 @@ namespace omniloop::app {
 struct RuntimeOptions {
   std::string config_path;     // --config; "" = $OMNILOOP_CONFIG, ./omniloop.yaml, or defaults
   std::string store_override;  // --store
+  // Read-only commands (stats, profile, dead-letters list/show): never create a store file or
+  // a key file. A SQLite store that does not exist is an error naming its path; a missing key
+  // leaves the store without a hasher (keyProblem() says why).
+  bool read_only = false;
+};
+
+// How `omniloop dead-letters replay` bends a pipeline (Runtime::build): read the source from its
+// beginning without committing a cursor, run a stage first, and watch what each sink did.
+struct ReplayHooks {
+  // Runs before the pipeline's own stages (it sees every event, also the source's dead letters).
+  std::unique_ptr<pipeline::Stage> first_stage;
+  // Wraps each sink (the wrapper must clear batch.cursor before the inner write: a replay
+  // never moves the pipeline's checkpoint).
+  std::function<std::unique_ptr<pipeline::Sink>(std::unique_ptr<pipeline::Sink>)> wrap_sink;
 };
 
 class Runtime {
@@ -56,18 +71,28 @@ class Runtime {
   std::string storeUri() const { return store::redactStoreUri(config_.store); }
   // Non-empty when a key was generated on this run (shown once to the user).
   const std::string& generatedKeyPath() const { return generated_key_; }
+  // Read-only runtimes: why the store was opened without a pseudonymisation key ("" when it
+  // has one). Looking up a clear identity value then cannot work.
+  const std::string& keyProblem() const { return key_problem_; }
 
   config::PipelineSpec loadPipeline(const std::string& path) const;
   std::unique_ptr<pipeline::Executor> build(const config::PipelineSpec& spec,
                                             const pipeline::ExecutorOptions& overrides);
+  // A replay run: from the source's beginning, the committed cursor neither read nor moved.
+  std::unique_ptr<pipeline::Executor> buildReplay(const config::PipelineSpec& spec,
+                                                  const pipeline::ExecutorOptions& overrides,
+                                                  ReplayHooks hooks);
 
  private:
   config::DaemonConfig config_;
+  bool read_only_ = false;
+  std::string key_problem_;
   std::unique_ptr<plugin::Registry> registry_;
   config::SimpleCatalog catalog_;
   std::unique_ptr<privacy::KeyedHasher> hasher_;
   std::unique_ptr<privacy::VaultCipher> vault_cipher_;  // before store_: the store uses it
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<pipeline::CheckpointStore> replay_checkpoints_;
   std::unique_ptr<store::Vault> vault_;
   std::string generated_key_;
 };

@@ -178,4 +178,17 @@ DaemonConfig loadDaemonConfig(const std::string& path) {
   return parseDaemonConfig(readConfigFile(path, "config file"), path);
 }
 
+bool looksLikeDaemonConfig(const std::string& path) {
+  try {
+    const YAML::Node root = parseYaml(readConfigFile(path, "config file"), path);
+    if (!root.IsMap() || child(root, "source").IsDefined()) return false;
+    for (const char* key : {"store", "pipelines_dir", "admin", "plugin_dirs", "key_file",
+                            "shutdown_timeout_seconds", "group_commit", "identity", "log"}) {
+      if (child(root, key).IsDefined()) return true;
+    }
+  } catch (const std::exception&) {
+  }
+  return false;
+}
+
 }  // namespace omniloop::config

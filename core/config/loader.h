@@ -52,6 +52,11 @@ struct DaemonConfig {
 DaemonConfig loadDaemonConfig(const std::string& path);
 DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path);
 
+// True when `path` reads as an omniloop.yaml (daemon/CLI config) rather than a pipeline file: a
+// YAML map without `source:` holding a config key (store, pipelines_dir, admin, ...). False for
+// unreadable or unparsable files. `omniloop validate` uses it to point to --check-config.
+bool looksLikeDaemonConfig(const std::string& path);
+
 // Edit distance based suggestion: the closest candidate within a small distance, or "".
 std::string closestMatch(const std::string& word, const std::vector<std::string>& candidates);
 

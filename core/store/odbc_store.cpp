@@ -740,6 +740,62 @@ StoreCounts OdbcStore::counts() {
   return c;
 }
 
+namespace {
+
+constexpr const char* kDeadLetterSelect =
+    "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters";
+
+DeadLetter readDeadLetter(odbc::Statement& s) {
+  return {s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), integer(s, 7)};
+}
+
+}  // namespace
+
+std::vector<DeadLetter> OdbcStore::deadLetters(std::string_view pipeline, size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<DeadLetter> out;
+  transact([&] {
+    out.clear();
+    std::string sql = kDeadLetterSelect;
+    if (!pipeline.empty()) sql += " WHERE pipeline = ?";
+    sql += " ORDER BY created_at, id";
+    if (limit > 0) sql += " LIMIT " + std::to_string(std::min<size_t>(limit, INT64_MAX));
+    odbc::Statement s(conn_, sql);
+    if (!pipeline.empty()) s.bind(1, pipeline);
+    s.execute();
+    while (s.fetch()) out.push_back(readDeadLetter(s));
+  });
+  return out;
+}
+
+std::optional<DeadLetter> OdbcStore::deadLetter(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  std::optional<DeadLetter> out;
+  transact([&] {
+    out.reset();
+    odbc::Statement s(conn_, std::string(kDeadLetterSelect) + " WHERE id = ?");
+    s.bind(1, id);
+    s.execute();
+    if (s.fetch()) out = readDeadLetter(s);
+  });
+  return out;
+}
+
+uint64_t OdbcStore::removeDeadLetters(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  uint64_t removed = 0;
+  transact([&] {
+    removed = 0;
+    odbc::Statement s(conn_, "DELETE FROM dead_letters WHERE id = ?");
+    for (const std::string& id : ids) {
+      s.bind(1, id);
+      const int64_t n = s.execute();
+      removed += n > 0 ? static_cast<uint64_t>(n) : 0;
+    }
+  });
+  return removed;
+}
+
 std::optional<std::string> OdbcStore::findProfile(std::string_view type, std::string_view value) {
   std::lock_guard lock(mutex_);
   std::string hash;

@@ -241,6 +241,13 @@ void PostgresStore::declare() {
   select_checkpoint_ = conn_.declare(kSelectCheckpoint);
   upsert_checkpoint_ = conn_.declare(kUpsertCheckpoint);
   select_counts_ = conn_.declare(kSelectCounts);
+  list_dead_letters_ = conn_.declare(
+      "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters "
+      "WHERE ($1 = '' OR pipeline = $1) ORDER BY created_at, id LIMIT $2::bigint");
+  find_dead_letter_ = conn_.declare(
+      "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters WHERE "
+      "id = $1");
+  remove_dead_letter_ = conn_.declare("DELETE FROM dead_letters WHERE id = $1 RETURNING id");
   pre_identities_ = conn_.declare(kPreIdentities);
   pre_profiles_ = conn_.declare(kPreProfiles);
   pre_counts_ = conn_.declare(kPreCounts);
@@ -946,6 +953,62 @@ StoreCounts PostgresStore::counts() {
     }
   });
   return c;
+}
+
+namespace {
+
+DeadLetter readDeadLetter(const pg::Result& r, int row) {
+  return {std::string(r.text(row, 0)),
+          std::string(r.text(row, 1)),
+          std::string(r.text(row, 2)),
+          r.isNull(row, 3) ? std::string() : std::string(r.text(row, 3)),
+          std::string(r.text(row, 4)),
+          std::string(r.text(row, 5)),
+          r.integer(row, 6)};
+}
+
+}  // namespace
+
+std::vector<DeadLetter> PostgresStore::deadLetters(std::string_view pipeline, size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::string p;
+  pg::appendValidUtf8(p, pipeline);
+  const std::string n = std::to_string(limit == 0 ? INT64_MAX : std::min<size_t>(limit, INT64_MAX));
+  std::vector<DeadLetter> out;
+  transact([&] {
+    out.clear();
+    pg::Result r = conn_.run(list_dead_letters_, {pg::text(p), pg::text(n)});
+    for (int i = 0; i < r.rows(); ++i) out.push_back(readDeadLetter(r, i));
+  });
+  return out;
+}
+
+std::optional<DeadLetter> PostgresStore::deadLetter(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  std::string key;
+  pg::appendValidUtf8(key, id);
+  std::optional<DeadLetter> out;
+  transact([&] {
+    out.reset();
+    pg::Result r = conn_.run(find_dead_letter_, {pg::text(key)});
+    if (r.rows() > 0) out = readDeadLetter(r, 0);
+  });
+  return out;
+}
+
+uint64_t PostgresStore::removeDeadLetters(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  uint64_t removed = 0;
+  transact([&] {
+    removed = 0;
+    for (const std::string& id : ids) {
+      std::string key;
+      pg::appendValidUtf8(key, id);
+      pg::Result r = conn_.run(remove_dead_letter_, {pg::text(key)});
+      removed += static_cast<uint64_t>(r.rows());
+    }
+  });
+  return removed;
 }
 
 std::optional<std::string> PostgresStore::findProfile(std::string_view type, std::string_view value) {

@@ -59,6 +59,9 @@ class PostgresStore final : public Store, private identity::Graph {
                               event::Batch& batch) override;
   StoreCounts counts() override;
   void setSameIdPolicy(std::string_view pipeline, int policy) override;
+  std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) override;
+  std::optional<DeadLetter> deadLetter(std::string_view id) override;
+  uint64_t removeDeadLetters(const std::vector<std::string>& ids) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
@@ -142,6 +145,7 @@ class PostgresStore final : public Store, private identity::Graph {
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
       merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
   int upsert_dead_letters_ = -1;
+  int list_dead_letters_ = -1, find_dead_letter_ = -1, remove_dead_letter_ = -1;
   int insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
   int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
       view_timeline_ = -1;

@@ -682,6 +682,68 @@ StoreCounts SqliteStore::counts() {
   return c;
 }
 
+namespace {
+
+constexpr const char* kDeadLetterColumns =
+    "id, pipeline, source, event_id, reason, payload, created_at";
+
+DeadLetter readDeadLetter(sqlite::Statement& s) {
+  return {std::string(s.text(0)),
+          std::string(s.text(1)),
+          std::string(s.text(2)),
+          std::string(s.text(3)),
+          std::string(s.text(4)),
+          std::string(s.text(5)),
+          s.integer(6)};
+}
+
+}  // namespace
+
+std::vector<DeadLetter> SqliteStore::deadLetters(std::string_view pipeline, size_t limit) {
+  std::lock_guard lock(mutex_);
+  sqlite::Statement s(db_, std::string("SELECT ") + kDeadLetterColumns +
+                               " FROM dead_letters WHERE (?1 = '' OR pipeline = ?1) "
+                               "ORDER BY created_at, id LIMIT ?2");
+  s.bind(1, pipeline);
+  s.bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  std::vector<DeadLetter> out;
+  while (s.step()) out.push_back(readDeadLetter(s));
+  return out;
+}
+
+std::optional<DeadLetter> SqliteStore::deadLetter(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  sqlite::Statement s(
+      db_, std::string("SELECT ") + kDeadLetterColumns + " FROM dead_letters WHERE id = ?1");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return readDeadLetter(s);
+}
+
+uint64_t SqliteStore::removeDeadLetters(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  commitGroup();  // batches still deferred go first, in their own transaction
+  uint64_t removed = 0;
+  db_.exec("BEGIN IMMEDIATE");
+  try {
+    sqlite::Statement s(db_, "DELETE FROM dead_letters WHERE id = ?1");
+    for (const std::string& id : ids) {
+      sqlite::ResetOnExit reset(s);
+      s.bind(1, id);
+      s.step();
+      removed += static_cast<uint64_t>(db_.changes());
+    }
+    db_.exec("COMMIT");
+  } catch (...) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {
+    }
+    throw;
+  }
+  return removed;
+}
+
 std::optional<std::string> SqliteStore::findProfile(std::string_view type, std::string_view value) {
   std::lock_guard lock(mutex_);
   std::string hash;

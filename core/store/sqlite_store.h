@@ -41,6 +41,9 @@ class SqliteStore final : public Store, private identity::Graph {
   bool mustResume(std::string_view pipeline, std::string_view source_id) override;
   StoreCounts counts() override;
   void setSameIdPolicy(std::string_view pipeline, int policy) override;
+  std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) override;
+  std::optional<DeadLetter> deadLetter(std::string_view id) override;
+  uint64_t removeDeadLetters(const std::vector<std::string>& ids) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;

@@ -88,6 +88,19 @@ struct ProfileView {
   uint64_t events = 0;               // all events of the profile (the timeline may be cut)
 };
 
+// One dead letter (`omniloop dead-letters`). Its id is deterministic (pipeline, source, event
+// id; see deadLetterId), so a record dead-lettered again updates its row.
+struct DeadLetter {
+  std::string id, pipeline, source;
+  std::string event_id;  // "" when the record had none
+  std::string reason;
+  // As stored: for a record the source could not parse, what the store keeps of it (a vault
+  // token or its size, see StoreOptions::vault); otherwise the event as JSON with its identity
+  // values pseudonymised (never more in clear than the store holds).
+  std::string payload;
+  int64_t created_at = 0;  // microseconds (UTC), when first dead-lettered
+};
+
 // A tokenisation vault row (store/vault.h): the token, the vault key id it was sealed under,
 // the sealed value (hex of AES-256-GCM nonce || ciphertext || tag) and, for rows that must not
 // outlive a retention period, when they expire (microseconds; 0 = kept until erased).
@@ -167,6 +180,14 @@ class Store : public pipeline::CheckpointStore {
   // `timeline_limit` events; nullopt when there is no such profile. Throws StoreError (the
   // default: this backend cannot show profiles).
   virtual std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit);
+  // Dead letters, oldest first (created_at, then id): of `pipeline` only unless it is empty;
+  // at most `limit` of them (0: all). Throws StoreError.
+  virtual std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) = 0;
+  // The dead letter with id `id`; nullopt when there is none. Throws StoreError.
+  virtual std::optional<DeadLetter> deadLetter(std::string_view id) = 0;
+  // Deletes the dead letters with these ids in one transaction (records replayed and now
+  // stored); returns how many existed. Throws StoreError.
+  virtual uint64_t removeDeadLetters(const std::vector<std::string>& ids) = 0;
   // The schema version of the open database.
   virtual int schemaVersion() = 0;
 

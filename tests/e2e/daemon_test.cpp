@@ -523,6 +523,92 @@ TEST(Daemon, ReloadStopsRemovedPipelinesAndStartsNewOnes) {
   EXPECT_EQ(d.stop(), 0);
 }
 
+// Lines of /metrics (the exposition) that start with `prefix`.
+size_t metricLines(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.rfind(prefix, 0) == 0 ? 1 : 0;
+  return n;
+}
+
+// Issue 9: two files with the same `name:` gave two entries in /v1/pipelines and duplicate
+// /metrics series. One name, one pipeline: the newcomer is refused, naming both files.
+TEST(Daemon, OneNameOnePipelineAtStartAndAtReload) {
+  Install in("dupname");
+  writeFile(in.data("a.jsonl"), jsonLines(1, 3));
+  writeFile(in.data("b.jsonl"), jsonLines(101, 4));
+  in.jsonlPipeline("calls", "a.jsonl", true);  // pipelines.d/calls.yaml
+  std::string second = readFile(in.pipelineFile("calls"));
+  second.replace(second.find("a.jsonl"), 7, "b.jsonl");
+  writeFile(in.pipelineFile("calls2"), second);  // sorts after calls.yaml: refused
+  Daemon d(in);
+  ASSERT_TRUE(d.waitHealthy()) << d.log();
+  ASSERT_TRUE(waitFor([&] { return counter(in.port, "calls", "written") == 3; })) << d.log();
+
+  auto list = parseObject(http(in.port, "GET", "/v1/pipelines").body);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->getArray("pipelines")->size(), 1u);
+  auto refused = list->getArray("refused");
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->size(), 1u);
+  const std::string reason = refused->getObject(0)->getValue<std::string>("reason");
+  EXPECT_EQ(refused->getObject(0)->getValue<std::string>("file"), in.pipelineFile("calls2"));
+  EXPECT_NE(reason.find(in.pipelineFile("calls2")), std::string::npos) << reason;
+  EXPECT_NE(reason.find(in.pipelineFile("calls")), std::string::npos) << reason;
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("calls"));
+  const std::string metrics = http(in.port, "GET", "/metrics").body;
+  EXPECT_EQ(metricLines(metrics, "omniloop_pipeline_up{pipeline=\"calls\"}"), 1u) << metrics;
+  EXPECT_NE(d.log().find("calls2.yaml refused"), std::string::npos) << d.log();
+  EXPECT_EQ(in.storedEvents(), 3);  // b.jsonl was never read
+  const CommandResult status = runCommand({omniloopBin(), "status", "--config", in.config()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("refused pipeline files:\n  " + in.pipelineFile("calls2") +
+                            ":1:1: error: pipeline name 'calls' is already used by " +
+                            in.pipelineFile("calls")),
+            std::string::npos)
+      << status.out;
+
+  // Reload: a newcomer sorting before the running file, while the running file changes too.
+  // The running one keeps its name.
+  std::string early = second;
+  early.replace(early.find("b.jsonl"), 7, "c.jsonl");
+  writeFile(in.data("c.jsonl"), jsonLines(201, 2));
+  writeFile(in.pipelineFile("0-calls"), early);
+  in.jsonlPipeline("calls", "a.jsonl", true, /*batch=*/50);
+  const Reply reload = http(in.port, "POST", "/v1/reload");
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  auto answer = parseObject(reload.body);
+  EXPECT_EQ(answer->getArray("restarted")->size(), 1u) << reload.body;
+  ASSERT_EQ(answer->getArray("refused")->size(), 2u) << reload.body;
+  EXPECT_NE(reload.body.find("0-calls.yaml:1:1: error: pipeline name 'calls' is already used by " +
+                             in.pipelineFile("calls")),
+            std::string::npos)
+      << reload.body;
+  list = parseObject(http(in.port, "GET", "/v1/pipelines").body);
+  EXPECT_EQ(list->getArray("pipelines")->size(), 1u);
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("calls"));
+  EXPECT_EQ(metricLines(http(in.port, "GET", "/metrics").body,
+                        "omniloop_pipeline_up{pipeline=\"calls\"}"),
+            1u);
+  // The daemon's restart acts on the one pipeline the API shows.
+  EXPECT_EQ(http(in.port, "POST", "/v1/pipelines/calls/restart").status, 202);
+  ASSERT_TRUE(waitFor([&] { return stateOf(in.port, "calls") == "running"; })) << d.log();
+  appendFile(in.data("a.jsonl"), jsonLines(4, 1));
+  ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 4; })) << d.log();
+
+  // The holder leaves: at the next reload the first refused file in path order takes the name.
+  fs::remove(in.pipelineFile("calls"));
+  const Reply again = http(in.port, "POST", "/v1/reload");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(parseObject(again.body)->getArray("refused")->size(), 1u) << again.body;
+  ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 6; })) << d.log();  // c.jsonl's 2
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("0-calls"));
+  EXPECT_EQ(d.stop(), 0);
+}
+
 TEST(Daemon, AFailingPipelineBacksOffWhileTheOthersWork) {
   Install in("backoff");
   in.jsonlPipeline("missing", "missing.jsonl", true);
@@ -612,7 +698,12 @@ TEST(Daemon, CheckConfigExitCodes) {
   CommandResult bad = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
   EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
   EXPECT_NE(bad.out.find(in.pipelineFile("bad") + ":5:"), std::string::npos) << bad.out;
-  EXPECT_NE(bad.out.find("already used by"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find(in.pipelineFile("pos-orders") +
+                         ":1:1: error: pipeline name 'pos-orders' is "
+                         "already used by " +
+                         in.pipelineFile("dup")),
+            std::string::npos)
+      << bad.out;
 
   writeFile(in.config(), "store: sqlite:var/cdp.db\nadmn: {}\n");
   CommandResult bad_config = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});

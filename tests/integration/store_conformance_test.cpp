@@ -317,6 +317,58 @@ TEST_P(Conformance, DeadLettersAreStoredAndUpdatedOnReplay) {
   EXPECT_EQ(store->counts().dead_letters, 2u);
 }
 
+// `omniloop dead-letters`: list (per pipeline, oldest first, limited), show one, remove some.
+TEST_P(Conformance, DeadLettersAreListedShownAndRemoved) {
+  auto store = open();
+  event::Batch b;
+  event::Event& one = add(b, "1", {{"email", "one@example.com"}});
+  one.disposition = event::Disposition::DeadLetter;
+  one.reason = "map: cannot cast field 'n' value to int";
+  event::Event& two = add(b, "2", {});
+  two.disposition = event::Disposition::DeadLetter;
+  two.reason = "consent: missing";
+  ASSERT_OK(store->writeBatch("orders", "crm", b));
+  event::Batch other;
+  event::Event& three = add(other, "3", {});
+  three.disposition = event::Disposition::DeadLetter;
+  three.reason = "elsewhere";
+  ASSERT_OK(store->writeBatch("calls", "crm", other));
+  ASSERT_OK(store->flush("orders", "crm"));
+  ASSERT_OK(store->flush("calls", "crm"));
+
+  EXPECT_EQ(store->deadLetters("", 0).size(), 3u);
+  std::vector<DeadLetter> orders = store->deadLetters("orders", 0);
+  ASSERT_EQ(orders.size(), 2u);
+  std::set<std::string> reasons;
+  for (const DeadLetter& d : orders) {
+    EXPECT_EQ(d.pipeline, "orders");
+    EXPECT_EQ(d.source, "crm");
+    EXPECT_EQ(d.id.size(), 32u);
+    EXPECT_GT(d.created_at, 0);
+    reasons.insert(d.reason);
+  }
+  EXPECT_EQ(reasons,
+            (std::set<std::string>{"map: cannot cast field 'n' value to int", "consent: missing"}));
+  EXPECT_EQ(store->deadLetters("orders", 1).size(), 1u);
+  EXPECT_TRUE(store->deadLetters("nobody", 0).empty());
+
+  const std::string one_id = std::string(one.id);
+  const DeadLetter* first = orders[0].event_id == one_id ? &orders[0] : &orders[1];
+  const std::optional<DeadLetter> shown = store->deadLetter(first->id);
+  ASSERT_TRUE(shown);
+  EXPECT_EQ(shown->event_id, one_id);
+  EXPECT_EQ(shown->reason, "map: cannot cast field 'n' value to int");
+  EXPECT_NE(shown->payload.find(hasher_.pseudonymize("email", "one@example.com")),
+            std::string::npos);
+  EXPECT_EQ(shown->payload.find("one@example.com"), std::string::npos) << shown->payload;
+  EXPECT_FALSE(store->deadLetter("0123456789abcdef0123456789abcdef"));
+
+  EXPECT_EQ(store->removeDeadLetters({first->id, "0123456789abcdef0123456789abcdef"}), 1u);
+  EXPECT_FALSE(store->deadLetter(first->id));
+  EXPECT_EQ(store->deadLetters("orders", 0).size(), 1u);
+  EXPECT_EQ(store->counts().dead_letters, 2u);
+}
+
 TEST_P(Conformance, CheckpointCommitStoresDeadLettersAndCursorTogether) {
   auto store = open();
   event::Batch b;

@@ -103,7 +103,8 @@ int checkConfig(Runtime& rt) {
       const config::PipelineSpec spec = rt.loadPipeline(f);
       if (auto it = names.find(spec.name); it != names.end()) {
         std::cout << f << ":1:1: error: pipeline name '" << spec.name << "' is already used by "
-                  << it->second << "\n  hint: give each pipeline file its own name\n";
+                  << it->second << " (which keeps it); " << f
+                  << " would not be started\n  hint: give each pipeline file its own name\n";
         ++errors;
         continue;
       }
