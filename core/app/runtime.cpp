@@ -11,6 +11,7 @@
 #include "privacy/keyed_hasher.h"
 #include "store/cdp_sink.h"
 #include "store/store.h"
+#include "store/subject_rights.h"
 
 namespace fs = std::filesystem;
 
@@ -99,10 +100,51 @@ const privacy::KeyedHasher& Runtime::hasher() {
   return *hasher_;
 }
 
+const privacy::KeyedHasher* Runtime::suppressionKey() {
+  if (suppression_key_loaded_) return suppression_key_.get();
+  suppression_key_loaded_ = true;
+  if (auto from_env = privacy::KeyedHasher::fromEnv("OMNILOOP_SUPPRESSION_KEY")) {
+    suppression_key_ = std::make_unique<privacy::KeyedHasher>(*from_env);
+    return suppression_key_.get();
+  }
+  std::string file = config_.suppression_key_file;
+  if (file.empty()) {
+    fs::path dir;
+    if (!config_.key_file.empty()) {
+      dir = fs::path(config_.key_file).parent_path();
+    } else if (const std::string db = sqlitePath(config_.store); !db.empty() && db != ":memory:") {
+      dir = fs::path(db).parent_path();
+    } else {
+      return nullptr;
+    }
+    file = (dir / "omniloop.suppression.key").string();
+  }
+  if (!fs::exists(file)) {
+    if (!fs::path(file).parent_path().empty()) fs::create_directories(fs::path(file).parent_path());
+    privacy::KeyedHasher::generateKeyFile(file);
+  }
+  suppression_key_ = std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(file));
+  return suppression_key_.get();
+}
+
+store::RightsKeys Runtime::rightsKeys() {
+  store::RightsKeys k;
+  k.hasher = &hasher();
+  k.suppression_key = suppressionKey();
+  return k;
+}
+
+std::vector<std::string> Runtime::identityTypes() const {
+  std::vector<std::string> out;
+  for (const identity::TypeRule& r : identity::parseConfig(config_.identity_json).types) out.push_back(r.type);
+  return out;
+}
+
 store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
     o.hasher = &hasher();
+    o.suppression_key = suppressionKey();
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
     o.group_commit_events = config_.group_commit_events;
     o.group_commit_ms = config_.group_commit_ms;

@@ -15,6 +15,7 @@ class Registry;
 }
 namespace omniloop::store {
 class Store;
+struct RightsKeys;
 }
 namespace omniloop::privacy {
 class KeyedHasher;
@@ -39,6 +40,14 @@ class Runtime {
   // Opens the store (and its key) on first use.
   store::Store& store();
   const privacy::KeyedHasher& hasher();
+  // The key of erasure suppressions (store/suppressions.h): $OMNILOOP_SUPPRESSION_KEY, the
+  // file suppression_key_file, or omniloop.suppression.key beside key_file or the SQLite store
+  // (created when missing); nullptr when none of these applies.
+  const privacy::KeyedHasher* suppressionKey();
+  // What the data subject's rights need (store/subject_rights.h).
+  store::RightsKeys rightsKeys();
+  // The configured identity types (omniloop.yaml identity.types and the defaults).
+  std::vector<std::string> identityTypes() const;
   std::string storeUri() const { return config_.store; }
   // Non-empty when a key was generated on this run (shown once to the user).
   const std::string& generatedKeyPath() const { return generated_key_; }
@@ -52,6 +61,8 @@ class Runtime {
   std::unique_ptr<plugin::Registry> registry_;
   config::SimpleCatalog catalog_;
   std::unique_ptr<privacy::KeyedHasher> hasher_;
+  std::unique_ptr<privacy::KeyedHasher> suppression_key_;
+  bool suppression_key_loaded_ = false;
   std::unique_ptr<store::Store> store_;
   std::string generated_key_;
 };

@@ -13,6 +13,7 @@
 #include "identity/resolver.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
+#include "store/suppressions.h"
 
 namespace omniloop::store {
 
@@ -78,16 +79,21 @@ void appendDeadLetterPayload(std::string& out, const event::Event& e, IdentityKe
 // The row-at-a-time write loop of the SQLite and ODBC backends, inside their transaction:
 // every live event with storable keys is resolved to a profile through `graph`, written by
 // `write(event, source, resolution)` (which returns whether the row is new), and observed for
-// traits. `keys` is reused working storage. Returns how many events were written.
+// traits. An event carrying an identity in `suppressions` (may be null) is dropped and
+// counted instead. `keys` is reused working storage. Returns how many events were written.
 template <typename WriteEvent>
 size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, identity::Graph& graph,
                        event::Batch& batch, std::string_view source_id, int64_t now,
-                       std::vector<IdentityKey>& keys, WriteEvent&& write) {
+                       std::vector<IdentityKey>& keys, const Suppressions* suppressions, WriteEvent&& write) {
   size_t written = 0;
   for (event::Event& e : batch) {
     if (!e.live()) continue;
     keys.clear();
     if (!keyer.storableKeys(e, batch, keys)) continue;
+    if (suppressions != nullptr && suppressions->any(keys)) {
+      dropSuppressed(e, batch);
+      continue;
+    }
     const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
     const std::string_view source = e.source.empty() ? source_id : e.source;
     const identity::Resolution r = resolver.resolve(graph, keys, e.id, source, seen);

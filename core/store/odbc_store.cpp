@@ -461,7 +461,7 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       started = true;
       const bool cache_valid = lockAndCheckCaches();
       resolver_.beginBatch(now, cache_valid);
-      resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_,
+      resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_, nullptr,
                       [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                         return writeEvent(pipeline, source, e, r, now);
                       });
