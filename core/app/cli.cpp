@@ -10,7 +10,11 @@
 #include <mutex>
 #include <optional>
 
+#include "app/audit_command.h"
+#include "app/erase_command.h"
+#include "app/export_command.h"
 #include "app/profile_command.h"
+#include "app/purge_command.h"
 #include "app/progress.h"
 #include "app/runtime.h"
 #include "app/signals.h"
@@ -35,6 +39,7 @@ commands:
   stats                 what the CDP store holds: profiles, identities, events, dead letters
   profile               one unified customer profile: identities, traits, timeline
   status                the running omniloopd's pipelines: state, counters, last error
+  erase / export / audit / purge   data subject rights: erase, access export, audit log, retention purge
   version               print the version
 
 global options:
@@ -448,6 +453,10 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "stats") return cmdStats(a);
     if (cmd == "profile") return cmdProfile(a);
     if (cmd == "status") return runStatusCommand(args);
+    if (cmd == "erase") return runEraseCommand(args);
+    if (cmd == "export") return runExportCommand(args);
+    if (cmd == "audit") return runAuditCommand(args);
+    if (cmd == "purge") return runPurgeCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);
     return 2;
