@@ -90,9 +90,11 @@ size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, ident
     if (!e.live()) continue;
     keys.clear();
     if (!keyer.storableKeys(e, batch, keys)) continue;
-    if (suppressions != nullptr && suppressions->any(keys)) {
-      dropSuppressed(e, batch);
-      continue;
+    if (suppressions != nullptr) {
+      if (const std::string_view type = suppressions->any(keys); !type.empty()) {
+        dropSuppressed(e, batch, type);
+        continue;
+      }
     }
     const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
     const std::string_view source = e.source.empty() ? source_id : e.source;

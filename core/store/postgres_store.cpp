@@ -405,8 +405,9 @@ void PostgresStore::loadSuppressions() {
 void PostgresStore::dropSuppressed(event::Batch& batch) {
   size_t kept = 0;
   for (Pending& p : pending_) {
-    if (suppressions_.any(std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count))) {
-      store::dropSuppressed(*p.event, batch);
+    const auto keys = std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count);
+    if (const std::string_view type = suppressions_.any(keys); !type.empty()) {
+      store::dropSuppressed(*p.event, batch, type);
     } else {
       pending_[kept++] = p;
     }
@@ -897,7 +898,7 @@ void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view 
   std::vector<DeadLetterRow> rows;
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
-    if (suppressions_.anyIn(e, keyer_, suppression_scratch_)) continue;  // an erased subject's
+    if (!suppressions_.anyIn(e, keyer_, suppression_scratch_).empty()) continue;  // an erased subject's
     DeadLetterRow row;
     appendDeadLetterPayload(row.payload, e, keyer_, scratch_, scratch_arena_);
     row.source = e.source.empty() ? source_id : e.source;

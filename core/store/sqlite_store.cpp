@@ -621,7 +621,7 @@ void SqliteStore::writeDeadLetters(std::string_view pipeline, std::string_view s
   scratch_arena_.reset();
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
-    if (suppressions_.anyIn(e, keyer_, suppression_scratch_)) continue;  // an erased subject's
+    if (!suppressions_.anyIn(e, keyer_, suppression_scratch_).empty()) continue;  // an erased subject's
     json_.clear();
     appendDeadLetterPayload(json_, e, keyer_, scratch_, scratch_arena_);
     const std::string_view source = e.source.empty() ? source_id : e.source;

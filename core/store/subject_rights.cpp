@@ -313,8 +313,8 @@ SubjectIdentity parseSubjectIdentity(std::string_view text, const std::vector<st
                                      const privacy::NormalizeOptions& normalize) {
   const size_t colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
-    throw std::invalid_argument("identity '" + std::string(text) +
-                                "' is not TYPE:VALUE: write e.g. email:jane@example.com or phone:+4930123456");
+    throw std::invalid_argument("an identity is not TYPE:VALUE: write e.g. email:jane@example.com or "
+                                "phone:+4930123456");
   }
   SubjectIdentity id{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
   if (std::find(known.begin(), known.end(), id.type) == known.end()) {

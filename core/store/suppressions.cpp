@@ -44,25 +44,25 @@ bool Suppressions::contains(std::string_view type, std::string_view pseudonym) c
   return set_.contains(probe_);
 }
 
-bool Suppressions::any(std::span<const identity::Key> keys) const {
-  if (set_.empty()) return false;
+std::string_view Suppressions::any(std::span<const identity::Key> keys) const {
+  if (set_.empty()) return {};
   for (const identity::Key& k : keys) {
-    if (contains(k.type, k.hash)) return true;
+    if (contains(k.type, k.hash)) return k.type;
   }
-  return false;
+  return {};
 }
 
-bool Suppressions::anyIn(const event::Event& e, IdentityKeyer& keyer, std::string& scratch) const {
-  if (set_.empty()) return false;
+std::string_view Suppressions::anyIn(const event::Event& e, IdentityKeyer& keyer, std::string& scratch) const {
+  if (set_.empty()) return {};
   for (const event::Identity& id : e.identities) {
     if (id.type.empty()) continue;
-    if (keyer.pseudonymizeLenient(id.type, id.value, scratch) && contains(id.type, scratch)) return true;
+    if (keyer.pseudonymizeLenient(id.type, id.value, scratch) && contains(id.type, scratch)) return id.type;
   }
-  return false;
+  return {};
 }
 
-void dropSuppressed(event::Event& e, event::Batch& batch) {
-  (void)batch;  // Batch::count("suppressed", "erased", 1) once the counters land (see COMMON.md)
+void dropSuppressed(event::Event& e, event::Batch& batch, std::string_view type) {
+  batch.count("suppressed", type);
   e.disposition = event::Disposition::Drop;
   e.reason = "suppressed: the subject was erased";
 }

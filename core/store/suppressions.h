@@ -40,11 +40,11 @@ class Suppressions {
   // Replaces the list with the table's rows (type, derivative).
   void assign(const std::vector<std::pair<std::string, std::string>>& rows);
 
-  // Whether any of `keys` (type, pseudonym) is suppressed. Throws StoreError when the list is
-  // not empty and there is no suppression key to check with.
-  bool any(std::span<const identity::Key> keys) const;
+  // The type of the first of `keys` (type, pseudonym) that is suppressed; empty when none is.
+  // Throws StoreError when the list is not empty and there is no suppression key to check with.
+  std::string_view any(std::span<const identity::Key> keys) const;
   // For a dead letter: its identities pseudonymised leniently (a malformed value too).
-  bool anyIn(const event::Event& e, IdentityKeyer& keyer, std::string& scratch) const;
+  std::string_view anyIn(const event::Event& e, IdentityKeyer& keyer, std::string& scratch) const;
 
  private:
   bool contains(std::string_view type, std::string_view pseudonym) const;
@@ -54,8 +54,9 @@ class Suppressions {
   mutable std::string probe_;
 };
 
-// Marks `e` dropped because its subject was erased, and tallies it on the batch (the
-// `suppressed` counter of the run summary, /metrics and /v1/pipelines).
-void dropSuppressed(event::Event& e, event::Batch& batch);
+// Marks `e` dropped because its subject was erased, and tallies it on the batch: counter
+// family `suppressed`, label the identity type that matched (run summary, /metrics,
+// /v1/pipelines).
+void dropSuppressed(event::Event& e, event::Batch& batch, std::string_view type);
 
 }  // namespace omniloop::store
