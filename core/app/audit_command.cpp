@@ -34,7 +34,8 @@ std::optional<int64_t> parseAuditDate(const std::string& text) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, s = 0;
   char tail = 0;
   if (text.size() == 10 && std::sscanf(text.c_str(), "%4d-%2d-%2d%c", &y, &mo, &d, &tail) == 3) {
-  } else if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s, &tail) == 7 &&
+  } else if (std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &y, &mo, &d, &h, &mi, &s,
+                         &tail) == 7 &&
              tail == 'Z' && text.back() == 'Z') {
   } else {
     return std::nullopt;
@@ -76,7 +77,9 @@ int runAuditCommand(const std::vector<std::string>& args) {
         if (i) out += ',';
         event::JsonObjectWriter o(out);
         o.integer("id", entries[i].id).text("at", event::formatTimestamp(entries[i].at));
-        o.text("actor", entries[i].actor).text("action", entries[i].action).textOrNull("subject", entries[i].subject);
+        o.text("actor", entries[i].actor)
+            .text("action", entries[i].action)
+            .textOrNull("subject", entries[i].subject);
         o.raw("details", entries[i].details.empty() ? "{}" : entries[i].details);
       }
       out += "]";
@@ -85,7 +88,8 @@ int runAuditCommand(const std::vector<std::string>& args) {
     }
     if (entries.empty()) std::cout << "no audit entries\n";
     for (const store::AuditEntry& e : entries) {
-      std::cout << "#" << e.id << "  " << event::formatTimestamp(e.at) << "  " << e.action << "  by " << e.actor;
+      std::cout << "#" << e.id << "  " << event::formatTimestamp(e.at) << "  " << e.action
+                << "  by " << e.actor;
       if (!e.subject.empty()) std::cout << "  subject " << e.subject.substr(0, 24) << "...";
       std::cout << "\n    " << e.details << "\n";
     }

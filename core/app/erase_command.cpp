@@ -10,7 +10,8 @@ namespace omniloop::app {
 
 namespace {
 
-constexpr const char* kEraseHelp = R"(usage: omniloop erase --identity TYPE:VALUE [--identity TYPE:VALUE ...] --reason TEXT [options]
+constexpr const char* kEraseHelp =
+    R"(usage: omniloop erase --identity TYPE:VALUE [--identity TYPE:VALUE ...] --reason TEXT [options]
 
 Erases a data subject (GDPR Art. 17) from the CDP store: the profile each identity belongs to
 and every profile merged into it, their identities, events, consents (the audit entry keeps the
@@ -50,7 +51,8 @@ std::string eraseReportJson(const store::EraseReport& r) {
 
 int runEraseCommand(const std::vector<std::string>& args) {
   return runRightsCommand("erase", [&] {
-    const RightsArgs a = parseRightsArgs(args, {"--identity", "--reason", "--store", "--config"}, {"--json"});
+    const RightsArgs a =
+        parseRightsArgs(args, {"--identity", "--reason", "--store", "--config"}, {"--json"});
     if (a.has("--help")) {
       std::cout << kEraseHelp;
       return 0;
@@ -58,11 +60,13 @@ int runEraseCommand(const std::vector<std::string>& args) {
     for (const auto& e : a.errors) std::cerr << "omniloop erase: " << e << "\n";
     if (!a.errors.empty()) return 2;
     if (a.all("--identity").empty()) {
-      std::cerr << "omniloop erase: name the subject with --identity TYPE:VALUE (e.g. email:jane@example.com)\n";
+      std::cerr << "omniloop erase: name the subject with --identity TYPE:VALUE (e.g. "
+                   "email:jane@example.com)\n";
       return 2;
     }
     if (a.one("--reason").find_first_not_of(" \t") == std::string::npos) {
-      std::cerr << "omniloop erase: give the reason with --reason TEXT (your request reference; no personal "
+      std::cerr << "omniloop erase: give the reason with --reason TEXT (your request reference; no "
+                   "personal "
                    "data)\n";
       return 2;
     }
@@ -78,18 +82,22 @@ int runEraseCommand(const std::vector<std::string>& args) {
     if (a.has("--json")) {
       std::cout << eraseReportJson(r) << "\n";
     } else if (!r.held) {
-      std::cout << "no data held for the given identities; audited as #" << r.audit_id << ", " << r.suppressions
-                << " suppression entr" << (r.suppressions == 1 ? "y" : "ies") << " keep them from being ingested\n";
+      std::cout << "no data held for the given identities; audited as #" << r.audit_id << ", "
+                << r.suppressions << " suppression entr" << (r.suppressions == 1 ? "y" : "ies")
+                << " keep them from being ingested\n";
     } else {
       std::cout << "erased " << r.profiles << " profile" << (r.profiles == 1 ? "" : "s")
                 << " (merged ones included); rows deleted:";
       for (const auto& c : r.deleted) std::cout << " " << c.table << " " << c.rows;
-      std::cout << "\n" << r.suppressions << " suppression entr" << (r.suppressions == 1 ? "y" : "ies")
+      std::cout << "\n"
+                << r.suppressions << " suppression entr" << (r.suppressions == 1 ? "y" : "ies")
                 << " written; audited as #" << r.audit_id << "\n";
     }
     if (!r.storage_clean) {
-      std::cerr << "omniloop erase: warning: another process was reading the store, so the WAL could not be "
-                   "truncated yet; the erased bytes leave it at the next checkpoint (stop omniloopd briefly or "
+      std::cerr << "omniloop erase: warning: another process was reading the store, so the WAL "
+                   "could not be "
+                   "truncated yet; the erased bytes leave it at the next checkpoint (stop "
+                   "omniloopd briefly or "
                    "run the erasure again to force it)\n";
     }
     return 0;

@@ -13,7 +13,8 @@ namespace omniloop::app {
 
 namespace {
 
-constexpr const char* kExportHelp = R"(usage: omniloop export --identity TYPE:VALUE [--identity ...] [--output FILE] [options]
+constexpr const char* kExportHelp =
+    R"(usage: omniloop export --identity TYPE:VALUE [--identity ...] [--output FILE] [options]
 
 Writes one JSON document (GDPR Art. 15 access, Art. 20 portability) with everything the CDP
 store holds about the data subject: the profile and every profile merged into it, identities
@@ -35,7 +36,8 @@ Exit status: 0 written, 1 the store failed, 2 bad usage.
 
 int runExportCommand(const std::vector<std::string>& args) {
   return runRightsCommand("export", [&] {
-    const RightsArgs a = parseRightsArgs(args, {"--identity", "--output", "--store", "--config"}, {});
+    const RightsArgs a =
+        parseRightsArgs(args, {"--identity", "--output", "--store", "--config"}, {});
     if (a.has("--help")) {
       std::cout << kExportHelp;
       return 0;
@@ -43,15 +45,18 @@ int runExportCommand(const std::vector<std::string>& args) {
     for (const auto& e : a.errors) std::cerr << "omniloop export: " << e << "\n";
     if (!a.errors.empty()) return 2;
     if (a.all("--identity").empty()) {
-      std::cerr << "omniloop export: name the subject with --identity TYPE:VALUE (e.g. email:jane@example.com)\n";
+      std::cerr << "omniloop export: name the subject with --identity TYPE:VALUE (e.g. "
+                   "email:jane@example.com)\n";
       return 2;
     }
     Runtime rt({a.one("--config"), a.one("--store")});
     std::vector<store::SubjectIdentity> ids;
     const std::vector<std::string> types = rt.identityTypes();
-    for (const std::string& text : a.all("--identity")) ids.push_back(store::parseSubjectIdentity(text, types, {}));
+    for (const std::string& text : a.all("--identity"))
+      ids.push_back(store::parseSubjectIdentity(text, types, {}));
     const std::string output = a.one("--output");
-    const std::string doc = store::exportSubject(rt.store(), rt.rightsKeys(), ids, store::cliActor());
+    const std::string doc =
+        store::exportSubject(rt.store(), rt.rightsKeys(), ids, store::cliActor());
     if (output.empty() || output == "-") {
       std::cout << doc << "\n";
       return 0;
@@ -62,7 +67,8 @@ int runExportCommand(const std::vector<std::string>& args) {
     f << doc << "\n";
     f.close();
     if (!f) {
-      std::cerr << "omniloop export: cannot write " << output << ": check the directory exists and is writable\n";
+      std::cerr << "omniloop export: cannot write " << output
+                << ": check the directory exists and is writable\n";
       return 1;
     }
     std::cerr << "omniloop export: wrote " << output << "\n";

@@ -43,8 +43,9 @@ int runPurgeCommand(const std::vector<std::string>& args) {
     Runtime rt({a.one("--config"), a.one("--store")});
     const store::RetentionPolicy policy = store::parseRetention(rt.config().retention_json);
     if (policy.empty()) {
-      std::cerr << "omniloop purge: no retention configured: add e.g. `retention: { default: 3y }` to "
-                << (rt.config().file.empty() ? std::string("omniloop.yaml") : rt.config().file) << "\n";
+      std::cerr
+          << "omniloop purge: no retention configured: add e.g. `retention: { default: 3y }` to "
+          << (rt.config().file.empty() ? std::string("omniloop.yaml") : rt.config().file) << "\n";
       return 2;
     }
     const bool dry = a.has("--dry-run");
@@ -53,7 +54,8 @@ int runPurgeCommand(const std::vector<std::string>& args) {
     std::vector<std::string> order;
     // Rounds of bounded size, like omniloopd's, until nothing more is due.
     for (;;) {
-      const store::PurgeReport r = store::purgeExpired(rt.store(), policy, dry, dry ? 0 : 10000, now, store::cliActor());
+      const store::PurgeReport r =
+          store::purgeExpired(rt.store(), policy, dry, dry ? 0 : 10000, now, store::cliActor());
       for (const auto& c : r.deleted) {
         if (!totals.count(c.table)) order.push_back(c.table);
         totals[c.table] += c.rows;

@@ -14,7 +14,8 @@ const std::vector<std::string>& RightsArgs::all(const std::string& name) const {
   return it == values.end() ? kNone : it->second;
 }
 
-RightsArgs parseRightsArgs(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
+RightsArgs parseRightsArgs(const std::vector<std::string>& args,
+                           const std::vector<std::string>& with_value,
                            const std::vector<std::string>& flags) {
   RightsArgs a;
   auto in = [](const std::vector<std::string>& list, const std::string& s) {
@@ -42,7 +43,8 @@ RightsArgs parseRightsArgs(const std::vector<std::string>& args, const std::vect
     } else if (in(flags, name) && !inline_value) {
       a.values[name].push_back("");
     } else {
-      a.errors.push_back(name.rfind("-", 0) == 0 ? "unknown option " + name : "unexpected argument '" + name + "'");
+      a.errors.push_back(name.rfind("-", 0) == 0 ? "unknown option " + name
+                                                 : "unexpected argument '" + name + "'");
     }
   }
   return a;
@@ -58,7 +60,8 @@ int runRightsCommand(const std::string& command, const std::function<int()>& bod
     std::cerr << "omniloop " << command << ": " << e.what() << "\n";
     return 2;
   } catch (const store::StoreError& e) {
-    std::cerr << "omniloop " << command << ": the store failed, nothing was changed: " << e.what() << "\n";
+    std::cerr << "omniloop " << command << ": the store failed, nothing was changed: " << e.what()
+              << "\n";
     return 1;
   } catch (const std::exception& e) {
     std::cerr << "omniloop " << command << ": " << e.what() << "\n";

@@ -25,7 +25,8 @@ struct RightsArgs {
 
 // args[0] = "omniloop", args[1] = the command. `with_value`: options that take a value;
 // `flags`: options that take none. Anything else is an error.
-RightsArgs parseRightsArgs(const std::vector<std::string>& args, const std::vector<std::string>& with_value,
+RightsArgs parseRightsArgs(const std::vector<std::string>& args,
+                           const std::vector<std::string>& with_value,
                            const std::vector<std::string>& flags);
 
 // Runs `body` and maps failures to exit codes: bad usage / configuration 2, the store (or

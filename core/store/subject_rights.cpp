@@ -63,16 +63,17 @@ struct Match {
   std::string identityIn(std::string_view type, std::string_view hash, bool stored = true) const {
     std::vector<std::string> l;
     for (const auto& [t, h] : s.identities) {
-      l.push_back("(" + std::string(type) + " = " + SqlSession::textLiteral(t) + " AND " + std::string(hash) +
-                  " = " + (stored ? q.hashLiteral(h) : SqlSession::textLiteral(h)) + ")");
+      l.push_back("(" + std::string(type) + " = " + SqlSession::textLiteral(t) + " AND " +
+                  std::string(hash) + " = " +
+                  (stored ? q.hashLiteral(h) : SqlSession::textLiteral(h)) + ")");
     }
     return l.empty() ? "1 = 0" : "(" + join(l, " OR ") + ")";
   }
   // A text column naming an event id of the subject's events.
   std::string eventOfSubject(std::string_view column) const {
     if (s.profiles.empty()) return "1 = 0";
-    return std::string(column) + " IN (SELECT " + q.idText("id") + " FROM events WHERE " + profileIn("profile_id") +
-           ")";
+    return std::string(column) + " IN (SELECT " + q.idText("id") + " FROM events WHERE " +
+           profileIn("profile_id") + ")";
   }
   // A text column mentioning a pseudonym or a clear identifier of the subject.
   std::string mentions(std::string_view column) const {
@@ -90,9 +91,9 @@ struct Column {
 
 struct SubjectTable {
   const char* name;
-  std::vector<Column> columns;            // what export shows, in this order
-  std::string (*where)(const Match& m);   // the rows about the subject
-  const char* note;                       // export: what is pseudonymised or masked, and why
+  std::vector<Column> columns;           // what export shows, in this order
+  std::string (*where)(const Match& m);  // the rows about the subject
+  const char* note;                      // export: what is pseudonymised or masked, and why
 };
 
 // ============================================================================================
@@ -107,57 +108,106 @@ struct SubjectTable {
 const std::vector<SubjectTable>& subjectTables() {
   static const std::vector<SubjectTable> tables = {
       {"dead_letters",
-       {{"id", Kind::Text}, {"pipeline", Kind::Text}, {"source", Kind::Text}, {"event_id", Kind::Text},
-        {"reason", Kind::Text}, {"payload", Kind::Text}, {"created_at", Kind::Int}},
-       [](const Match& m) { return "(" + m.eventOfSubject("event_id") + " OR " + m.mentions("payload") + ")"; },
-       "events no stage or sink could store: the raw record when the source kept one, otherwise the event "
+       {{"id", Kind::Text},
+        {"pipeline", Kind::Text},
+        {"source", Kind::Text},
+        {"event_id", Kind::Text},
+        {"reason", Kind::Text},
+        {"payload", Kind::Text},
+        {"created_at", Kind::Int}},
+       [](const Match& m) {
+         return "(" + m.eventOfSubject("event_id") + " OR " + m.mentions("payload") + ")";
+       },
+       "events no stage or sink could store: the raw record when the source kept one, otherwise "
+       "the event "
        "with its identity values pseudonymised"},
       {"consents",
-       {{"id", Kind::Int}, {"profile_id", Kind::Id}, {"identity_type", Kind::Text}, {"identity_hash", Kind::Text},
-        {"purpose", Kind::Text}, {"status", Kind::Text}, {"source", Kind::Text}, {"captured_at", Kind::Int},
-        {"evidence", Kind::Text}, {"notice_version", Kind::Text}},
+       {{"id", Kind::Int},
+        {"profile_id", Kind::Id},
+        {"identity_type", Kind::Text},
+        {"identity_hash", Kind::Text},
+        {"purpose", Kind::Text},
+        {"status", Kind::Text},
+        {"source", Kind::Text},
+        {"captured_at", Kind::Int},
+        {"evidence", Kind::Text},
+        {"notice_version", Kind::Text}},
        [](const Match& m) {
-         return "(" + m.profileIn("profile_id") + " OR " + m.identityIn("identity_type", "identity_hash", false) +
-                ")";
+         return "(" + m.profileIn("profile_id") + " OR " +
+                m.identityIn("identity_type", "identity_hash", false) + ")";
        },
-       "the consent ledger: identity_hash is pseudonymised; evidence as captured (e.g. a TCF string)"},
+       "the consent ledger: identity_hash is pseudonymised; evidence as captured (e.g. a TCF "
+       "string)"},
       {"identity_conflicts",
-       {{"type", Kind::Text}, {"hash", Kind::Hash}, {"reason", Kind::Text}, {"profile_id", Kind::Text},
-        {"other_profile", Kind::Text}, {"first_at", Kind::Int}, {"last_at", Kind::Int},
+       {{"type", Kind::Text},
+        {"hash", Kind::Hash},
+        {"reason", Kind::Text},
+        {"profile_id", Kind::Text},
+        {"other_profile", Kind::Text},
+        {"first_at", Kind::Int},
+        {"last_at", Kind::Int},
         {"occurrences", Kind::Int}},
        [](const Match& m) {
-         return "(" + m.identityIn("type", "hash") + " OR " + m.profileTextIn("profile_id") + " OR " +
-                m.profileTextIn("other_profile") + ")";
+         return "(" + m.identityIn("type", "hash") + " OR " + m.profileTextIn("profile_id") +
+                " OR " + m.profileTextIn("other_profile") + ")";
        },
        "identities a per-type limit kept away from a profile; hash is pseudonymised"},
       {"events",
-       {{"id", Kind::Id}, {"pipeline", Kind::Text}, {"source", Kind::Text}, {"profile_id", Kind::Id},
-        {"channel", Kind::Text}, {"type", Kind::Text}, {"occurred_at", Kind::Int}, {"ingested_at", Kind::Int},
+       {{"id", Kind::Id},
+        {"pipeline", Kind::Text},
+        {"source", Kind::Text},
+        {"profile_id", Kind::Id},
+        {"channel", Kind::Text},
+        {"type", Kind::Text},
+        {"occurred_at", Kind::Int},
+        {"ingested_at", Kind::Int},
         {"attributes", Kind::Json}},
        [](const Match& m) { return m.profileIn("profile_id"); },
-       "attributes as stored: fields a pipeline declared personal were masked by its mask stage (hmac: "
+       "attributes as stored: fields a pipeline declared personal were masked by its mask stage "
+       "(hmac: "
        "pseudonymised, redact/drop: removed, generalise: coarsened) before they reached the store"},
       {"identities",
-       {{"type", Kind::Text}, {"hash", Kind::Hash}, {"profile_id", Kind::Id}, {"source", Kind::Text},
-        {"first_seen", Kind::Int}, {"last_seen", Kind::Int}},
-       [](const Match& m) { return "(" + m.profileIn("profile_id") + " OR " + m.identityIn("type", "hash") + ")"; },
+       {{"type", Kind::Text},
+        {"hash", Kind::Hash},
+        {"profile_id", Kind::Id},
+        {"source", Kind::Text},
+        {"first_seen", Kind::Int},
+        {"last_seen", Kind::Int}},
+       [](const Match& m) {
+         return "(" + m.profileIn("profile_id") + " OR " + m.identityIn("type", "hash") + ")";
+       },
        "hash is the identifier pseudonymised (normalised, then HMAC-SHA256 under the store's key, "
        "h1:<key id>:<hex>); the clear value is never stored. source: the system that sent it; "
        "first_seen/last_seen: when it was seen"},
       {"profile_merges",
-       {{"id", Kind::Int}, {"from_profile", Kind::Text}, {"into_profile", Kind::Text}, {"reason", Kind::Text},
+       {{"id", Kind::Int},
+        {"from_profile", Kind::Text},
+        {"into_profile", Kind::Text},
+        {"reason", Kind::Text},
         {"merged_at", Kind::Int}},
        [](const Match& m) {
-         return "(" + m.profileTextIn("from_profile") + " OR " + m.profileTextIn("into_profile") + ")";
+         return "(" + m.profileTextIn("from_profile") + " OR " + m.profileTextIn("into_profile") +
+                ")";
        },
        "profiles found to be the same person and folded into one"},
       {"profiles",
-       {{"id", Kind::Id}, {"created_at", Kind::Int}, {"updated_at", Kind::Int}, {"first_seen", Kind::Int},
-        {"last_seen", Kind::Int}, {"traits", Kind::Json}},
+       {{"id", Kind::Id},
+        {"created_at", Kind::Int},
+        {"updated_at", Kind::Int},
+        {"first_seen", Kind::Int},
+        {"last_seen", Kind::Int},
+        {"traits", Kind::Json}},
        [](const Match& m) { return m.profileIn("id"); },
        "traits are computed from the events (omniloop.yaml identity.traits)"},
   };
   return tables;
+}
+
+const SubjectTable& tableNamed(std::string_view name) {
+  for (const SubjectTable& t : subjectTables()) {
+    if (t.name == name) return t;
+  }
+  throw std::logic_error("no subject table " + std::string(name));
 }
 
 std::string selectList(const SqlSession& q, const SubjectTable& t) {
@@ -186,22 +236,25 @@ std::string lowerAscii(std::string s) {
 }
 
 // The requested identities pseudonymised as ingestion does. Throws std::invalid_argument.
-std::vector<std::pair<std::string, std::string>> pseudonymsOf(const RightsKeys& keys,
-                                                              const std::vector<SubjectIdentity>& identities,
-                                                              std::vector<std::string>& clear_needles) {
-  if (identities.empty()) throw std::invalid_argument("name at least one identity (--identity TYPE:VALUE)");
+std::vector<std::pair<std::string, std::string>> pseudonymsOf(
+    const RightsKeys& keys, const std::vector<SubjectIdentity>& identities,
+    std::vector<std::string>& clear_needles) {
+  if (identities.empty())
+    throw std::invalid_argument("name at least one identity (--identity TYPE:VALUE)");
   IdentityKeyer keyer(keys.hasher, keys.normalize);
   std::vector<std::pair<std::string, std::string>> out;
   for (const SubjectIdentity& id : identities) {
     std::string hash;
     if (!keyer.pseudonymize(id.type, id.value, hash)) {
-      throw std::invalid_argument(keys.hasher == nullptr
-                                      ? "no pseudonymisation key: set key_file in omniloop.yaml or OMNILOOP_KEY"
-                                      : "identity " + id.type + " has a value that does not normalise");
+      throw std::invalid_argument(
+          keys.hasher == nullptr
+              ? "no pseudonymisation key: set key_file in omniloop.yaml or OMNILOOP_KEY"
+              : "identity " + id.type + " has a value that does not normalise");
     }
     if (!privacy::KeyedHasher::isPseudonym(id.value)) {
       std::string normalized;
-      if (privacy::normalizeIdentity(id.type, id.value, normalized, keys.normalize) && normalized.size() >= 4) {
+      if (privacy::normalizeIdentity(id.type, id.value, normalized, keys.normalize) &&
+          normalized.size() >= 4) {
         clear_needles.push_back(lowerAscii(normalized));
       }
     }
@@ -211,15 +264,17 @@ std::vector<std::pair<std::string, std::string>> pseudonymsOf(const RightsKeys& 
 }
 
 // Finds the subject's profiles (and every profile merged into them) and identities.
-Subject findSubject(SqlSession& q, const std::vector<std::pair<std::string, std::string>>& requested,
+Subject findSubject(SqlSession& q,
+                    const std::vector<std::pair<std::string, std::string>>& requested,
                     const std::vector<std::string>& clear_needles) {
   Subject s;
   s.requested = requested;
   std::set<std::string> profiles;
   for (const auto& [type, hash] : requested) {
-    for (const auto& row : q.query("SELECT " + q.idText("profile_id") + " FROM identities WHERE type = " +
-                                       SqlSession::textLiteral(type) + " AND hash = " + q.hashLiteral(hash),
-                                   1)) {
+    for (const auto& row :
+         q.query("SELECT " + q.idText("profile_id") + " FROM identities WHERE type = " +
+                     SqlSession::textLiteral(type) + " AND hash = " + q.hashLiteral(hash),
+                 1)) {
       if (row[0]) profiles.insert(*row[0]);
     }
   }
@@ -229,9 +284,10 @@ Subject findSubject(SqlSession& q, const std::vector<std::pair<std::string, std:
     std::vector<std::string> lits;
     for (const auto& p : frontier) lits.push_back(SqlSession::textLiteral(p));
     frontier.clear();
-    for (const auto& row : q.query("SELECT from_profile FROM profile_merges WHERE into_profile IN (" +
-                                       join(lits, ", ") + ")",
-                                   1)) {
+    for (const auto& row :
+         q.query("SELECT from_profile FROM profile_merges WHERE into_profile IN (" +
+                     join(lits, ", ") + ")",
+                 1)) {
       if (row[0] && profiles.insert(*row[0]).second) frontier.push_back(*row[0]);
     }
   }
@@ -239,8 +295,8 @@ Subject findSubject(SqlSession& q, const std::vector<std::pair<std::string, std:
   std::set<std::pair<std::string, std::string>> ids(requested.begin(), requested.end());
   if (!s.profiles.empty()) {
     const Match m{q, s};
-    for (const auto& row : q.query("SELECT type, " + q.hashText("hash") + " FROM identities WHERE " +
-                                       m.profileIn("profile_id"),
+    for (const auto& row : q.query("SELECT type, " + q.hashText("hash") +
+                                       " FROM identities WHERE " + m.profileIn("profile_id"),
                                    2)) {
       if (row[0] && row[1]) ids.emplace(*row[0], *row[1]);
     }
@@ -251,10 +307,12 @@ Subject findSubject(SqlSession& q, const std::vector<std::pair<std::string, std:
   return s;
 }
 
-std::vector<std::string> derivatives(const RightsKeys& keys, const std::vector<std::pair<std::string, std::string>>& ids) {
+std::vector<std::string> derivatives(const RightsKeys& keys,
+                                     const std::vector<std::pair<std::string, std::string>>& ids) {
   std::vector<std::string> out;
   if (keys.suppression_key == nullptr) return out;
-  for (const auto& [type, hash] : ids) out.push_back(Suppressions::derive(*keys.suppression_key, type, hash));
+  for (const auto& [type, hash] : ids)
+    out.push_back(Suppressions::derive(*keys.suppression_key, type, hash));
   return out;
 }
 
@@ -272,18 +330,23 @@ std::vector<AuditEntry> auditAbout(SqlSession& q, const std::vector<std::string>
     preds.push_back("subject = " + SqlSession::textLiteral(d));
     preds.push_back(q.contains(q.jsonText("details"), d));
   }
-  for (const auto& row : q.query("SELECT id, at, actor, action, subject, " + q.jsonText("details") +
-                                     " FROM audit_log WHERE " + join(preds, " OR ") + " ORDER BY id",
-                                 6)) {
-    out.push_back({std::stoll(row[0].value_or("0")), std::stoll(row[1].value_or("0")), row[2].value_or(""),
-                   row[3].value_or(""), row[4].value_or(""), row[5].value_or("{}")});
+  for (const auto& row :
+       q.query("SELECT id, at, actor, action, subject, " + q.jsonText("details") +
+                   " FROM audit_log WHERE " + join(preds, " OR ") + " ORDER BY id",
+               6)) {
+    out.push_back({std::stoll(row[0].value_or("0")), std::stoll(row[1].value_or("0")),
+                   row[2].value_or(""), row[3].value_or(""), row[4].value_or(""),
+                   row[5].value_or("{}")});
   }
   return out;
 }
 
 void appendAuditJson(std::string& out, const AuditEntry& a) {
   event::JsonObjectWriter o(out);
-  o.integer("id", a.id).text("at", event::formatTimestamp(a.at)).text("actor", a.actor).text("action", a.action);
+  o.integer("id", a.id)
+      .text("at", event::formatTimestamp(a.at))
+      .text("actor", a.actor)
+      .text("action", a.action);
   o.textOrNull("subject", a.subject);
   o.raw("details", a.details.empty() ? "{}" : a.details);
 }
@@ -291,7 +354,8 @@ void appendAuditJson(std::string& out, const AuditEntry& a) {
 void requireSubjectKeys(const RightsKeys& keys) {
   if (keys.suppression_key == nullptr) {
     throw std::invalid_argument(
-        "no suppression key: set suppression_key_file in omniloop.yaml (or OMNILOOP_SUPPRESSION_KEY); "
+        "no suppression key: set suppression_key_file in omniloop.yaml (or "
+        "OMNILOOP_SUPPRESSION_KEY); "
         "with a SQLite store omniloop creates one next to the database");
   }
 }
@@ -313,32 +377,35 @@ SubjectIdentity parseSubjectIdentity(std::string_view text, const std::vector<st
                                      const privacy::NormalizeOptions& normalize) {
   const size_t colon = text.find(':');
   if (colon == std::string_view::npos || colon == 0 || colon + 1 == text.size()) {
-    throw std::invalid_argument("an identity is not TYPE:VALUE: write e.g. email:jane@example.com or "
-                                "phone:+4930123456");
+    throw std::invalid_argument(
+        "an identity is not TYPE:VALUE: write e.g. email:jane@example.com or "
+        "phone:+4930123456");
   }
   SubjectIdentity id{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
   if (std::find(known.begin(), known.end(), id.type) == known.end()) {
-    throw std::invalid_argument("unknown identity type '" + id.type + "': the store knows " + join(known, ", ") +
-                                " (omniloop.yaml identity.types)");
+    throw std::invalid_argument("unknown identity type '" + id.type + "': the store knows " +
+                                join(known, ", ") + " (omniloop.yaml identity.types)");
   }
   if (privacy::KeyedHasher::isPseudonym(id.value)) return id;
   std::string normalized;
   if (!privacy::normalizeIdentity(id.type, id.value, normalized, normalize)) {
     throw std::invalid_argument("the " + id.type + " value given with --identity is malformed" +
-                                (id.type == "email"  ? std::string(": write it as name@domain")
-                                 : id.type == "phone" ? std::string(": write it in E.164, e.g. +4930123456")
-                                                      : std::string(": it is empty")));
+                                (id.type == "email" ? std::string(": write it as name@domain")
+                                 : id.type == "phone"
+                                     ? std::string(": write it in E.164, e.g. +4930123456")
+                                     : std::string(": it is empty")));
   }
   return id;
 }
 
 int64_t appendAudit(SqlSession& q, const AuditEntry& e) {
-  const auto rows = q.query("INSERT INTO audit_log (at, actor, action, subject, details) VALUES (" +
-                                std::to_string(e.at != 0 ? e.at : nowMicros()) + ", " + SqlSession::textLiteral(e.actor) +
-                                ", " + SqlSession::textLiteral(e.action) + ", " +
-                                (e.subject.empty() ? std::string("NULL") : SqlSession::textLiteral(e.subject)) + ", " +
-                                SqlSession::textLiteral(e.details.empty() ? "{}" : e.details) + ") RETURNING id",
-                            1);
+  const auto rows = q.query(
+      "INSERT INTO audit_log (at, actor, action, subject, details) VALUES (" +
+          std::to_string(e.at != 0 ? e.at : nowMicros()) + ", " + SqlSession::textLiteral(e.actor) +
+          ", " + SqlSession::textLiteral(e.action) + ", " +
+          (e.subject.empty() ? std::string("NULL") : SqlSession::textLiteral(e.subject)) + ", " +
+          SqlSession::textLiteral(e.details.empty() ? "{}" : e.details) + ") RETURNING id",
+      1);
   return rows.empty() || !rows[0][0] ? 0 : std::stoll(*rows[0][0]);
 }
 
@@ -352,18 +419,21 @@ std::vector<AuditEntry> listAudit(Store& store, int64_t since) {
   std::vector<AuditEntry> out;
   store.rightsTransaction(false, [&](SqlSession& q) {
     out.clear();
-    for (const auto& row : q.query("SELECT id, at, actor, action, subject, " + q.jsonText("details") +
-                                       " FROM audit_log WHERE at >= " + std::to_string(since) + " ORDER BY id",
-                                   6)) {
-      out.push_back({std::stoll(row[0].value_or("0")), std::stoll(row[1].value_or("0")), row[2].value_or(""),
-                     row[3].value_or(""), row[4].value_or(""), row[5].value_or("{}")});
+    for (const auto& row :
+         q.query("SELECT id, at, actor, action, subject, " + q.jsonText("details") +
+                     " FROM audit_log WHERE at >= " + std::to_string(since) + " ORDER BY id",
+                 6)) {
+      out.push_back({std::stoll(row[0].value_or("0")), std::stoll(row[1].value_or("0")),
+                     row[2].value_or(""), row[3].value_or(""), row[4].value_or(""),
+                     row[5].value_or("{}")});
     }
   });
   return out;
 }
 
 EraseReport eraseSubject(Store& store, const RightsKeys& keys, const EraseRequest& request) {
-  if (request.reason.empty()) throw std::invalid_argument("give the reason for the erasure (--reason TEXT)");
+  if (request.reason.empty())
+    throw std::invalid_argument("give the reason for the erasure (--reason TEXT)");
   if (request.actor.empty()) throw std::invalid_argument("an erasure needs an actor");
   requireSubjectKeys(keys);
   std::vector<std::string> clear_needles;
@@ -379,14 +449,19 @@ EraseReport eraseSubject(Store& store, const RightsKeys& keys, const EraseReques
     // was captured, from which source and under which notice version. No identifier, no
     // evidence string; linked to the request only through the audit entry's suppression subject.
     std::map<std::string, std::string> proof;
-    for (const auto& row : q.query("SELECT purpose, status, source, captured_at, notice_version FROM consents WHERE " +
-                                       subjectTables()[1].where(m) + " ORDER BY captured_at",
-                                   5)) {
+    for (const auto& row : q.query(
+             "SELECT purpose, status, source, captured_at, notice_version FROM consents WHERE " +
+                 tableNamed("consents").where(m) + " ORDER BY captured_at",
+             5)) {
       std::string item;
-      event::JsonObjectWriter o(item);
-      o.text("purpose", row[0].value_or("")).text("status", row[1].value_or("")).text("source", row[2].value_or(""));
-      o.text("captured_at", event::formatTimestamp(std::stoll(row[3].value_or("0"))));
-      o.textOrNull("notice_version", row[4].value_or(""));
+      {
+        event::JsonObjectWriter o(item);
+        o.text("purpose", row[0].value_or(""))
+            .text("status", row[1].value_or(""))
+            .text("source", row[2].value_or(""));
+        o.text("captured_at", event::formatTimestamp(std::stoll(row[3].value_or("0"))));
+        o.textOrNull("notice_version", row[4].value_or(""));
+      }
       proof[row[0].value_or("")] = item;  // later rows replace earlier ones: the latest per purpose
     }
 
@@ -399,8 +474,9 @@ EraseReport eraseSubject(Store& store, const RightsKeys& keys, const EraseReques
     const std::vector<std::string> subjects = derivatives(keys, s.identities);
     for (size_t i = 0; i < s.identities.size(); ++i) {
       q.exec("INSERT INTO suppressions (type, hash, reason, created_at) VALUES (" +
-             SqlSession::textLiteral(s.identities[i].first) + ", " + SqlSession::textLiteral(subjects[i]) +
-             ", 'erased', " + std::to_string(now) + ") ON CONFLICT (type, hash) DO NOTHING");
+             SqlSession::textLiteral(s.identities[i].first) + ", " +
+             SqlSession::textLiteral(subjects[i]) + ", 'erased', " + std::to_string(now) +
+             ") ON CONFLICT (type, hash) DO NOTHING");
     }
     report.suppressions = subjects.size();
 
@@ -426,13 +502,15 @@ EraseReport eraseSubject(Store& store, const RightsKeys& keys, const EraseReques
       items += ']';
       o.raw("consent_proof", items);
     }
-    report.audit_id = appendAudit(q, {0, now, request.actor, "erase", named.empty() ? "" : named[0], details});
+    report.audit_id =
+        appendAudit(q, {0, now, request.actor, "erase", named.empty() ? "" : named[0], details});
   });
   report.storage_clean = clean;
   return report;
 }
 
-std::string exportSubject(Store& store, const RightsKeys& keys, const std::vector<SubjectIdentity>& identities,
+std::string exportSubject(Store& store, const RightsKeys& keys,
+                          const std::vector<SubjectIdentity>& identities,
                           const std::string& actor) {
   requireSubjectKeys(keys);
   std::vector<std::string> clear_needles;
@@ -453,8 +531,8 @@ std::string exportSubject(Store& store, const RightsKeys& keys, const std::vecto
         no.text(t.name, t.note);
         std::string rows = "[";
         uint64_t n = 0;
-        for (const auto& row : q.query("SELECT " + selectList(q, t) + " FROM " + t.name + " WHERE " + t.where(m) +
-                                           " ORDER BY 1",
+        for (const auto& row : q.query("SELECT " + selectList(q, t) + " FROM " + t.name +
+                                           " WHERE " + t.where(m) + " ORDER BY 1",
                                        static_cast<int>(t.columns.size()))) {
           if (n++) rows += ',';
           event::JsonObjectWriter r(rows);
@@ -488,7 +566,8 @@ std::string exportSubject(Store& store, const RightsKeys& keys, const std::vecto
       appendCounts(rows, counts);
       o.raw("rows", rows);
     }
-    const int64_t audit_id = appendAudit(q, {0, now, actor, "export", named.empty() ? "" : named[0], details});
+    const int64_t audit_id =
+        appendAudit(q, {0, now, actor, "export", named.empty() ? "" : named[0], details});
     std::string audit = "[";
     size_t i = 0;
     for (const AuditEntry& a : auditAbout(q, subjects)) {
@@ -505,7 +584,9 @@ std::string exportSubject(Store& store, const RightsKeys& keys, const std::vecto
       for (size_t k = 0; k < identities.size(); ++k) {
         if (k) req += ',';
         event::JsonObjectWriter r(req);
-        r.text("type", identities[k].type).text("value", identities[k].value).text("pseudonym", requested[k].second);
+        r.text("type", identities[k].type)
+            .text("value", identities[k].value)
+            .text("pseudonym", requested[k].second);
       }
       req += ']';
       o.raw("request", req);
@@ -517,11 +598,14 @@ std::string exportSubject(Store& store, const RightsKeys& keys, const std::vecto
     {
       event::JsonObjectWriter p(privacy);
       p.text("pseudonymised",
-             "identifiers (identities.hash, identity_conflicts.hash, consents.identity_hash) are stored only "
-             "as HMAC-SHA256 pseudonyms under the store's key (h1:<key id>:<hex>), so a leaked store does not "
+             "identifiers (identities.hash, identity_conflicts.hash, consents.identity_hash) are "
+             "stored only "
+             "as HMAC-SHA256 pseudonyms under the store's key (h1:<key id>:<hex>), so a leaked "
+             "store does not "
              "reveal them; the request above shows which clear value gave which pseudonym");
       p.text("masked",
-             "event attributes a pipeline declared personal were masked before storage (see each pipeline's "
+             "event attributes a pipeline declared personal were masked before storage (see each "
+             "pipeline's "
              "mask stage); what the store holds is shown as is");
       p.text("times", "microseconds since 1970-01-01 UTC");
       p.raw("tables", notes);
@@ -532,8 +616,10 @@ std::string exportSubject(Store& store, const RightsKeys& keys, const std::vecto
 }
 
 std::optional<int64_t> parseDuration(std::string_view text) {
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
-  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front())))
+    text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+    text.remove_suffix(1);
   if (text.size() < 2) return std::nullopt;
   int64_t n = 0;
   for (char c : text.substr(0, text.size() - 1)) {
@@ -561,7 +647,9 @@ RetentionPolicy parseRetention(std::string_view json) {
   RetentionPolicy p;
   if (json.empty()) return p;
   const config::JsonValue v = config::parseJson(json);
-  if (!v.isObject()) throw std::invalid_argument("retention: write a mapping, e.g. { default: 3y, call_center: 400d }");
+  if (!v.isObject())
+    throw std::invalid_argument(
+        "retention: write a mapping, e.g. { default: 3y, call_center: 400d }");
   for (const auto& [key, value] : v.members) {
     const std::optional<int64_t> d = value.isString() ? parseDuration(value.string) : std::nullopt;
     if (!d || *d <= 0) {
@@ -578,8 +666,8 @@ RetentionPolicy parseRetention(std::string_view json) {
   return p;
 }
 
-PurgeReport purgeExpired(Store& store, const RetentionPolicy& policy, bool dry_run, size_t max_rows, int64_t now,
-                         const std::string& actor) {
+PurgeReport purgeExpired(Store& store, const RetentionPolicy& policy, bool dry_run, size_t max_rows,
+                         int64_t now, const std::string& actor) {
   PurgeReport report;
   if (policy.empty()) return report;
   // Events: the duration of their type, else of their channel, else the default.
@@ -592,12 +680,13 @@ PurgeReport purgeExpired(Store& store, const RetentionPolicy& policy, bool dry_r
     const std::string lit = SqlSession::textLiteral(name);
     const std::string cutoff = std::to_string(now - d);
     expired.push_back("(type = " + lit + " AND " + when + " < " + cutoff + ")");
-    expired.push_back("(channel = " + lit + " AND (type IS NULL OR type NOT IN (" + list + ")) AND " + when + " < " +
-                      cutoff + ")");
+    expired.push_back("(channel = " + lit + " AND (type IS NULL OR type NOT IN (" + list +
+                      ")) AND " + when + " < " + cutoff + ")");
   }
   if (policy.default_us > 0) {
-    expired.push_back("((type IS NULL OR type NOT IN (" + list + ")) AND (channel IS NULL OR channel NOT IN (" + list +
-                      ")) AND " + when + " < " + std::to_string(now - policy.default_us) + ")");
+    expired.push_back("((type IS NULL OR type NOT IN (" + list +
+                      ")) AND (channel IS NULL OR channel NOT IN (" + list + ")) AND " + when +
+                      " < " + std::to_string(now - policy.default_us) + ")");
   }
   const int64_t dl = policy.dead_letters_us > 0 ? policy.dead_letters_us : policy.default_us;
   const std::string events_where = expired.empty() ? "1 = 0" : "(" + join(expired, " OR ") + ")";
@@ -619,33 +708,39 @@ PurgeReport purgeExpired(Store& store, const RetentionPolicy& policy, bool dry_r
       }
     } else {
       // The events of this round, by rowid/ctid-free key: their ids.
-      events = q.exec("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE " + events_where + limit + ")");
+      events = q.exec("DELETE FROM events WHERE id IN (SELECT id FROM events WHERE " +
+                      events_where + limit + ")");
       report.more = max_rows > 0 && events >= max_rows;
     }
     report.deleted.push_back({"events", events});
     const std::string dl_where = dl > 0 ? "created_at < " + std::to_string(now - dl) : "1 = 0";
-    report.deleted.push_back({"dead_letters", dry_run ? count("dead_letters", dl_where)
-                                                      : q.exec("DELETE FROM dead_letters WHERE " + dl_where)});
+    report.deleted.push_back(
+        {"dead_letters", dry_run ? count("dead_letters", dl_where)
+                                 : q.exec("DELETE FROM dead_letters WHERE " + dl_where)});
     // Orphans: in a dry run, the profiles that would have no event left.
     const std::string orphan_where =
-        dry_run ? "NOT EXISTS (SELECT 1 FROM events e WHERE e.profile_id = profiles.id AND NOT " + events_where + ")"
+        dry_run ? "NOT EXISTS (SELECT 1 FROM events e WHERE e.profile_id = profiles.id AND NOT " +
+                      events_where + ")"
                 : orphan;
     const std::string orphan_ids = "SELECT id FROM profiles WHERE " + orphan_where;
-    const std::string orphan_text = "SELECT " + q.idText("id") + " FROM profiles WHERE " + orphan_where;
+    const std::string orphan_text =
+        "SELECT " + q.idText("id") + " FROM profiles WHERE " + orphan_where;
     struct Dependent {
       const char* table;
       std::string where;
     };
     const std::vector<Dependent> dependents = {
         {"consents", "profile_id IN (" + orphan_ids + ")"},
-        {"identity_conflicts", "profile_id IN (" + orphan_text + ") OR other_profile IN (" + orphan_text + ")"},
+        {"identity_conflicts",
+         "profile_id IN (" + orphan_text + ") OR other_profile IN (" + orphan_text + ")"},
         {"identities", "profile_id IN (" + orphan_ids + ")"},
         {"profile_merges", "into_profile IN (" + orphan_text + ")"},
         {"profiles", orphan_where},
     };
     for (const Dependent& d : dependents) {
       report.deleted.push_back(
-          {d.table, dry_run ? count(d.table, d.where) : q.exec("DELETE FROM " + std::string(d.table) + " WHERE " + d.where)});
+          {d.table, dry_run ? count(d.table, d.where)
+                            : q.exec("DELETE FROM " + std::string(d.table) + " WHERE " + d.where)});
     }
     if (!dry_run) {
       std::string details;
@@ -664,7 +759,8 @@ PurgeReport purgeExpired(Store& store, const RetentionPolicy& policy, bool dry_r
 
 std::string cliActor() {
   std::string user;
-  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr) user = pw->pw_name;
+  if (const passwd* pw = ::getpwuid(::geteuid()); pw != nullptr && pw->pw_name != nullptr)
+    user = pw->pw_name;
   if (user.empty()) {
     if (const char* env = std::getenv("USER"); env != nullptr) user = env;
   }

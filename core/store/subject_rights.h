@@ -47,7 +47,7 @@ class SqlSession {
 
 // Keys the rights functions need; the same keys the store ingests with.
 struct RightsKeys {
-  const privacy::KeyedHasher* hasher = nullptr;          // pseudonymisation key
+  const privacy::KeyedHasher* hasher = nullptr;           // pseudonymisation key
   const privacy::KeyedHasher* suppression_key = nullptr;  // suppression derivatives
   privacy::NormalizeOptions normalize;
 };
@@ -76,12 +76,12 @@ struct EraseRequest {
 };
 
 struct EraseReport {
-  bool held = false;               // any row about the subject existed
+  bool held = false;                // any row about the subject existed
   std::vector<TableCount> deleted;  // per table, in erase order
   size_t profiles = 0;              // profiles removed (incl. merged ones)
   size_t suppressions = 0;          // suppression entries written (new or already present)
   int64_t audit_id = 0;
-  bool storage_clean = true;        // SQLite: the WAL was checkpointed and truncated
+  bool storage_clean = true;  // SQLite: the WAL was checkpointed and truncated
 };
 
 // Erases the subject everywhere (see docs/privacy.md, "Rights of the data subject"). Throws
@@ -90,8 +90,8 @@ EraseReport eraseSubject(Store& store, const RightsKeys& keys, const EraseReques
 
 // The access/portability document (JSON) for the subject: every table's rows about it, the
 // audit entries about it, and what is pseudonymised or masked and why. Writes an audit entry.
-std::string exportSubject(Store& store, const RightsKeys& keys, const std::vector<SubjectIdentity>& identities,
-                          const std::string& actor);
+std::string exportSubject(Store& store, const RightsKeys& keys,
+                          const std::vector<SubjectIdentity>& identities, const std::string& actor);
 
 // Retention (omniloop.yaml `retention:`): how long rows are kept.
 struct RetentionPolicy {

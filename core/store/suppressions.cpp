@@ -34,9 +34,10 @@ void Suppressions::assign(const std::vector<std::pair<std::string, std::string>>
 
 bool Suppressions::contains(std::string_view type, std::string_view pseudonym) const {
   if (key_ == nullptr) {
-    throw StoreError("the store holds erasure suppressions but this omniloop has no suppression key, so it "
-                     "cannot tell erased subjects apart: set suppression_key_file in omniloop.yaml (the key "
-                     "file the erasure used)");
+    throw StoreError(
+        "the store holds erasure suppressions but this omniloop has no suppression key, so it "
+        "cannot tell erased subjects apart: set suppression_key_file in omniloop.yaml (the key "
+        "file the erasure used)");
   }
   probe_.assign(type);
   probe_.push_back('\x1f');
@@ -52,11 +53,13 @@ std::string_view Suppressions::any(std::span<const identity::Key> keys) const {
   return {};
 }
 
-std::string_view Suppressions::anyIn(const event::Event& e, IdentityKeyer& keyer, std::string& scratch) const {
+std::string_view Suppressions::anyIn(const event::Event& e, IdentityKeyer& keyer,
+                                     std::string& scratch) const {
   if (set_.empty()) return {};
   for (const event::Identity& id : e.identities) {
     if (id.type.empty()) continue;
-    if (keyer.pseudonymizeLenient(id.type, id.value, scratch) && contains(id.type, scratch)) return id.type;
+    if (keyer.pseudonymizeLenient(id.type, id.value, scratch) && contains(id.type, scratch))
+      return id.type;
   }
   return {};
 }

@@ -7,11 +7,16 @@
 
 namespace omniloop::app {
 
-PurgeScheduler::PurgeScheduler(store::Store& store, store::RetentionPolicy policy, std::chrono::microseconds interval,
-                               size_t max_rows)
-    : store_(store), policy_(std::move(policy)), interval_(interval), max_rows_(std::max<size_t>(max_rows, 1)) {}
+PurgeScheduler::PurgeScheduler(store::Store& store, store::RetentionPolicy policy,
+                               std::chrono::microseconds interval, size_t max_rows)
+    : store_(store),
+      policy_(std::move(policy)),
+      interval_(interval),
+      max_rows_(std::max<size_t>(max_rows, 1)) {}
 
-PurgeScheduler::~PurgeScheduler() { stop(); }
+PurgeScheduler::~PurgeScheduler() {
+  stop();
+}
 
 void PurgeScheduler::start() {
   if (policy_.empty() || thread_.joinable()) return;
@@ -38,7 +43,8 @@ void PurgeScheduler::loop() {
     uint64_t total = 0;
     for (;;) {
       try {
-        const store::PurgeReport r = store::purgeExpired(store_, policy_, false, max_rows_, now, "omniloopd:retention");
+        const store::PurgeReport r =
+            store::purgeExpired(store_, policy_, false, max_rows_, now, "omniloopd:retention");
         for (const auto& c : r.deleted) total += c.rows;
         if (!r.more) break;
       } catch (const std::exception& e) {
@@ -47,7 +53,8 @@ void PurgeScheduler::loop() {
       }
       if (!waitFor(std::chrono::milliseconds(200))) return;  // let the pipelines write
     }
-    if (total > 0) spdlog::info("retention purge deleted {} rows (omniloop audit shows them per table)", total);
+    if (total > 0)
+      spdlog::info("retention purge deleted {} rows (omniloop audit shows them per table)", total);
   }
 }
 

@@ -17,8 +17,8 @@ namespace omniloop::app {
 
 class PurgeScheduler {
  public:
-  PurgeScheduler(store::Store& store, store::RetentionPolicy policy, std::chrono::microseconds interval,
-                 size_t max_rows);
+  PurgeScheduler(store::Store& store, store::RetentionPolicy policy,
+                 std::chrono::microseconds interval, size_t max_rows);
   ~PurgeScheduler();
   PurgeScheduler(const PurgeScheduler&) = delete;
   PurgeScheduler& operator=(const PurgeScheduler&) = delete;

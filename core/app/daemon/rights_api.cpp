@@ -33,9 +33,11 @@ admin::ActionResult Supervisor::eraseSubject(const std::string& body, const std:
     try {
       v = config::parseJson(body);
     } catch (const std::exception&) {
-      throw std::invalid_argument(R"(the body is not JSON: send {"identities":["email:jane@example.com"],"reason":"request 117"})");
+      throw std::invalid_argument(
+          R"(the body is not JSON: send {"identities":["email:jane@example.com"],"reason":"request 117"})");
     }
-    if (!v.isObject()) throw std::invalid_argument(R"(send a JSON object: {"identities":[...],"reason":"..."})");
+    if (!v.isObject())
+      throw std::invalid_argument(R"(send a JSON object: {"identities":[...],"reason":"..."})");
     store::EraseRequest request;
     const std::vector<std::string> types = runtime_.identityTypes();
     std::vector<const config::JsonValue*> items;
@@ -46,28 +48,34 @@ admin::ActionResult Supervisor::eraseSubject(const std::string& body, const std:
       }
     }
     for (const config::JsonValue* item : items) {
-      if (!item->isString()) throw std::invalid_argument("identities: write each one as a string TYPE:VALUE");
+      if (!item->isString())
+        throw std::invalid_argument("identities: write each one as a string TYPE:VALUE");
       request.identities.push_back(store::parseSubjectIdentity(item->string, types, {}));
     }
     if (request.identities.empty()) {
       throw std::invalid_argument(R"(name the subject: "identities":["email:jane@example.com"])");
     }
     const config::JsonValue* reason = v.get("reason");
-    if (reason == nullptr || !reason->isString() || reason->string.find_first_not_of(" \t") == std::string::npos) {
-      throw std::invalid_argument(R"(give the reason: "reason":"<your request reference; no personal data>")");
+    if (reason == nullptr || !reason->isString() ||
+        reason->string.find_first_not_of(" \t") == std::string::npos) {
+      throw std::invalid_argument(
+          R"(give the reason: "reason":"<your request reference; no personal data>")");
     }
     request.reason = reason->string;
     request.actor = actor;
-    const store::EraseReport r = store::eraseSubject(runtime_.store(), runtime_.rightsKeys(), request);
+    const store::EraseReport r =
+        store::eraseSubject(runtime_.store(), runtime_.rightsKeys(), request);
     return {200, eraseReportJson(r)};
   } catch (const std::exception& e) {
     return failure(e);
   }
 }
 
-admin::ActionResult Supervisor::exportSubject(const std::vector<std::string>& identities, const std::string& actor) {
+admin::ActionResult Supervisor::exportSubject(const std::vector<std::string>& identities,
+                                              const std::string& actor) {
   try {
-    if (identities.empty()) throw std::invalid_argument("name the subject: ?identity=email:jane%40example.com");
+    if (identities.empty())
+      throw std::invalid_argument("name the subject: ?identity=email:jane%40example.com");
     const std::vector<std::string> types = runtime_.identityTypes();
     std::vector<store::SubjectIdentity> ids;
     for (const auto& text : identities) ids.push_back(store::parseSubjectIdentity(text, types, {}));
