@@ -119,9 +119,15 @@ const privacy::KeyedHasher* Runtime::suppressionKey() {
     }
     file = (dir / "omniloop.suppression.key").string();
   }
-  if (!fs::exists(file)) {
-    if (!fs::path(file).parent_path().empty()) fs::create_directories(fs::path(file).parent_path());
-    privacy::KeyedHasher::generateKeyFile(file);
+  if (!fs::exists(file) && config_.suppression_key_file.empty()) {
+    // Created on first use beside the other key; when that is not possible (a read-only
+    // directory) ingestion goes on, and an erasure says which key is missing.
+    try {
+      if (!fs::path(file).parent_path().empty()) fs::create_directories(fs::path(file).parent_path());
+      privacy::KeyedHasher::generateKeyFile(file);
+    } catch (const std::exception&) {
+      return nullptr;
+    }
   }
   suppression_key_ = std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(file));
   return suppression_key_.get();
