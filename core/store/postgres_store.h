@@ -62,6 +62,10 @@ class PostgresStore final : public Store, private identity::Graph {
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
   bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) override;
+  pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
+  std::optional<VaultRow> getVault(std::string_view token) override;
+  uint64_t purgeExpiredVault(int64_t now_us) override;
+  void appendAudit(const AuditRow& row) override;
   std::string_view backend() const override { return "postgresql"; }
 
   // Resolution counters since the store opened, and graph reads the prefetch did not cover
@@ -126,6 +130,7 @@ class PostgresStore final : public Store, private identity::Graph {
   pg::Connection conn_;
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
+  RawSealer sealer_;
   identity::Resolver resolver_;
   bool any_limit_ = false;
   Suppressions suppressions_;
@@ -139,6 +144,7 @@ class PostgresStore final : public Store, private identity::Graph {
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
       merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
   int upsert_dead_letters_ = -1;
+  int insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
   int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
       view_timeline_ = -1;
 
