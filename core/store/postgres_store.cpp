@@ -457,6 +457,9 @@ class PgSession final : public SqlSession {
   std::string contains(std::string_view column, std::string_view needle) const override {
     return "strpos(lower(" + std::string(column) + "), " + textLiteral(needle) + ") > 0";
   }
+  std::string containsExpr(std::string_view haystack, std::string_view needle) const override {
+    return "strpos(" + std::string(haystack) + ", " + std::string(needle) + ") > 0";
+  }
 
  private:
   pg::Connection& conn_;

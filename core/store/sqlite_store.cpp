@@ -810,6 +810,9 @@ class SqliteSession final : public SqlSession {
   std::string contains(std::string_view column, std::string_view needle) const override {
     return "instr(lower(" + std::string(column) + "), " + textLiteral(needle) + ") > 0";
   }
+  std::string containsExpr(std::string_view haystack, std::string_view needle) const override {
+    return "instr(" + std::string(haystack) + ", " + std::string(needle) + ") > 0";
+  }
 
  private:
   static std::string blob(const unsigned char* bytes, size_t n) {

@@ -27,6 +27,7 @@ struct Subject {
   std::vector<std::string> profiles;                            // ids (text), merged ones included
   std::vector<std::pair<std::string, std::string>> identities;  // every identity (type, pseudonym)
   std::vector<std::string> needles;  // substrings that mark a dead letter as theirs
+  std::vector<std::string> tokens;   // vault tokens their events and dead letters carry
 };
 
 std::string join(const std::vector<std::string>& parts, std::string_view sep) {
@@ -42,6 +43,7 @@ std::string join(const std::vector<std::string>& parts, std::string_view sep) {
 struct Match {
   const SqlSession& q;
   const Subject& s;
+  bool erasing = false;  // the rows to delete (vault: only tokens nobody else still uses)
 
   std::string in(std::string_view column, const std::vector<std::string>& literals) const {
     if (literals.empty()) return "1 = 0";
@@ -99,8 +101,8 @@ struct SubjectTable {
 // ============================================================================================
 // THE tables that hold rows about a data subject, in erase order (rows that point at others
 // first). eraseSubject deletes exactly `where`, exportSubject shows exactly `where`, and the
-// export's per-table notes come from here. To cover a new table (the consent ledger, the
-// tokenisation vault), add one entry; nothing else changes.
+// export's per-table notes come from here. To cover a new table (e.g. the consent ledger),
+// add one entry; nothing else changes.
 // Not listed on purpose: suppressions (one-way derivatives, written by the erasure),
 // audit_log (kept: proof of the request; holds no pseudonym or clear value; export shows the
 // entries about the subject), checkpoints (source positions, no personal data).
@@ -166,6 +168,24 @@ const std::vector<SubjectTable>& subjectTables() {
        "attributes as stored: fields a pipeline declared personal were masked by its mask stage "
        "(hmac: "
        "pseudonymised, redact/drop: removed, generalise: coarsened) before they reached the store"},
+      {"vault",
+       {{"token", Kind::Text}, {"key_id", Kind::Text}, {"created_at", Kind::Int}, {"expires_at", Kind::Int}},
+       [](const Match& m) {
+         std::vector<std::string> l;
+         for (const auto& t : m.s.tokens) l.push_back(SqlSession::textLiteral(t));
+         std::string where = m.in("token", l);
+         // A token is one value's (the same value gives the same token): erased only when no
+         // other event or dead letter still carries it (the subject's own are deleted before).
+         if (m.erasing && !l.empty()) {
+           where += " AND NOT EXISTS (SELECT 1 FROM events e WHERE " +
+                    m.q.containsExpr(m.q.jsonText("e.attributes"), "vault.token") +
+                    ") AND NOT EXISTS (SELECT 1 FROM dead_letters d WHERE " +
+                    m.q.containsExpr("d.payload", "vault.token") + ")";
+         }
+         return where;
+       },
+       "tokenisation vault rows of values tokenised in the subject's events: only the token and key id "
+       "are shown; the sealed value is recovered by `omniloop detokenize` (audited)"},
       {"identities",
        {{"type", Kind::Text},
         {"hash", Kind::Hash},
@@ -304,6 +324,27 @@ Subject findSubject(SqlSession& q,
   s.identities.assign(ids.begin(), ids.end());
   for (const auto& [type, hash] : s.identities) s.needles.push_back(hash);
   for (const auto& n : clear_needles) s.needles.push_back(n);
+  // Vault tokens ("tk1:<key id>:<hex>") in their events' attributes and their dead letters.
+  std::set<std::string> tokens;
+  const Match m{q, s};
+  auto scan = [&](const std::string& sql) {
+    for (const auto& row : q.query(sql, 1)) {
+      if (!row[0]) continue;
+      const std::string& text = *row[0];
+      for (size_t at = text.find("tk1:"); at != std::string::npos; at = text.find("tk1:", at + 4)) {
+        size_t end = at + 4;
+        while (end < text.size() && (std::isxdigit(static_cast<unsigned char>(text[end])) || text[end] == ':')) ++end;
+        if (end - at > 12) tokens.insert(text.substr(at, end - at));
+      }
+    }
+  };
+  if (!s.profiles.empty()) {
+    scan("SELECT " + q.jsonText("attributes") + " FROM events WHERE " + m.profileIn("profile_id") + " AND " +
+         q.containsExpr(q.jsonText("attributes"), "'tk1:'"));
+  }
+  scan("SELECT payload FROM dead_letters WHERE (" + m.eventOfSubject("event_id") + " OR " + m.mentions("payload") +
+       ") AND " + q.containsExpr("payload", "'tk1:'"));
+  s.tokens.assign(tokens.begin(), tokens.end());
   return s;
 }
 
@@ -442,7 +483,7 @@ EraseReport eraseSubject(Store& store, const RightsKeys& keys, const EraseReques
   const bool clean = store.rightsTransaction(true, [&](SqlSession& q) {
     report = EraseReport{};
     const Subject s = findSubject(q, requested, clear_needles);
-    const Match m{q, s};
+    const Match m{q, s, true};
     report.profiles = s.profiles.size();
 
     // The minimal proof of consent kept after erasure: per purpose, the latest status, when it

@@ -39,8 +39,10 @@ class SqlSession {
   virtual std::string idText(std::string_view column) const = 0;
   virtual std::string hashText(std::string_view column) const = 0;
   virtual std::string jsonText(std::string_view column) const = 0;
-  // `column` contains `needle` (a plain substring test).
+  // `column` contains `needle` (a plain substring test, case-insensitive for ASCII).
   virtual std::string contains(std::string_view column, std::string_view needle) const = 0;
+  // The text expression `haystack` contains the text expression `needle` (case-sensitive).
+  virtual std::string containsExpr(std::string_view haystack, std::string_view needle) const = 0;
   // 'text' with quotes doubled.
   static std::string textLiteral(std::string_view text);
 };

@@ -427,6 +427,27 @@ TEST_P(Rights, PurgeDeletesExactlyTheExpiredRowsAndDryRunCountsTheSame) {
   EXPECT_EQ(*parseDuration("400d"), 400 * kDay);
 }
 
+TEST_P(Rights, EraseTakesTheSubjectsVaultTokensButKeepsSharedOnes) {
+  auto store = open();
+  const std::string own = "tk1:0badc0de:" + std::string(32, 'a');
+  const std::string shared = "tk1:0badc0de:" + std::string(32, 'b');
+  event::Batch b;
+  add(b, "a1", {{"email", "ann@example.com"}}).set("card", event::Value::string(own));
+  add(b, "a2", {{"email", "ann@example.com"}}).set("street", event::Value::string(shared));
+  add(b, "b1", {{"email", "bob@example.com"}}).set("street", event::Value::string(shared));
+  ASSERT_OK(store->writeBatch("p", "crm", b));
+  auto db = fx().raw();
+  for (const std::string& t : {own, shared}) {
+    db->exec("INSERT INTO vault (token, key_id, sealed, created_at) VALUES ('" + t + "', '0badc0de', 'x', 1)");
+  }
+  const std::string doc = exportSubject(*store, keys_, {{"email", "ann@example.com"}}, "cli:dpo");
+  EXPECT_EQ(config::parseJson(doc).get("tables")->get("vault")->items.size(), 2u) << doc;
+  const EraseReport r = eraseSubject(*store, keys_, request({{"email", "ann@example.com"}}));
+  EXPECT_TRUE(r.held);
+  EXPECT_EQ(db->one("SELECT count(*) FROM vault WHERE token = '" + own + "'"), "0");
+  EXPECT_EQ(db->one("SELECT count(*) FROM vault WHERE token = '" + shared + "'"), "1");  // Bob still uses it
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Rights,
                          ::testing::Values(BackendKind::SqliteFile, BackendKind::Postgres),
                          [](const ::testing::TestParamInfo<BackendKind>& info) {
