@@ -167,7 +167,7 @@ TEST(Rights, ExportAuditAndPurgeFromTheCommandLine) {
   const std::string doc = readFile(out);
   EXPECT_EQ(fs::status(out).permissions() & fs::perms::others_read, fs::perms::none);
   EXPECT_NE(doc.find("\"format\":\"omniloop-subject-export/1\""), std::string::npos);
-  EXPECT_NE(doc.find("\"first_name\":\"Jennifer\""), std::string::npos) << doc;
+  EXPECT_NE(doc.find("\"type\":\"contact.snapshot\""), std::string::npos) << doc;
   EXPECT_NE(doc.find("\"pseudonymised\":"), std::string::npos);
   EXPECT_NE(doc.find("\"source\":\"salesforce-report\""), std::string::npos);
   EXPECT_EQ(doc.find("Amy"), std::string::npos);
