@@ -11,9 +11,13 @@
 #include <optional>
 
 #include "app/dead_letters_command.h"
+#include "app/audit_command.h"
+#include "app/erase_command.h"
+#include "app/export_command.h"
 #include "app/detokenize_command.h"
 #include "app/logging.h"
 #include "app/profile_command.h"
+#include "app/purge_command.h"
 #include "app/progress.h"
 #include "app/runtime.h"
 #include "app/signals.h"
@@ -42,6 +46,7 @@ commands:
   profile               one unified customer profile: identities, traits, timeline
   status                the running omniloopd's pipelines: state, counters, last error
   dead-letters          list, show and replay the records a pipeline could not store
+  erase / export / audit / purge   data subject rights: erase, access export, audit log, retention purge
   detokenize TOKEN      the clear value behind a vault token (needs the vault key; audited)
   version               print the version
 
@@ -638,6 +643,10 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "profile") return cmdProfile(a);
     if (cmd == "status") return runStatusCommand(args);
     if (cmd == "dead-letters") return runDeadLettersCommand(args);
+    if (cmd == "erase") return runEraseCommand(args);
+    if (cmd == "export") return runExportCommand(args);
+    if (cmd == "audit") return runAuditCommand(args);
+    if (cmd == "purge") return runPurgeCommand(args);
     if (cmd == "detokenize") return runDetokenizeCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);

@@ -15,6 +15,7 @@
 #include "privacy/keyed_hasher.h"
 #include "store/cdp_sink.h"
 #include "store/store.h"
+#include "store/subject_rights.h"
 #include "store/vault.h"
 #include "privacy/vault_cipher.h"
 
@@ -191,6 +192,52 @@ bool rewritesItsOutput(const config::SinkSpec& s) {
 
 }  // namespace
 
+const privacy::KeyedHasher* Runtime::suppressionKey() {
+  if (suppression_key_loaded_) return suppression_key_.get();
+  suppression_key_loaded_ = true;
+  if (auto from_env = privacy::KeyedHasher::fromEnv("OMNILOOP_SUPPRESSION_KEY")) {
+    suppression_key_ = std::make_unique<privacy::KeyedHasher>(*from_env);
+    return suppression_key_.get();
+  }
+  std::string file = config_.suppression_key_file;
+  if (file.empty()) {
+    fs::path dir;
+    if (!config_.key_file.empty()) {
+      dir = fs::path(config_.key_file).parent_path();
+    } else if (const std::string db = sqlitePath(config_.store); !db.empty() && db != ":memory:") {
+      dir = fs::path(db).parent_path();
+    } else {
+      return nullptr;
+    }
+    file = (dir / "omniloop.suppression.key").string();
+  }
+  if (!fs::exists(file) && config_.suppression_key_file.empty()) {
+    // Created on first use beside the other key; when that is not possible (a read-only
+    // directory) ingestion goes on, and an erasure says which key is missing.
+    try {
+      if (!fs::path(file).parent_path().empty()) fs::create_directories(fs::path(file).parent_path());
+      privacy::KeyedHasher::generateKeyFile(file);
+    } catch (const std::exception&) {
+      return nullptr;
+    }
+  }
+  suppression_key_ = std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(file));
+  return suppression_key_.get();
+}
+
+store::RightsKeys Runtime::rightsKeys() {
+  store::RightsKeys k;
+  k.hasher = &hasher();
+  k.suppression_key = suppressionKey();
+  return k;
+}
+
+std::vector<std::string> Runtime::identityTypes() const {
+  std::vector<std::string> out;
+  for (const identity::TypeRule& r : identity::parseConfig(config_.identity_json).types) out.push_back(r.type);
+  return out;
+}
+
 store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
@@ -216,6 +263,7 @@ store::Store& Runtime::store() {
       }
     } else {
       o.hasher = &hasher();
+      o.suppression_key = suppressionKey();
       // A private in-memory store writes no key file, the vault's neither.
       const bool memory = sqlitePath(config_.store) == ":memory:";
       o.vault = memory && config_.vault_key_file.empty() ? nullptr : vaultCipher();

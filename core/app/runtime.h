@@ -17,6 +17,7 @@ class Registry;
 }
 namespace omniloop::store {
 class Store;
+struct RightsKeys;
 class Vault;
 }  // namespace omniloop::store
 namespace omniloop::privacy {
@@ -57,6 +58,14 @@ class Runtime {
   // Opens the store (and its key) on first use.
   store::Store& store();
   const privacy::KeyedHasher& hasher();
+  // The key of erasure suppressions (store/suppressions.h): $OMNILOOP_SUPPRESSION_KEY, the
+  // file suppression_key_file, or omniloop.suppression.key beside key_file or the SQLite store
+  // (created when missing); nullptr when none of these applies.
+  const privacy::KeyedHasher* suppressionKey();
+  // What the data subject's rights need (store/subject_rights.h).
+  store::RightsKeys rightsKeys();
+  // The configured identity types (omniloop.yaml identity.types and the defaults).
+  std::vector<std::string> identityTypes() const;
   // The pseudonymisation key file ("" when the key comes from OMNILOOP_KEY).
   std::string keyFilePath() const;
   // The tokenisation vault over the store, with the vault key (vault_key_file, default
@@ -90,6 +99,8 @@ class Runtime {
   std::unique_ptr<plugin::Registry> registry_;
   config::SimpleCatalog catalog_;
   std::unique_ptr<privacy::KeyedHasher> hasher_;
+  std::unique_ptr<privacy::KeyedHasher> suppression_key_;
+  bool suppression_key_loaded_ = false;
   std::unique_ptr<privacy::VaultCipher> vault_cipher_;  // before store_: the store uses it
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<pipeline::CheckpointStore> replay_checkpoints_;

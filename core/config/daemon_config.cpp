@@ -129,6 +129,17 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     }
     setString(root, "key_file", cfg.key_file);
     cfg.key_file = resolvePath(base, cfg.key_file);
+    setString(root, "suppression_key_file", cfg.suppression_key_file);
+    cfg.suppression_key_file = resolvePath(base, cfg.suppression_key_file);
+    if (const YAML::Node retention = child(root, "retention"); retention.IsMap()) {
+      const JsonValue all = parseJson(daemonSchema().toJson(root));
+      if (const JsonValue* section = all.get("retention")) appendJson(cfg.retention_json, *section);
+    }
+    const YAML::Node purge = child(root, "purge");
+    setString(purge, "interval", cfg.purge_interval);
+    std::string max_rows;
+    setString(purge, "max_rows", max_rows);
+    if (!max_rows.empty()) cfg.purge_max_rows = std::stoul(max_rows);
     setString(root, "vault_key_file", cfg.vault_key_file);
     cfg.vault_key_file = resolvePath(base, cfg.vault_key_file);
     {

@@ -15,6 +15,7 @@
 #include "identity/resolver.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
+#include "store/suppressions.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -167,20 +168,31 @@ void appendDeadLetterPayload(std::string& out, const event::Event& e, IdentityKe
 // every live event with storable keys is resolved to a profile through `graph`, written by
 // `write(event, source, resolution)` (which returns whether the row is new), and observed for
 // traits. `keys` is reused working storage. Returns how many events were written.
-// `stored(id, out)` says what the store holds under an event id (false: nothing) and `guard`
-// keeps collisions out (SameIdGuard); `fingerprint` holds the written event's fingerprint
-// while `write` runs.
+// An event carrying an identity in `suppressions` (may be null) is dropped and counted first,
+// before anything else looks at it. `stored(id, out)` says what the store holds under an event
+// id (false: nothing) and `guard` keeps collisions out (SameIdGuard); `fingerprint` holds the
+// written event's fingerprint while `write` runs.
 template <typename StoredLookup, typename WriteEvent>
 size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, identity::Graph& graph,
                        SameIdGuard& guard, StoredLookup&& stored, std::string& fingerprint,
-                       std::string_view pipeline, event::Batch& batch, std::string_view source_id, int64_t now,
-                       std::vector<IdentityKey>& keys, WriteEvent&& write) {
+                       std::string_view pipeline, event::Batch& batch, std::string_view source_id,
+                       int64_t now, std::vector<IdentityKey>& keys,
+                       const Suppressions* suppressions, WriteEvent&& write) {
   size_t written = 0;
   StoredContent row;
   std::string_view pipeline_source;  // source_id in the batch's arena, once
   guard.beginBatch();
   for (event::Event& e : batch) {
     if (!e.live()) continue;
+    keys.clear();
+    if (!keyer.storableKeys(e, batch, keys)) continue;
+    if (suppressions != nullptr) {
+      // An erased subject's event is dropped, never dead-lettered as a collision.
+      if (const std::string_view type = suppressions->any(keys); !type.empty()) {
+        dropSuppressed(e, batch, type);
+        continue;
+      }
+    }
     bool versioned = false;
     if (!e.id.empty()) {
       guard.fingerprint(e, fingerprint);
@@ -188,8 +200,6 @@ size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, ident
       if (!guard.admit(e, batch, pipeline, known ? &row : nullptr, fingerprint)) continue;
       versioned = guard.versioned();
     }
-    keys.clear();
-    if (!keyer.storableKeys(e, batch, keys)) continue;
     const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
     // The event as stored: without a source of its own it carries the pipeline's ($source in
     // traits then says what the stored row says).

@@ -466,7 +466,7 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       const bool cache_valid = lockAndCheckCaches();
       resolver_.beginBatch(now, cache_valid);
       auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
-      resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_,
+      resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_, nullptr,
                       [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                         return writeEvent(pipeline, source, e, r, now);
                       });

@@ -8,6 +8,7 @@
 #include "event/json.h"
 #include "store/clock.h"
 #include "store/migrations.h"
+#include "store/subject_rights.h"
 
 namespace omniloop::store {
 
@@ -164,7 +165,8 @@ PostgresStore::PostgresStore(const std::string& uri, const StoreOptions& options
       sealer_(options.vault, options.raw_retention_us),
       same_id_(options.hasher),
       resolver_(options.identity),
-      any_limit_(options.identity.anyLimit()) {
+      any_limit_(options.identity.anyLimit()),
+      suppressions_(options.suppression_key) {
   // A write waits this long for another writer's lock before asking for a retry.
   conn_.setSessionSql("SET lock_timeout = " + std::to_string(std::max(1, options.busy_timeout_ms)));
   conn_.connect();
@@ -430,6 +432,9 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   attempted_ = true;
   resetBatchState();
   const bool cache_valid = lockAndCheckEpoch();
+  // Under the writer lock an erasure also takes: one that committed before is seen here.
+  if (!cache_valid) loadSuppressions();
+  if (!suppressions_.empty()) dropSuppressed(batch);
   admitSameIds(pipeline, batch);
   if (!resolver_.beginBatch(now, cache_valid)) forgetCaches();
   prefetch();
@@ -455,6 +460,78 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   if (identities_at >= 0 && results.at(static_cast<size_t>(identities_at)).affected() != expected) {
     throw StoreError("another writer added one of this batch's identities meanwhile; redoing the batch", true);
   }
+}
+
+void PostgresStore::loadSuppressions() {
+  pg::Result r = conn_.exec("SELECT type, hash FROM suppressions");
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (int i = 0; i < r.rows(); ++i) rows.emplace_back(std::string(r.text(i, 0)), std::string(r.text(i, 1)));
+  suppressions_.assign(rows);
+}
+
+void PostgresStore::dropSuppressed(event::Batch& batch) {
+  size_t kept = 0;
+  for (Pending& p : pending_) {
+    const auto keys = std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count);
+    if (const std::string_view type = suppressions_.any(keys); !type.empty()) {
+      store::dropSuppressed(*p.event, batch, type);
+    } else {
+      pending_[kept++] = p;
+    }
+  }
+  pending_.resize(kept);
+}
+
+namespace {
+
+class PgSession final : public SqlSession {
+ public:
+  explicit PgSession(pg::Connection& conn) : conn_(conn) {}
+  uint64_t exec(const std::string& sql) override { return conn_.exec(sql.c_str()).affected(); }
+  std::vector<Row> query(const std::string& sql, int columns) override {
+    pg::Result r = conn_.exec(sql.c_str());
+    std::vector<Row> rows;
+    for (int i = 0; i < r.rows(); ++i) {
+      Row row;
+      for (int c = 0; c < columns; ++c) {
+        if (r.isNull(i, c)) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(r.text(i, c)));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+  std::string idLiteral(std::string_view id) const override { return textLiteral(id); }
+  std::string hashLiteral(std::string_view hash) const override { return textLiteral(hash); }
+  std::string idText(std::string_view column) const override { return std::string(column); }
+  std::string hashText(std::string_view column) const override { return std::string(column); }
+  std::string jsonText(std::string_view column) const override { return std::string(column) + "::text"; }
+  std::string contains(std::string_view column, std::string_view needle) const override {
+    return "strpos(lower(" + std::string(column) + "), " + textLiteral(needle) + ") > 0";
+  }
+  std::string containsExpr(std::string_view haystack, std::string_view needle) const override {
+    return "strpos(" + std::string(haystack) + ", " + std::string(needle) + ") > 0";
+  }
+
+ private:
+  pg::Connection& conn_;
+};
+
+}  // namespace
+
+bool PostgresStore::rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) {
+  (void)secure;  // PostgreSQL: deleted rows stay in their pages until VACUUM (docs/privacy.md)
+  std::lock_guard lock(mutex_);
+  transact([&] {
+    conn_.exec(kWriterLock);  // batches of every daemon wait; the epoch moves, so they reload
+    PgSession session(conn_);
+    fn(session);
+  });
+  forgetCaches();
+  return true;
 }
 
 bool PostgresStore::lockAndCheckEpoch() {
@@ -894,6 +971,7 @@ void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view 
   std::vector<DeadLetterRow> rows;
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
+    if (!suppressions_.anyIn(e, keyer_, suppression_scratch_).empty()) continue;  // an erased subject's
     DeadLetterRow row;
     appendDeadLetterPayload(row.payload, e, keyer_, scratch_, scratch_arena_, sealer_, now);
     row.source = e.source.empty() ? source_id : e.source;

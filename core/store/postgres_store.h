@@ -65,6 +65,7 @@ class PostgresStore final : public Store, private identity::Graph {
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
+  bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) override;
   pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
   std::optional<VaultRow> getVault(std::string_view token) override;
   uint64_t purgeExpiredVault(int64_t now_us) override;
@@ -99,6 +100,10 @@ class PostgresStore final : public Store, private identity::Graph {
   void recordConflict(const identity::Conflict& conflict, uint32_t occurrences) override;
 
   void applyMigrations();
+  // Reads the suppressions table (inside the batch's transaction, after the writer lock) and
+  // drops the pending events that carry a suppressed identity.
+  void loadSuppressions();
+  void dropSuppressed(event::Batch& batch);
   int readSchemaVersion();
   void declare();
   // Runs `body` in a transaction; retryable failures are retried up to kAttempts times.
@@ -136,6 +141,8 @@ class PostgresStore final : public Store, private identity::Graph {
   SameIdGuard same_id_;
   identity::Resolver resolver_;
   bool any_limit_ = false;
+  Suppressions suppressions_;
+  std::string suppression_scratch_;
   std::mutex mutex_;
 
   int find_identity_ = -1, select_checkpoint_ = -1, upsert_checkpoint_ = -1, select_counts_ = -1;

@@ -15,6 +15,7 @@
 #include "store/clock.h"
 #include "store/migrations.h"
 #include "store/sqlite_keys.h"
+#include "store/subject_rights.h"
 
 namespace omniloop::store {
 
@@ -148,6 +149,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
       sealer_(options.vault, options.raw_retention_us),
       same_id_(options.hasher),
       resolver_(options.identity),
+      suppressions_(options.suppression_key),
       group_max_events_(std::max<size_t>(options.group_commit_events, 1)),
       group_max_age_(std::max(options.group_commit_ms, 0)) {
   sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
@@ -175,7 +177,11 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
     db_.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096; "
              "PRAGMA journal_size_limit = 67108864");
   }
-  db_.exec("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY");
+  // secure_delete FAST: content a delete or update leaves behind in a page is zeroed (no extra
+  // I/O), so an erased subject's bytes do not linger in pages a merge or an update touched
+  // before; the erasure itself runs with secure_delete ON (freelist pages too).
+  db_.exec("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY; "
+           "PRAGMA secure_delete = FAST");
   for (auto [name, fn] : {std::pair{"omniloop_id_blob", &sqlIdBlob}, std::pair{"omniloop_hash_blob", &sqlHashBlob}}) {
     const int rc = sqlite3_create_function_v2(db_.get(), name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                                               fn, nullptr, nullptr, nullptr);
@@ -186,6 +192,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
   applyMigrations();
   db_.exec("PRAGMA foreign_keys = ON");
   prepare();
+  loadSuppressions();
 }
 
 SqliteStore::~SqliteStore() {
@@ -424,9 +431,12 @@ pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_
     const int64_t now = nowMicros();
     size_t stored = 0;
     inGroup(key, [&] {
-      resolver_.beginBatch(now, !othersWrote());
+      // Inside the write transaction: an erasure that committed before it is seen here.
+      const bool others = othersWrote();
+      if (others) loadSuppressions();
+      resolver_.beginBatch(now, !others && !std::exchange(caches_stale_, false));
       auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
-      stored = resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_,
+      stored = resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_, &suppressions_,
                                [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                                  return writeEvent(pipeline, source, e, r, now);
                                });
@@ -632,6 +642,7 @@ void SqliteStore::writeDeadLetters(std::string_view pipeline, std::string_view s
   sealer_.rows.clear();
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
+    if (!suppressions_.anyIn(e, keyer_, suppression_scratch_).empty()) continue;  // an erased subject's
     json_.clear();
     appendDeadLetterPayload(json_, e, keyer_, scratch_, scratch_arena_, sealer_, now);
     const std::string_view source = e.source.empty() ? source_id : e.source;
@@ -823,6 +834,117 @@ std::optional<ProfileView> SqliteStore::profile(std::string_view profile_id, siz
     std::reverse(view.timeline.begin(), view.timeline.end());
   }
   return view;
+}
+
+// --- the data subject's rights ---
+
+namespace {
+
+class SqliteSession final : public SqlSession {
+ public:
+  explicit SqliteSession(sqlite::Db& db) : db_(db) {}
+
+  uint64_t exec(const std::string& sql) override {
+    sqlite::Statement s(db_, sql);
+    while (s.step()) {
+    }
+    return static_cast<uint64_t>(db_.changes());
+  }
+  std::vector<Row> query(const std::string& sql, int columns) override {
+    sqlite::Statement s(db_, sql);
+    std::vector<Row> rows;
+    while (s.step()) {
+      Row row;
+      for (int c = 0; c < columns; ++c) {
+        if (s.isNull(c)) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(s.text(c)));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+  std::string idLiteral(std::string_view id) const override {
+    unsigned char bytes[sqlite_keys::kIdBytes];
+    return sqlite_keys::idBytes(id, bytes) ? blob(bytes, sizeof bytes) : textLiteral(id);
+  }
+  std::string hashLiteral(std::string_view hash) const override {
+    unsigned char bytes[sqlite_keys::kHashBytes];
+    return sqlite_keys::hashBytes(hash, bytes) ? blob(bytes, sizeof bytes) : textLiteral(hash);
+  }
+  std::string idText(std::string_view c) const override {
+    const std::string col(c);
+    return "(CASE WHEN typeof(" + col + ") = 'blob' THEN lower(hex(" + col + ")) ELSE " + col + " END)";
+  }
+  std::string hashText(std::string_view c) const override {
+    const std::string col(c);
+    return "(CASE WHEN typeof(" + col + ") = 'blob' AND length(" + col + ") = 36 THEN 'h1:' || lower(hex(substr(" +
+           col + ", 1, 4))) || ':' || lower(hex(substr(" + col + ", 5))) WHEN typeof(" + col +
+           ") = 'blob' THEN lower(hex(" + col + ")) ELSE " + col + " END)";
+  }
+  std::string jsonText(std::string_view column) const override { return std::string(column); }
+  std::string contains(std::string_view column, std::string_view needle) const override {
+    return "instr(lower(" + std::string(column) + "), " + textLiteral(needle) + ") > 0";
+  }
+  std::string containsExpr(std::string_view haystack, std::string_view needle) const override {
+    return "instr(" + std::string(haystack) + ", " + std::string(needle) + ") > 0";
+  }
+
+ private:
+  static std::string blob(const unsigned char* bytes, size_t n) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "X'";
+    for (size_t i = 0; i < n; ++i) {
+      out += kHex[bytes[i] >> 4];
+      out += kHex[bytes[i] & 15];
+    }
+    out += '\'';
+    return out;
+  }
+  sqlite::Db& db_;
+};
+
+}  // namespace
+
+void SqliteStore::loadSuppressions() {
+  sqlite::Statement s(db_, "SELECT type, hash FROM suppressions");
+  std::vector<std::pair<std::string, std::string>> rows;
+  while (s.step()) rows.emplace_back(std::string(s.text(0)), std::string(s.text(1)));
+  suppressions_.assign(rows);
+}
+
+bool SqliteStore::rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) {
+  std::lock_guard lock(mutex_);
+  commitGroup();  // batches deferred so far go first (they are then what the erasure sees)
+  if (secure) db_.exec("PRAGMA secure_delete = ON");
+  try {
+    begin_.run();
+    try {
+      SqliteSession session(db_);
+      fn(session);
+      commit_.run();
+    } catch (...) {
+      try {
+        rollback_.run();
+      } catch (...) {
+      }
+      throw;
+    }
+  } catch (...) {
+    if (secure) db_.exec("PRAGMA secure_delete = FAST");
+    throw;
+  }
+  if (secure) db_.exec("PRAGMA secure_delete = FAST");
+  loadSuppressions();
+  caches_stale_ = true;
+  othersWrote();  // our own commit is no news to the next batch
+  if (!secure || db_.path() == ":memory:") return true;
+  // Copy the overwritten pages into the database file and truncate the WAL, so no earlier
+  // version of an erased page stays in the WAL. Busy when another connection reads.
+  sqlite::Statement checkpoint(db_, "PRAGMA wal_checkpoint(TRUNCATE)");
+  return checkpoint.step() && checkpoint.integer(0) == 0;
 }
 
 identity::ResolverStats SqliteStore::resolverStats() {

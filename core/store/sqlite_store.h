@@ -47,6 +47,7 @@ class SqliteStore final : public Store, private identity::Graph {
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
+  bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) override;
   std::string_view backend() const override { return "sqlite"; }
   pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
   std::optional<VaultRow> getVault(std::string_view token) override;
@@ -81,6 +82,8 @@ class SqliteStore final : public Store, private identity::Graph {
   static std::string decodeHash(const sqlite::Statement& s, int column);
 
   void applyMigrations();
+  // Reads the suppressions table into suppressions_.
+  void loadSuppressions();
   int readSchemaVersion();
   void prepare();
   // Whether another connection committed since our last transaction (PRAGMA data_version).
@@ -115,8 +118,10 @@ class SqliteStore final : public Store, private identity::Graph {
   SameIdGuard same_id_;
   std::string fingerprint_;  // of the event being written
   identity::Resolver resolver_;
+  Suppressions suppressions_;
   std::mutex mutex_;
   int64_t data_version_ = -1;
+  bool caches_stale_ = false;  // a rights transaction changed the graph: drop the Resolver's caches
 
   size_t group_max_events_;
   std::chrono::milliseconds group_max_age_;
@@ -145,6 +150,7 @@ class SqliteStore final : public Store, private identity::Graph {
   sqlite_keys::BoundKey id_a_, id_b_, hash_a_;
   std::string json_;
   std::string dead_letter_id_;
+  std::string suppression_scratch_;
   event::Event scratch_;
   event::Arena scratch_arena_{4096};
 };

@@ -8,6 +8,7 @@
 // Result; commit()/loadCursor() throw StoreError as pipeline::CheckpointStore allows.
 // A Store is safe to share between pipelines running on different threads.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -23,6 +24,8 @@
 #include "privacy/vault_cipher.h"
 
 namespace omniloop::store {
+
+class SqlSession;  // store/subject_rights.h
 
 class StoreError : public std::runtime_error {
  public:
@@ -51,6 +54,9 @@ struct StoreOptions {
   int busy_timeout_ms = 5000;
   // Identity resolution: types, guards, blocklist, traits (omniloop.yaml `identity:`).
   identity::Config identity = identity::defaultConfig();
+  // Derives the erasure suppression entries (store/suppressions.h); without one a store that
+  // holds suppressions refuses to write batches. Must outlive the store.
+  const privacy::KeyedHasher* suppression_key = nullptr;
   // Group commit bounds (backends that defer commits while batches queue up, see writeBatch):
   // a deferred transaction is committed once it holds this many events or is this old.
   size_t group_commit_events = 131072;
@@ -188,6 +194,14 @@ class Store : public pipeline::CheckpointStore {
   // Deletes the dead letters with these ids in one transaction (records replayed and now
   // stored); returns how many existed. Throws StoreError.
   virtual uint64_t removeDeadLetters(const std::vector<std::string>& ids) = 0;
+  // The data subject's rights (store/subject_rights.h) run through this: `fn` inside one
+  // transaction that holds the store's writer lock, so no batch write interleaves (deferred
+  // batches are committed first). `secure`: what it deletes is overwritten, not just unlinked
+  // (SQLite: secure_delete for the transaction, then a WAL checkpoint that truncates the WAL).
+  // Afterwards the store reloads its suppressions and forgets its identity caches. Returns
+  // false when the storage could not be cleaned right away (SQLite: a reader kept the WAL).
+  // Throws StoreError; the default: this backend does not support it.
+  virtual bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn);
   // The schema version of the open database.
   virtual int schemaVersion() = 0;
 

@@ -795,3 +795,114 @@ TEST(Daemon, ServesHttpsWhenGivenACertificate) {
   EXPECT_NE(r.out.find("https://127.0.0.1:" + std::to_string(in.port)), std::string::npos) << r.out;
   EXPECT_EQ(d.stop(), 0);
 }
+
+// POST /v1/subjects/erase and GET /v1/subjects/export on a running daemon; its followed
+// pipeline then drops the erased subject's new events and counts them as `suppressed`.
+namespace {
+
+Reply httpBody(uint16_t port, const std::string& method, const std::string& path,
+               const std::string& body, const std::string& token = kToken) {
+  Reply r;
+  try {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(10, 0));
+    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!token.empty()) req.set("Authorization", "Bearer " + token);
+    req.setContentType("application/json");
+    req.setContentLength(static_cast<std::streamsize>(body.size()));
+    session.sendRequest(req) << body;
+    Poco::Net::HTTPResponse resp;
+    std::istream& in = session.receiveResponse(resp);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    r.status = resp.getStatus();
+    r.body = ss.str();
+  } catch (const Poco::Exception&) {
+    r.status = 0;
+  }
+  return r;
+}
+
+std::string customerLines(int first, int n) {
+  std::string out;
+  for (int i = first; i < first + n; ++i) {
+    out += "{\"id\":" + std::to_string(i) + ",\"email\":\"u" + std::to_string(i % 4) +
+           "@example.com\"}\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Daemon, AdminApiErasesAndExportsSubjectsWhilePipelinesRun) {
+  Install in("rights");
+  writeFile(in.data("customers.jsonl"), customerLines(0, 40));
+  writeFile(in.pipelineFile("customers"),
+            "version: 1\n"
+            "name: customers\n"
+            "source:\n"
+            "  type: file.jsonl\n"
+            "  with: { path: ../data/customers.jsonl, key_field: id, follow: true }\n"
+            "stages:\n"
+            "  - map:\n"
+            "      copy: { email: $identities.email }\n"
+            "      drop: [email]\n"
+            "      set: { $channel: web, $type: visit }\n"
+            "sink:\n"
+            "  type: cdp\n"
+            "batch: { size: 10 }\n");
+  Daemon d(in);
+  ASSERT_TRUE(d.waitHealthy()) << d.log();
+  ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 40; })) << d.log();
+
+  // Refusals: no token, bad JSON, no reason, unknown type.
+  EXPECT_EQ(httpBody(in.port, "POST", "/v1/subjects/erase",
+                     R"({"identities":["email:u1@example.com"],"reason":"r"})", "")
+                .status,
+            401);
+  EXPECT_EQ(httpBody(in.port, "POST", "/v1/subjects/erase", "{not json").status, 400);
+  const Reply no_reason =
+      httpBody(in.port, "POST", "/v1/subjects/erase", R"({"identities":["email:u1@example.com"]})");
+  EXPECT_EQ(no_reason.status, 400);
+  EXPECT_NE(no_reason.body.find("reason"), std::string::npos) << no_reason.body;
+  EXPECT_EQ(
+      httpBody(in.port, "POST", "/v1/subjects/erase", R"({"identities":["iban:DE1"],"reason":"r"})")
+          .status,
+      400);
+  EXPECT_EQ(in.storedEvents(), 40);
+
+  const Reply exported =
+      http(in.port, "GET", "/v1/subjects/export?identity=email:u2%40example.com");
+  ASSERT_EQ(exported.status, 200) << exported.body;
+  auto doc = parseObject(exported.body);
+  ASSERT_TRUE(doc) << exported.body;
+  EXPECT_EQ(doc->getObject("tables")->getArray("events")->size(), 10u);
+
+  const Reply erased = httpBody(in.port, "POST", "/v1/subjects/erase",
+                                R"({"identities":["email:u1@example.com"],"reason":"ticket 9"})");
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  auto report = parseObject(erased.body);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->getValue<bool>("held"));
+  EXPECT_EQ(report->getObject("deleted")->getValue<int>("events"), 10);
+  EXPECT_EQ(in.storedEvents(), 30);
+
+  // New lines of the erased subject are dropped and counted; the others are stored.
+  appendFile(in.data("customers.jsonl"), customerLines(40, 8));
+  ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 36; })) << d.log();
+  auto p = pipelineInfo(in.port, "customers");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->getObject("counters")->getObject("suppressed")->getValue<uint64_t>("email"), 2u);
+  EXPECT_EQ(metric(http(in.port, "GET", "/metrics").body,
+                   "omniloop_suppressed_total{pipeline=\"customers\",reason=\"email\"}"),
+            2);
+
+  // Audited with the token's id, never the token.
+  const CommandResult audit =
+      runCommand({omniloopBin(), "audit", "--json", "--config", in.config()});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_NE(audit.out.find("\"actor\":\"api:token:"), std::string::npos) << audit.out;
+  EXPECT_EQ(audit.out.find(kToken), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("ticket 9"), std::string::npos);
+  EXPECT_EQ(d.stop(), 0);
+}

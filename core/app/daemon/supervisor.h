@@ -79,6 +79,9 @@ class Supervisor : public admin::Backend {
   admin::ActionResult reload() override;
   admin::DaemonSnapshot snapshot() override;
   admin::ActionResult restartPipeline(const std::string& name) override;
+  // POST /v1/subjects/erase and GET /v1/subjects/export (daemon/rights_api.cpp).
+  admin::ActionResult eraseSubject(const std::string& body, const std::string& actor) override;
+  admin::ActionResult exportSubject(const std::vector<std::string>& identities, const std::string& actor) override;
 
   // Asks every pipeline to drain and waits up to `timeout` for them. True when all finished
   // (their in-flight batches committed); false names the ones still running in `late`.
