@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "app/detokenize_command.h"
+#include "app/keys_command.h"
 #include "app/profile_command.h"
 #include "app/progress.h"
 #include "app/runtime.h"
@@ -37,6 +38,7 @@ commands:
   profile               one unified customer profile: identities, traits, timeline
   status                the running omniloopd's pipelines: state, counters, last error
   detokenize TOKEN      the clear value behind a vault token (needs the vault key; audited)
+  keys                  pseudonymisation key: status, rotate (dual-hash period), retire
   version               print the version
 
 global options:
@@ -451,6 +453,7 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "profile") return cmdProfile(a);
     if (cmd == "status") return runStatusCommand(args);
     if (cmd == "detokenize") return runDetokenizeCommand(args);
+    if (cmd == "keys") return runKeysCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);
     return 2;

@@ -136,13 +136,23 @@ const privacy::KeyedHasher& Runtime::hasher() {
     generated_key_ = key_file;
   }
   hasher_ = std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(key_file));
+  if (const std::string previous = previousKeyPath(key_file); fs::exists(previous)) {
+    previous_hasher_ =
+        std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(previous));
+  }
   return *hasher_;
+}
+
+const privacy::KeyedHasher* Runtime::previousHasher() {
+  hasher();
+  return previous_hasher_.get();
 }
 
 store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
     o.hasher = &hasher();
+    o.previous_hasher = previousHasher();
     o.vault = vaultCipher();
     o.raw_retention_us = int64_t{config_.dead_letter_raw_retention_days} * 24 * 3600 * 1000000;
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>

@@ -41,8 +41,12 @@ class Runtime {
   // Opens the store (and its key) on first use.
   store::Store& store();
   const privacy::KeyedHasher& hasher();
-  // The pseudonymisation key file ("" when the key comes from OMNILOOP_KEY).
+  // The pseudonymisation key file ("" when neither key_file nor a SQLite store names one).
   std::string keyFilePath() const;
+  // During a key rotation, the previous key (<key file>.previous, see `omniloop keys`);
+  // nullptr otherwise. Loaded with hasher().
+  const privacy::KeyedHasher* previousHasher();
+  static std::string previousKeyPath(const std::string& key_file) { return key_file + ".previous"; }
   // The tokenisation vault over the store, with the vault key (vault_key_file, default
   // omniloop.vault.key beside the pseudonymisation key; created with mode 0600 when missing
   // and `create`). Throws std::runtime_error naming the file.
@@ -64,6 +68,7 @@ class Runtime {
   std::unique_ptr<plugin::Registry> registry_;
   config::SimpleCatalog catalog_;
   std::unique_ptr<privacy::KeyedHasher> hasher_;
+  std::unique_ptr<privacy::KeyedHasher> previous_hasher_;
   std::unique_ptr<privacy::VaultCipher> vault_cipher_;  // before store_: the store uses it
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::Vault> vault_;

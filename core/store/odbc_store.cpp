@@ -142,6 +142,7 @@ OdbcStore::OdbcStore(const std::string& connection, const StoreOptions& options)
       sealer_(options.vault, options.raw_retention_us),
       resolver_(options.identity),
       busy_timeout_ms_(std::max(1, options.busy_timeout_ms)) {
+  keyer_.setPrevious(options.previous_hasher);
   conn_.connect();
   sqlite_ = conn_.dialect() == odbc::Dialect::Sqlite;
   if (sqlite_ && !conn_.hasAttribute("Timeout")) {
@@ -461,6 +462,27 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       }
       started = true;
       const bool cache_valid = lockAndCheckCaches();
+      if (keyer_.rotating()) {
+        // Key rotation: identities stored under the previous key take their current-key
+        // pseudonym before the Resolver looks them up (docs/privacy.md "Keys and rotation").
+        rotation_pairs_.clear();
+        scratch_arena_.reset();
+        for (const event::Event& e : batch) {
+          if (e.live()) keyer_.rotationPairs(e, scratch_arena_, rotation_pairs_);
+        }
+        odbc::Statement rename(conn_, "UPDATE identities SET hash = ? WHERE type = ? AND hash = ? "
+                                      "AND NOT EXISTS (SELECT 1 FROM identities WHERE type = ? AND hash = ?)");
+        for (const IdentityKeyer::RotationPair& p : rotation_pairs_) {
+          encodeHash(p.current, hash_a_);
+          encodeHash(p.previous, hash_b_);
+          bind(rename, 1, hash_a_);
+          rename.bind(2, p.type);
+          bind(rename, 3, hash_b_);
+          rename.bind(4, p.type);
+          bind(rename, 5, hash_a_);
+          rename.execute();
+        }
+      }
       resolver_.beginBatch(now, cache_valid);
       resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_,
                       [&](event::Event& e, std::string_view source, const identity::Resolution& r) {

@@ -95,6 +95,9 @@ class SqliteStore final : public Store, private identity::Graph {
   void refuseIfLost(const std::string& key) const;
   static std::string groupKey(std::string_view pipeline, std::string_view source_id);
 
+  // During a key rotation: identities of the batch's events stored under the previous key take
+  // their current-key pseudonym (before the Resolver looks them up).
+  void renameRotated(event::Batch& batch);
   bool writeEvent(std::string_view pipeline, std::string_view source, event::Event& e,
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id,
@@ -130,11 +133,12 @@ class SqliteStore final : public Store, private identity::Graph {
       merge_conflicts_other_, delete_profile_, insert_merge_;
   sqlite::Statement insert_event_, update_event_;
   sqlite::Statement upsert_dead_letter_, upsert_checkpoint_, select_checkpoint_, select_counts_;
-  sqlite::Statement insert_vault_;
+  sqlite::Statement insert_vault_, rename_rotated_;
 
   // Reused working storage (no per-event allocation once warm).
   std::vector<IdentityKey> keys_;
-  sqlite_keys::BoundKey id_a_, id_b_, hash_a_;
+  sqlite_keys::BoundKey id_a_, id_b_, hash_a_, hash_b_;
+  std::vector<IdentityKeyer::RotationPair> rotation_pairs_;
   std::string json_;
   std::string dead_letter_id_;
   event::Event scratch_;
