@@ -747,11 +747,16 @@ std::optional<std::string> OdbcStore::findProfile(std::string_view type, std::st
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
+  // During a key rotation an identity not seen since keeps its previous-key pseudonym.
+  std::string previous;
+  const bool rotating = keyer_.pseudonymizePrevious(type, value, previous);
   std::optional<std::string> found;
   transact([&] {
     identity::StoredIdentity id;
     found.reset();
-    if (findIdentity(type, hash, id)) found = std::move(id.profile);
+    if (findIdentity(type, hash, id) || (rotating && findIdentity(type, previous, id))) {
+      found = std::move(id.profile);
+    }
   });
   return found;
 }

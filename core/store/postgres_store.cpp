@@ -931,10 +931,19 @@ std::optional<std::string> PostgresStore::findProfile(std::string_view type, std
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
   std::string t;
   pg::appendValidUtf8(t, type);
+  // During a key rotation an identity not seen since keeps its previous-key pseudonym.
+  std::string previous;
+  const bool rotating = keyer_.pseudonymizePrevious(type, value, previous);
   std::optional<std::string> found;
   transact([&] {
+    found.reset();
     pg::Result r = conn_.run(find_identity_, {pg::text(t), pg::text(hash)});
-    if (r.rows() > 0) found = std::string(r.text(0, 0));
+    if (r.rows() > 0) {
+      found = std::string(r.text(0, 0));
+    } else if (rotating) {
+      pg::Result p = conn_.run(find_identity_, {pg::text(t), pg::text(previous)});
+      if (p.rows() > 0) found = std::string(p.text(0, 0));
+    }
   });
   return found;
 }
