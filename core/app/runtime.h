@@ -9,6 +9,7 @@
 #include "config/catalog.h"
 #include "config/loader.h"
 #include "pipeline/executor.h"
+#include "store/store.h"
 
 namespace omniloop::plugin {
 class Registry;
@@ -55,7 +56,8 @@ class Runtime {
   // no vault key path can be derived (no key_file, vault_key_file or SQLite store).
   const privacy::VaultCipher* vaultCipher(bool create = true);
   std::string vaultKeyPath() const;
-  std::string storeUri() const { return config_.store; }
+  // The store URI for display: passwords redacted (never print config_.store itself).
+  std::string storeUri() const { return store::redactStoreUri(config_.store); }
   // Non-empty when a key was generated on this run (shown once to the user).
   const std::string& generatedKeyPath() const { return generated_key_; }
 
