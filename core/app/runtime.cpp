@@ -117,6 +117,17 @@ store::Vault& Runtime::vault(bool create) {
   return *vault_;
 }
 
+store::Vault& Runtime::stageVault() {
+  const privacy::VaultCipher* cipher = vaultCipher();
+  if (cipher == nullptr) {
+    throw std::runtime_error("no vault key: set vault_key_file in omniloop.yaml");
+  }
+  store::Store& s = store();
+  std::lock_guard lock(stage_vaults_mu_);
+  stage_vaults_.push_back(std::make_unique<store::Vault>(s, *cipher));
+  return *stage_vaults_.back();
+}
+
 const privacy::KeyedHasher& Runtime::hasher() {
   if (hasher_) return *hasher_;
   if (auto from_env = privacy::KeyedHasher::fromEnv()) {
@@ -187,7 +198,7 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
   for (const auto& st : spec.stages) {
     if (st.type == "mask") stage_ctx.hasher = &hasher();  // hmac masks with the store's key
   }
-  stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &vault(); };
+  stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &stageVault(); };
   std::vector<pipeline::NamedStage> stages;
   for (const auto& st : spec.stages) {
     const config::ComponentInfo* info = catalog_.find(config::ComponentKind::Stage, st.type);

@@ -2,6 +2,7 @@
 // What a command or the daemon needs to run pipelines: the config, the plugins, the catalog of
 // component types, the pseudonymisation key and the CDP store. Pipelines are assembled here.
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,6 +53,9 @@ class Runtime {
   // omniloop.vault.key beside the pseudonymisation key; created with mode 0600 when missing
   // and `create`). Throws std::runtime_error naming the file.
   store::Vault& vault(bool create = true);
+  // A vault of its own for one mask stage (a Vault buffers a batch's rows, so stages running on
+  // different threads never share one); lives as long as the runtime.
+  store::Vault& stageVault();
   // The vault key alone (the store seals unparsed dead-letter records with it); nullptr when
   // no vault key path can be derived (no key_file, vault_key_file or SQLite store).
   const privacy::VaultCipher* vaultCipher(bool create = true);
@@ -74,6 +78,8 @@ class Runtime {
   std::unique_ptr<privacy::VaultCipher> vault_cipher_;  // before store_: the store uses it
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<store::Vault> vault_;
+  std::mutex stage_vaults_mu_;
+  std::vector<std::unique_ptr<store::Vault>> stage_vaults_;
   std::string generated_key_;
 };
 
