@@ -15,6 +15,7 @@
 #include "app/erase_command.h"
 #include "app/export_command.h"
 #include "app/detokenize_command.h"
+#include "app/keys_command.h"
 #include "app/logging.h"
 #include "app/profile_command.h"
 #include "app/purge_command.h"
@@ -48,6 +49,7 @@ commands:
   dead-letters          list, show and replay the records a pipeline could not store
   erase / export / audit / purge   data subject rights: erase, access export, audit log, retention purge
   detokenize TOKEN      the clear value behind a vault token (needs the vault key; audited)
+  keys                  pseudonymisation key: status, rotate (dual-hash period), retire
   version               print the version
 
 global options:
@@ -648,6 +650,7 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "audit") return runAuditCommand(args);
     if (cmd == "purge") return runPurgeCommand(args);
     if (cmd == "detokenize") return runDetokenizeCommand(args);
+    if (cmd == "keys") return runKeysCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);
     return 2;

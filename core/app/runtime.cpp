@@ -137,6 +137,17 @@ store::Vault& Runtime::vault(bool create) {
   return *vault_;
 }
 
+store::Vault& Runtime::stageVault() {
+  const privacy::VaultCipher* cipher = vaultCipher();
+  if (cipher == nullptr) {
+    throw std::runtime_error("no vault key: set vault_key_file in omniloop.yaml");
+  }
+  store::Store& s = store();
+  std::lock_guard lock(stage_vaults_mu_);
+  stage_vaults_.push_back(std::make_unique<store::Vault>(s, *cipher));
+  return *stage_vaults_.back();
+}
+
 const privacy::KeyedHasher& Runtime::hasher() {
   if (hasher_) return *hasher_;
   if (auto from_env = privacy::KeyedHasher::fromEnv()) {
@@ -170,6 +181,10 @@ const privacy::KeyedHasher& Runtime::hasher() {
     generated_key_ = key_file;
   }
   hasher_ = std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(key_file));
+  if (const std::string previous = previousKeyPath(key_file); fs::exists(previous)) {
+    previous_hasher_ =
+        std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(previous));
+  }
   return *hasher_;
 }
 
@@ -238,6 +253,11 @@ std::vector<std::string> Runtime::identityTypes() const {
   return out;
 }
 
+const privacy::KeyedHasher* Runtime::previousHasher() {
+  hasher();
+  return previous_hasher_.get();
+}
+
 store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
@@ -253,6 +273,7 @@ store::Store& Runtime::store() {
       }
       try {
         o.hasher = &hasher();
+        o.previous_hasher = previousHasher();
       } catch (const std::runtime_error& e) {
         key_problem_ = e.what();  // counts and listings work without it
       }
@@ -264,6 +285,7 @@ store::Store& Runtime::store() {
     } else {
       o.hasher = &hasher();
       o.suppression_key = suppressionKey();
+      o.previous_hasher = previousHasher();
       // A private in-memory store writes no key file, the vault's neither.
       const bool memory = sqlitePath(config_.store) == ":memory:";
       o.vault = memory && config_.vault_key_file.empty() ? nullptr : vaultCipher();
@@ -309,7 +331,7 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
   for (const auto& st : spec.stages) {
     if (st.type == "mask") stage_ctx.hasher = &hasher();  // hmac masks with the store's key
   }
-  stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &vault(); };
+  stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &stageVault(); };
   std::vector<pipeline::NamedStage> stages;
   if (hooks.first_stage) stages.push_back({"0:replay", std::move(hooks.first_stage)});
   for (const auto& st : spec.stages) {

@@ -3,6 +3,7 @@
 // component types, the pseudonymisation key and the CDP store. Pipelines are assembled here.
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -68,10 +69,17 @@ class Runtime {
   std::vector<std::string> identityTypes() const;
   // The pseudonymisation key file ("" when the key comes from OMNILOOP_KEY).
   std::string keyFilePath() const;
+  // During a key rotation, the previous key (<key file>.previous, see `omniloop keys`);
+  // nullptr otherwise. Loaded with hasher().
+  const privacy::KeyedHasher* previousHasher();
+  static std::string previousKeyPath(const std::string& key_file) { return key_file + ".previous"; }
   // The tokenisation vault over the store, with the vault key (vault_key_file, default
   // omniloop.vault.key beside the pseudonymisation key; created with mode 0600 when missing
   // and `create`). Throws std::runtime_error naming the file.
   store::Vault& vault(bool create = true);
+  // A vault of its own for one mask stage (a Vault buffers a batch's rows, so stages running on
+  // different threads never share one); lives as long as the runtime.
+  store::Vault& stageVault();
   // The vault key alone (the store seals unparsed dead-letter records with it); nullptr when
   // no vault key path can be derived (no key_file, vault_key_file or SQLite store).
   const privacy::VaultCipher* vaultCipher(bool create = true);
@@ -101,10 +109,13 @@ class Runtime {
   std::unique_ptr<privacy::KeyedHasher> hasher_;
   std::unique_ptr<privacy::KeyedHasher> suppression_key_;
   bool suppression_key_loaded_ = false;
+  std::unique_ptr<privacy::KeyedHasher> previous_hasher_;
   std::unique_ptr<privacy::VaultCipher> vault_cipher_;  // before store_: the store uses it
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<pipeline::CheckpointStore> replay_checkpoints_;
   std::unique_ptr<store::Vault> vault_;
+  std::mutex stage_vaults_mu_;
+  std::vector<std::unique_ptr<store::Vault>> stage_vaults_;
   std::string generated_key_;
 };
 

@@ -24,6 +24,28 @@ bool IdentityKeyer::pseudonymizeLenient(std::string_view type, std::string_view 
   return true;
 }
 
+void IdentityKeyer::rotationPairs(const event::Event& e, event::Arena& arena,
+                                  std::vector<RotationPair>& out) {
+  if (!rotating()) return;
+  for (const event::Identity& id : e.identities) {
+    if (id.type.empty() || privacy::KeyedHasher::isPseudonym(id.value)) continue;
+    if (!normalizer_.normalize(id.type, id.value, normalized_)) continue;
+    if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized_)) continue;
+    hasher_->pseudonymizeInto(hashed_, id.type, normalized_);
+    const std::string_view current = arena.copy(hashed_);
+    previous_->pseudonymizeInto(hashed_, id.type, normalized_);
+    out.push_back({id.type, current, arena.copy(hashed_)});
+  }
+}
+
+bool IdentityKeyer::pseudonymizePrevious(std::string_view type, std::string_view value,
+                                         std::string& out) {
+  if (!rotating() || privacy::KeyedHasher::isPseudonym(value)) return false;
+  if (!normalizer_.normalize(type, value, normalized_)) return false;
+  previous_->pseudonymizeInto(out, type, normalized_);
+  return true;
+}
+
 bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch, std::vector<IdentityKey>& out) {
   if (e.id.empty()) {
     e.disposition = event::Disposition::DeadLetter;

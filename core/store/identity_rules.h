@@ -35,6 +35,23 @@ class IdentityKeyer {
 
   bool hasKey() const { return hasher_ != nullptr; }
 
+  // Key rotation (docs/privacy.md "Keys and rotation"): the key in use before the current one,
+  // or null. While set, identities stored under it are renamed to their current-key pseudonym
+  // the first time their clear value is seen again (see rotationPairs), so one person's old and
+  // new pseudonyms never split into two profiles. Must outlive the keyer.
+  void setPrevious(const privacy::KeyedHasher* previous) { previous_ = previous; }
+  bool rotating() const { return previous_ != nullptr && hasher_ != nullptr; }
+  struct RotationPair {
+    std::string_view type;
+    std::string_view current;   // pseudonym under the current key
+    std::string_view previous;  // pseudonym of the same value under the previous key
+  };
+  // Appends, for each clear identity of `e` that is not blocklisted, its pseudonyms under both
+  // keys (interned in `arena`). Nothing when not rotating.
+  void rotationPairs(const event::Event& e, event::Arena& arena, std::vector<RotationPair>& out);
+  // One value's pseudonym under the previous key; false when not rotating or not normalisable.
+  bool pseudonymizePrevious(std::string_view type, std::string_view value, std::string& out);
+
   // Appends the keys of e's identities to `out` (hashes interned in `arena`), in the event's
   // order, skipping values that are empty after normalisation, blocklisted values and repeated
   // keys. A value already pseudonymised ("h1:...") is kept as is. Returns false, naming the
@@ -68,6 +85,7 @@ class IdentityKeyer {
 
   const privacy::KeyedHasher* hasher_;
   privacy::IdentityNormalizer normalizer_;
+  const privacy::KeyedHasher* previous_ = nullptr;
   const identity::Blocklist* blocklist_;
   uint64_t blocked_ = 0;
   std::vector<std::pair<std::string_view, uint64_t>> rejected_;  // totals since construction

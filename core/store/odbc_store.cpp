@@ -144,6 +144,7 @@ OdbcStore::OdbcStore(const std::string& connection, const StoreOptions& options)
       same_id_(options.hasher),
       resolver_(options.identity),
       busy_timeout_ms_(std::max(1, options.busy_timeout_ms)) {
+  keyer_.setPrevious(options.previous_hasher);
   conn_.connect();
   sqlite_ = conn_.dialect() == odbc::Dialect::Sqlite;
   if (sqlite_ && !conn_.hasAttribute("Timeout")) {
@@ -464,6 +465,27 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       }
       started = true;
       const bool cache_valid = lockAndCheckCaches();
+      if (keyer_.rotating()) {
+        // Key rotation: identities stored under the previous key take their current-key
+        // pseudonym before the Resolver looks them up (docs/privacy.md "Keys and rotation").
+        rotation_pairs_.clear();
+        scratch_arena_.reset();
+        for (const event::Event& e : batch) {
+          if (e.live()) keyer_.rotationPairs(e, scratch_arena_, rotation_pairs_);
+        }
+        odbc::Statement rename(conn_, "UPDATE identities SET hash = ? WHERE type = ? AND hash = ? "
+                                      "AND NOT EXISTS (SELECT 1 FROM identities WHERE type = ? AND hash = ?)");
+        for (const IdentityKeyer::RotationPair& p : rotation_pairs_) {
+          encodeHash(p.current, hash_a_);
+          encodeHash(p.previous, hash_b_);
+          bind(rename, 1, hash_a_);
+          rename.bind(2, p.type);
+          bind(rename, 3, hash_b_);
+          rename.bind(4, p.type);
+          bind(rename, 5, hash_a_);
+          rename.execute();
+        }
+      }
       resolver_.beginBatch(now, cache_valid);
       auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
       resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_, nullptr,
@@ -800,11 +822,16 @@ std::optional<std::string> OdbcStore::findProfile(std::string_view type, std::st
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
+  // During a key rotation an identity not seen since keeps its previous-key pseudonym.
+  std::string previous;
+  const bool rotating = keyer_.pseudonymizePrevious(type, value, previous);
   std::optional<std::string> found;
   transact([&] {
     identity::StoredIdentity id;
     found.reset();
-    if (findIdentity(type, hash, id)) found = std::move(id.profile);
+    if (findIdentity(type, hash, id) || (rotating && findIdentity(type, previous, id))) {
+      found = std::move(id.profile);
+    }
   });
   return found;
 }

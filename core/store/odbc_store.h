@@ -134,7 +134,8 @@ class OdbcStore final : public Store, private identity::Graph {
 
   // Reused working storage.
   std::vector<IdentityKey> keys_;
-  sqlite_keys::BoundKey id_a_, id_b_, hash_a_;
+  sqlite_keys::BoundKey id_a_, id_b_, hash_a_, hash_b_;
+  std::vector<IdentityKeyer::RotationPair> rotation_pairs_;
   std::string json_, traits_, traits_meta_;
   std::string dead_letter_id_;
   event::Event scratch_;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "event/json.h"
@@ -167,6 +168,7 @@ PostgresStore::PostgresStore(const std::string& uri, const StoreOptions& options
       resolver_(options.identity),
       any_limit_(options.identity.anyLimit()),
       suppressions_(options.suppression_key) {
+  keyer_.setPrevious(options.previous_hasher);
   // A write waits this long for another writer's lock before asking for a retry.
   conn_.setSessionSql("SET lock_timeout = " + std::to_string(std::max(1, options.busy_timeout_ms)));
   conn_.connect();
@@ -273,6 +275,10 @@ void PostgresStore::declare() {
   view_conflicts_ = conn_.declare(kViewConflicts);
   view_events_ = conn_.declare(kViewEvents);
   view_timeline_ = conn_.declare(kViewTimeline);
+  rename_rotated_ = conn_.declare(
+      "UPDATE identities i SET hash = u.cur FROM unnest($1::text[], $2::text[], $3::text[]) "
+      "AS u(type, prev, cur) WHERE i.type = u.type AND i.hash = u.prev AND NOT EXISTS "
+      "(SELECT 1 FROM identities j WHERE j.type = u.type AND j.hash = u.cur)");
   insert_vault_ = conn_.declare(
       "INSERT INTO vault (token, key_id, sealed, created_at, expires_at) "
       "VALUES ($1, $2, $3, $4::bigint, $5::bigint) ON CONFLICT (token) DO NOTHING");
@@ -435,6 +441,27 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   // Under the writer lock an erasure also takes: one that committed before is seen here.
   if (!cache_valid) loadSuppressions();
   if (!suppressions_.empty()) dropSuppressed(batch);
+  if (keyer_.rotating()) {
+    // Key rotation: identities stored under the previous key take their current-key pseudonym
+    // before the Resolver looks them up (docs/privacy.md "Keys and rotation").
+    std::vector<IdentityKeyer::RotationPair> pairs;
+    event::Arena arena(4096);
+    for (const Pending& p : pending_) keyer_.rotationPairs(*p.event, arena, pairs);
+    if (!pairs.empty()) {
+      pg::ArrayParam types, prev, cur;
+      types.clear();
+      prev.clear();
+      cur.clear();
+      std::set<std::pair<std::string_view, std::string_view>> seen;
+      for (const auto& p : pairs) {
+        if (!seen.insert({p.type, p.current}).second) continue;
+        types.add(p.type);
+        prev.add(p.previous);
+        cur.add(p.current);
+      }
+      conn_.run(rename_rotated_, {types.param(), prev.param(), cur.param()});
+    }
+  }
   admitSameIds(pipeline, batch);
   if (!resolver_.beginBatch(now, cache_valid)) forgetCaches();
   prefetch();
@@ -1095,10 +1122,19 @@ std::optional<std::string> PostgresStore::findProfile(std::string_view type, std
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
   std::string t;
   pg::appendValidUtf8(t, type);
+  // During a key rotation an identity not seen since keeps its previous-key pseudonym.
+  std::string previous;
+  const bool rotating = keyer_.pseudonymizePrevious(type, value, previous);
   std::optional<std::string> found;
   transact([&] {
+    found.reset();
     pg::Result r = conn_.run(find_identity_, {pg::text(t), pg::text(hash)});
-    if (r.rows() > 0) found = std::string(r.text(0, 0));
+    if (r.rows() > 0) {
+      found = std::string(r.text(0, 0));
+    } else if (rotating) {
+      pg::Result p = conn_.run(find_identity_, {pg::text(t), pg::text(previous)});
+      if (p.rows() > 0) found = std::string(p.text(0, 0));
+    }
   });
   return found;
 }

@@ -153,7 +153,7 @@ class PostgresStore final : public Store, private identity::Graph {
       merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
   int upsert_dead_letters_ = -1;
   int list_dead_letters_ = -1, find_dead_letter_ = -1, remove_dead_letter_ = -1;
-  int insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
+  int rename_rotated_ = -1, insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
   int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
       view_timeline_ = -1;
 

@@ -152,6 +152,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
       suppressions_(options.suppression_key),
       group_max_events_(std::max<size_t>(options.group_commit_events, 1)),
       group_max_age_(std::max(options.group_commit_ms, 0)) {
+  keyer_.setPrevious(options.previous_hasher);
   sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
   const auto migrations = embeddedMigrations("sqlite");
   // Refuse a newer schema before writing anything, not even the journal mode.
@@ -273,6 +274,10 @@ void SqliteStore::prepare() {
   upsert_checkpoint_ = sqlite::Statement(db_, kUpsertCheckpoint);
   select_checkpoint_ = sqlite::Statement(db_, kSelectCheckpoint);
   select_counts_ = sqlite::Statement(db_, kSelectCounts);
+  rename_rotated_ = sqlite::Statement(
+      db_,
+      "UPDATE identities SET hash = ?1 WHERE type = ?2 AND hash = ?3 AND NOT EXISTS "
+      "(SELECT 1 FROM identities WHERE type = ?2 AND hash = ?1)");
   insert_vault_ = sqlite::Statement(db_,
                                     "INSERT INTO vault (token, key_id, sealed, created_at, expires_at) "
                                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (token) DO NOTHING");
@@ -434,6 +439,7 @@ pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_
       // Inside the write transaction: an erasure that committed before it is seen here.
       const bool others = othersWrote();
       if (others) loadSuppressions();
+      renameRotated(batch);
       resolver_.beginBatch(now, !others && !std::exchange(caches_stale_, false));
       auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
       stored = resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_, &suppressions_,
@@ -634,6 +640,25 @@ void SqliteStore::recordConflict(const identity::Conflict& c, uint32_t occurrenc
   record_conflict_.step();
 }
 
+void SqliteStore::renameRotated(event::Batch& batch) {
+  if (!keyer_.rotating()) return;
+  rotation_pairs_.clear();
+  for (const event::Event& e : batch) {
+    if (e.live()) keyer_.rotationPairs(e, scratch_arena_, rotation_pairs_);
+  }
+  for (const IdentityKeyer::RotationPair& p : rotation_pairs_) {
+    sqlite_keys::encodeHash(p.current, hash_a_);
+    sqlite_keys::encodeHash(p.previous, hash_b_);
+    sqlite::ResetOnExit reset(rename_rotated_);
+    bind(rename_rotated_, 1, hash_a_);
+    rename_rotated_.bind(2, p.type);
+    bind(rename_rotated_, 3, hash_b_);
+    rename_rotated_.step();
+  }
+  rotation_pairs_.clear();
+  scratch_arena_.reset();
+}
+
 // --- dead letters, cursor, reads ---
 
 void SqliteStore::writeDeadLetters(std::string_view pipeline, std::string_view source_id,
@@ -759,6 +784,15 @@ std::optional<std::string> SqliteStore::findProfile(std::string_view type, std::
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
+  sqlite_keys::encodeHash(hash, hash_a_);
+  {
+    sqlite::ResetOnExit reset(find_identity_);
+    find_identity_.bind(1, type);
+    bind(find_identity_, 2, hash_a_);
+    if (find_identity_.step()) return decodeId(find_identity_, 0);
+  }
+  // During a key rotation the identity may not have been seen since: its old pseudonym.
+  if (!keyer_.pseudonymizePrevious(type, value, hash)) return std::nullopt;
   sqlite_keys::encodeHash(hash, hash_a_);
   sqlite::ResetOnExit reset(find_identity_);
   find_identity_.bind(1, type);

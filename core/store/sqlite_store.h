@@ -104,6 +104,9 @@ class SqliteStore final : public Store, private identity::Graph {
 
   // What the store holds under an event id (for SameIdGuard); false when nothing.
   bool storedContent(std::string_view event_id, StoredContent& out);
+  // During a key rotation: identities of the batch's events stored under the previous key take
+  // their current-key pseudonym (before the Resolver looks them up).
+  void renameRotated(event::Batch& batch);
   bool writeEvent(std::string_view pipeline, std::string_view source, event::Event& e,
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id,
@@ -143,11 +146,12 @@ class SqliteStore final : public Store, private identity::Graph {
       merge_conflicts_other_, delete_profile_, insert_merge_;
   sqlite::Statement insert_event_, update_event_, select_event_content_;
   sqlite::Statement upsert_dead_letter_, upsert_checkpoint_, select_checkpoint_, select_counts_;
-  sqlite::Statement insert_vault_;
+  sqlite::Statement insert_vault_, rename_rotated_;
 
   // Reused working storage (no per-event allocation once warm).
   std::vector<IdentityKey> keys_;
-  sqlite_keys::BoundKey id_a_, id_b_, hash_a_;
+  sqlite_keys::BoundKey id_a_, id_b_, hash_a_, hash_b_;
+  std::vector<IdentityKeyer::RotationPair> rotation_pairs_;
   std::string json_;
   std::string dead_letter_id_;
   std::string suppression_scratch_;

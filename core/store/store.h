@@ -43,6 +43,10 @@ struct StoreOptions {
   // clear-text identity are dead-lettered (clear identity values are never stored).
   // Must outlive the store.
   const privacy::KeyedHasher* hasher = nullptr;
+  // During a key rotation, the previous pseudonymisation key (docs/privacy.md "Keys and
+  // rotation"): identities stored under it are renamed to their current-key pseudonym when
+  // their clear value is seen again. Null outside a rotation. Must outlive the store.
+  const privacy::KeyedHasher* previous_hasher = nullptr;
   // Normalisation before hashing (e.g. default_region "+49" for national phone numbers).
   privacy::NormalizeOptions normalize;
   // Seals records a source could not parse before they become dead letters (their payload

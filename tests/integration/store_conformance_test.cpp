@@ -283,6 +283,9 @@ TEST_P(Conformance, FailureMidBatchStoresNeitherEventsNorCursor) {
 }
 
 TEST_P(Conformance, DeadLettersAreStoredAndUpdatedOnReplay) {
+  privacy::VaultCipher vault(keyOf(5));
+  options_.vault = &vault;
+  options_.raw_retention_us = int64_t{3} * 86400 * 1000000;
   auto store = open();
   event::Batch b;
   add(b, "1", {{"email", "ann@example.com"}});
@@ -310,8 +313,20 @@ TEST_P(Conformance, DeadLettersAreStoredAndUpdatedOnReplay) {
   EXPECT_NE(payload.find(hasher_.pseudonymize("email", "zed@example.com")), std::string::npos) << payload;
   EXPECT_EQ(payload.find("xample.com"), std::string::npos) << payload;
   EXPECT_NE(payload.find("\"segment\":\"gold\""), std::string::npos) << payload;
-  EXPECT_EQ(db->one("SELECT payload FROM dead_letters WHERE reason = 'source: unterminated quote'"),
-            "1;broken;\"row");
+  // The unparsed record is sealed in the vault (expiring), the payload names its token.
+  const std::string sealed =
+      db->one("SELECT payload FROM dead_letters WHERE reason = 'source: unterminated quote'");
+  std::string token;
+  vault.tokenInto(token, "1;broken;\"row");
+  EXPECT_NE(sealed.find("\"raw_sealed\":\"" + token + "\""), std::string::npos) << sealed;
+  EXPECT_EQ(sealed.find("broken"), std::string::npos) << sealed;
+  EXPECT_EQ(db->one("SELECT expires_at - created_at FROM vault WHERE token = '" + token + "'"),
+            std::to_string(int64_t{3} * 86400 * 1000000));
+  std::optional<VaultRow> row = store->getVault(token);
+  ASSERT_TRUE(row.has_value());
+  std::string clear;
+  ASSERT_TRUE(vault.open(row->sealed, token, clear));
+  EXPECT_EQ(clear, "1;broken;\"row");
 
   ASSERT_OK(store->writeBatch("p", "crm", b));
   EXPECT_EQ(store->counts().dead_letters, 2u);
@@ -870,6 +885,71 @@ TEST_P(Conformance, ResolutionMatchesTheEmbeddedStoreOnARandomStream) {
   EXPECT_EQ(y.profiles, x.profiles);
   EXPECT_EQ(y.identities, x.identities);
   EXPECT_EQ(y.events, x.events);
+}
+
+TEST_P(Conformance, VaultRowsRoundTripExpireAndAuditRowsAreAppended) {
+  privacy::VaultCipher vault(keyOf(5));
+  auto store = open();
+  std::vector<VaultRow> rows(2);
+  vault.tokenInto(rows[0].token, "4111111111111111");
+  rows[0].key_id = vault.keyId();
+  ASSERT_TRUE(vault.seal("4111111111111111", rows[0].token, rows[0].sealed));
+  vault.tokenInto(rows[1].token, "raw line");
+  rows[1].key_id = vault.keyId();
+  rows[1].expires_at = 1000;  // long gone
+  ASSERT_TRUE(vault.seal("raw line", rows[1].token, rows[1].sealed));
+  ASSERT_OK(store->putVault(rows));
+  ASSERT_OK(store->putVault(rows));  // the same tokens again: kept once
+  auto db = raw();
+  EXPECT_EQ(db->one("SELECT count(*) FROM vault"), "2");
+  std::optional<VaultRow> card = store->getVault(rows[0].token);
+  ASSERT_TRUE(card.has_value());
+  std::string clear;
+  ASSERT_TRUE(vault.open(card->sealed, card->token, clear));
+  EXPECT_EQ(clear, "4111111111111111");
+  EXPECT_FALSE(store->getVault(rows[1].token).has_value()) << "expired";
+  EXPECT_EQ(store->purgeExpiredVault(2000), 1u);
+  EXPECT_EQ(db->one("SELECT count(*) FROM vault"), "1");
+
+  AuditRow a;
+  a.at = 42;
+  a.actor = "dpo";
+  a.action = "detokenize";
+  a.subject = rows[0].token;
+  a.details = "{\"reason\":\"chargeback\"}";
+  store->appendAudit(a);
+  EXPECT_EQ(db->one("SELECT actor || '/' || action || '/' || subject FROM audit_log"),
+            "dpo/detokenize/" + rows[0].token);
+  EXPECT_NE(db->one("SELECT details FROM audit_log").find("chargeback"), std::string::npos);
+}
+
+TEST_P(Conformance, KeyRotationRenamesOldPseudonymsAndKeepsOneProfile) {
+  {
+    auto store = open();
+    event::Batch b;
+    add(b, "1", {{"email", "ann@example.com"}, {"crm_id", "C-1"}});
+    b.cursor = "c1";
+    ASSERT_OK(store->writeBatch("p", "crm", b));
+    ASSERT_OK(store->flush("p", "crm"));
+  }
+  privacy::KeyedHasher next(keyOf(7));
+  privacy::KeyedHasher previous = hasher_;
+  options_.hasher = &next;
+  options_.previous_hasher = &previous;
+  auto store = open();
+  // Before the person is seen again, a lookup still finds the profile (previous key).
+  const std::optional<std::string> before = store->findProfile("email", "ann@example.com");
+  ASSERT_TRUE(before.has_value());
+  event::Batch b;
+  add(b, "2", {{"email", "Ann@Example.com"}, {"crm_id", "C-1"}});
+  b.cursor = "c2";
+  ASSERT_OK(store->writeBatch("p", "crm", b));
+  ASSERT_OK(store->flush("p", "crm"));
+  auto db = raw();
+  EXPECT_EQ(db->one("SELECT count(*) FROM profiles"), "1");
+  EXPECT_EQ(db->one("SELECT count(*) FROM identities"), "2") << "renamed, not added";
+  EXPECT_EQ(store->findProfile("email", "ann@example.com"), before);
+  EXPECT_EQ(db->one("SELECT count(*) FROM events WHERE " + fx().idIs("profile_id", *before)), "2");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance,
