@@ -16,3 +16,11 @@ omniloop_test(NAME asterisk_plugin_test
   LABELS plugin)
 target_compile_definitions(asterisk_plugin_test PRIVATE ASTERISK_TEST_DATA="${asterisk_test_dir}/data")
 add_dependencies(asterisk_plugin_test omniloop_plugin_callcenter_asterisk)
+
+# The omniloop binary with the bundled plugin and the shipped pipeline.
+find_package(SQLite3 REQUIRED)
+omniloop_test(NAME asterisk_e2e_test SOURCES ${asterisk_test_dir}/asterisk_e2e_test.cpp
+              DEPS SQLite::SQLite3 LABELS e2e)
+target_include_directories(asterisk_e2e_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/e2e)
+target_compile_definitions(asterisk_e2e_test PRIVATE ASTERISK_TEST_DATA="${asterisk_test_dir}/data")
+add_dependencies(asterisk_e2e_test omniloop omniloop_plugin_callcenter_asterisk)
