@@ -37,6 +37,14 @@ std::string query(const std::string& db_path, const std::string& sql) {
   return out;
 }
 
+TEST(WebhookE2e, ListedAndTheShippedPipelineValidates) {
+  auto p = runCommand({omniloopBin(), "plugins"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  EXPECT_NE(p.out.find("http.webhook 1."), std::string::npos) << p.out;
+  auto v = runCommand({omniloopBin(), "validate", sourceDir() + "/pipelines/webhook-json.yaml"});
+  EXPECT_EQ(v.exit_code, 0) << v.out << v.err;
+}
+
 TEST(WebhookE2e, AcceptedEventsSurviveTwoKillsExactlyOnce) {
   constexpr int kEvents = 1500;
   const std::string dir = tempDir("webhook-e2e");
