@@ -10,6 +10,8 @@
 #include <mutex>
 #include <optional>
 
+#include "app/detokenize_command.h"
+#include "app/logging.h"
 #include "app/profile_command.h"
 #include "app/progress.h"
 #include "app/runtime.h"
@@ -29,12 +31,13 @@ constexpr const char* kUsage = R"(omniloop — integration middleware: legacy sy
 usage: omniloop <command> [options]
 
 commands:
-  validate FILE...      check pipeline files; prints `ok` per file or every error with file:line:col
+  validate FILE...      check pipeline files and their personal data; `ok` or every error with file:line:col
   run FILE              run a pipeline to the end of its source and print a summary
   plugins               list discovered plugins, their components, and plugins that failed to load
   stats                 what the CDP store holds: profiles, identities, events, dead letters
   profile               one unified customer profile: identities, traits, timeline
   status                the running omniloopd's pipelines: state, counters, last error
+  detokenize TOKEN      the clear value behind a vault token (needs the vault key; audited)
   version               print the version
 
 global options:
@@ -43,12 +46,19 @@ global options:
   --version             print the version
 )";
 
-constexpr const char* kValidateHelp = R"(usage: omniloop validate FILE... [--config FILE]
+constexpr const char* kValidateHelp = R"(usage: omniloop validate FILE... [--explain] [--config FILE]
 
 Checks each pipeline file against the pipeline schema, the component types the installed plugins
-provide, and each component's own config schema. Every problem is reported at once, as
+provide, and each component's own config schema, then follows every personal field (`personal:`
+and those the source type declares) through the stages to every sink: a field that can reach a
+sink in clear is an error unless `allow_clear:` gives the reason. Every problem is reported at
+once, as
   FILE:LINE:COLUMN: error: WHAT
     hint: WHAT TO DO
+
+options:
+  --explain             also print, per personal field, its path through the stages to each
+                        sink and the allow_clear reasons
 Exit status: 0 when every file is valid, 2 otherwise.
 )";
 
@@ -76,8 +86,8 @@ Exit status: 0 ok, 1 the pipeline failed, 2 invalid pipeline or usage.
 constexpr const char* kPluginsHelp = R"(usage: omniloop plugins [--json] [--config FILE]
 
 Lists every plugin found in the bundled plugin directory, the configured plugin_dirs and
-$OMNILOOP_PLUGIN_PATH (colon-separated): name, version, ABI, components; then each file that
-failed to load and why. Exit status: 0 (also when some plugins failed to load).
+$OMNILOOP_PLUGIN_PATH (colon-separated): name, version, ABI, components and the personal
+fields a source declares it emits; then each file that failed to load and why. Exit status: 0 (also when some plugins failed to load).
 )";
 
 struct Args {
@@ -160,19 +170,22 @@ int cmdValidate(const Args& a) {
     std::cout << kValidateHelp;
     return 0;
   }
-  if (!checkOptions(a, {"--config"}, kValidateHelp)) return 2;
+  if (!checkOptions(a, {"--config", "--explain"}, kValidateHelp)) return 2;
   if (a.positional.empty()) {
     std::cerr << "omniloop validate: name at least one pipeline file\n" << kValidateHelp;
     return 2;
   }
+  const bool explain = has(a, "--explain");
   Runtime rt(runtimeOptions(a));
   int status = 0;
   for (const std::string& file : a.positional) {
     try {
-      rt.loadPipeline(file);
+      const config::PipelineSpec spec = rt.loadPipeline(file);
       std::cout << file << ": ok\n";
+      if (explain) std::cout << spec.personal_explanation;
     } catch (const config::ConfigError& e) {
       for (const auto& d : e.diagnostics()) std::cout << d.format() << "\n";
+      if (explain) std::cout << e.explanation();
       status = 2;
     }
   }
@@ -196,6 +209,13 @@ int cmdRun(const Args& a) {
   const std::string file = a.positional[0];
   SignalWatcher signals;  // before any thread starts
   Runtime rt(runtimeOptions(a));
+  // The `log:` section of omniloop.yaml (level, format, file) applies to `run` as to omniloopd.
+  try {
+    setupLogging(rt.config().log, "omniloop");
+  } catch (const std::exception& e) {
+    std::cerr << "omniloop: " << e.what() << "\n";
+    return 2;
+  }
   config::PipelineSpec spec;
   try {
     spec = rt.loadPipeline(file);
@@ -313,7 +333,12 @@ int cmdPlugins(const Args& a) {
         if (c) j += ",";
         j += "{\"kind\":\"" + std::string(kindName(p.components[c]->kind)) + "\",\"type\":";
         event::appendJsonString(j, p.components[c]->type ? p.components[c]->type : "");
-        j += "}";
+        j += ",\"personal_fields\":[";
+        for (size_t f = 0; f < p.personal_fields[c].size(); ++f) {
+          if (f) j += ",";
+          event::appendJsonString(j, p.personal_fields[c][f]);
+        }
+        j += "]}";
       }
       j += "]}";
     }
@@ -334,9 +359,15 @@ int cmdPlugins(const Args& a) {
   for (const auto& p : reg.plugins()) {
     std::cout << p.name << " " << p.version << "  (ABI " << p.abi_major << "." << p.abi_minor
               << ", " << p.path << ")\n";
-    for (const ol_component* c : p.components) {
+    for (size_t i = 0; i < p.components.size(); ++i) {
+      const ol_component* c = p.components[i];
       std::cout << "  " << std::left << std::setw(7) << kindName(c->kind) << std::setw(22)
                 << (c->type ? c->type : "") << (c->description ? c->description : "") << "\n";
+      if (!p.personal_fields[i].empty()) {
+        std::string list;
+        for (const auto& f : p.personal_fields[i]) list += (list.empty() ? "" : ", ") + f;
+        std::cout << "  " << std::string(29, ' ') << "personal: " << list << "\n";
+      }
     }
   }
   if (reg.plugins().empty()) std::cout << "no plugins found\n";
@@ -361,7 +392,9 @@ int cmdStats(const Args& a) {
   Runtime rt(runtimeOptions(a));
   const store::StoreCounts c = rt.store().counts();
   if (has(a, "--json")) {
-    std::cout << "{\"store\":\"" << rt.storeUri() << "\",\"profiles\":" << c.profiles
+    std::string store_json;
+    event::appendJsonString(store_json, rt.storeUri());
+    std::cout << "{\"store\":" << store_json << ",\"profiles\":" << c.profiles
               << ",\"identities\":" << c.identities << ",\"events\":" << c.events
               << ",\"dead_letters\":" << c.dead_letters << "}\n";
     return 0;
@@ -448,6 +481,7 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "stats") return cmdStats(a);
     if (cmd == "profile") return cmdProfile(a);
     if (cmd == "status") return runStatusCommand(args);
+    if (cmd == "detokenize") return runDetokenizeCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);
     return 2;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 
@@ -11,6 +12,8 @@
 #include "privacy/keyed_hasher.h"
 #include "store/cdp_sink.h"
 #include "store/store.h"
+#include "store/vault.h"
+#include "privacy/vault_cipher.h"
 
 namespace fs = std::filesystem;
 
@@ -73,20 +76,57 @@ Runtime::Runtime(const RuntimeOptions& options) {
 
 Runtime::~Runtime() = default;
 
+std::string Runtime::keyFilePath() const {
+  if (!config_.key_file.empty()) return config_.key_file;
+  const std::string db = sqlitePath(config_.store);
+  if (db.empty()) return {};
+  return (fs::path(db).parent_path() / "omniloop.key").string();
+}
+
+std::string Runtime::vaultKeyPath() const {
+  if (!config_.vault_key_file.empty()) return config_.vault_key_file;
+  const std::string key = keyFilePath();
+  if (key.empty()) return {};
+  return (fs::path(key).parent_path() / "omniloop.vault.key").string();
+}
+
+const privacy::VaultCipher* Runtime::vaultCipher(bool create) {
+  if (vault_cipher_) return vault_cipher_.get();
+  const std::string path = vaultKeyPath();
+  if (path.empty()) return nullptr;
+  if (!fs::exists(path)) {
+    if (!create) {
+      throw std::runtime_error("vault key file " + path +
+                               " does not exist: tokens can only be reversed with the key they "
+                               "were sealed under (set vault_key_file)");
+    }
+    if (!fs::path(path).parent_path().empty()) fs::create_directories(fs::path(path).parent_path());
+    privacy::VaultCipher::generateKeyFile(path);
+  }
+  vault_cipher_ = std::make_unique<privacy::VaultCipher>(privacy::VaultCipher::loadKey(path));
+  return vault_cipher_.get();
+}
+
+store::Vault& Runtime::vault(bool create) {
+  if (vault_) return *vault_;
+  const privacy::VaultCipher* cipher = vaultCipher(create);
+  if (cipher == nullptr) {
+    throw std::runtime_error("no vault key: set vault_key_file in omniloop.yaml");
+  }
+  vault_ = std::make_unique<store::Vault>(store(), *cipher);
+  return *vault_;
+}
+
 const privacy::KeyedHasher& Runtime::hasher() {
   if (hasher_) return *hasher_;
   if (auto from_env = privacy::KeyedHasher::fromEnv()) {
     hasher_ = std::make_unique<privacy::KeyedHasher>(*from_env);
     return *hasher_;
   }
-  std::string key_file = config_.key_file;
+  const std::string key_file = keyFilePath();
   if (key_file.empty()) {
-    const std::string db = sqlitePath(config_.store);
-    if (db.empty()) {
-      throw std::runtime_error(
-          "no pseudonymisation key: set key_file in omniloop.yaml or OMNILOOP_KEY (64 hex digits)");
-    }
-    key_file = (fs::path(db).parent_path() / "omniloop.key").string();
+    throw std::runtime_error(
+        "no pseudonymisation key: set key_file in omniloop.yaml or OMNILOOP_KEY (64 hex digits)");
   }
   if (!fs::exists(key_file)) {
     if (!fs::path(key_file).parent_path().empty()) {
@@ -103,10 +143,16 @@ store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
     o.hasher = &hasher();
+    o.vault = vaultCipher();
+    o.raw_retention_us = int64_t{config_.dead_letter_raw_retention_days} * 24 * 3600 * 1000000;
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
     o.group_commit_events = config_.group_commit_events;
     o.group_commit_ms = config_.group_commit_ms;
     store_ = store::openStore(config_.store, o);
+    // Sealed rows past their retention (unparsable dead-letter records) go when a store opens.
+    store_->purgeExpiredVault(std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count());
   }
   return *store_;
 }
@@ -128,6 +174,10 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
 
   pipeline::StageContext stage_ctx;
   for (const auto& s : spec.sinks) stage_ctx.sink_names.push_back(s.name);
+  for (const auto& st : spec.stages) {
+    if (st.type == "mask") stage_ctx.hasher = &hasher();  // hmac masks with the store's key
+  }
+  stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &vault(); };
   std::vector<pipeline::NamedStage> stages;
   for (const auto& st : spec.stages) {
     const config::ComponentInfo* info = catalog_.find(config::ComponentKind::Stage, st.type);

@@ -9,16 +9,19 @@
 #include "config/catalog.h"
 #include "config/loader.h"
 #include "pipeline/executor.h"
+#include "store/store.h"
 
 namespace omniloop::plugin {
 class Registry;
 }
 namespace omniloop::store {
 class Store;
-}
+class Vault;
+}  // namespace omniloop::store
 namespace omniloop::privacy {
 class KeyedHasher;
-}
+class VaultCipher;
+}  // namespace omniloop::privacy
 
 namespace omniloop::app {
 
@@ -39,7 +42,18 @@ class Runtime {
   // Opens the store (and its key) on first use.
   store::Store& store();
   const privacy::KeyedHasher& hasher();
-  std::string storeUri() const { return config_.store; }
+  // The pseudonymisation key file ("" when the key comes from OMNILOOP_KEY).
+  std::string keyFilePath() const;
+  // The tokenisation vault over the store, with the vault key (vault_key_file, default
+  // omniloop.vault.key beside the pseudonymisation key; created with mode 0600 when missing
+  // and `create`). Throws std::runtime_error naming the file.
+  store::Vault& vault(bool create = true);
+  // The vault key alone (the store seals unparsed dead-letter records with it); nullptr when
+  // no vault key path can be derived (no key_file, vault_key_file or SQLite store).
+  const privacy::VaultCipher* vaultCipher(bool create = true);
+  std::string vaultKeyPath() const;
+  // The store URI for display: passwords redacted (never print config_.store itself).
+  std::string storeUri() const { return store::redactStoreUri(config_.store); }
   // Non-empty when a key was generated on this run (shown once to the user).
   const std::string& generatedKeyPath() const { return generated_key_; }
 
@@ -52,7 +66,9 @@ class Runtime {
   std::unique_ptr<plugin::Registry> registry_;
   config::SimpleCatalog catalog_;
   std::unique_ptr<privacy::KeyedHasher> hasher_;
+  std::unique_ptr<privacy::VaultCipher> vault_cipher_;  // before store_: the store uses it
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::Vault> vault_;
   std::string generated_key_;
 };
 

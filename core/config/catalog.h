@@ -21,6 +21,9 @@ struct ComponentInfo {
   std::string description;  // one line
   std::string schema_json;  // JSON Schema of the config block ("with:" or the stage body)
   std::string provider;     // "builtin" or the plugin name
+  // Sources: attribute paths of personal data its events carry, as the component declares them
+  // (plugin ABI 1.1). Checked by validate like a pipeline's own `personal:` list.
+  std::vector<std::string> personal_fields;
   // Optional semantic check beyond the schema (e.g. parse a filter expression); appends
   // diagnostics with marks inside `node`. `file` is the YAML file's path.
   std::function<void(const YAML::Node& node, const std::string& file,

@@ -69,6 +69,13 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     }
     setString(root, "key_file", cfg.key_file);
     cfg.key_file = resolvePath(base, cfg.key_file);
+    setString(root, "vault_key_file", cfg.vault_key_file);
+    cfg.vault_key_file = resolvePath(base, cfg.vault_key_file);
+    {
+      std::string days;
+      setString(child(root, "dead_letters"), "raw_retention_days", days);
+      if (!days.empty()) cfg.dead_letter_raw_retention_days = std::stoi(days);  // schema-checked
+    }
     setString(root, "pipelines_dir", cfg.pipelines_dir);
     cfg.pipelines_dir = resolvePath(base, cfg.pipelines_dir);
     const YAML::Node log = child(root, "log");

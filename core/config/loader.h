@@ -35,6 +35,8 @@ struct DaemonConfig {
   std::string store = "sqlite:var/omniloop.db";
   std::vector<std::string> plugin_dirs;  // searched after the bundled dir
   std::string key_file;                  // HMAC key for pseudonymisation
+  std::string vault_key_file;            // AES-256-GCM key of the tokenisation vault
+  int dead_letter_raw_retention_days = 30;  // unparsable records kept sealed this long
   std::string pipelines_dir;             // omniloopd: pipelines.d
   LogConfig log;
   AdminConfig admin;

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "config/loader.h"
+#include "config/personal.h"
 #include "config/schemas.h"
 #include "config/suggest.h"
 #include "config/yaml_input.h"
@@ -90,12 +91,15 @@ class PipelineLoader {
       spec.queue_depth = sizeValue(child(batch, "queue"), spec.queue_depth);
     }
 
+    // Personal data: every declared field masked, dropped or allowed before every sink.
+    checkPersonalData(spec, catalog_, diags_);
+
     if (!diags_.empty()) {
       // In file order, whichever check found them.
       std::stable_sort(diags_.begin(), diags_.end(), [](const Diagnostic& a, const Diagnostic& b) {
         return std::tie(a.mark.line, a.mark.column) < std::tie(b.mark.line, b.mark.column);
       });
-      throw ConfigError(std::move(diags_));
+      throw ConfigError(std::move(diags_), spec.personal_explanation);
     }
     return spec;
   }

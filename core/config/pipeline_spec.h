@@ -3,6 +3,7 @@
 #include <cstddef>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <yaml-cpp/yaml.h>
@@ -25,13 +26,34 @@ struct Diagnostic {
 };
 
 // Thrown by loaders; carries every problem found in one run.
+// At most this many diagnostics are kept (then one saying how many more there were).
+inline constexpr size_t kMaxDiagnostics = 50;
+
 class ConfigError : public std::runtime_error {
  public:
   explicit ConfigError(std::vector<Diagnostic> d);
+  ConfigError(std::vector<Diagnostic> d, std::string explanation)
+      : ConfigError(std::move(d)) {
+    explanation_ = std::move(explanation);
+  }
   const std::vector<Diagnostic>& diagnostics() const { return diagnostics_; }
+  // Pipelines: how each personal field flows to the sinks (`omniloop validate --explain`),
+  // when the file got far enough to tell.
+  const std::string& explanation() const { return explanation_; }
 
  private:
+  ConfigError(std::vector<Diagnostic> d, int);  // `d` already capped
   std::vector<Diagnostic> diagnostics_;
+  std::string explanation_;
+};
+
+// A personal field of a pipeline: from its `personal:` list or declared by its source type.
+struct PersonalField {
+  std::string path;         // attribute path; covers its children
+  Mark mark;                // where it is declared (the source's type for a declared-by-source)
+  std::string declared_by;  // "" (the pipeline) or "source type 'x' (plugin y)"
+  bool allow_clear = false;
+  std::string reason;       // allow_clear reason
 };
 
 struct ComponentSpec {
@@ -64,6 +86,8 @@ struct PipelineSpec {
   std::vector<SinkSpec> sinks;  // [0] is the default `sink:`; then `sinks:` in file order
   size_t batch_size = 1024;     // `batch.size`
   size_t queue_depth = 4;       // `batch.queue`: batches in flight between threads
+  std::vector<PersonalField> personal;  // `personal:` + the source type's, with `allow_clear:`
+  std::string personal_explanation;     // `omniloop validate --explain` (config/personal.h)
   YAML::Node root;
 };
 

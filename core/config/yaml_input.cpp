@@ -6,6 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
+#include <vector>
+
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 
 #include "config/schemas.h"
 
@@ -52,10 +57,131 @@ bool leadingTab(const std::string& text, size_t line) {
   return false;
 }
 
+Mark markAt(const YAML::Mark& m, const std::string& file) {
+  Mark out;
+  out.file = file;
+  if (m.line >= 0) {
+    out.line = m.line + 1;
+    out.column = m.column + 1;
+  }
+  return out;
+}
+
+// Walks the parser's events and counts the nodes the document holds once every alias is
+// expanded, without expanding anything: an anchored node's expanded size is remembered, and an
+// alias adds it. A few hundred bytes of nested aliases ("billion laughs") would otherwise expand
+// to billions of nodes when the document is converted for schema checks.
+class ExpansionCounter : public YAML::EventHandler {
+ public:
+  ExpansionCounter(const std::string& file, uint64_t limit) : file_(file), limit_(limit) {}
+
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { leaf(mark, anchor); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    const auto it = sizes_.find(anchor);
+    add(mark, it == sizes_.end() ? 1 : it->second);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                const std::string&) override {
+    leaf(mark, anchor);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnSequenceEnd() override { close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    open(mark, anchor);
+  }
+  void OnMapEnd() override { close(); }
+
+ private:
+  struct Frame {
+    YAML::anchor_t anchor;
+    uint64_t size;
+    YAML::Mark mark;
+  };
+
+  void leaf(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    if (anchor != YAML::NullAnchor) sizes_[anchor] = 1;
+    add(mark, 1);
+  }
+  void open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    stack_.push_back({anchor, 0, mark});
+    add(mark, 1);
+  }
+  void close() {
+    if (stack_.empty()) return;
+    const Frame f = stack_.back();
+    stack_.pop_back();
+    if (f.anchor != YAML::NullAnchor) sizes_[f.anchor] = f.size;
+    if (!stack_.empty()) stack_.back().size = saturatingAdd(stack_.back().size, f.size);
+  }
+  // Adds `n` nodes to the innermost open collection and to the document's total.
+  void add(const YAML::Mark& mark, uint64_t n) {
+    if (!stack_.empty()) stack_.back().size = saturatingAdd(stack_.back().size, n);
+    total_ = saturatingAdd(total_, n);
+    if (total_ > limit_) {
+      throw ConfigError({Diagnostic{
+          markAt(mark, file_),
+          "the YAML document expands to more than " + std::to_string(limit_) +
+              " nodes once its aliases (*name) are expanded",
+          "a configuration file needs far fewer; remove the nested aliases (an alias of a "
+          "collection that itself holds aliases multiplies the document)"}});
+    }
+  }
+  static uint64_t saturatingAdd(uint64_t a, uint64_t b) {
+    return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+  }
+
+  const std::string& file_;
+  uint64_t limit_;
+  std::vector<Frame> stack_;
+  std::unordered_map<YAML::anchor_t, uint64_t> sizes_;
+  uint64_t total_ = 0;
+};
+
 }  // namespace
 
 YAML::Node parseYaml(const std::string& text, const std::string& file) {
+  if (text.size() > kMaxYamlBytes) {
+    throw ConfigError({Diagnostic{Mark{file, 0, 0},
+                                  "the file has " + std::to_string(text.size()) +
+                                      " bytes; a configuration file may have at most " +
+                                      std::to_string(kMaxYamlBytes),
+                                  "check that this is the file you meant"}});
+  }
   try {
+    // First pass: bounds (expanded size, one document) without building nodes.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    ExpansionCounter counter(file, kMaxYamlNodes);
+    parser.HandleNextDocument(counter);
+    class SecondDocument : public YAML::EventHandler {
+     public:
+      void OnDocumentStart(const YAML::Mark& m) override { mark = m; }
+      void OnDocumentEnd() override {}
+      void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+      void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                    const std::string&) override {}
+      void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                           YAML::EmitterStyle::value) override {}
+      void OnSequenceEnd() override {}
+      void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                      YAML::EmitterStyle::value) override {}
+      void OnMapEnd() override {}
+      YAML::Mark mark;
+    } skip;
+    if (parser.HandleNextDocument(skip)) {
+      throw ConfigError({Diagnostic{markAt(skip.mark, file),
+                                    "a second YAML document starts here; a configuration file "
+                                    "holds exactly one",
+                                    "remove the '---' line and what follows, or move it to a "
+                                    "file of its own"}});
+    }
     return YAML::Load(text);
   } catch (const YAML::Exception& e) {
     Mark m;

@@ -1,5 +1,7 @@
 #pragma once
 // Reading YAML text and files into nodes with diagnostics (internal to config/).
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 #include <yaml-cpp/yaml.h>
@@ -8,8 +10,13 @@
 
 namespace omniloop::config {
 
-// Parses the first YAML document of `text`. A syntax error throws ConfigError with its
-// line:column and a hint.
+// Bounds on what a configuration file may hold: its size, and its node count once aliases are
+// expanded (a "billion laughs" file is refused before it is expanded).
+inline constexpr size_t kMaxYamlBytes = 4u << 20;
+inline constexpr uint64_t kMaxYamlNodes = 200000;
+
+// Parses the YAML document of `text`. A syntax error throws ConfigError with its line:column
+// and a hint; so does a file over the bounds above or with a second document.
 YAML::Node parseYaml(const std::string& text, const std::string& file);
 
 // The whole file; throws ConfigError (naming the file and the reason) when it cannot be read.

@@ -38,6 +38,14 @@ class Stage {
   // Transform live events in place; set Drop / DeadLetter dispositions (with a reason) and
   // routes. A returned Error dead-letters the whole batch's live events with its message.
   virtual Result process(event::Batch& batch) = 0;
+  // Called before process() when the batch holds DeadLetter events (dead-lettered by the source
+  // after parsing, or by an earlier stage): a stage that masks personal data (`mask`) masks
+  // them too, so a dead letter keeps no more personal data than a stored event would.
+  // Records the source could not parse (Event::raw) are sealed by the store instead.
+  virtual Result processDeadLetters(event::Batch& batch) {
+    (void)batch;
+    return Result::ok();
+  }
 };
 
 class Sink {

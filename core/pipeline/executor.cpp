@@ -231,7 +231,10 @@ void Executor::processBatch(Batch& batch) {
     const auto t0 = Clock::now();
     Result r;
     try {
-      r = stages_[i].stage->process(batch);
+      if (countDisposition(batch, Disposition::DeadLetter) != 0) {
+        r = stages_[i].stage->processDeadLetters(batch);
+      }
+      if (r.isOk()) r = stages_[i].stage->process(batch);
     } catch (const std::exception& e) {
       r = Result::error(e.what());
     } catch (...) {

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@ namespace {
 
 constexpr size_t kMaxComponents = 4096;
 constexpr size_t kMaxMessage = 4096;
+constexpr size_t kMaxPersonalFields = 4096;
 
 std::string version(unsigned major, unsigned minor) {
   return std::to_string(major) + "." + std::to_string(minor);
@@ -50,13 +52,7 @@ bool validTypeName(std::string_view s) {
 }
 
 std::string validateComponent(const ol_component& c, size_t index) {
-  const std::string where = "component #" + std::to_string(index);
-  if (c.size < sizeof(ol_component)) {
-    return where + ": size " + std::to_string(c.size) + " is smaller than the ABI " +
-           version(OMNILOOP_ABI_MAJOR, 0) + " component (" + std::to_string(sizeof(ol_component)) +
-           " bytes)";
-  }
-  if (!c.type || !*c.type) return where + " has no type name";
+  if (!c.type || !*c.type) return "component #" + std::to_string(index) + " has no type name";
   const std::string type = c.type;
   if (!validTypeName(type)) {
     return "component type '" + type +
@@ -70,6 +66,20 @@ std::string validateComponent(const ol_component& c, size_t index) {
   if (c.kind == OL_SOURCE && !c.read) return named + " has no read callback";
   if (c.kind == OL_STAGE && !c.process) return named + " has no process callback";
   if (c.kind == OL_SINK && !c.write) return named + " has no write callback";
+  if (c.personal_field_count > kMaxPersonalFields) {
+    return named + " declares an implausible " + std::to_string(c.personal_field_count) +
+           " personal fields";
+  }
+  if (c.personal_field_count > 0 && !c.personal_fields) {
+    return named + " declares " + std::to_string(c.personal_field_count) +
+           " personal fields but no array";
+  }
+  for (size_t i = 0; i < c.personal_field_count; ++i) {
+    const char* f = c.personal_fields[i];
+    if (!f || !*f) {
+      return named + ": personal field #" + std::to_string(i) + " is empty";
+    }
+  }
   return {};
 }
 
@@ -117,6 +127,37 @@ int childProbe(const std::string& path, int fd) {
 
 }  // namespace
 
+size_t componentStride(const ol_plugin_descriptor* d) {
+  uint32_t size = 0;
+  std::memcpy(&size, d->components, sizeof size);  // `size` leads every ABI version's struct
+  return size;
+}
+
+ol_component readComponent(const ol_plugin_descriptor* d, size_t index) {
+  const size_t stride = componentStride(d);
+  ol_component c{};
+  const auto* at = reinterpret_cast<const unsigned char*>(d->components) + index * stride;
+  // The prefix this host and the plugin share; newer-minor fields the plugin lacks stay zero,
+  // fields of a newer plugin this host does not know are not read.
+  std::memcpy(&c, at, std::min(stride, sizeof c));
+  return c;
+}
+
+ol_plugin_descriptor readDescriptor(const ol_plugin_descriptor* d) {
+  ol_plugin_descriptor copy{};
+  std::memcpy(&copy, d, std::min<size_t>(d->size, sizeof copy));
+  return copy;
+}
+
+std::vector<std::string> personalFields(const ol_component& c) {
+  std::vector<std::string> out;
+  if (!c.personal_fields) return out;
+  for (size_t i = 0; i < c.personal_field_count; ++i) {
+    if (c.personal_fields[i] && *c.personal_fields[i]) out.emplace_back(c.personal_fields[i]);
+  }
+  return out;
+}
+
 std::string validateDescriptor(const ol_plugin_descriptor* d) {
   const std::string host = version(OMNILOOP_ABI_MAJOR, OMNILOOP_ABI_MINOR);
   if (!d) return "entry point returned no descriptor (the plugin refuses host ABI " + host + ")";
@@ -133,10 +174,10 @@ std::string validateDescriptor(const ol_plugin_descriptor* d) {
     return "plugin ABI " + plugin + ", host ABI " + host +
            ": rebuild the plugin against omniloop SDK " + host + " or upgrade omniloop";
   }
-  if (d->size < sizeof(ol_plugin_descriptor)) {
+  if (d->size < kDescriptorSize10) {
     return "descriptor size " + std::to_string(d->size) + " is smaller than the ABI " +
-           version(OMNILOOP_ABI_MAJOR, 0) + " descriptor (" +
-           std::to_string(sizeof(ol_plugin_descriptor)) + " bytes)";
+           version(OMNILOOP_ABI_MAJOR, 0) + " descriptor (" + std::to_string(kDescriptorSize10) +
+           " bytes)";
   }
   if (!d->name || !*d->name) return "descriptor has no plugin name";
   const std::string name = d->name;
@@ -153,9 +194,27 @@ std::string validateDescriptor(const ol_plugin_descriptor* d) {
     return "plugin '" + name + "' lists an implausible " + std::to_string(d->component_count) +
            " components";
   }
+  // The table is stepped through by the component size the plugin was built with (a plugin
+  // built against an older minor has smaller components than this host's).
+  const size_t stride = componentStride(d);
+  if (stride < kComponentSize10) {
+    return "plugin '" + name + "': component #0: size " + std::to_string(stride) +
+           " is smaller than the ABI " + version(OMNILOOP_ABI_MAJOR, 0) + " component (" +
+           std::to_string(kComponentSize10) + " bytes)";
+  }
+  if (stride % alignof(ol_component) != 0) {
+    return "plugin '" + name + "': component size " + std::to_string(stride) +
+           " is not a multiple of " + std::to_string(alignof(ol_component)) +
+           " (set each component's size to sizeof(ol_component))";
+  }
   std::set<std::pair<uint32_t, std::string>> seen;
   for (size_t i = 0; i < d->component_count; ++i) {
-    const ol_component& c = d->components[i];
+    const ol_component c = readComponent(d, i);
+    if (c.size != stride) {
+      return "plugin '" + name + "': component #" + std::to_string(i) + " has size " +
+             std::to_string(c.size) + " but component #0 has size " + std::to_string(stride) +
+             " (every entry of the table must be a sizeof(ol_component))";
+    }
     std::string reason = validateComponent(c, i);
     if (!reason.empty()) return "plugin '" + name + "': " + reason;
     if (!seen.emplace(c.kind, c.type).second) {

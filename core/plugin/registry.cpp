@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <mutex>
 #include <stdexcept>
@@ -26,6 +27,16 @@ void keepLoaded(boost::dll::shared_library library) {
   static auto* libraries = new std::vector<boost::dll::shared_library>();
   std::lock_guard<std::mutex> lock(mutex);
   libraries->push_back(std::move(library));
+}
+
+// Host-sized copies of plugin components (read by the plugin's declared size), kept for the life
+// of the process like the libraries: instances point at them. A deque keeps addresses stable.
+const ol_component* keepComponent(const ol_component& c) {
+  static std::mutex mutex;
+  static auto* components = new std::deque<ol_component>();
+  std::lock_guard<std::mutex> lock(mutex);
+  components->push_back(c);
+  return &components->back();
 }
 
 config::ComponentKind toKind(uint32_t kind) {
@@ -185,13 +196,15 @@ bool Registry::loadFile(const std::string& file) {
   }
 
   LoadedPlugin plugin;
+  const ol_plugin_descriptor desc = readDescriptor(d);  // by the size the plugin declares
   plugin.path = path;
-  plugin.name = d->name;
-  plugin.version = d->version;
-  plugin.abi_major = d->abi_major;
-  plugin.abi_minor = d->abi_minor;
+  plugin.name = desc.name;
+  plugin.version = desc.version;
+  plugin.abi_major = desc.abi_major;
+  plugin.abi_minor = desc.abi_minor;
   for (size_t i = 0; i < d->component_count; ++i) {
-    const ol_component* c = &d->components[i];
+    // Never d->components[i]: that would step by this host's sizeof(ol_component).
+    const ol_component* c = keepComponent(readComponent(d, i));
     const LoadedPlugin* owner = nullptr;
     if (findComponent(toKind(c->kind), c->type, &owner)) {
       fail(path, "plugin '" + plugin.name + "': " + kindText(toKind(c->kind)) + " type '" +
@@ -200,6 +213,7 @@ bool Registry::loadFile(const std::string& file) {
       return false;
     }
     plugin.components.push_back(c);
+    plugin.personal_fields.push_back(personalFields(*c));
   }
   spdlog::debug("loaded plugin {} {} from {}", plugin.name, plugin.version, plugin.path);
   plugins_.push_back(std::move(plugin));
@@ -228,8 +242,10 @@ const ol_component* Registry::findComponent(config::ComponentKind kind, std::str
 
 void Registry::fillCatalog(config::SimpleCatalog& catalog) const {
   for (const auto& p : plugins_) {
-    for (const ol_component* c : p.components) {
+    for (size_t i = 0; i < p.components.size(); ++i) {
+      const ol_component* c = p.components[i];
       config::ComponentInfo info;
+      info.personal_fields = p.personal_fields[i];
       info.kind = toKind(c->kind);
       info.type = c->type;
       info.description = c->description ? c->description : "";

@@ -25,7 +25,10 @@ struct LoadedPlugin {
   std::string version;
   uint16_t abi_major = 0;
   uint16_t abi_minor = 0;
-  std::vector<const ol_component*> components;  // point into the plugin's static descriptor
+  // Host-sized copies of the plugin's component table, read by the size the plugin declares
+  // (fields of a later ABI minor than the plugin's are zero). Live for the process.
+  std::vector<const ol_component*> components;
+  std::vector<std::vector<std::string>> personal_fields;  // per component (ABI 1.1), same order
 };
 
 struct LoadError {

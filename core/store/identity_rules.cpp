@@ -1,6 +1,7 @@
 #include "store/identity_rules.h"
 
 #include "event/json.h"
+#include "store/store.h"
 
 namespace omniloop::store {
 
@@ -91,10 +92,33 @@ std::string deadLetterId(std::string_view pipeline, std::string_view source,
   return event::makeEventId(scope, event_id.empty() ? payload : event_id);
 }
 
+void RawSealer::payload(std::string& out, std::string_view raw, int64_t now) {
+  event::JsonObjectWriter o(out);
+  if (cipher_ == nullptr) {
+    o.text("raw_withheld", "no vault key to seal the unparsed record");
+    o.integer("bytes", raw.size());
+    return;
+  }
+  VaultRow row;
+  cipher_->tokenInto(row.token, raw);
+  row.key_id = cipher_->keyId();
+  row.expires_at = now + retention_us_;
+  if (!cipher_->seal(raw, row.token, row.sealed)) {
+    o.text("raw_withheld", "the unparsed record could not be sealed");
+    o.integer("bytes", raw.size());
+    return;
+  }
+  o.text("raw_sealed", row.token);
+  o.integer("bytes", raw.size());
+  o.text("expires_at", event::formatTimestamp(row.expires_at));
+  rows.push_back(std::move(row));
+}
+
 void appendDeadLetterPayload(std::string& out, const event::Event& e, IdentityKeyer& keyer,
-                             event::Event& scratch, event::Arena& arena) {
+                             event::Event& scratch, event::Arena& arena, RawSealer& sealer,
+                             int64_t now) {
   if (!e.raw.empty()) {
-    out.append(e.raw);
+    sealer.payload(out, e.raw, now);
     return;
   }
   if (e.identities.empty()) {

@@ -13,6 +13,7 @@
 #include "identity/resolver.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
+#include "store/store.h"
 
 namespace omniloop::store {
 
@@ -69,11 +70,30 @@ std::string_view newProfileId(std::string_view hash, event::Arena& arena);
 std::string deadLetterId(std::string_view pipeline, std::string_view source,
                          std::string_view event_id, std::string_view payload);
 
-// The dead letter's payload: the raw record when the source kept one, otherwise the event as
-// JSON with its identity values pseudonymised (dropped when there is no key). `scratch` and
-// `arena` are reusable working storage.
+// Seals unparsed records (Event::raw) for dead letters: the clear bytes go to the vault, sealed
+// with the vault key, and expire; the payload names the token. The backend writes `rows` in
+// the transaction of the dead letters that name them, then clears them.
+class RawSealer {
+ public:
+  // `cipher` may be null: payloads then keep only the record's size (nothing to replay).
+  RawSealer(const privacy::VaultCipher* cipher, int64_t retention_us)
+      : cipher_(cipher), retention_us_(retention_us) {}
+  // {"raw_sealed":"tk1:...","bytes":N,"expires_at":"..."} (or {"raw_withheld":...,"bytes":N}).
+  void payload(std::string& out, std::string_view raw, int64_t now);
+  std::vector<VaultRow> rows;
+
+ private:
+  const privacy::VaultCipher* cipher_;
+  int64_t retention_us_;
+};
+
+// The dead letter's payload: a sealed reference to the raw record when the source kept one
+// (see RawSealer), otherwise the event as JSON (masked by the pipeline's mask stages) with its
+// identity values pseudonymised (dropped when there is no key). `scratch` and `arena` are
+// reusable working storage.
 void appendDeadLetterPayload(std::string& out, const event::Event& e, IdentityKeyer& keyer,
-                             event::Event& scratch, event::Arena& arena);
+                             event::Event& scratch, event::Arena& arena, RawSealer& sealer,
+                             int64_t now);
 
 // The row-at-a-time write loop of the SQLite and ODBC backends, inside their transaction:
 // every live event with storable keys is resolved to a profile through `graph`, written by

@@ -139,6 +139,7 @@ OdbcStore::OdbcStore(const std::string& connection, const StoreOptions& options)
     : conn_(connection, redactStoreUri("odbc:" + connection)),
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
+      sealer_(options.vault, options.raw_retention_us),
       resolver_(options.identity),
       busy_timeout_ms_(std::max(1, options.busy_timeout_ms)) {
   conn_.connect();
@@ -662,10 +663,11 @@ void OdbcStore::recordConflict(const identity::Conflict& c, uint32_t occurrences
 void OdbcStore::writeDeadLetters(std::string_view pipeline, std::string_view source_id, const event::Batch& batch,
                                  int64_t now) {
   scratch_arena_.reset();
+  sealer_.rows.clear();
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
     json_.clear();
-    appendDeadLetterPayload(json_, e, keyer_, scratch_, scratch_arena_);
+    appendDeadLetterPayload(json_, e, keyer_, scratch_, scratch_arena_, sealer_, now);
     const std::string_view source = e.source.empty() ? source_id : e.source;
     dead_letter_id_ = deadLetterId(pipeline, source, e.id, json_);
     upsert_dead_letter_->bind(1, dead_letter_id_);
@@ -677,6 +679,20 @@ void OdbcStore::writeDeadLetters(std::string_view pipeline, std::string_view sou
     upsert_dead_letter_->bind(7, now);
     upsert_dead_letter_->execute();
   }
+  if (!sealer_.rows.empty()) {  // the sealed raw records the payloads name
+    odbc::Statement insert(conn_,
+                           "INSERT INTO vault (token, key_id, sealed, created_at, expires_at) "
+                           "VALUES (?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING");
+    for (const VaultRow& r : sealer_.rows) {
+      insert.bind(1, r.token);
+      insert.bind(2, r.key_id);
+      insert.bind(3, r.sealed);
+      insert.bind(4, now);
+      insert.bind(5, r.expires_at);
+      insert.execute();
+    }
+  }
+  sealer_.rows.clear();
 }
 
 void OdbcStore::writeCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor,
@@ -840,6 +856,86 @@ identity::ResolverStats OdbcStore::resolverStats() {
 uint64_t OdbcStore::blockedIdentities() {
   std::lock_guard lock(mutex_);
   return keyer_.blocked();
+}
+
+pipeline::Result OdbcStore::putVault(const std::vector<VaultRow>& rows) {
+  if (rows.empty()) return pipeline::Result::ok();
+  std::lock_guard lock(mutex_);
+  try {
+    transact([&] {
+      odbc::Statement insert(conn_,
+                             "INSERT INTO vault (token, key_id, sealed, created_at, expires_at) "
+                             "VALUES (?, ?, ?, ?, ?) ON CONFLICT (token) DO NOTHING");
+      const int64_t now = nowMicros();
+      for (const VaultRow& r : rows) {
+        insert.bind(1, r.token);
+        insert.bind(2, r.key_id);
+        insert.bind(3, r.sealed);
+        insert.bind(4, now);
+        if (r.expires_at > 0) {
+          insert.bind(5, r.expires_at);
+        } else {
+          insert.bindNull(5);
+        }
+        insert.execute();
+      }
+    });
+    return pipeline::Result::ok();
+  } catch (const StoreError& e) {
+    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+  }
+}
+
+std::optional<VaultRow> OdbcStore::getVault(std::string_view token) {
+  std::lock_guard lock(mutex_);
+  std::optional<VaultRow> found;
+  transact([&] {
+    found.reset();
+    odbc::Statement select(conn_,
+                           "SELECT token, key_id, sealed, expires_at FROM vault WHERE token = ? "
+                           "AND (expires_at IS NULL OR expires_at > ?)");
+    select.bind(1, token);
+    select.bind(2, nowMicros());
+    select.execute();
+    if (select.fetch()) {
+      VaultRow row;
+      row.token = select.text(1);
+      row.key_id = select.text(2);
+      row.sealed = select.text(3);
+      const std::string expires = select.text(4);
+      row.expires_at = select.lastWasNull() || expires.empty() ? 0 : std::stoll(expires);
+      found = std::move(row);
+    }
+    select.close();
+  });
+  return found;
+}
+
+uint64_t OdbcStore::purgeExpiredVault(int64_t now_us) {
+  std::lock_guard lock(mutex_);
+  uint64_t n = 0;
+  transact([&] {
+    odbc::Statement del(conn_, "DELETE FROM vault WHERE expires_at IS NOT NULL AND expires_at <= ?");
+    del.bind(1, now_us);
+    n = static_cast<uint64_t>(std::max<int64_t>(0, del.execute()));
+  });
+  return n;
+}
+
+void OdbcStore::appendAudit(const AuditRow& row) {
+  std::lock_guard lock(mutex_);
+  const std::string details = row.details.empty() ? std::string("{}") : row.details;
+  transact([&] {
+    odbc::Statement insert(conn_, std::string("INSERT INTO audit_log (at, actor, action, subject, "
+                                              "details) VALUES (?, ?, ?, ?, ") +
+                                      (sqlite_ ? "?)" : "CAST(? AS jsonb))"));
+    insert.bind(1, row.at);
+    insert.bind(2, row.actor);
+    insert.bind(3, row.action);
+    insert.bind(4, row.subject, true);
+    insert.bind(5, details);
+    insert.execute();
+  });
 }
 
 }  // namespace omniloop::store

@@ -46,6 +46,10 @@ class OdbcStore final : public Store, private identity::Graph {
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
+  pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
+  std::optional<VaultRow> getVault(std::string_view token) override;
+  uint64_t purgeExpiredVault(int64_t now_us) override;
+  void appendAudit(const AuditRow& row) override;
   std::string_view backend() const override { return "odbc"; }
   // "sqlite" or "postgresql": the database behind the driver.
   std::string_view dialect() const;
@@ -100,6 +104,7 @@ class OdbcStore final : public Store, private identity::Graph {
   odbc::Connection conn_;
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
+  RawSealer sealer_;
   identity::Resolver resolver_;
   int busy_timeout_ms_;
   std::mutex mutex_;

@@ -156,6 +156,7 @@ PostgresStore::PostgresStore(const std::string& uri, const StoreOptions& options
     : conn_(uri, redactStoreUri(uri)),
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
+      sealer_(options.vault, options.raw_retention_us),
       resolver_(options.identity),
       any_limit_(options.identity.anyLimit()) {
   // A write waits this long for another writer's lock before asking for a retry.
@@ -256,6 +257,17 @@ void PostgresStore::declare() {
   view_conflicts_ = conn_.declare(kViewConflicts);
   view_events_ = conn_.declare(kViewEvents);
   view_timeline_ = conn_.declare(kViewTimeline);
+  insert_vault_ = conn_.declare(
+      "INSERT INTO vault (token, key_id, sealed, created_at, expires_at) "
+      "VALUES ($1, $2, $3, $4::bigint, $5::bigint) ON CONFLICT (token) DO NOTHING");
+  select_vault_ = conn_.declare(
+      "SELECT token, key_id, sealed, expires_at FROM vault WHERE token = $1 "
+      "AND (expires_at IS NULL OR expires_at > $2::bigint)");
+  purge_vault_ = conn_.declare(
+      "DELETE FROM vault WHERE expires_at IS NOT NULL AND expires_at <= $1::bigint");
+  insert_audit_ = conn_.declare(
+      "INSERT INTO audit_log (at, actor, action, subject, details) "
+      "VALUES ($1::bigint, $2, $3, NULLIF($4, ''), $5::jsonb)");
 }
 
 template <typename Body>
@@ -821,11 +833,12 @@ void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected)
 void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view source_id,
                                     const event::Batch& batch, int64_t now) {
   scratch_arena_.reset();
+  sealer_.rows.clear();
   std::vector<DeadLetterRow> rows;
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
     DeadLetterRow row;
-    appendDeadLetterPayload(row.payload, e, keyer_, scratch_, scratch_arena_);
+    appendDeadLetterPayload(row.payload, e, keyer_, scratch_, scratch_arena_, sealer_, now);
     row.source = e.source.empty() ? source_id : e.source;
     row.id = deadLetterId(pipeline, row.source, e.id, row.payload);
     row.event_id = e.id;
@@ -849,6 +862,12 @@ void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view 
   const std::string now_text = str(now);
   conn_.send(upsert_dead_letters_, {pg::text(p), pg::text(now_text), a_[0].param(), a_[1].param(), a_[2].param(),
                                     a_[3].param(), a_[4].param()});
+  for (const VaultRow& r : sealer_.rows) {  // the sealed raw records the payloads name
+    const std::string expires = str(r.expires_at);
+    conn_.send(insert_vault_, {pg::text(r.token), pg::text(r.key_id), pg::text(r.sealed),
+                               pg::text(now_text), pg::text(expires)});
+  }
+  sealer_.rows.clear();
 }
 
 void PostgresStore::sendCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor,
@@ -949,6 +968,61 @@ identity::ResolverStats PostgresStore::resolverStats() {
 uint64_t PostgresStore::prefetchMisses() {
   std::lock_guard lock(mutex_);
   return misses_;
+}
+
+pipeline::Result PostgresStore::putVault(const std::vector<VaultRow>& rows) {
+  if (rows.empty()) return pipeline::Result::ok();
+  std::lock_guard lock(mutex_);
+  try {
+    transact([&] {
+      const std::string now = std::to_string(nowMicros());
+      for (const VaultRow& r : rows) {
+        const std::string expires = std::to_string(r.expires_at);
+        conn_.run(insert_vault_, {pg::text(r.token), pg::text(r.key_id), pg::text(r.sealed),
+                                  pg::text(now),
+                                  r.expires_at > 0 ? pg::text(expires) : pg::Param{}});
+      }
+    });
+    return pipeline::Result::ok();
+  } catch (const StoreError& e) {
+    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+  }
+}
+
+std::optional<VaultRow> PostgresStore::getVault(std::string_view token) {
+  std::lock_guard lock(mutex_);
+  std::optional<VaultRow> found;
+  const std::string t(token), now = std::to_string(nowMicros());
+  transact([&] {
+    found.reset();
+    pg::Result r = conn_.run(select_vault_, {pg::text(t), pg::text(now)});
+    if (r.rows() == 0) return;
+    VaultRow row;
+    row.token = std::string(r.text(0, 0));
+    row.key_id = std::string(r.text(0, 1));
+    row.sealed = std::string(r.text(0, 2));
+    row.expires_at = r.isNull(0, 3) ? 0 : r.integer(0, 3);
+    found = std::move(row);
+  });
+  return found;
+}
+
+uint64_t PostgresStore::purgeExpiredVault(int64_t now_us) {
+  std::lock_guard lock(mutex_);
+  uint64_t n = 0;
+  const std::string now = std::to_string(now_us);
+  transact([&] { n = conn_.run(purge_vault_, {pg::text(now)}).affected(); });
+  return n;
+}
+
+void PostgresStore::appendAudit(const AuditRow& row) {
+  std::lock_guard lock(mutex_);
+  const std::string at = std::to_string(row.at);
+  const std::string details = row.details.empty() ? std::string("{}") : row.details;
+  transact([&] {
+    conn_.run(insert_audit_, {pg::text(at), pg::text(row.actor), pg::text(row.action),
+                              pg::text(row.subject), pg::text(details)});
+  });
 }
 
 }  // namespace omniloop::store

@@ -61,6 +61,10 @@ class PostgresStore final : public Store, private identity::Graph {
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
+  pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
+  std::optional<VaultRow> getVault(std::string_view token) override;
+  uint64_t purgeExpiredVault(int64_t now_us) override;
+  void appendAudit(const AuditRow& row) override;
   std::string_view backend() const override { return "postgresql"; }
 
   // Resolution counters since the store opened, and graph reads the prefetch did not cover
@@ -121,6 +125,7 @@ class PostgresStore final : public Store, private identity::Graph {
   pg::Connection conn_;
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
+  RawSealer sealer_;
   identity::Resolver resolver_;
   bool any_limit_ = false;
   std::mutex mutex_;
@@ -132,6 +137,7 @@ class PostgresStore final : public Store, private identity::Graph {
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
       merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
   int upsert_dead_letters_ = -1;
+  int insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
   int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
       view_timeline_ = -1;
 

@@ -144,6 +144,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
     : db_(preparePath(path), true),
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
+      sealer_(options.vault, options.raw_retention_us),
       resolver_(options.identity),
       group_max_events_(std::max<size_t>(options.group_commit_events, 1)),
       group_max_age_(std::max(options.group_commit_ms, 0)) {
@@ -262,6 +263,9 @@ void SqliteStore::prepare() {
   upsert_checkpoint_ = sqlite::Statement(db_, kUpsertCheckpoint);
   select_checkpoint_ = sqlite::Statement(db_, kSelectCheckpoint);
   select_counts_ = sqlite::Statement(db_, kSelectCounts);
+  insert_vault_ = sqlite::Statement(db_,
+                                    "INSERT INTO vault (token, key_id, sealed, created_at, expires_at) "
+                                    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (token) DO NOTHING");
 }
 
 int SqliteStore::schemaVersion() {
@@ -609,10 +613,11 @@ void SqliteStore::recordConflict(const identity::Conflict& c, uint32_t occurrenc
 void SqliteStore::writeDeadLetters(std::string_view pipeline, std::string_view source_id,
                                    const event::Batch& batch, int64_t now) {
   scratch_arena_.reset();
+  sealer_.rows.clear();
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
     json_.clear();
-    appendDeadLetterPayload(json_, e, keyer_, scratch_, scratch_arena_);
+    appendDeadLetterPayload(json_, e, keyer_, scratch_, scratch_arena_, sealer_, now);
     const std::string_view source = e.source.empty() ? source_id : e.source;
     dead_letter_id_ = deadLetterId(pipeline, source, e.id, json_);
     sqlite::ResetOnExit reset(upsert_dead_letter_);
@@ -625,6 +630,16 @@ void SqliteStore::writeDeadLetters(std::string_view pipeline, std::string_view s
     upsert_dead_letter_.bind(7, now);
     upsert_dead_letter_.step();
   }
+  for (const VaultRow& r : sealer_.rows) {  // the sealed raw records the payloads name
+    sqlite::ResetOnExit reset(insert_vault_);
+    insert_vault_.bind(1, r.token);
+    insert_vault_.bind(2, r.key_id);
+    insert_vault_.bind(3, r.sealed);
+    insert_vault_.bind(4, now);
+    insert_vault_.bind(5, r.expires_at);
+    insert_vault_.step();
+  }
+  sealer_.rows.clear();
 }
 
 void SqliteStore::writeCursor(std::string_view pipeline, std::string_view source_id,
@@ -752,6 +767,79 @@ void SqliteStore::failCommitsForTesting(int n) {
         return left > 0 ? (--left, 1) : 0;  // non-zero turns the COMMIT into a ROLLBACK
       },
       this);
+}
+
+pipeline::Result SqliteStore::putVault(const std::vector<VaultRow>& rows) {
+  if (rows.empty()) return pipeline::Result::ok();
+  std::lock_guard lock(mutex_);
+  try {
+    // Vault rows are committed before the events that carry their tokens (a token never
+    // outlives its row); an open group is committed first, as SQLite nests no transactions.
+    commitGroup();
+    begin_.run();
+    try {
+      sqlite::Statement& insert = insert_vault_;
+      const int64_t now = nowMicros();
+      for (const VaultRow& r : rows) {
+        insert.bind(1, r.token);
+        insert.bind(2, r.key_id);
+        insert.bind(3, r.sealed);
+        insert.bind(4, now);
+        if (r.expires_at > 0) {
+          insert.bind(5, r.expires_at);
+        } else {
+          insert.bindNull(5);
+        }
+        insert.run();
+      }
+      commit_.run();
+    } catch (...) {
+      rollback_.run();
+      throw;
+    }
+    return pipeline::Result::ok();
+  } catch (const StoreError& e) {
+    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+  }
+}
+
+std::optional<VaultRow> SqliteStore::getVault(std::string_view token) {
+  std::lock_guard lock(mutex_);
+  sqlite::Statement select(db_,
+                           "SELECT token, key_id, sealed, expires_at FROM vault WHERE token = ?1 "
+                           "AND (expires_at IS NULL OR expires_at > ?2)");
+  select.bind(1, token);
+  select.bind(2, nowMicros());
+  if (!select.step()) return std::nullopt;
+  VaultRow r;
+  r.token = std::string(select.text(0));
+  r.key_id = std::string(select.text(1));
+  r.sealed = std::string(select.text(2));
+  r.expires_at = select.isNull(3) ? 0 : select.integer(3);
+  return r;
+}
+
+uint64_t SqliteStore::purgeExpiredVault(int64_t now_us) {
+  std::lock_guard lock(mutex_);
+  commitGroup();
+  sqlite::Statement del(db_, "DELETE FROM vault WHERE expires_at IS NOT NULL AND expires_at <= ?1");
+  del.bind(1, now_us);
+  del.run();
+  return static_cast<uint64_t>(db_.changes());
+}
+
+void SqliteStore::appendAudit(const AuditRow& row) {
+  std::lock_guard lock(mutex_);
+  commitGroup();
+  sqlite::Statement insert(db_,
+                           "INSERT INTO audit_log (at, actor, action, subject, details) "
+                           "VALUES (?1, ?2, ?3, ?4, ?5)");
+  insert.bind(1, row.at);
+  insert.bind(2, row.actor);
+  insert.bind(3, row.action);
+  insert.bind(4, row.subject, true);
+  insert.bind(5, row.details.empty() ? std::string_view("{}") : std::string_view(row.details));
+  insert.run();
 }
 
 }  // namespace omniloop::store

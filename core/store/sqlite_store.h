@@ -44,6 +44,10 @@ class SqliteStore final : public Store, private identity::Graph {
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
   std::string_view backend() const override { return "sqlite"; }
+  pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
+  std::optional<VaultRow> getVault(std::string_view token) override;
+  uint64_t purgeExpiredVault(int64_t now_us) override;
+  void appendAudit(const AuditRow& row) override;
 
   // Resolution counters since the store opened (tests, diagnostics).
   identity::ResolverStats resolverStats();
@@ -101,6 +105,7 @@ class SqliteStore final : public Store, private identity::Graph {
   sqlite::Db db_;
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
+  RawSealer sealer_;
   identity::Resolver resolver_;
   std::mutex mutex_;
   int64_t data_version_ = -1;
@@ -125,6 +130,7 @@ class SqliteStore final : public Store, private identity::Graph {
       merge_conflicts_other_, delete_profile_, insert_merge_;
   sqlite::Statement insert_event_, update_event_;
   sqlite::Statement upsert_dead_letter_, upsert_checkpoint_, select_checkpoint_, select_counts_;
+  sqlite::Statement insert_vault_;
 
   // Reused working storage (no per-event allocation once warm).
   std::vector<IdentityKey> keys_;

@@ -95,3 +95,23 @@ std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& opt
 }
 
 }  // namespace omniloop::store
+
+namespace omniloop::store {
+
+pipeline::Result Store::putVault(const std::vector<VaultRow>&) {
+  return pipeline::Result::error("the " + std::string(backend()) + " store has no tokenisation vault");
+}
+
+std::optional<VaultRow> Store::getVault(std::string_view) {
+  throw StoreError("the " + std::string(backend()) + " store has no tokenisation vault");
+}
+
+uint64_t Store::purgeExpiredVault(int64_t) {
+  throw StoreError("the " + std::string(backend()) + " store has no tokenisation vault");
+}
+
+void Store::appendAudit(const AuditRow&) {
+  throw StoreError("the " + std::string(backend()) + " store has no audit log");
+}
+
+}  // namespace omniloop::store

@@ -20,6 +20,7 @@
 #include "pipeline/component.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
+#include "privacy/vault_cipher.h"
 
 namespace omniloop::store {
 
@@ -41,6 +42,11 @@ struct StoreOptions {
   const privacy::KeyedHasher* hasher = nullptr;
   // Normalisation before hashing (e.g. default_region "+49" for national phone numbers).
   privacy::NormalizeOptions normalize;
+  // Seals records a source could not parse before they become dead letters (their payload
+  // then names a vault token; the sealed row expires after raw_retention_us). Without one such
+  // a payload keeps only the record's size. Must outlive the store.
+  const privacy::VaultCipher* vault = nullptr;
+  int64_t raw_retention_us = int64_t{30} * 24 * 3600 * 1000000;
   // How long a write waits for another process's write lock before asking for a retry.
   int busy_timeout_ms = 5000;
   // Identity resolution: types, guards, blocklist, traits (omniloop.yaml `identity:`).
@@ -80,6 +86,26 @@ struct ProfileView {
   std::vector<Conflict> conflicts;   // guards that kept an identity away from / on this profile
   std::vector<Event> timeline;       // by occurred_at, oldest first: the latest `limit` events
   uint64_t events = 0;               // all events of the profile (the timeline may be cut)
+};
+
+// A tokenisation vault row (store/vault.h): the token, the vault key id it was sealed under,
+// the sealed value (hex of AES-256-GCM nonce || ciphertext || tag) and, for rows that must not
+// outlive a retention period, when they expire (microseconds; 0 = kept until erased).
+struct VaultRow {
+  std::string token;
+  std::string key_id;
+  std::string sealed;
+  int64_t expires_at = 0;
+};
+
+// One audit_log row: who (an OS user or a component), when (microseconds), what was done,
+// to what (a token, a key id, a profile; never a clear value) and details (a JSON object).
+struct AuditRow {
+  int64_t at = 0;
+  std::string actor;
+  std::string action;
+  std::string subject;
+  std::string details = "{}";
 };
 
 struct StoreCounts {
@@ -139,6 +165,19 @@ class Store : public pipeline::CheckpointStore {
   virtual std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit);
   // The schema version of the open database.
   virtual int schemaVersion() = 0;
+
+  // Tokenisation vault (schemas/cdp/<dialect>/0003_vault.sql). putVault inserts rows whose
+  // token is not there yet (a token is deterministic, so an existing row already holds the
+  // same value) and commits them: with the open group of batches when one is open (so a
+  // token never outlives the events that carry it), else in a transaction of their own.
+  // Data path: Retry when the database is busy, Error otherwise.
+  virtual pipeline::Result putVault(const std::vector<VaultRow>& rows);
+  // The row behind `token`; nullopt when unknown or expired. Throws StoreError.
+  virtual std::optional<VaultRow> getVault(std::string_view token);
+  // Deletes rows that expired before `now_us`; returns how many. Throws StoreError.
+  virtual uint64_t purgeExpiredVault(int64_t now_us);
+  // Appends one audit_log row in its own transaction. Throws StoreError.
+  virtual void appendAudit(const AuditRow& row);
   // "sqlite", "postgresql", "odbc"
   virtual std::string_view backend() const = 0;
 };

@@ -3,7 +3,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <regex>
+#include <set>
+#include <sstream>
 
 #include "command.h"
 
@@ -301,4 +304,133 @@ TEST(Quickstart, ProfileShowsOneCustomerAcrossChannels) {
   auto usage = runCommand({omniloopBin(), "profile", "--identity", "amy@demo.net", "--config", config});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_NE(usage.err.find("TYPE:VALUE"), std::string::npos) << usage.err;
+}
+
+namespace {
+
+// Every email, phone number (as written, E.164, digits only and the usual US layouts) and
+// first or last name in the quickstart's sample data, read from the data files themselves.
+std::vector<std::string> quickstartPersonalValues() {
+  const std::string data = kQuickstart + "/data/";
+  std::string all;
+  for (const char* f : {"crm/salesforce-Accounts-Contacts.csv", "call-center/Master.csv",
+                        "pos/orders.jsonl", "social/statuses.jsonl"}) {
+    all += readFile(data + f) + "\n";
+  }
+  std::set<std::string> emails, phones, names;
+  const std::regex email_re(R"([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[a-z]+)");
+  for (std::sregex_iterator it(all.begin(), all.end(), email_re), end; it != end; ++it) {
+    emails.insert(it->str());
+  }
+  const std::regex e164_re(R"(\+1[0-9]{10})");
+  for (std::sregex_iterator it(all.begin(), all.end(), e164_re), end; it != end; ++it) {
+    phones.insert(it->str());
+  }
+  auto split = [](const std::string& line) {
+    std::vector<std::string> cells;
+    std::string cell;
+    bool quoted = false;
+    for (char c : line) {
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        cells.push_back(cell);
+        cell.clear();
+      } else if (c != '\r') {
+        cell.push_back(c);
+      }
+    }
+    cells.push_back(cell);
+    return cells;
+  };
+  std::istringstream crm(readFile(data + "crm/salesforce-Accounts-Contacts.csv"));
+  std::string line;
+  std::getline(crm, line);  // header
+  while (std::getline(crm, line)) {
+    auto c = split(line);
+    if (c.size() > 2 && !c[2].empty()) phones.insert(c[2]);
+    if (c.size() > 7 && !c[3].empty()) {
+      names.insert(c[3]);
+      names.insert(c[4]);
+      phones.insert(c[6]);
+    }
+  }
+  std::istringstream cdr(readFile(data + "call-center/Master.csv"));
+  const std::regex clid_re(R"re(^"?([A-Za-z]+) ([A-Za-z]+)"? <)re");
+  while (std::getline(cdr, line)) {
+    auto c = split(line);
+    if (c.size() < 5) continue;
+    phones.insert(c[1]);
+    std::smatch m;
+    if (std::regex_search(c[4], m, clid_re)) {
+      names.insert(m[1]);
+      names.insert(m[2]);
+    }
+  }
+  std::set<std::string> needles;
+  for (const auto& e : emails) {
+    needles.insert(e);
+    std::string lower = e;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    needles.insert(lower);
+  }
+  for (const auto& p : phones) {
+    std::string d;
+    for (char ch : p) {
+      if (std::isdigit(static_cast<unsigned char>(ch))) d.push_back(ch);
+    }
+    if (d.size() == 11 && d[0] == '1') d.erase(0, 1);
+    if (d.size() != 10) continue;
+    const std::string a = d.substr(0, 3), b = d.substr(3, 3), n = d.substr(6);
+    for (const std::string& v : {p, d, "+1" + d, "1" + d, "(" + a + ") " + b + "-" + n,
+                                 a + "-" + b + "-" + n, a + "." + b + "." + n, a + " " + b + " " + n}) {
+      needles.insert(v);
+    }
+  }
+  for (const auto& n : names) {
+    std::string lower = n, upper = n;
+    for (char& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    for (char& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+    needles.insert(n);
+    needles.insert(lower);
+    needles.insert(upper);
+  }
+  return {needles.begin(), needles.end()};
+}
+
+}  // namespace
+
+TEST(Quickstart, StoreHoldsNoEmailPhoneOrNameInClearAnywhereInItsFiles) {
+  const auto needles = quickstartPersonalValues();
+  // The data really holds what we look for (the scan would pass vacuously otherwise).
+  for (const char* expected : {"amy@demo.net", "4152568563", "+14152568563", "(415) 256-8563",
+                               "Amy", "Taylor", "Wu", "Jones"}) {
+    EXPECT_NE(std::find(needles.begin(), needles.end(), expected), needles.end()) << expected;
+  }
+  auto q = runCommand({"/bin/bash", kQuickstart + "/run.sh", omniloopBin()});
+  ASSERT_EQ(q.exit_code, 0) << q.out << q.err;
+  const std::string db = sourceDir() + "/var/quickstart.db";
+  size_t scanned = 0;
+  for (const std::string& path : {db, db + "-wal", db + "-shm"}) {
+    if (!fs::exists(path)) continue;
+    const std::string bytes = readFile(path);
+    scanned += bytes.size();
+    for (const std::string& n : needles) {
+      EXPECT_EQ(bytes.find(n), std::string::npos) << "'" << n << "' in clear in " << path;
+    }
+  }
+  EXPECT_GT(scanned, 0u);
+
+  // Amy's unified profile is still there: pseudonymised identities, traits, timeline, masked
+  // attributes (a redacted first name, a pseudonymised last name).
+  auto r = runCommand({omniloopBin(), "profile", "--identity", "email:amy@demo.net", "--json",
+                       "--config", kQuickstart + "/omniloop.yaml"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("\"type\":\"email\",\"value\":\"h1:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"lifetime_value\":"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"first_name\":\"[redacted]\""), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"last_name\":\"h1:"), std::string::npos) << r.out;
+  for (const std::string& n : needles) {
+    EXPECT_EQ(r.out.find(n), std::string::npos) << "'" << n << "' shown by omniloop profile";
+  }
 }

@@ -353,3 +353,52 @@ TEST_F(GoodPlugin, UnknownTypeOrWrongKindIsReported) {
     EXPECT_STREQ(e.what(), "no plugin provides sink type 'test.numbers'");
   }
 }
+
+// A plugin built against the frozen ABI 1.0 headers (tests/plugins/abi-1.0): smaller component
+// entries than this host's. It loads, its three components read right, and it runs.
+TEST(PluginAbi, Abi10PluginLoadsAndRunsOnThisHost) {
+  Registry registry;
+  registry.scanDirectory(caseDir("abi10"));
+  ASSERT_TRUE(registry.errors().empty()) << registry.errors().front().reason;
+  const auto* p = registry.findPlugin("test.abi10");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->abi_major, 1);
+  EXPECT_EQ(p->abi_minor, 0);
+  ASSERT_EQ(p->components.size(), 3u);
+  EXPECT_STREQ(p->components[0]->type, "abi10.letters");
+  EXPECT_STREQ(p->components[1]->type, "abi10.upper");
+  EXPECT_STREQ(p->components[2]->type, "abi10.tally");
+  EXPECT_STREQ(p->components[2]->description, "Counts events (ABI 1.0 plugin)");
+  EXPECT_EQ(p->components[0]->size, OL_COMPONENT_SIZE_1_0);
+  for (const auto& fields : p->personal_fields) EXPECT_TRUE(fields.empty());
+
+  auto source = registry.makeSource("abi10.letters", R"({"count":4})", context("letters"));
+  auto stage = registry.makeStage("abi10.upper", "{}", context("upper"));
+  auto sink = registry.makeSink("abi10.tally", "{}", context("tally"));
+  Batch batch(16);
+  const auto read = source->read(batch, 16);
+  EXPECT_EQ(read.status, Status::End) << read.message;
+  ASSERT_EQ(batch.size(), 4u);
+  ASSERT_TRUE(stage->process(batch).isOk());
+  EXPECT_EQ(text(batch, 2, "letter"), "C");
+  ASSERT_TRUE(sink->write(batch).isOk());
+  ASSERT_TRUE(sink->flush().isOk());
+  EXPECT_EQ(dynamic_cast<PluginSink&>(*sink).instance().context().counter("written"), 4);
+}
+
+TEST(PluginAbi, PersonalFieldsOfAnAbi11SourceReachTheCatalog) {
+  Registry registry;
+  registry.scanDirectory(caseDir("personal"));
+  ASSERT_TRUE(registry.errors().empty()) << registry.errors().front().reason;
+  const auto* p = registry.findPlugin("test.personal");
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(p->abi_minor, OMNILOOP_ABI_MINOR);
+  ASSERT_EQ(p->personal_fields.size(), 1u);
+  const std::vector<std::string> expected{"first_name", "last_name", "customer.email"};
+  EXPECT_EQ(p->personal_fields[0], expected);
+  omniloop::config::SimpleCatalog catalog;
+  registry.fillCatalog(catalog);
+  const auto* contacts = catalog.find(ComponentKind::Source, "test.contacts");
+  ASSERT_NE(contacts, nullptr);
+  EXPECT_EQ(contacts->personal_fields, expected);
+}

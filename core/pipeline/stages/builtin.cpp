@@ -98,6 +98,32 @@ constexpr const char* kRouteSchema = R"json({
   }
 })json";
 
+// One schema for every masked field; the builder reports bad values more precisely.
+constexpr const char* kMaskSchema = R"json({
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "mask",
+  "description": "field path: masking method. Methods: redact, drop, hmac (or { hmac: { as: email|phone|text, region: \"+1\" } }), tokenize, { truncate: N }, { generalize: year | year-month | postcode | network | { bands: [0, 50, 100] } }",
+  "type": "object",
+  "minProperties": 1,
+  "additionalProperties": {
+    "anyOf": [
+      {"enum": ["redact", "drop", "hmac", "tokenize"]},
+      {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": false,
+       "properties": {
+         "truncate": {"type": "integer", "minimum": 0},
+         "generalize": {"anyOf": [
+           {"enum": ["year", "year-month", "postcode", "network"]},
+           {"type": "object", "additionalProperties": false, "required": ["bands"],
+            "properties": {"bands": {"type": "array", "minItems": 1, "items": {"type": "number"}}}}
+         ]},
+         "hmac": {"type": "object", "additionalProperties": false,
+                  "properties": {"as": {"enum": ["email", "phone", "text"]},
+                                 "region": {"type": "string", "pattern": "^\\+[1-9][0-9]{0,2}$"}}}
+       }}
+    ]
+  }
+})json";
+
 using Builder = std::unique_ptr<Stage> (*)(const YAML::Node&, BuildScope&, const StageContext*);
 
 std::unique_ptr<Stage> buildMap(const YAML::Node& n, BuildScope& s, const StageContext*) {
@@ -110,7 +136,12 @@ std::unique_ptr<Stage> buildRoute(const YAML::Node& n, BuildScope& s, const Stag
   return buildRouteStage(n, s, c);
 }
 
+std::unique_ptr<Stage> buildMask(const YAML::Node& n, BuildScope& s, const StageContext* c) {
+  return buildMaskStage(n, s, c);
+}
+
 Builder builderFor(std::string_view type) {
+  if (type == "mask") return &buildMask;
   if (type == "map") return &buildMap;
   if (type == "filter") return &buildFilter;
   if (type == "route") return &buildRoute;
@@ -145,7 +176,7 @@ std::unique_ptr<Stage> makeBuiltinStage(const config::StageSpec& spec, const Sta
   Builder b = builderFor(spec.type);
   if (!b) {
     scope.errorAt(spec.mark, "'" + spec.type + "' is not a built-in stage",
-                  "built-in stages: map, filter, route");
+                  "built-in stages: map, filter, route, mask");
     throw config::ConfigError(std::move(diagnostics));
   }
   std::unique_ptr<Stage> stage = runBuilder(b, spec.body, scope, &ctx);
@@ -166,6 +197,8 @@ void registerBuiltinStages(config::SimpleCatalog& catalog) {
       {"map", "rename, copy, set, cast, parse times and drop fields", mapSchema()},
       {"filter", "drop events for which a condition is false", kFilterSchema},
       {"route", "send events to a named sink (or drop them) by condition", kRouteSchema},
+      {"mask", "mask personal fields: redact, drop, hmac, tokenize, truncate, generalize",
+       kMaskSchema},
   };
   for (const Entry& e : entries) {
     config::ComponentInfo info;

@@ -29,5 +29,8 @@ std::unique_ptr<Stage> buildFilterStage(const YAML::Node& body, BuildScope& scop
 // `ctx` null: sink names are not checked (catalog check before sinks are known).
 std::unique_ptr<Stage> buildRouteStage(const YAML::Node& body, BuildScope& scope,
                                        const StageContext* ctx);
+// `ctx` null: the key and the vault are not looked up (catalog check, validate).
+std::unique_ptr<Stage> buildMaskStage(const YAML::Node& body, BuildScope& scope,
+                                      const StageContext* ctx);
 
 }  // namespace omniloop::pipeline

@@ -9,7 +9,8 @@
  *    descriptor (or NULL if it refuses to run on that host). The descriptor lives for the
  *    life of the process; the host never unloads a plugin.
  *  - Every struct begins with `size` (sizeof as the plugin/host compiled it). Structs only
- *    ever grow at the end; a reader checks `size` before touching a newer field.
+ *    ever grow at the end; a reader checks `size` before touching a newer field, and steps
+ *    through a table (the component table) by the element size the writer declares.
  *  - The host refuses a plugin whose ABI major differs or whose minor is newer than its own.
  *  - Strings cross as (pointer, length), are UTF-8 and are NOT NUL-terminated unless noted.
  *    Pointers handed to a callback are valid only for the duration of that call unless noted.
@@ -30,7 +31,7 @@ extern "C" {
 #endif
 
 #define OMNILOOP_ABI_MAJOR 1
-#define OMNILOOP_ABI_MINOR 0
+#define OMNILOOP_ABI_MINOR 1
 #define OMNILOOP_PLUGIN_ENTRY_SYMBOL "omniloop_plugin_entry"
 
 #if defined(__GNUC__)
@@ -181,7 +182,19 @@ typedef struct ol_component {
    * durable (called before the host commits the batch's cursor). */
   int (*write)(void* instance, ol_batch* batch, char* err, size_t err_cap);
   int (*flush)(void* instance, char* err, size_t err_cap);
+
+  /* ---- ABI 1.1 ---- */
+  /* Sources: the attribute paths of personal data the events carry ("first_name",
+   * "customer.email"; "customer" covers its children), NUL-terminated. A pipeline reading from
+   * this source must mask, drop or pseudonymise them, or allow them in clear with a reason:
+   * `omniloop validate` checks it. NULL/0 when none (or not known). The array and its strings
+   * stay valid for the life of the process. */
+  const char* const* personal_fields;
+  size_t personal_field_count;
 } ol_component;
+
+/* sizeof(ol_component) in ABI 1.0, the smallest component a host accepts. */
+#define OL_COMPONENT_SIZE_1_0 (offsetof(ol_component, flush) + sizeof(void (*)(void)))
 
 typedef struct ol_plugin_descriptor {
   uint32_t size;

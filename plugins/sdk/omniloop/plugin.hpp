@@ -1229,6 +1229,21 @@ constexpr ol_plugin_descriptor descriptor(const char* name, const char* version,
 }
 
 }  // namespace detail
+
+// A source component (OMNILOOP_SOURCE entry) that declares the personal fields its events
+// carry (ABI 1.1). `fields` is an array with static storage, e.g. at namespace scope:
+//   constexpr const char* kPersonal[] = {"first_name", "last_name", "customer.email"};
+//   OMNILOOP_PLUGIN("com.vendor.crm", "1.0.0",
+//                   omniloop::sdk::withPersonalFields(OMNILOOP_SOURCE(...), kPersonal))
+// A pipeline reading from this source must mask, drop or pseudonymise each of them, or allow
+// it in clear with a reason; `omniloop validate` checks that before anything runs.
+template <size_t N>
+constexpr ol_component withPersonalFields(ol_component c, const char* const (&fields)[N]) {
+  c.personal_fields = fields;
+  c.personal_field_count = N;
+  return c;
+}
+
 }  // namespace omniloop::sdk
 
 // ---------------------------------------------------------------------------------------------

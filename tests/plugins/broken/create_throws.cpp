@@ -36,11 +36,11 @@ int neverRead(void*, ol_batch*, size_t, char*, size_t) {
 
 const ol_component kComponents[] = {
     {sizeof(ol_component), OL_SOURCE, "test.throw_create", "create() throws", "{}", throwingCreate,
-     noDestroy, nullptr, neverRead, nullptr, nullptr, nullptr},
+     noDestroy, nullptr, neverRead, nullptr, nullptr, nullptr, nullptr, 0},
     {sizeof(ol_component), OL_SOURCE, "test.throw_read", "read() throws an int", "{}", okCreate,
-     noDestroy, nullptr, throwingRead, nullptr, nullptr, nullptr},
+     noDestroy, nullptr, throwingRead, nullptr, nullptr, nullptr, nullptr, 0},
     {sizeof(ol_component), OL_STAGE, "test.throw_process", "process() throws", "{}", okCreate,
-     noDestroy, nullptr, nullptr, throwingProcess, nullptr, nullptr},
+     noDestroy, nullptr, nullptr, throwingProcess, nullptr, nullptr, nullptr, 0},
 };
 
 const ol_plugin_descriptor kDescriptor = {sizeof(ol_plugin_descriptor),

@@ -22,6 +22,6 @@ static int stub_read(void* instance, ol_batch* batch, size_t max_events, char* e
 
 static const ol_component kStubSource = {
     sizeof(ol_component), OL_SOURCE, "test.stub", "does nothing", "{\"type\":\"object\"}",
-    stub_create, stub_destroy, 0, stub_read, 0, 0, 0};
+    stub_create, stub_destroy, 0, stub_read, 0, 0, 0, 0, 0};
 
 #endif

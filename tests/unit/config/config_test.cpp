@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "config/loader.h"
+#include "config/yaml_input.h"
 #include "test_catalog.h"
 
 namespace omniloop::config {
@@ -555,6 +556,7 @@ TEST(PipelineLoader, QuickstartPipelinesPassWithPermissiveComponents) {
                                                           {ComponentKind::Source, "file.jsonl"},
                                                           {ComponentKind::Stage, "map"},
                                                           {ComponentKind::Stage, "filter"},
+                                                          {ComponentKind::Stage, "mask"},
                                                           {ComponentKind::Sink, "cdp"}}) {
     catalog.add(testing::info(kind, type, ""));
   }
@@ -595,6 +597,68 @@ TEST(SimpleCatalog, FindsByKindAndListsSortedTypes) {
   EXPECT_EQ(catalog.types(ComponentKind::Source),
             (std::vector<std::string>{"file.csv", "file.jsonl"}));
   EXPECT_EQ(toString(ComponentKind::Stage), "stage");
+}
+
+}  // namespace
+}  // namespace omniloop::config
+
+namespace omniloop::config {
+namespace {
+
+// "Billion laughs": nine levels of nine aliases each, 9^9 (387 million) leaves once expanded,
+// in well under a kilobyte. Refused at the alias that crosses the bound, before any expansion.
+TEST(PipelineLoader, NestedAliasesThatExpandBeyondTheBoundAreRefusedWithAPosition) {
+  std::string yaml = minimal() + "labels:\n  l0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  for (int i = 1; i <= 8; ++i) {
+    const std::string prev = "*a" + std::to_string(i - 1);
+    yaml += "  l" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
+    for (int k = 1; k < 9; ++k) yaml += ", " + prev;
+    yaml += "]\n";
+  }
+  ASSERT_LT(yaml.size(), 1000u);
+  const auto diags = errorsOf(yaml);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].message.find("aliases"), std::string::npos) << diags[0].message;
+  EXPECT_GE(diags[0].mark.line, 8);  // somewhere among the alias lines, not line 0
+  EXPECT_GT(diags[0].mark.column, 0);
+}
+
+TEST(PipelineLoader, AFewAliasesAreStillFine) {
+  // The same value reused through an alias is ordinary YAML: only the expanded size is bounded.
+  const std::string yaml =
+      "version: 1\nname: p\nsource:\n  type: file.csv\n  with: &w { path: a.csv }\n"
+      "sink: { type: cdp }\n";
+  const SimpleCatalog catalog = fakeCatalog();
+  EXPECT_NO_THROW(parsePipeline(yaml, "p.yaml", catalog));
+}
+
+TEST(PipelineLoader, ASecondYamlDocumentIsAnErrorAtItsStart) {
+  const auto diags = errorsOf(minimal() + "---\nversion: 1\nname: other\n");
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].message.find("second YAML document"), std::string::npos);
+  EXPECT_EQ(diags[0].mark.line, 7);
+}
+
+TEST(PipelineLoader, AnOversizedFileIsRefusedBeforeParsing) {
+  std::string yaml = minimal() + "description: \"" + std::string(kMaxYamlBytes, 'x') + "\"\n";
+  const auto diags = errorsOf(yaml);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].message.find("at most"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace omniloop::config
+
+namespace omniloop::config {
+namespace {
+
+TEST(PipelineLoader, AFileFullOfMistakesYieldsAScreenOfErrorsNotThousands) {
+  std::string yaml = minimal() + "stages:\n";
+  for (int i = 0; i < 500; ++i) yaml += "  - nosuchstage" + std::to_string(i) + ": {}\n";
+  const auto diags = errorsOf(yaml);
+  ASSERT_EQ(diags.size(), kMaxDiagnostics + 1);
+  EXPECT_EQ(diags.back().message, std::to_string(500 - kMaxDiagnostics) + " more errors not shown");
+  EXPECT_EQ(diags.back().mark.file, "p.yaml");
 }
 
 }  // namespace

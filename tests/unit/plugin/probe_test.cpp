@@ -1,9 +1,16 @@
 // The handshake rules applied to a descriptor (without any shared library).
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <string>
+#include <vector>
+
 #include "omniloop/plugin.h"
 #include "plugin/probe.h"
 
+using omniloop::plugin::componentStride;
+using omniloop::plugin::personalFields;
+using omniloop::plugin::readComponent;
 using omniloop::plugin::validateDescriptor;
 
 namespace {
@@ -97,7 +104,7 @@ TEST(ValidateDescriptor, RefusesBadNamesAndSizes) {
   EXPECT_EQ(validateDescriptor(&d),
             "plugin 'vendor.plugin': component #0: size 16 is smaller than the ABI " +
                 std::to_string(OMNILOOP_ABI_MAJOR) + ".0 component (" +
-                std::to_string(sizeof(ol_component)) + " bytes)");
+                std::to_string(OL_COMPONENT_SIZE_1_0) + " bytes)");
   c[0] = source("ok");
   d.version = "";
   EXPECT_EQ(validateDescriptor(&d), "plugin 'vendor.plugin' has no version");
@@ -107,4 +114,66 @@ TEST(ValidateDescriptor, RefusesBadNamesAndSizes) {
   d.component_count = 1;
   d.size = 4;
   EXPECT_EQ(validateDescriptor(&d), "descriptor size 4 is too small to hold an ABI version");
+}
+
+// A component table as a plugin built against ABI 1.0 lays it out: entries of the 1.0 size,
+// packed one after the other. The host must step by that size, not its own sizeof.
+TEST(ReadComponent, StepsThroughAnAbi10TableByTheDeclaredSize) {
+  constexpr size_t k10 = OL_COMPONENT_SIZE_1_0;
+  static_assert(k10 < sizeof(ol_component), "ABI 1.1 grew ol_component");
+  alignas(ol_component) unsigned char table[3 * k10];
+  const char* types[] = {"old.a", "old.b", "old.c"};
+  for (size_t i = 0; i < 3; ++i) {
+    ol_component c = source(types[i]);
+    c.size = static_cast<uint32_t>(k10);
+    std::memcpy(table + i * k10, &c, k10);  // only the 1.0 prefix exists in the plugin
+  }
+  // What follows the last entry is not the plugin's: make it garbage a wrong read would show.
+  auto d = descriptor(reinterpret_cast<const ol_component*>(table), 3);
+  d.abi_minor = 0;
+  EXPECT_EQ(componentStride(&d), k10);
+  EXPECT_EQ(validateDescriptor(&d), "");
+  for (size_t i = 0; i < 3; ++i) {
+    const ol_component c = readComponent(&d, i);
+    EXPECT_STREQ(c.type, types[i]);
+    EXPECT_EQ(c.kind, static_cast<uint32_t>(OL_SOURCE));
+    EXPECT_TRUE(c.create != nullptr && c.destroy != nullptr && c.read != nullptr);
+    EXPECT_EQ(c.personal_fields, nullptr);  // not in 1.0: reads as absent
+    EXPECT_EQ(c.personal_field_count, 0u);
+    EXPECT_TRUE(personalFields(c).empty());
+  }
+}
+
+TEST(ReadComponent, ReadsTheDeclaredPersonalFields) {
+  static const char* const fields[] = {"first_name", "customer.email"};
+  ol_component c[] = {source("crm.contacts"), source("crm.other")};
+  c[0].personal_fields = fields;
+  c[0].personal_field_count = 2;
+  const auto d = descriptor(c, 2);
+  EXPECT_EQ(validateDescriptor(&d), "");
+  EXPECT_EQ(personalFields(readComponent(&d, 0)),
+            (std::vector<std::string>{"first_name", "customer.email"}));
+  EXPECT_TRUE(personalFields(readComponent(&d, 1)).empty());
+}
+
+TEST(ReadComponent, RefusesMalformedPersonalFieldsAndMixedSizes) {
+  static const char* const fields[] = {"first_name", ""};
+  ol_component c[] = {source("crm.contacts"), source("crm.other")};
+  c[0].personal_fields = fields;
+  c[0].personal_field_count = 2;
+  auto d = descriptor(c, 2);
+  EXPECT_EQ(validateDescriptor(&d),
+            "plugin 'vendor.plugin': component 'crm.contacts' (source): personal field #1 is "
+            "empty");
+  c[0].personal_fields = nullptr;
+  EXPECT_EQ(validateDescriptor(&d),
+            "plugin 'vendor.plugin': component 'crm.contacts' (source) declares 2 personal "
+            "fields but no array");
+  c[0].personal_field_count = 0;
+  c[1].size = static_cast<uint32_t>(OL_COMPONENT_SIZE_1_0);
+  EXPECT_EQ(validateDescriptor(&d),
+            "plugin 'vendor.plugin': component #1 has size " +
+                std::to_string(OL_COMPONENT_SIZE_1_0) + " but component #0 has size " +
+                std::to_string(sizeof(ol_component)) +
+                " (every entry of the table must be a sizeof(ol_component))");
 }
