@@ -23,10 +23,17 @@ constexpr const char* kCdrSchema =
     R"("encoding": {"type": "string", "enum": ["utf-8", "latin-1"], "default": "utf-8",)"
     R"( "description": "utf-8: rows that are not valid UTF-8 are dead-lettered; latin-1: rows are converted."}}})";
 
+// The caller's name and number in clear, the dialled number (a customer's on outbound calls),
+// the dial string and the dialplan's free text. ($identities.phone is pseudonymised by the store.)
+constexpr const char* kPersonal[] = {"caller.name", "caller.number",  "call.clid",     "call.src",
+                                     "call.dst",    "call.last_data", "call.userfield"};
+
 }  // namespace
 
 OMNILOOP_PLUGIN("callcenter.asterisk", "1.0.0",
-                OMNILOOP_SOURCE(omniloop::asterisk::CdrSource, "asterisk.cdr",
-                                "Asterisk cdr_csv Master.csv (and queue_log) as call events, "
-                                "followed live across rotation",
-                                kCdrSchema))
+                omniloop::sdk::withPersonalFields(
+                    OMNILOOP_SOURCE(omniloop::asterisk::CdrSource, "asterisk.cdr",
+                                    "Asterisk cdr_csv Master.csv (and queue_log) as call events, "
+                                    "followed live across rotation",
+                                    kCdrSchema),
+                    kPersonal))

@@ -1,6 +1,7 @@
 // asterisk.cdr as built (callcenter.asterisk.so), through the C ABI and the stand-in host.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -49,6 +50,12 @@ TEST(AsteriskPlugin, DescriptorListsTheSource) {
   const ol_component* c = Plugin::get().component(OL_SOURCE, "asterisk.cdr");
   ASSERT_NE(c, nullptr);
   EXPECT_NE(std::string(c->config_schema).find("\"queue_log\""), std::string::npos);
+  // The caller's fields are declared personal (ABI 1.1): validate checks pipelines against them.
+  std::vector<std::string> personal(c->personal_fields,
+                                    c->personal_fields + c->personal_field_count);
+  for (const char* f : {"caller.name", "caller.number", "call.clid", "call.src", "call.dst"}) {
+    EXPECT_NE(std::find(personal.begin(), personal.end(), f), personal.end()) << f;
+  }
 }
 
 TEST(AsteriskCdr, ReadsTheRealMasterCsvSample) {

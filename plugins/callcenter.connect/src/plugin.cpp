@@ -17,10 +17,16 @@ constexpr const char* kCtrSchema =
     R"("max_record_bytes": {"type": "integer", "minimum": 1024, "default": 4194304,)"
     R"( "description": "Longest line accepted; a longer one is dead-lettered."}}})";
 
+// The customer's number (or address) in clear, and the contact attributes (whatever the contact
+// flow stored). ($identities.phone is pseudonymised by the store.)
+constexpr const char* kPersonal[] = {"customer.endpoint", "attributes"};
+
 }  // namespace
 
 OMNILOOP_PLUGIN("callcenter.connect", "1.0.0",
-                OMNILOOP_SOURCE(omniloop::connect::CtrSource, "connect.ctr",
-                                "Amazon Connect contact trace records (JSON lines, as Firehose "
-                                "writes them) as contact events, followed live",
-                                kCtrSchema))
+                omniloop::sdk::withPersonalFields(
+                    OMNILOOP_SOURCE(omniloop::connect::CtrSource, "connect.ctr",
+                                    "Amazon Connect contact trace records (JSON lines, as "
+                                    "Firehose writes them) as contact events, followed live",
+                                    kCtrSchema),
+                    kPersonal))
