@@ -259,6 +259,8 @@ TEST(AsteriskCdrFollow, SurvivesRenameRotationAndCopytruncate) {
   writeFile(path, longer);
   d = src.drain();
   ASSERT_EQ(d.events.size(), 2u);
+  for (const auto& e : d.events) EXPECT_EQ(e.disposition, OL_KEEP) << e.reason;
+  EXPECT_EQ(d.events[0].str("call.uniqueid"), "1.5");
   EXPECT_EQ(d.events[1].str("call.uniqueid"), "1.6");
 }
 

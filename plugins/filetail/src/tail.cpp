@@ -267,12 +267,24 @@ Tail::Next Tail::next(Record* out) {
       last_lines_ = lines;
       return Next::kRecord;
     }
+    if (follow_ && was_idle_) {
+      // Before reading what was appended since the last poll: is it still the same file? A
+      // copytruncate followed by new rows longer than what was read shows only here.
+      was_idle_ = false;
+      if (identityChanged()) {
+        notice("'" + path_ +
+               "' was truncated or rewritten (copytruncate); reading it from the start");
+        restartAtZero();
+        continue;
+      }
+    }
     bool eof = false;
     if (fillMore(&eof)) continue;
     // At the end of what the file holds now.
     const std::string_view rest(buf_.data() + pos_, buf_.size() - pos_);
-    if (!rest.empty()) {
-      // The framer may end a record at EOF that it would wait on otherwise.
+    if (!rest.empty() && (!follow_ || finishing_rotated_)) {
+      // No more bytes will come: the framer may end a record it would wait on otherwise (while
+      // following, the writer may still be in the middle of it).
       const size_t at_end = framer_(rest, true);
       if (at_end > 0 && at_end <= rest.size() && rest.substr(0, at_end).back() == '\n') {
         const size_t keep = pos_;
@@ -335,6 +347,7 @@ Tail::Next Tail::next(Record* out) {
       restartAtZero();
       continue;
     }
+    was_idle_ = true;
     return Next::kIdle;  // an incomplete last record waits for its line end
   }
 }

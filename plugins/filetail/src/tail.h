@@ -100,7 +100,9 @@ class Tail {
   uint64_t line_ = 1;        // line number at buf_offset_ + pos_
   size_t last_len_ = 0;      // for unread()
   uint64_t last_lines_ = 0;
-  bool finishing_rotated_ = false;  // reading <path>.1 after a restart, then switch to path_
+  bool finishing_rotated_ = false;
+  bool was_idle_ = false;  // the last call found nothing new: check the file's identity first  //
+                           // reading <path>.1 after a restart, then switch to path_
   std::function<void(const std::string&)> notice_;
 };
 
