@@ -223,7 +223,14 @@ void CdrSource::emit(sdk::EventBuilder& ev, const filetail::Tail::Record& rec) {
   if (layout.userfield >= 0) ev.str("call.userfield", f[static_cast<size_t>(layout.userfield)]);
 
   if (queue_tail_ && !uniqueid.empty()) {
-    if (const QueueCall* q = queue_.find(uniqueid)) {
+    const QueueCall* q = queue_.find(uniqueid);
+    const bool open = q && (q->outcome == "waiting" || q->outcome == "connected");
+    if ((!q && f[kLastApp] == "Queue") || open) {
+      // Its closing queue_log line may have been written after this read() drained queue_log.
+      readQueueLog();
+      q = queue_.find(uniqueid);
+    }
+    if (q) {
       ev.str("queue.name", q->queue);
       if (!q->agent.empty()) ev.str("queue.agent", q->agent);
       if (!q->outcome.empty()) ev.str("queue.outcome", q->outcome);
