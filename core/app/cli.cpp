@@ -100,7 +100,7 @@ struct Args {
 bool takesValue(const std::string& name) {
   return name == "--config" || name == "--store" || name == "--batch-size" ||
          name == "--progress-interval" || name == "--identity" || name == "--id" ||
-         name == "--timeline";
+         name == "--timeline" || name == "--region";
 }
 
 Args parseArgs(const std::vector<std::string>& args, size_t from) {
@@ -418,11 +418,14 @@ The VALUE is normalised and pseudonymised with the configured key (key_file in o
 $OMNILOOP_KEY, or the key next to a SQLite store), exactly as ingested values are, e.g.
   omniloop profile --identity email:jane@example.com
   omniloop profile --identity phone:+4930123456 --json
+  omniloop profile --identity phone:030123456 --region DE
 
 options:
   --store URI           CDP store (default: from omniloop.yaml, else sqlite:var/omniloop.db)
   --config FILE         omniloop.yaml to use
   --timeline N          latest events to show (default 20; 0 for none)
+  --region CC           region (ISO 3166, e.g. DE) of a phone number written without country
+                        code (default: identity.default_region in omniloop.yaml)
   --json                print the profile as JSON
 Exit status: 0 shown, 1 no such profile, 2 usage.
 )";
@@ -432,7 +435,7 @@ int cmdProfile(const Args& a) {
     std::cout << kProfileHelp;
     return 0;
   }
-  if (!checkOptions(a, {"--config", "--store", "--json", "--identity", "--id", "--timeline"},
+  if (!checkOptions(a, {"--config", "--store", "--json", "--identity", "--id", "--timeline", "--region"},
                     kProfileHelp)) {
     return 2;
   }
@@ -440,6 +443,7 @@ int cmdProfile(const Args& a) {
   q.identity = opt(a, "--identity");
   q.profile_id = opt(a, "--id");
   q.json = has(a, "--json");
+  q.region = opt(a, "--region");
   if (q.identity.empty() == q.profile_id.empty() || !a.positional.empty()) {
     std::cerr << "omniloop profile: give exactly one of --identity TYPE:VALUE or --id PROFILE_ID\n"
               << kProfileHelp;

@@ -6,6 +6,7 @@
 #include "app/progress.h"
 #include "config/json_value.h"
 #include "event/json.h"
+#include "privacy/normalize.h"
 
 namespace omniloop::app {
 
@@ -163,7 +164,25 @@ int showProfile(store::Store& store, const ProfileQuery& q, std::ostream& out, s
       return 2;
     }
     const std::string type = q.identity.substr(0, colon);
-    const std::string value = q.identity.substr(colon + 1);
+    std::string value = q.identity.substr(colon + 1);
+    if (!q.region.empty()) {
+      if (privacy::phoneRegion(q.region).empty() || q.region.starts_with('+')) {
+        err << "omniloop profile: --region takes a two-letter region with a telephone numbering "
+               "plan, e.g. DE or US, not '"
+            << q.region << "'\n";
+        return 2;
+      }
+      if (type == "phone") {
+        std::string e164;
+        privacy::Rejection why = privacy::Rejection::None;
+        if (!privacy::normalizePhone(value, e164, q.region, &why)) {
+          err << "omniloop profile: the phone number is not a valid number in region " << q.region
+              << " (" << privacy::toString(why) << ")\n";
+          return 2;
+        }
+        value = e164;  // read in the given region; the store normalises it again, unchanged
+      }
+    }
     const std::optional<std::string> found = store.findProfile(type, value);
     // The clear value is not repeated: it may be personal data and end up in a log.
     if (!found) {

@@ -13,6 +13,7 @@ namespace omniloop::app {
 struct ProfileQuery {
   std::string identity;    // "type:value" (the value is pseudonymised like ingested ones)
   std::string profile_id;  // or a profile id as is
+  std::string region;      // phone numbers without country code: ISO region ("DE"); "" = the store's default
   size_t timeline = 20;    // latest events to show
   bool json = false;
 };

@@ -146,6 +146,7 @@ store::Store& Runtime::store() {
     o.vault = vaultCipher();
     o.raw_retention_us = int64_t{config_.dead_letter_raw_retention_days} * 24 * 3600 * 1000000;
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
+    o.normalize.default_region = o.identity.default_region;
     o.group_commit_events = config_.group_commit_events;
     o.group_commit_ms = config_.group_commit_ms;
     store_ = store::openStore(config_.store, o);

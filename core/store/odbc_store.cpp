@@ -58,11 +58,12 @@ constexpr const char* kDeleteProfile = "DELETE FROM profiles WHERE id = ?";
 constexpr const char* kInsertMerge =
     "INSERT INTO profile_merges (from_profile, into_profile, reason, merged_at) VALUES (?, ?, ?, ?)";
 constexpr const char* kInsertEvent =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, {JSON}) ON CONFLICT (id) DO NOTHING";
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
+    "content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {JSON}, ?) ON CONFLICT (id) DO NOTHING";
 constexpr const char* kUpdateEvent =
     "UPDATE events SET pipeline = ?, source = ?, profile_id = ?, channel = ?, type = ?, occurred_at = ?, "
-    "ingested_at = ?, attributes = {JSON} WHERE id = ?";
+    "ingested_at = ?, attributes = {JSON}, content_hash = ? WHERE id = ?";
+constexpr const char* kSelectEventContent = "SELECT content_hash, pipeline, source FROM events WHERE id = ?";
 constexpr const char* kUpsertDeadLetter =
     "INSERT INTO dead_letters (id, pipeline, source, event_id, reason, payload, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -140,6 +141,7 @@ OdbcStore::OdbcStore(const std::string& connection, const StoreOptions& options)
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
+      same_id_(options.hasher),
       resolver_(options.identity),
       busy_timeout_ms_(std::max(1, options.busy_timeout_ms)) {
   conn_.connect();
@@ -397,6 +399,7 @@ void OdbcStore::prepare() {
   insert_merge_ = make(kInsertMerge);
   insert_event_ = make(kInsertEvent);
   update_event_ = make(kUpdateEvent);
+  select_event_content_ = make(kSelectEventContent);
   upsert_dead_letter_ = make(kUpsertDeadLetter);
   upsert_checkpoint_ = make(kUpsertCheckpoint);
   select_checkpoint_ = make(kSelectCheckpoint);
@@ -462,7 +465,8 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       started = true;
       const bool cache_valid = lockAndCheckCaches();
       resolver_.beginBatch(now, cache_valid);
-      resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_,
+      auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
+      resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_,
                       [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                         return writeEvent(pipeline, source, e, r, now);
                       });
@@ -509,15 +513,30 @@ bool OdbcStore::writeEvent(std::string_view pipeline, std::string_view source, c
     }
     s.bind(first + 6, now);
     s.bind(first + 7, json_);
+    s.bind(first + 8, fingerprint_);
   };
   bind(*insert_event_, 1, id_a_);
   bindColumns(*insert_event_, 2);
   if (insert_event_->execute() == 1) return true;
   // A replay: the row exists; bring it up to date (it is not counted again in traits).
   bindColumns(*update_event_, 1);
-  bind(*update_event_, 9, id_a_);
+  bind(*update_event_, 10, id_a_);
   update_event_->execute();
   return false;
+}
+
+bool OdbcStore::storedContent(std::string_view event_id, StoredContent& out) {
+  encodeId(event_id, id_a_);
+  bind(*select_event_content_, 1, id_a_);
+  select_event_content_->execute();
+  const bool found = select_event_content_->fetch();
+  if (found) {
+    out.content_hash = select_event_content_->text(1);
+    out.pipeline = select_event_content_->text(2);
+    out.source = select_event_content_->text(3);
+  }
+  select_event_content_->close();
+  return found;
 }
 
 // --- identity::Graph ---
@@ -936,6 +955,11 @@ void OdbcStore::appendAudit(const AuditRow& row) {
     insert.bind(5, details);
     insert.execute();
   });
+}
+
+void OdbcStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

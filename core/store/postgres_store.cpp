@@ -61,14 +61,19 @@ constexpr const char* kPreCounts =
 // Events: one row per id; says which rows are new (xmax is 0 only in a row this statement
 // inserted rather than updated), so a replay is not counted twice in traits.
 constexpr const char* kUpsertEvents =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes) "
-    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, u.attributes::jsonb "
-    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[]) "
-    "AS u(id, source, profile_id, channel, type, occurred_at, attributes) ORDER BY u.id "
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
+    "content_hash) "
+    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, u.attributes::jsonb, u.h "
+    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[]) "
+    "AS u(id, source, profile_id, channel, type, occurred_at, attributes, h) ORDER BY u.id "
     "ON CONFLICT (id) DO UPDATE SET pipeline = excluded.pipeline, source = excluded.source, "
     "profile_id = excluded.profile_id, channel = excluded.channel, type = excluded.type, "
-    "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, attributes = excluded.attributes "
+    "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, attributes = excluded.attributes, "
+    "content_hash = excluded.content_hash "
     "RETURNING id, xmax = 0";
+// What is stored under the batch's event ids (same id, different content: SameIdGuard).
+constexpr const char* kPreEventContent =
+    "SELECT id, content_hash, pipeline, source FROM events WHERE id = ANY($1::text[])";
 // Profiles this batch created (full row) or changed (seen range, traits); one row per id.
 constexpr const char* kUpsertProfiles =
     "INSERT INTO profiles (id, created_at, updated_at, first_seen, last_seen, traits, traits_meta) "
@@ -157,6 +162,7 @@ PostgresStore::PostgresStore(const std::string& uri, const StoreOptions& options
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
+      same_id_(options.hasher),
       resolver_(options.identity),
       any_limit_(options.identity.anyLimit()) {
   // A write waits this long for another writer's lock before asking for a retry.
@@ -238,6 +244,7 @@ void PostgresStore::declare() {
   pre_identities_ = conn_.declare(kPreIdentities);
   pre_profiles_ = conn_.declare(kPreProfiles);
   pre_counts_ = conn_.declare(kPreCounts);
+  pre_event_content_ = conn_.declare(kPreEventContent);
   upsert_events_ = conn_.declare(kUpsertEvents);
   upsert_profiles_ = conn_.declare(kUpsertProfiles);
   merge_identities_ = conn_.declare(kMergeIdentities);
@@ -334,6 +341,10 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
     collect(source_id, batch, now);
     attempted_ = false;
     transact([&] { writeAttempt(pipeline, source_id, batch, now); });
+    // Counted once the batch is in (an attempt that rolled back is not).
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].versioned && inserted_[i] != 0) batch.count(kSameIdFamily, "new_version");
+    }
     resolver_.committed();
     epoch_ = batch_epoch_;
     attempted_ = false;
@@ -356,14 +367,50 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
 void PostgresStore::collect(std::string_view source_id, event::Batch& batch, int64_t now) {
   pending_.clear();
   keys_.clear();
+  std::string_view pipeline_source;  // source_id in the batch's arena, once
   for (event::Event& e : batch) {
     if (!e.live()) continue;
     const size_t first = keys_.size();
     if (!keyer_.storableKeys(e, batch, keys_)) continue;
+    // The event as stored: without a source of its own it carries the pipeline's ($source in
+    // traits then says what the stored row says).
+    if (e.source.empty()) {
+      if (pipeline_source.empty()) pipeline_source = batch.intern(source_id);
+      e.source = pipeline_source;
+    }
     pending_.push_back(Pending{&e, static_cast<uint32_t>(first), static_cast<uint32_t>(keys_.size() - first),
                                e.source.empty() ? source_id : e.source,
-                               e.occurred_at_us != 0 ? e.occurred_at_us : now, {}});
+                               e.occurred_at_us != 0 ? e.occurred_at_us : now, {}, {}, false});
+    same_id_.fingerprint(e, pending_.back().fingerprint);
   }
+}
+
+void PostgresStore::admitSameIds(std::string_view pipeline, event::Batch& batch) {
+  if (pending_.empty()) return;
+  a_[0].clear();
+  for (const Pending& p : pending_) a_[0].add(p.event->id);
+  std::unordered_map<std::string, StoredContent> stored;
+  {
+    pg::Result r = conn_.run(pre_event_content_, {a_[0].param()});
+    for (int i = 0; i < r.rows(); ++i) {
+      StoredContent& c = stored[std::string(r.text(i, 0))];
+      c.content_hash.assign(r.text(i, 1));
+      c.pipeline.assign(r.text(i, 2));
+      c.source.assign(r.text(i, 3));
+    }
+  }
+  same_id_.beginBatch();
+  size_t kept = 0;
+  for (Pending& p : pending_) {
+    const auto it = stored.find(std::string(p.event->id));
+    if (!same_id_.admit(*p.event, batch, pipeline, it == stored.end() ? nullptr : &it->second, p.fingerprint)) {
+      continue;
+    }
+    p.versioned = p.versioned || same_id_.versioned();  // a retried attempt finds its new id unknown
+    if (&pending_[kept] != &p) pending_[kept] = std::move(p);
+    ++kept;
+  }
+  pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(kept), pending_.end());
 }
 
 void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch,
@@ -376,6 +423,7 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   attempted_ = true;
   resetBatchState();
   const bool cache_valid = lockAndCheckEpoch();
+  admitSameIds(pipeline, batch);
   if (!resolver_.beginBatch(now, cache_valid)) forgetCaches();
   prefetch();
   for (Pending& p : pending_) {
@@ -688,6 +736,7 @@ void PostgresStore::sendEvents(std::string_view pipeline, int64_t now) {
   for (int i = 0; i < 5; ++i) a_[i].clear();
   a_[5].clear(Type::BigInt);
   a_[6].clear();
+  a_[7].clear();
   for (size_t n = 0; n < order_.size(); ++n) {
     if (n + 1 < order_.size() && pending_[order_[n]].event->id == pending_[order_[n + 1]].event->id) continue;
     const Pending& p = pending_[order_[n]];
@@ -707,13 +756,14 @@ void PostgresStore::sendEvents(std::string_view pipeline, int64_t now) {
     event::appendAttributesJson(json_, e);
     pg::neutralizeJsonNul(json_);
     a_[6].add(json_);
+    a_[7].add(p.fingerprint);
   }
   pipeline_text_.clear();
   pg::appendValidUtf8(pipeline_text_, pipeline);
   now_text_ = str(now);
   pg::Result r = conn_.run(upsert_events_, {pg::text(pipeline_text_), pg::text(now_text_), a_[0].param(),
                                             a_[1].param(), a_[2].param(), a_[3].param(), a_[4].param(),
-                                            a_[5].param(), a_[6].param()});
+                                            a_[5].param(), a_[6].param(), a_[7].param()});
   std::unordered_set<std::string_view> fresh;
   for (int i = 0; i < r.rows(); ++i) {
     if (r.text(i, 1) == "t") fresh.insert(r.text(i, 0));
@@ -1023,6 +1073,11 @@ void PostgresStore::appendAudit(const AuditRow& row) {
     conn_.run(insert_audit_, {pg::text(at), pg::text(row.actor), pg::text(row.action),
                               pg::text(row.subject), pg::text(details)});
   });
+}
+
+void PostgresStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

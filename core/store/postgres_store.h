@@ -58,6 +58,7 @@ class PostgresStore final : public Store, private identity::Graph {
   pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                               event::Batch& batch) override;
   StoreCounts counts() override;
+  void setSameIdPolicy(std::string_view pipeline, int policy) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
@@ -109,6 +110,9 @@ class PostgresStore final : public Store, private identity::Graph {
   // Takes the writer lock; true when nobody else wrote since this writer's last batch.
   bool lockAndCheckEpoch();
   void prefetch();
+  // Inside the transaction: turns records that reuse a stored id with other content into
+  // collision dead letters (SameIdGuard) and drops them from pending_.
+  void admitSameIds(std::string_view pipeline, event::Batch& batch);
   void resetBatchState();
   void forgetCaches();
   // The profile `id` ends up as after this batch's merges so far.
@@ -126,12 +130,13 @@ class PostgresStore final : public Store, private identity::Graph {
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
   RawSealer sealer_;
+  SameIdGuard same_id_;
   identity::Resolver resolver_;
   bool any_limit_ = false;
   std::mutex mutex_;
 
   int find_identity_ = -1, select_checkpoint_ = -1, upsert_checkpoint_ = -1, select_counts_ = -1;
-  int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1;
+  int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1, pre_event_content_ = -1;
   int count_identities_ = -1, load_profile_ = -1;
   int upsert_events_ = -1, upsert_profiles_ = -1, insert_identities_ = -1, touch_identities_ = -1;
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
@@ -160,6 +165,8 @@ class PostgresStore final : public Store, private identity::Graph {
     std::string_view source;
     int64_t seen;
     identity::Resolution resolution;
+    std::string fingerprint;  // of its content (SameIdGuard)
+    bool versioned = false;   // a new version of a changed snapshot (SameIdGuard::versioned)
   };
   std::vector<Pending> pending_;
   std::vector<IdentityKey> keys_;

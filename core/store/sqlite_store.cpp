@@ -105,11 +105,12 @@ constexpr const char* kDeleteProfile = "DELETE FROM profiles WHERE id = ?1";
 constexpr const char* kInsertMerge =
     "INSERT INTO profile_merges (from_profile, into_profile, reason, merged_at) VALUES (?1, ?2, ?3, ?4)";
 constexpr const char* kInsertEvent =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING";
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
+    "content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING";
 constexpr const char* kUpdateEvent =
     "UPDATE events SET pipeline = ?2, source = ?3, profile_id = ?4, channel = ?5, type = ?6, "
-    "occurred_at = ?7, ingested_at = ?8, attributes = ?9 WHERE id = ?1";
+    "occurred_at = ?7, ingested_at = ?8, attributes = ?9, content_hash = ?10 WHERE id = ?1";
+constexpr const char* kSelectEventContent = "SELECT content_hash, pipeline, source FROM events WHERE id = ?1";
 constexpr const char* kUpsertDeadLetter =
     "INSERT INTO dead_letters (id, pipeline, source, event_id, reason, payload, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -145,6 +146,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
+      same_id_(options.hasher),
       resolver_(options.identity),
       group_max_events_(std::max<size_t>(options.group_commit_events, 1)),
       group_max_age_(std::max(options.group_commit_ms, 0)) {
@@ -259,6 +261,7 @@ void SqliteStore::prepare() {
   insert_merge_ = sqlite::Statement(db_, kInsertMerge);
   insert_event_ = sqlite::Statement(db_, kInsertEvent);
   update_event_ = sqlite::Statement(db_, kUpdateEvent);
+  select_event_content_ = sqlite::Statement(db_, kSelectEventContent);
   upsert_dead_letter_ = sqlite::Statement(db_, kUpsertDeadLetter);
   upsert_checkpoint_ = sqlite::Statement(db_, kUpsertCheckpoint);
   select_checkpoint_ = sqlite::Statement(db_, kSelectCheckpoint);
@@ -422,7 +425,8 @@ pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_
     size_t stored = 0;
     inGroup(key, [&] {
       resolver_.beginBatch(now, !othersWrote());
-      stored = resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_,
+      auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
+      stored = resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_,
                                [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                                  return writeEvent(pipeline, source, e, r, now);
                                });
@@ -466,6 +470,7 @@ bool SqliteStore::writeEvent(std::string_view pipeline, std::string_view source,
     }
     s.bind(8, now);
     s.bind(9, json_);
+    s.bind(10, fingerprint_);
   };
   {
     sqlite::ResetOnExit reset(insert_event_);
@@ -478,6 +483,17 @@ bool SqliteStore::writeEvent(std::string_view pipeline, std::string_view source,
   bindAll(update_event_);
   update_event_.step();
   return false;
+}
+
+bool SqliteStore::storedContent(std::string_view event_id, StoredContent& out) {
+  sqlite_keys::encodeId(event_id, id_a_);
+  sqlite::ResetOnExit reset(select_event_content_);
+  bind(select_event_content_, 1, id_a_);
+  if (!select_event_content_.step()) return false;
+  out.content_hash.assign(select_event_content_.text(0));
+  out.pipeline.assign(select_event_content_.text(1));
+  out.source.assign(select_event_content_.text(2));
+  return true;
 }
 
 // --- identity::Graph ---
@@ -840,6 +856,11 @@ void SqliteStore::appendAudit(const AuditRow& row) {
   insert.bind(4, row.subject, true);
   insert.bind(5, row.details.empty() ? std::string_view("{}") : std::string_view(row.details));
   insert.run();
+}
+
+void SqliteStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

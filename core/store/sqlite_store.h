@@ -40,6 +40,7 @@ class SqliteStore final : public Store, private identity::Graph {
   pipeline::Result flush(std::string_view pipeline, std::string_view source_id) override;
   bool mustResume(std::string_view pipeline, std::string_view source_id) override;
   StoreCounts counts() override;
+  void setSameIdPolicy(std::string_view pipeline, int policy) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
@@ -95,6 +96,8 @@ class SqliteStore final : public Store, private identity::Graph {
   void refuseIfLost(const std::string& key) const;
   static std::string groupKey(std::string_view pipeline, std::string_view source_id);
 
+  // What the store holds under an event id (for SameIdGuard); false when nothing.
+  bool storedContent(std::string_view event_id, StoredContent& out);
   bool writeEvent(std::string_view pipeline, std::string_view source, event::Event& e,
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id,
@@ -106,6 +109,8 @@ class SqliteStore final : public Store, private identity::Graph {
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
   RawSealer sealer_;
+  SameIdGuard same_id_;
+  std::string fingerprint_;  // of the event being written
   identity::Resolver resolver_;
   std::mutex mutex_;
   int64_t data_version_ = -1;
@@ -128,7 +133,7 @@ class SqliteStore final : public Store, private identity::Graph {
   sqlite::Statement insert_identity_, touch_identity_, record_conflict_;
   sqlite::Statement merge_identities_, merge_events_, merge_consents_, merge_conflicts_,
       merge_conflicts_other_, delete_profile_, insert_merge_;
-  sqlite::Statement insert_event_, update_event_;
+  sqlite::Statement insert_event_, update_event_, select_event_content_;
   sqlite::Statement upsert_dead_letter_, upsert_checkpoint_, select_checkpoint_, select_counts_;
   sqlite::Statement insert_vault_;
 

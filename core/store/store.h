@@ -155,6 +155,10 @@ class Store : public pipeline::CheckpointStore {
     return false;
   }
 
+  // What a record under a stored event id with other content means for `pipeline`'s events
+  // (the cdp sink's `same_id:`; identity_rules.h SameIdPolicy). 0 Auto, 1 Collision, 2 Versions.
+  virtual void setSameIdPolicy(std::string_view pipeline, int policy) = 0;
+
   virtual StoreCounts counts() = 0;
   // The profile a clear identity value belongs to (normalised and pseudonymised like ingested
   // ones; an "h1:" value is looked up as is); nullopt when unknown or not normalisable.
@@ -166,7 +170,7 @@ class Store : public pipeline::CheckpointStore {
   // The schema version of the open database.
   virtual int schemaVersion() = 0;
 
-  // Tokenisation vault (schemas/cdp/<dialect>/0003_vault.sql). putVault inserts rows whose
+  // Tokenisation vault (schemas/cdp/<dialect>/0004_vault.sql). putVault inserts rows whose
   // token is not there yet (a token is deterministic, so an existing row already holds the
   // same value) and commits them: with the open group of batches when one is open (so a
   // token never outlives the events that carry it), else in a transaction of their own.

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -144,6 +145,94 @@ TEST(Cli, RunJsonSummaryAndFailureExitCode) {
 
   auto invalid = runCommand({omniloopBin(), "run", dir + "/missing.yaml"});
   EXPECT_EQ(invalid.exit_code, 2);
+}
+
+// Phones as people type them. Valid ones (even with digits in sequence) link; every rejected
+// identity is counted by reason in the run summary; `profile` reads a national number in the
+// default region of omniloop.yaml or in --region.
+TEST(Cli, PhonesAreValidatedByLibphonenumberAndEveryRejectionIsCounted) {
+  const std::string dir = tempDir("phones");
+  writeFile(dir + "/in.jsonl",
+            "{\"id\":1,\"phone\":\"+49 30 1234567\",\"email\":\"ann@example.com\"}\n"
+            "{\"id\":2,\"phone\":\"+1 234 567 8901\",\"email\":\"bob@example.com\"}\n"
+            "{\"id\":3,\"phone\":\"(030) 123-4567\",\"email\":\"ann@example.com\"}\n"
+            "{\"id\":4,\"phone\":\"0049 30 1234567\",\"email\":\"cy.example.com\"}\n"
+            "{\"id\":5,\"phone\":\"12ab\",\"email\":\"dee@example.com\"}\n"
+            "{\"id\":6,\"phone\":\"123\",\"email\":\"test@test.com\"}\n");
+  writeFile(dir + "/p.yaml", "version: 1\nname: phones\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                                 "/in.jsonl, key_field: id }\nstages:\n  - map: { rename: { phone: $identities.phone, "
+                                 "email: $identities.email } }\nsink:\n  type: cdp\n");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/cdp.db\nidentity:\n  default_region: DE\n");
+  const std::string config = dir + "/omniloop.yaml";
+  auto r = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--config", config, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"identity_rejected\":{\"blocklisted\":1,\"email_malformed\":1,\"phone_invalid\":2}"),
+            std::string::npos)
+      << r.out;
+
+  // +49 30 1234567, (030) 123-4567 and 0049 30 1234567 are one number: Ann's and Cy's events meet.
+  auto national = runCommand({omniloopBin(), "profile", "--identity", "phone:030 1234567", "--json", "--config", config});
+  ASSERT_EQ(national.exit_code, 0) << national.err;
+  EXPECT_NE(national.out.find("\"event_count\":3"), std::string::npos) << national.out;
+  auto us = runCommand({omniloopBin(), "profile", "--identity", "phone:(234) 567-8901", "--region", "US", "--json",
+                        "--config", config});
+  ASSERT_EQ(us.exit_code, 0) << us.err;
+  EXPECT_NE(us.out.find("\"event_count\":1"), std::string::npos) << us.out;
+  auto de = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region", "de", "--config", config});
+  EXPECT_EQ(de.exit_code, 0) << de.err;
+  auto bad_region = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region", "Germany",
+                                "--config", config});
+  EXPECT_EQ(bad_region.exit_code, 2);
+  EXPECT_NE(bad_region.err.find("--region takes a two-letter region"), std::string::npos) << bad_region.err;
+  auto invalid = runCommand({omniloopBin(), "profile", "--identity", "phone:12ab", "--region", "DE", "--config", config});
+  EXPECT_EQ(invalid.exit_code, 2);
+  EXPECT_NE(invalid.err.find("not a valid number in region DE"), std::string::npos) << invalid.err;
+  EXPECT_EQ(invalid.err.find("12ab"), std::string::npos) << "the clear value was echoed";
+}
+
+// A record that reuses a stored id with other content is a collision the user sees (counter,
+// dead letter), never a silent overwrite; the same record again is a no-op.
+TEST(Cli, SameIdWithOtherContentIsReportedNotOverwritten) {
+  const std::string dir = tempDir("sameid");
+  writeFile(dir + "/in.jsonl", "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":20}\n");
+  writeFile(dir + "/p.yaml", "version: 1\nname: orders\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                                 "/in.jsonl, key_field: id }\nsink:\n  type: cdp\n  with: { same_id: collision }\n");
+  const std::string store = "sqlite:" + dir + "/cdp.db";
+  auto first = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  // Order 1 again as it was, and order 2 again with another total (a reused order number).
+  std::ofstream(dir + "/in.jsonl", std::ios::app) << "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":99}\n";
+  auto second = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--json"});
+  EXPECT_NE(second.out.find("\"same_id\":{\"collision\":1}"), std::string::npos) << second.out << second.err;
+  auto stats = runCommand({omniloopBin(), "stats", "--store", store, "--json"});
+  EXPECT_NE(stats.out.find("\"events\":2"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("\"dead_letters\":1"), std::string::npos) << stats.out;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/cdp.db").c_str(), &db), SQLITE_OK);
+  auto one = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return out;
+  };
+  EXPECT_EQ(one("SELECT group_concat(json_extract(attributes, '$.total')) FROM (SELECT attributes FROM events "
+                "ORDER BY json_extract(attributes, '$.id'))"),
+            "10,20");  // the stored order 2 stays as it was
+  EXPECT_NE(one("SELECT reason FROM dead_letters").find("same id, different content"), std::string::npos);
+  sqlite3_close(db);
+}
+
+// A misspelt identity type in omniloop.yaml stops the command with file:line:column and a hint.
+TEST(Cli, MisspeltIdentityTypeInTheConfigIsAnError) {
+  const std::string dir = tempDir("idtypo");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/cdp.db\nidentity:\n  types:\n    emial: { max_per_profile: 1 }\n");
+  auto r = runCommand({omniloopBin(), "stats", "--config", dir + "/omniloop.yaml"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(dir + "/omniloop.yaml:4:5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'email'?"), std::string::npos) << r.err;
 }
 
 TEST(Cli, PluginsListsBundledFileConnectors) {
