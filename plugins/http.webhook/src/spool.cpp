@@ -45,6 +45,28 @@ Spool::Spool(const std::string& dir) : path_(dir + "/webhook.spool") {
       }
     }
   }
+  // The ids already spooled, so a redelivery after a crash is recognised.
+  {
+    std::string text;
+    char block[65536];
+    off_t pos = 0;
+    for (;;) {
+      const ssize_t n = ::pread(fd_, block, sizeof block, pos);
+      if (n <= 0) break;
+      text.append(block, static_cast<size_t>(n));
+      pos += n;
+      size_t start = 0;
+      for (size_t nl; (nl = text.find('\n', start)) != std::string::npos; start = nl + 1) {
+        constexpr std::string_view kHead = "{\"id\":\"";
+        const std::string_view line(text.data() + start, nl - start);
+        if (line.substr(0, kHead.size()) != kHead) continue;
+        const size_t end = line.find('"', kHead.size());
+        if (end != std::string_view::npos)
+          ids_.emplace(line.substr(kHead.size(), end - kHead.size()));
+      }
+      text.erase(0, start);
+    }
+  }
   // Make the file's directory entry durable too.
   const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {
@@ -58,9 +80,23 @@ Spool::~Spool() {
 }
 
 bool Spool::append(std::string_view line, std::string* error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return appendLocked(line, error);
+}
+
+bool Spool::appendOnce(const std::string& id, std::string_view line, bool* duplicate,
+                       std::string* error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  *duplicate = ids_.count(id) > 0;
+  if (*duplicate) return true;
+  if (!appendLocked(line, error)) return false;
+  ids_.insert(id);
+  return true;
+}
+
+bool Spool::appendLocked(std::string_view line, std::string* error) {
   std::string buf(line);
   buf.push_back('\n');
-  std::lock_guard<std::mutex> lock(mu_);
   size_t done = 0;
   while (done < buf.size()) {
     const ssize_t n = ::write(fd_, buf.data() + done, buf.size() - done);

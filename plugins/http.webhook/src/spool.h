@@ -7,6 +7,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_set>
 
 namespace omniloop::webhook {
 
@@ -22,11 +23,18 @@ class Spool {
   const std::string& path() const { return path_; }
   // Appends one line (without its LF) durably. Thread-safe. false + error on failure.
   bool append(std::string_view line, std::string* error);
+  // The same for a request with the sender's delivery id: a redelivery of an id already in the
+  // spool (a retry after an answer lost to a crash) is not written again; *duplicate says so.
+  bool appendOnce(const std::string& id, std::string_view line, bool* duplicate,
+                  std::string* error);
 
  private:
   std::string path_;
+  bool appendLocked(std::string_view line, std::string* error);
+
   int fd_ = -1;
   std::mutex mu_;
+  std::unordered_set<std::string> ids_;  // delivery ids in the spool (read back at start)
 };
 
 }  // namespace omniloop::webhook

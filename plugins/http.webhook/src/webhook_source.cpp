@@ -130,20 +130,28 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     }
     if (!doc.isObject()) return reject(S::HTTP_BAD_REQUEST, "body must be a JSON object");
     std::string id = cfg_.id_header.empty() ? "" : req.get(cfg_.id_header, "");
-    if (id.empty() || id.size() > 200 || !filetail::isValidUtf8(id)) id = randomId();
+    // A sender's id is JSON-quoted into the spool; keep it plain so it reads back the same.
+    const bool plain = !id.empty() && id.size() <= 200 &&
+                       id.find_first_of("\"\\") == std::string::npos && filetail::isValidUtf8(id);
+    const bool from_sender = plain;
+    if (!plain) id = randomId();
     std::string line = "{\"id\":";
     sdk::appendJsonString(line, id);
     line += ",\"received_at\":" + std::to_string(nowMicros()) + ",\"body\":";
     doc.dump(line);
     line += "}";
     std::string error;
-    if (!spool_.append(line, &error)) {
+    bool duplicate = false;
+    const bool stored =
+        from_sender ? spool_.appendOnce(id, line, &duplicate, &error) : spool_.append(line, &error);
+    if (!stored) {
       counters_.spool_errors++;
       answer(resp, S::HTTP_SERVICE_UNAVAILABLE, errorJson(request, "not stored; retry later"));
       return;
     }
-    counters_.accepted++;
-    std::string ok = "{\"accepted\":true,\"id\":";
+    (duplicate ? counters_.duplicates : counters_.accepted)++;
+    std::string ok =
+        duplicate ? "{\"accepted\":true,\"duplicate\":true,\"id\":" : "{\"accepted\":true,\"id\":";
     sdk::appendJsonString(ok, id);
     answer(resp, S::HTTP_ACCEPTED, ok + "}");
   }
@@ -309,11 +317,13 @@ void WebhookSource::emit(sdk::EventBuilder& ev, const filetail::Tail::Record& re
 }
 
 void WebhookSource::reportCounters() {
-  const int64_t now[4] = {counters_.accepted.load(), counters_.unauthorized.load(),
-                          counters_.rejected.load(), counters_.spool_errors.load()};
-  static constexpr const char* kNames[4] = {"webhook_accepted", "webhook_unauthorized",
-                                            "webhook_rejected", "webhook_spool_errors"};
-  for (int i = 0; i < 4; ++i) {
+  const int64_t now[5] = {counters_.accepted.load(), counters_.unauthorized.load(),
+                          counters_.rejected.load(), counters_.spool_errors.load(),
+                          counters_.duplicates.load()};
+  static constexpr const char* kNames[5] = {"webhook_accepted", "webhook_unauthorized",
+                                            "webhook_rejected", "webhook_spool_errors",
+                                            "webhook_duplicates"};
+  for (int i = 0; i < 5; ++i) {
     if (now[i] != reported_[i]) host().counter(kNames[i], now[i] - reported_[i]);
     reported_[i] = now[i];
   }

@@ -35,6 +35,7 @@ struct EndpointCounters {
   std::atomic<int64_t> unauthorized{0};  // 401: unsigned, badly signed, outside the window
   std::atomic<int64_t> rejected{0};      // other 4xx: not JSON, too large, wrong path/method
   std::atomic<int64_t> spool_errors{0};  // 503
+  std::atomic<int64_t> duplicates{0};    // a delivery id already spooled: 202, not stored again
 };
 
 class WebhookSource : public sdk::SourceBase {
@@ -57,7 +58,7 @@ class WebhookSource : public sdk::SourceBase {
   EndpointCounters counters_;
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   int64_t dead_letters_ = 0;
-  int64_t reported_[4] = {0, 0, 0, 0};
+  int64_t reported_[5] = {0, 0, 0, 0, 0};
 };
 
 }  // namespace omniloop::webhook

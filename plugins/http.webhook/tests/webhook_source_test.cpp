@@ -84,6 +84,28 @@ TEST(WebhookSource, AcceptsSignedJsonAndReadsItFromTheSpool) {
   EXPECT_EQ(e.find("line_items")->type, OL_JSON);
   EXPECT_FALSE(e.find("test")->b);
   EXPECT_EQ(src.log().counters["webhook_accepted"], 1);
+  // A redelivery (same delivery id) is acknowledged but not stored again, also after a restart.
+  auto again = post(ep.port, "/hooks/shop", body, signedHeaders(body, "delivery-1"));
+  EXPECT_EQ(again.status, 202);
+  EXPECT_NE(again.body.find("\"duplicate\":true"), std::string::npos) << again.body;
+  EXPECT_TRUE(src.drain().events.empty());
+  EXPECT_EQ(src.log().counters["webhook_duplicates"], 1);
+}
+
+TEST(WebhookSource, RedeliveryAfterARestartIsRecognised) {
+  Endpoint ep("redeliver");
+  const std::string body = R"({"order":1})";
+  {
+    Instance src(OL_SOURCE, "http.webhook", ep.config());
+    ASSERT_TRUE(src.ok()) << src.createError();
+    ASSERT_EQ(post(ep.port, "/hooks/shop", body, signedHeaders(body, "d-7")).status, 202);
+  }
+  Instance src(OL_SOURCE, "http.webhook", ep.config());
+  ASSERT_TRUE(src.ok()) << src.createError();
+  auto r = post(ep.port, "/hooks/shop", body, signedHeaders(body, "d-7"));
+  EXPECT_EQ(r.status, 202);
+  EXPECT_NE(r.body.find("\"duplicate\":true"), std::string::npos) << r.body;
+  EXPECT_EQ(src.drain().events.size(), 1u);  // the spool holds it once
 }
 
 TEST(WebhookSource, RefusesUnsignedBadlySignedStaleAndMalformedRequests) {
