@@ -15,6 +15,7 @@
 #include "app/runtime.h"
 #include "app/signals.h"
 #include "app/status_command.h"
+#include "app/tcf_command.h"
 #include "config/pipeline_spec.h"
 #include "event/json.h"
 #include "plugin/registry.h"
@@ -35,6 +36,7 @@ commands:
   stats                 what the CDP store holds: profiles, identities, events, dead letters
   profile               one unified customer profile: identities, traits, timeline
   status                the running omniloopd's pipelines: state, counters, last error
+  tcf decode STRING     decode an IAB TCF v2.2 consent string (--json: IAB field names)
   version               print the version
 
 global options:
@@ -448,6 +450,7 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "stats") return cmdStats(a);
     if (cmd == "profile") return cmdProfile(a);
     if (cmd == "status") return runStatusCommand(args);
+    if (cmd == "tcf") return runTcfCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);
     return 2;
