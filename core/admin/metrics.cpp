@@ -2,6 +2,9 @@
 
 #include <charconv>
 #include <cmath>
+#include <map>
+#include <utility>
+#include <vector>
 
 namespace omniloop::admin {
 
@@ -17,6 +20,19 @@ void appendHelp(std::string& out, std::string_view help) {
       out += c;
     }
   }
+}
+
+using ReasonEntry = pipeline::ReasonCounts::value_type;
+
+// omniloop_<family>_total, with anything outside [a-z0-9_] in the family turned into '_'.
+std::string metricName(std::string_view family) {
+  std::string name = "omniloop_";
+  for (char c : family) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
+    name += ok ? c : (c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : '_');
+  }
+  name += "_total";
+  return name;
 }
 
 }  // namespace
@@ -125,6 +141,21 @@ std::string renderMetrics(const DaemonSnapshot& s) {
     for (const auto& p : ps) {
       if (p.state == "invalid") continue;
       w.sample(c.name, {{"pipeline", p.name}}, p.*(c.field));
+    }
+  }
+
+  // Batch::count families, one metric family each: omniloop_<family>_total{pipeline,reason}.
+  std::map<std::string, std::vector<std::pair<const PipelineSnapshot*, const ReasonEntry*>>>
+      families;
+  for (const auto& p : ps) {
+    for (const auto& entry : p.counts) families[metricName(entry.first.first)].push_back({&p, &entry});
+  }
+  for (const auto& [name, samples] : families) {
+    w.family(name, "counter",
+             "Events or identities the pipeline's components counted under this name, by "
+             "reason (see docs/operations.md).");
+    for (const auto& [p, entry] : samples) {
+      w.sample(name, {{"pipeline", p->name}, {"reason", entry->first.second}}, entry->second);
     }
   }
 

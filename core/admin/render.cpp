@@ -50,6 +50,16 @@ std::string pipelineJson(const PipelineSnapshot& p) {
           .integer("dead_lettered", p.dead_lettered)
           .integer("batches", p.batches)
           .integer("queue_depth", p.queue_depth);
+      // Batch::count families: "consent_denied": {"marketing": 3}, ...
+      for (auto it = p.counts.begin(); it != p.counts.end();) {
+        const std::string& family = it->first.first;
+        auto end = it;
+        while (end != p.counts.end() && end->first.first == family) ++end;
+        c.object(family, [&](JsonObjectWriter& f) {
+          for (auto i = it; i != end; ++i) f.integer(i->first.second, i->second);
+        });
+        it = end;
+      }
     });
     o.objects("stages", p.stages, [](JsonObjectWriter& st, const StageSnapshot& stage) {
       st.text("name", stage.name)

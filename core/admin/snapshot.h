@@ -50,6 +50,7 @@ struct PipelineSnapshot {
   double latency_sum_seconds = 0;
   std::vector<StageSnapshot> stages;
   std::vector<SinkSnapshot> sinks;
+  pipeline::ReasonCounts counts;  // Batch::count tallies: (family, label) -> n, cumulative
 };
 
 struct DaemonSnapshot {

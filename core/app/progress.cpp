@@ -118,6 +118,27 @@ Stats& entryFor(std::vector<std::unique_ptr<Stats>>& total, size_t i, const std:
 
 }  // namespace
 
+void appendCountersJson(std::string& j, const pipeline::ReasonCounts& counts) {
+  j += '{';
+  std::string_view family;
+  bool open = false;
+  for (const auto& [key, n] : counts) {
+    if (!open || key.first != family) {
+      if (open) j += "},";
+      event::appendJsonString(j, key.first);
+      j += ":{";
+      family = key.first;
+      open = true;
+    } else {
+      j += ',';
+    }
+    event::appendJsonString(j, key.second);
+    j += ':' + std::to_string(n);
+  }
+  if (open) j += '}';
+  j += '}';
+}
+
 void addAttempt(pipeline::PipelineStats& total, const pipeline::PipelineStats& attempt, bool first) {
   auto add = [](auto& into, const auto& from) { into.fetch_add(from.load()); };
   add(total.read, attempt.read);
@@ -143,6 +164,7 @@ void addAttempt(pipeline::PipelineStats& total, const pipeline::PipelineStats& a
     add(into.errors, from.errors);
     add(into.retries, from.retries);
   }
+  total.counters.add(attempt.counters.snapshot());
   if (first) total.started = attempt.started;
   const auto attempt_end = attempt.started + std::chrono::nanoseconds(attempt.finished_ns.load());
   total.finished_ns.store(std::max<int64_t>(
@@ -168,6 +190,15 @@ void printSummary(std::ostream& out, const std::string& pipeline, const std::str
     for (const auto& s : stats.sinks) {
       out << "    sink " << std::left << std::setw(18) << s->name << std::right << std::setw(12)
           << formatCount(s->written.load()) << " written\n";
+    }
+  }
+  const pipeline::ReasonCounts counts = stats.counters.snapshot();
+  if (!counts.empty()) {
+    out << "  counted:\n";
+    for (const auto& [key, n] : counts) {
+      const std::string label = key.first + " (" + key.second + ")";
+      out << "    " << std::left << std::setw(34) << label << std::right << std::setw(10)
+          << formatCount(n) << "\n";
     }
   }
   if (!stats.stages.empty()) {
@@ -237,7 +268,9 @@ std::string summaryJson(const std::string& pipeline, const std::string& file,
     event::appendJsonString(j, stats.sinks[i]->name);
     j += ",\"written\":" + std::to_string(stats.sinks[i]->written.load()) + "}";
   }
-  j += "]}";
+  j += "],\"counters\":";
+  appendCountersJson(j, stats.counters.snapshot());
+  j += "}";
   return j;
 }
 

@@ -38,6 +38,9 @@ std::string formatRate(double per_second);
 
 // Adds a finished attempt's counters to `total`, whose time then runs from the first
 // attempt's start to this one's end (`omniloop run` resuming after a rolled-back group).
+// {"family":{"label":n,...},...}: the Batch::count tallies, grouped by family.
+void appendCountersJson(std::string& out, const pipeline::ReasonCounts& counts);
+
 void addAttempt(pipeline::PipelineStats& total, const pipeline::PipelineStats& attempt, bool first);
 
 // Human-readable summary of a finished run; `resumes`: times it resumed from its cursor.

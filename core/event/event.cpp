@@ -355,8 +355,19 @@ void Batch::discardLast() {
   if (size_ > 0) --size_;
 }
 
+void Batch::count(std::string_view family, std::string_view label, uint64_t n) {
+  for (Tally& t : tallies_) {
+    if (t.family == family && t.label == label) {
+      t.n += n;
+      return;
+    }
+  }
+  tallies_.push_back({arena_.copy(family), arena_.copy(label), n});
+}
+
 void Batch::reset() {
   size_ = 0;
+  tallies_.clear();
   arena_.reset();
   cursor.clear();
   last = false;

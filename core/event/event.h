@@ -146,8 +146,24 @@ class Batch {
 
   size_t countLive() const;
 
+  // Per-batch tallies by (family, label): why events were dropped or identities rejected, e.g.
+  // ("consent_denied", "marketing"), ("identity_rejected", "phone_invalid"). Stages and sinks
+  // add to them while they work on the batch; the executor folds them into the pipeline's
+  // counters once the batch is done (so a sink attempt that is retried is not counted twice:
+  // the executor restores the tallies it had before the attempt). Few distinct keys per batch,
+  // so a linear scan beats a map; family and label are interned in the batch's arena.
+  struct Tally {
+    std::string_view family;
+    std::string_view label;
+    uint64_t n = 0;
+  };
+  void count(std::string_view family, std::string_view label, uint64_t n = 1);
+  const std::vector<Tally>& tallies() const { return tallies_; }
+  void restoreTallies(const std::vector<Tally>& saved) { tallies_ = saved; }
+
  private:
   size_t capacity_;
+  std::vector<Tally> tallies_;
   size_t size_ = 0;
   std::vector<Event> events_;
   Arena arena_;

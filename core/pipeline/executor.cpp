@@ -251,6 +251,7 @@ void Executor::processBatch(Batch& batch) {
   const size_t dead = countDisposition(batch, Disposition::DeadLetter);
   (void)dead_at_source;
   stats_.dead_lettered.fetch_add(dead);
+  stats_.counters.add(batch);
   commit(batch, sink_committed);
 }
 
@@ -267,8 +268,11 @@ bool Executor::runSinks(Batch& batch) {
       }
     }
     const size_t live = batch.countLive();
+    // A retried attempt must not count its tallies twice.
+    const std::vector<event::Batch::Tally> tallies_before = batch.tallies();
     Result r;
     for (int attempt = 0;; ++attempt) {
+      if (attempt > 0) batch.restoreTallies(tallies_before);
       try {
         r = ns.sink->write(batch);
         if (r.isOk() && !ns.sink->commitsCursor()) r = ns.sink->flush();
@@ -290,6 +294,7 @@ bool Executor::runSinks(Batch& batch) {
       stats_.written.fetch_add(written);
       if (ns.sink->commitsCursor()) committed = true;
     } else {
+      batch.restoreTallies(tallies_before);  // nothing of this attempt was written
       st.errors.fetch_add(1);
       deadLetterLive(batch, "sink " + ns.name + ": " + r.message);
     }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "pipeline/component.h"
+#include "pipeline/reason_counters.h"
 
 namespace omniloop::pipeline {
 
@@ -47,6 +48,7 @@ struct PipelineStats {
   std::atomic<uint64_t> latency_sum_us{0};
   std::vector<std::unique_ptr<StageStats>> stages;
   std::vector<std::unique_ptr<SinkStats>> sinks;
+  ReasonCounters counters;  // Batch::count tallies of every processed batch
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   std::atomic<int64_t> finished_ns{0};  // run duration once finished
 

@@ -89,6 +89,7 @@ struct Supervisor::Totals {
   uint64_t latency_sum_us = 0;
   std::vector<admin::StageSnapshot> stages;  // in the spec's order
   std::vector<admin::SinkSnapshot> sinks;
+  pipeline::ReasonCounts counts;
 };
 
 struct Supervisor::Slot {
@@ -222,6 +223,7 @@ void Supervisor::runSlot(Slot& s) {
       b.filtered += st.filtered.load();
       b.dead_lettered += st.dead_lettered.load();
       b.batches += st.batches.load();
+      pipeline::addCounts(b.counts, st.counters.snapshot());
       for (size_t i = 0; i < b.latency_counts.size(); ++i) b.latency_counts[i] += st.latency_counts[i].load();
       b.latency_sum_us += st.latency_sum_us.load();
       for (size_t i = 0; i < st.stages.size() && i < b.stages.size(); ++i) {
@@ -532,6 +534,7 @@ admin::PipelineSnapshot Supervisor::snapshotLocked(const Slot& s) const {
   uint64_t sum_us = b.latency_sum_us;
   p.stages = b.stages;
   p.sinks = b.sinks;
+  p.counts = b.counts;
   p.cursor = s.cursor;
   if (s.exec != nullptr) {
     const pipeline::PipelineStats& st = s.exec->stats();
@@ -541,6 +544,7 @@ admin::PipelineSnapshot Supervisor::snapshotLocked(const Slot& s) const {
     p.dead_lettered += st.dead_lettered.load();
     p.batches += st.batches.load();
     p.queue_depth = st.queue_depth.load();
+    pipeline::addCounts(p.counts, st.counters.snapshot());
     for (size_t i = 0; i < p.latency_counts.size(); ++i) p.latency_counts[i] += st.latency_counts[i].load();
     sum_us += st.latency_sum_us.load();
     for (size_t i = 0; i < st.stages.size() && i < p.stages.size(); ++i) {

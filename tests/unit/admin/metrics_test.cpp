@@ -126,3 +126,21 @@ TEST(RenderMetrics, EveryFamilyHasHelpAndTypeOnceAndSamplesFollowIt) {
   }
   EXPECT_GE(seen.size(), 20u);
 }
+
+TEST(RenderMetrics, CountedReasonsAreOneFamilyEachWithPipelineAndReasonLabels) {
+  DaemonSnapshot s;
+  PipelineSnapshot a = pipelineNamed("crm", "running");
+  a.counts[{"consent_denied", "marketing"}] = 3;
+  a.counts[{"identity_rejected", "phone_invalid"}] = 2;
+  PipelineSnapshot b = pipelineNamed("pos", "running");
+  b.counts[{"consent_denied", "analytics"}] = 5;
+  s.pipelines = {a, b};
+  const std::string text = renderMetrics(s);
+  EXPECT_EQ(sampleValue(text, "omniloop_consent_denied_total{pipeline=\"crm\",reason=\"marketing\"}"), 3);
+  EXPECT_EQ(sampleValue(text, "omniloop_consent_denied_total{pipeline=\"pos\",reason=\"analytics\"}"), 5);
+  EXPECT_EQ(sampleValue(text, "omniloop_identity_rejected_total{pipeline=\"crm\",reason=\"phone_invalid\"}"), 2);
+  // One HELP/TYPE per family even when several pipelines report it.
+  size_t helps = 0;
+  for (size_t at = 0; (at = text.find("# HELP omniloop_consent_denied_total ", at)) != std::string::npos; ++at) ++helps;
+  EXPECT_EQ(helps, 1u);
+}

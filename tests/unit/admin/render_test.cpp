@@ -80,3 +80,16 @@ TEST(Readiness, ReadyWhenEveryValidPipelineRunsOrIsDone) {
   s.stopping = true;
   EXPECT_FALSE(readiness(s).ready);
 }
+
+TEST(RenderJson, CountedReasonsAppearUnderCountersGroupedByFamily) {
+  PipelineSnapshot p;
+  p.name = "crm";
+  p.state = "running";
+  p.counts[{"consent_denied", "marketing"}] = 3;
+  p.counts[{"consent_denied", "analytics"}] = 1;
+  p.counts[{"suppressed", "email"}] = 2;
+  auto counters = parse(pipelineJson(p))->getObject("counters");
+  EXPECT_EQ(counters->getObject("consent_denied")->getValue<int>("marketing"), 3);
+  EXPECT_EQ(counters->getObject("consent_denied")->getValue<int>("analytics"), 1);
+  EXPECT_EQ(counters->getObject("suppressed")->getValue<int>("email"), 2);
+}

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <sstream>
 
 using namespace omniloop;
 
@@ -51,4 +52,23 @@ TEST(RunSummary, AttemptsAddUpAndTheTimeSpansFromTheFirstStartToTheLastEnd) {
   EXPECT_NE(json.find("\"read\":2100,\"written\":1900,\"filtered\":0,\"dead_lettered\":200,\"resumes\":1,"),
             std::string::npos)
       << json;
+}
+
+TEST(RunSummary, CountedReasonsAddUpOverAttemptsAndAppearInJsonAndText) {
+  const auto t0 = std::chrono::steady_clock::now();
+  pipeline::PipelineStats first, second, total;
+  fill(first, 100, 90, t0, std::chrono::milliseconds(10));
+  fill(second, 100, 90, t0, std::chrono::milliseconds(10));
+  first.counters.add(pipeline::ReasonCounts{{{"consent_denied", "marketing"}, 4}});
+  second.counters.add(pipeline::ReasonCounts{{{"consent_denied", "marketing"}, 6},
+                                             {{"suppressed", "email"}, 1}});
+  app::addAttempt(total, first, true);
+  app::addAttempt(total, second, false);
+  const std::string json = app::summaryJson("r", "p.yaml", total, pipeline::Result::ok(), 0);
+  EXPECT_NE(json.find("\"counters\":{\"consent_denied\":{\"marketing\":10},\"suppressed\":{\"email\":1}}"),
+            std::string::npos)
+      << json;
+  std::ostringstream text;
+  app::printSummary(text, "r", "p.yaml", total, pipeline::Result::ok(), 0);
+  EXPECT_NE(text.str().find("consent_denied (marketing)"), std::string::npos) << text.str();
 }

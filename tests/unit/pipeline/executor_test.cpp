@@ -392,3 +392,72 @@ TEST(Executor, AFastSinkIsNotToldToDeferWhenNothingIsQueued) {
   EXPECT_EQ(raw->writes, 10);
   EXPECT_LE(raw->deferred, 1);  // at most a scheduling hiccup
 }
+
+namespace {
+
+// Counts every odd event under ("odd_seen", "odd") and every event under ("seen", "all").
+class TallyStage : public Stage {
+ public:
+  Result process(Batch& b) override {
+    for (auto& e : b) {
+      if (!e.live()) continue;
+      b.count("seen", "all");
+      if (e.find("n")->i % 2 != 0) b.count("odd_seen", "odd");
+    }
+    return Result::ok();
+  }
+};
+
+// Counts ("sink_seen", "all") per live event on every attempt, and asks for `retries` retries.
+class TallyingRetrySink : public Sink {
+ public:
+  explicit TallyingRetrySink(int retries) : retries_(retries) {}
+  Result write(Batch& b) override {
+    for (auto& e : b) {
+      if (e.live()) b.count("sink_seen", "all");
+    }
+    if (retries_ > 0) {
+      --retries_;
+      return Result::retry("busy");
+    }
+    return Result::ok();
+  }
+
+ private:
+  int retries_;
+};
+
+}  // namespace
+
+TEST(Executor, FoldsBatchTalliesIntoPipelineCountersOncePerBatch) {
+  std::vector<NamedStage> stages;
+  stages.push_back({"tally", std::make_unique<TallyStage>()});
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<TallyingRetrySink>(2)});
+  Executor ex(options(16), std::make_unique<CountingSource>(100), std::move(stages),
+              std::move(sinks), nullptr);
+  ASSERT_TRUE(ex.run().isOk());
+  const pipeline::ReasonCounts counts = ex.stats().counters.snapshot();
+  ASSERT_EQ(counts.size(), 3u);
+  EXPECT_EQ(counts.at({"seen", "all"}), 100u);
+  EXPECT_EQ(counts.at({"odd_seen", "odd"}), 50u);
+  // The sink's first batch was tried three times: its tallies count once.
+  EXPECT_EQ(counts.at({"sink_seen", "all"}), 100u);
+}
+
+TEST(Executor, ASinkThatFailsForGoodDoesNotKeepItsTallies) {
+  std::vector<NamedSink> sinks;
+  class FailingTallySink : public Sink {
+   public:
+    Result write(Batch& b) override {
+      b.count("sink_seen", "all", b.countLive());
+      return Result::error("disk full");
+    }
+  };
+  sinks.push_back({"default", std::make_unique<FailingTallySink>()});
+  MemoryCheckpoints cp;
+  Executor ex(options(10), std::make_unique<CountingSource>(30), {}, std::move(sinks), &cp);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_TRUE(ex.stats().counters.snapshot().empty());
+  EXPECT_EQ(cp.dead.size(), 30u);
+}
