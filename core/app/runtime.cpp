@@ -59,7 +59,7 @@ Runtime::Runtime(const RuntimeOptions& options) {
   // The bundled dir, then plugin_dirs, then $OMNILOOP_PLUGIN_PATH.
   registry_->discover(config_.plugin_dirs);
 
-  pipeline::registerBuiltinStages(catalog_);
+  pipeline::registerBuiltinStages(catalog_, &config_.privacy);
   store::registerCdpSink(catalog_);
   config::ComponentInfo discard;
   discard.kind = config::ComponentKind::Sink;
@@ -128,6 +128,10 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
 
   pipeline::StageContext stage_ctx;
   for (const auto& s : spec.sinks) stage_ctx.sink_names.push_back(s.name);
+  // `consent` looks the ledger up by the identities pseudonymised like the store keys them.
+  stage_ctx.privacy = &config_.privacy;
+  stage_ctx.hasher = &hasher();
+  stage_ctx.ledger = &store().consentLedger();
   std::vector<pipeline::NamedStage> stages;
   for (const auto& st : spec.stages) {
     const config::ComponentInfo* info = catalog_.find(config::ComponentKind::Stage, st.type);

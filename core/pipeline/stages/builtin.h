@@ -1,21 +1,35 @@
 #pragma once
-// The built-in stages: map, filter and route (reference: docs/stages.md).
+// The built-in stages: map, filter, route and consent (reference: docs/stages.md).
 #include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "config/catalog.h"
+#include "config/loader.h"
 #include "config/pipeline_spec.h"
 #include "pipeline/component.h"
+#include "privacy/normalize.h"
+
+namespace omniloop::privacy {
+class KeyedHasher;
+class ConsentLedger;
+}  // namespace omniloop::privacy
 
 namespace omniloop::pipeline {
 
 struct StageContext {
   std::vector<std::string> sink_names;  // index i = sink i (0 = default)
+  // For `consent`: the purposes (omniloop.yaml privacy:), the store's keyed hasher and
+  // normalisation (to look the ledger up by pseudonymised identities) and the process's
+  // consent ledger. Each may be null (no purposes declared; no store).
+  const config::PrivacyConfig* privacy = nullptr;
+  const privacy::KeyedHasher* hasher = nullptr;
+  privacy::NormalizeOptions normalize;
+  privacy::ConsentLedger* ledger = nullptr;
 };
 
-// True for "map", "filter" and "route".
+// True for "map", "filter", "route" and "consent".
 bool isBuiltinStage(std::string_view type);
 
 // Builds map/filter/route from a validated spec; throws config::ConfigError (with marks inside
@@ -25,6 +39,9 @@ std::unique_ptr<Stage> makeBuiltinStage(const config::StageSpec& spec, const Sta
 // Registers map, filter and route in `catalog` with their JSON Schemas and a `check` that
 // parses expressions and ops and reports errors at file:line:column inside the YAML (for an
 // expression: the bad token's position). Route targets are checked by makeBuiltinStage.
-void registerBuiltinStages(config::SimpleCatalog& catalog);
+// `privacy` (may be null: no purposes declared) must outlive the catalog: `consent` checks its
+// purpose names against it.
+void registerBuiltinStages(config::SimpleCatalog& catalog,
+                           const config::PrivacyConfig* privacy = nullptr);
 
 }  // namespace omniloop::pipeline
