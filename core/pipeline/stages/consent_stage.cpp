@@ -225,9 +225,10 @@ std::unique_ptr<Stage> buildConsentStage(const YAML::Node& body, BuildScope& sco
         const config::PurposeConfig* p = privacy != nullptr ? privacy->find(name) : nullptr;
         if (p == nullptr) {
           std::string hint = config::didYouMeanOrKnown(name, known, "purposes");
-          if (!hint.empty()) hint += "; ";
-          hint += "purposes are declared in omniloop.yaml: privacy: { purposes: { " +
-                  (name.empty() ? std::string("marketing") : name) + ": { basis: consent } } }";
+          if (hint.empty()) {
+            hint = "declare purposes once in omniloop.yaml: privacy: { purposes: { " +
+                   (name.empty() ? std::string("marketing") : name) + ": { basis: consent } } }";
+          }
           scope.error(n, "unknown purpose '" + name + "'", hint);
           ok = false;
           continue;
