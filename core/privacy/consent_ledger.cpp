@@ -33,8 +33,7 @@ bool ConsentLedger::apply(std::string_view pseudonym, std::string_view purpose,
   return true;
 }
 
-bool ConsentLedger::lookup(std::string_view pseudonym, std::string_view purpose,
-                           Entry& out) const {
+bool ConsentLedger::lookup(std::string_view pseudonym, std::string_view purpose, Entry& out) const {
   // Keys are built on the stack for typical pseudonyms (h1:<8>:<64> = 76 bytes + purpose).
   char buf[192];
   std::string heap;
@@ -75,8 +74,9 @@ void ConsentLedger::maybeRefresh() {
   if (now < next_refresh_ns_.load(std::memory_order_acquire)) return;
   std::unique_lock lock(refresh_mutex_, std::try_to_lock);
   if (!lock.owns_lock() || !load_) return;
-  next_refresh_ns_.store(now + std::chrono::duration_cast<std::chrono::nanoseconds>(interval_).count(),
-                         std::memory_order_release);
+  next_refresh_ns_.store(
+      now + std::chrono::duration_cast<std::chrono::nanoseconds>(interval_).count(),
+      std::memory_order_release);
   try {
     load_(*this);
   } catch (...) {

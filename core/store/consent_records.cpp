@@ -18,8 +18,9 @@ void appendConsentRecords(const event::Event& e, std::span<const identity::Key> 
   for (const event::Consent& c : e.consents) {
     if (c.status == event::ConsentStatus::Unknown || c.purpose.empty()) continue;
     for (const identity::Key& k : keys) {
-      out.push_back(ConsentRecord{k.type, k.hash, c.purpose, c.status, at, notice, tc,
-                                  tc.empty() ? std::string_view("event") : std::string_view("tcf")});
+      out.push_back(
+          ConsentRecord{k.type, k.hash, c.purpose, c.status, at, notice, tc,
+                        tc.empty() ? std::string_view("event") : std::string_view("tcf")});
     }
   }
 }

@@ -20,10 +20,10 @@ inline constexpr std::string_view kTcStringAttribute = "tc_string";
 struct ConsentRecord {
   std::string_view identity_type, identity_hash, purpose;
   event::ConsentStatus status = event::ConsentStatus::Unknown;
-  int64_t captured_at = 0;            // the event's occurred_at (else its ingestion time)
-  std::string_view notice_version;    // "" when unknown
-  std::string_view tc_string;         // "" when none
-  std::string_view evidence;          // "tcf" (a TC string came with it) or "event"
+  int64_t captured_at = 0;          // the event's occurred_at (else its ingestion time)
+  std::string_view notice_version;  // "" when unknown
+  std::string_view tc_string;       // "" when none
+  std::string_view evidence;        // "tcf" (a TC string came with it) or "event"
 };
 
 // Appends e's records (views into e and `keys`) to `out`.

@@ -48,8 +48,8 @@ class ConsentLedgerTest : public ::testing::TestWithParam<BackendKind> {
   }
 
   // One event of `email` (and optionally a crm id) carrying $consent.marketing = `status`.
-  static void add(event::Batch& b, std::string_view key, std::string_view email, ConsentStatus status,
-                  int64_t at, std::string_view crm_id = {}) {
+  static void add(event::Batch& b, std::string_view key, std::string_view email,
+                  ConsentStatus status, int64_t at, std::string_view crm_id = {}) {
     event::Event* e = b.append();
     e->key = b.intern(key);
     e->channel = "crm";
@@ -61,8 +61,8 @@ class ConsentLedgerTest : public ::testing::TestWithParam<BackendKind> {
     event::assignId(*e, "crm", b);
   }
 
-  void write(Store& s, std::string_view key, std::string_view email, ConsentStatus status, int64_t at,
-             std::string_view crm_id = {}) {
+  void write(Store& s, std::string_view key, std::string_view email, ConsentStatus status,
+             int64_t at, std::string_view crm_id = {}) {
     event::Batch b(8);
     add(b, key, email, status, at, crm_id);
     const pipeline::Result r = s.writeBatch("crm-consents", "crm", b);
@@ -77,7 +77,8 @@ class ConsentLedgerTest : public ::testing::TestWithParam<BackendKind> {
   ConsentStatus status(Store& s, std::string_view type, std::string_view value,
                        std::string_view purpose = "marketing") {
     privacy::ConsentLedger::Entry entry;
-    if (!s.consentLedger().lookup(pseudonym(type, value), purpose, entry)) return ConsentStatus::Unknown;
+    if (!s.consentLedger().lookup(pseudonym(type, value), purpose, entry))
+      return ConsentStatus::Unknown;
     return entry.status;
   }
 
@@ -93,13 +94,15 @@ TEST_P(ConsentLedgerTest, RecordsExplicitConsentPerIdentityWithEvidence) {
   EXPECT_EQ(status(*store, "crm_id", "CRM-1"), ConsentStatus::Denied);
   EXPECT_EQ(status(*store, "email", "bob@example.com"), ConsentStatus::Unknown);
   auto raw = fixture_->raw();
-  EXPECT_EQ(raw->all("SELECT identity_type, identity_hash, purpose, status, source, captured_at, evidence, "
-                     "notice_version, pipeline, event_id, tc_string FROM consents ORDER BY identity_type"),
-            "crm_id|" + pseudonym("crm_id", "CRM-1") + "|marketing|denied|crm|" + std::to_string(kT0) +
-                "|event|policy-2026-01|crm-consents|" + event::makeEventId("crm", "c1") + "|<null>\n" +
-                "email|" + pseudonym("email", "amy@example.com") + "|marketing|denied|crm|" +
-                std::to_string(kT0) + "|event|policy-2026-01|crm-consents|" + event::makeEventId("crm", "c1") +
-                "|<null>\n");
+  EXPECT_EQ(
+      raw->all(
+          "SELECT identity_type, identity_hash, purpose, status, source, captured_at, evidence, "
+          "notice_version, pipeline, event_id, tc_string FROM consents ORDER BY identity_type"),
+      "crm_id|" + pseudonym("crm_id", "CRM-1") + "|marketing|denied|crm|" + std::to_string(kT0) +
+          "|event|policy-2026-01|crm-consents|" + event::makeEventId("crm", "c1") + "|<null>\n" +
+          "email|" + pseudonym("email", "amy@example.com") + "|marketing|denied|crm|" +
+          std::to_string(kT0) + "|event|policy-2026-01|crm-consents|" +
+          event::makeEventId("crm", "c1") + "|<null>\n");
   // Every row carries the profile: the subject's consent history follows the profile.
   EXPECT_EQ(raw->one("SELECT count(*) FROM consents WHERE profile_id IS NULL"), "0");
 }
@@ -162,9 +165,11 @@ TEST_P(ConsentLedgerTest, UnknownStatusIsNotRecorded) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConsentLedgerTest,
-                         ::testing::Values(BackendKind::SqliteFile, BackendKind::Postgres, BackendKind::OdbcSqlite,
-                                           BackendKind::OdbcPostgres),
-                         [](const ::testing::TestParamInfo<BackendKind>& info) { return kindName(info.param); });
+                         ::testing::Values(BackendKind::SqliteFile, BackendKind::Postgres,
+                                           BackendKind::OdbcSqlite, BackendKind::OdbcPostgres),
+                         [](const ::testing::TestParamInfo<BackendKind>& info) {
+                           return kindName(info.param);
+                         });
 
 }  // namespace
 }  // namespace omniloop::store::testing

@@ -30,7 +30,7 @@ Basis parseBasis(std::string_view b) {
 struct Required {
   std::string name;
   Basis basis = Basis::Consent;
-  std::vector<unsigned> tcf;  // TCF purpose ids that must all be granted
+  std::vector<unsigned> tcf;   // TCF purpose ids that must all be granted
   std::string denied_reason;   // "consent: 'marketing' denied"
   std::string missing_reason;  // "consent: no consent recorded for 'marketing'"
 };
@@ -186,7 +186,8 @@ class ConsentStage final : public Stage {
   std::string normalized_;
 };
 
-constexpr const char* kExample = "consent: { require: [marketing], tcf_field: tc_string, missing: drop }";
+constexpr const char* kExample =
+    "consent: { require: [marketing], tcf_field: tc_string, missing: drop }";
 
 }  // namespace
 
@@ -275,8 +276,8 @@ std::unique_ptr<Stage> buildConsentStage(const YAML::Node& body, BuildScope& sco
   }
   if (!ok) return nullptr;
   const uint32_t vendor = privacy != nullptr ? privacy->tcf_vendor_id : 0;
-  return std::make_unique<ConsentStage>(std::move(required), std::move(tcf_field), missing,
-                                        vendor, ctx);
+  return std::make_unique<ConsentStage>(std::move(required), std::move(tcf_field), missing, vendor,
+                                        ctx);
 }
 
 }  // namespace omniloop::pipeline
