@@ -51,7 +51,9 @@ TEST(PrivacyConfig, RejectsUnknownBasesTcfIdsAndKeysWithPositions) {
   EXPECT_EQ(d[0].mark.line, 3);
   EXPECT_NE(d[0].message.find("legitimate_interest"), std::string::npos) << d[0].message;
 
-  d = privacyErrors("privacy:\n  purposes:\n    marketing: { basis: consent, tcf: [12] }\n  tcf: { vendor_id: 1 }\n");
+  d = privacyErrors(
+      "privacy:\n  purposes:\n    marketing: { basis: consent, tcf: [12] }\n  tcf: { vendor_id: 1 "
+      "}\n");
   ASSERT_EQ(d.size(), 1U);
   EXPECT_EQ(d[0].mark.line, 3);
 
@@ -65,7 +67,8 @@ TEST(PrivacyConfig, RejectsUnknownBasesTcfIdsAndKeysWithPositions) {
 }
 
 TEST(PrivacyConfig, TcfMappedPurposeNeedsTheVendorId) {
-  const auto d = privacyErrors("privacy:\n  purposes:\n    marketing: { basis: consent, tcf: [1] }\n");
+  const auto d =
+      privacyErrors("privacy:\n  purposes:\n    marketing: { basis: consent, tcf: [1] }\n");
   ASSERT_EQ(d.size(), 1U);
   EXPECT_EQ(d[0].mark.str(), "omniloop.yaml:3:5");
   EXPECT_NE(d[0].message.find("privacy.tcf.vendor_id"), std::string::npos);
