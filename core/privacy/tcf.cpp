@@ -1,5 +1,6 @@
 #include "privacy/tcf.h"
 
+#include <algorithm>
 #include <ctime>
 
 namespace omniloop::privacy::tcf {
@@ -52,12 +53,6 @@ class BitReader {
     out = v;
     return true;
   }
-  bool bit() {  // caller checked remaining()
-    const uint64_t c = kAlphabet.v[static_cast<unsigned char>(chars_[pos_ / 6])];
-    const bool b = (c >> (5 - pos_ % 6)) & 1U;
-    ++pos_;
-    return b;
-  }
 
  private:
   std::string_view chars_;
@@ -91,8 +86,17 @@ bool readVendorSet(BitReader& r, VendorSet& s, std::string& error, const char* w
               std::to_string(r.position()) + ", have " + std::to_string(r.remaining());
       return false;
     }
-    for (uint32_t id = 1; id <= s.max_vendor_id; ++id) {
-      if (r.bit()) setBit(s, id);
+    // 32 bits at a time (bit i of the field is vendor i + 1, most significant first).
+    for (uint32_t id = 1; id <= s.max_vendor_id;) {
+      const unsigned take = std::min<uint32_t>(32, s.max_vendor_id - id + 1);
+      uint64_t v = 0;
+      if (!r.read(take, v, error, what)) return false;
+      while (v != 0) {
+        const unsigned b = 63U - static_cast<unsigned>(__builtin_clzll(v));
+        setBit(s, id + (take - 1 - b));
+        v &= ~(uint64_t{1} << b);
+      }
+      id += take;
     }
     return true;
   }
@@ -175,7 +179,9 @@ bool readCore(BitReader& r, TcString& t, std::string& error) {
   uint64_t restrictions = 0;
   const char* pr = "publisher restrictions";
   if (!r.read(12, restrictions, error, pr)) return false;
-  t.pub_restrictions.resize(restrictions);
+  // Grow only (shrinking would free the vendor lists a later string reuses).
+  if (t.pub_restrictions.size() < restrictions) t.pub_restrictions.resize(restrictions);
+  t.pub_restriction_count = restrictions;
   for (uint64_t i = 0; i < restrictions; ++i) {
     PubRestriction& p = t.pub_restrictions[i];
     p.vendors.clear();
@@ -311,6 +317,7 @@ void VendorSet::ids(std::vector<uint32_t>& out) const {
 bool decode(std::string_view text, TcString& out, std::string& error) {
   error.clear();
   out.segment_count = 0;
+  out.pub_restriction_count = 0;
   if (text.empty()) {
     error = "empty TC string";
     return false;
@@ -374,7 +381,7 @@ std::string toJson(const TcString& t) {
   o += "}, \"VendorLegitimateInterests\": {";
   appendVendorSet(o, t.vendor_li, scratch);
   o += "}, \"PubRestrictions\": [";
-  for (size_t i = 0; i < t.pub_restrictions.size(); ++i) {
+  for (size_t i = 0; i < t.pub_restriction_count; ++i) {
     const PubRestriction& p = t.pub_restrictions[i];
     if (i) o += ", ";
     o += "{\"PurposeId\": " + std::to_string(p.purpose_id) +
@@ -451,7 +458,8 @@ std::string toText(const TcString& t) {
   line("publisher country       ", t.publisher_cc);
   line("vendor consents         ", vendors(t.vendor_consents));
   line("vendor LI               ", vendors(t.vendor_li));
-  for (const PubRestriction& p : t.pub_restrictions) {
+  for (size_t i = 0; i < t.pub_restriction_count; ++i) {
+    const PubRestriction& p = t.pub_restrictions[i];
     std::string v = "purpose " + std::to_string(p.purpose_id) + " type " +
                     std::to_string(p.restriction_type) + " vendors";
     for (const VendorRange& r : p.vendors) {

@@ -71,7 +71,8 @@ struct TcString {
   char publisher_cc[3] = {0, 0, 0};
   VendorSet vendor_consents;
   VendorSet vendor_li;
-  std::vector<PubRestriction> pub_restrictions;
+  std::vector<PubRestriction> pub_restrictions;  // the first pub_restriction_count are live
+  size_t pub_restriction_count = 0;
   std::vector<Segment> segments;  // in string order
   size_t segment_count = 0;       // live entries of `segments` (the rest are kept for reuse)
 
