@@ -25,7 +25,7 @@ struct StageContext {
   // consent ledger. Each may be null (no purposes declared; no store).
   const config::PrivacyConfig* privacy = nullptr;
   const privacy::KeyedHasher* hasher = nullptr;
-  privacy::NormalizeOptions normalize;
+  privacy::NormalizeOptions normalize{};
   privacy::ConsentLedger* ledger = nullptr;
 };
 

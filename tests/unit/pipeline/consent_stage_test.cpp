@@ -280,7 +280,8 @@ TEST_F(ConsentStageTest, RepeatedTcStringsAndLedgerLookupsDoNotAllocate) {
   ASSERT_TRUE(r.isOk());
   EXPECT_EQ(allocations, 0U);
   for (int i = 0; i < 64; ++i) {
-    EXPECT_EQ(b[i].disposition, i % 2 ? Disposition::Keep : Disposition::Drop) << i;  // tcf-02 lacks purpose 1
+    EXPECT_EQ(b[i].disposition, i % 2 ? Disposition::Keep : Disposition::Drop)
+        << i;  // tcf-02 lacks purpose 1
   }
 }
 
