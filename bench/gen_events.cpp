@@ -20,12 +20,31 @@ const char* kTypes[] = {"order.placed", "page.viewed", "call.ended", "contact.up
                         "social.post"};
 const char* kStores[] = {"berlin-mitte", "hamburg-altona", "munich-centre", "cologne-dom"};
 const char* kCountries[] = {"DE", "FR", "NL", "AT", "US"};
+// IAB TCF v2.2 TC strings from the IAB decoders' test suites (tests/unit/privacy/data): with
+// `tcf` as 5th argument each event carries one, picked at random, so consecutive events rarely
+// share a string and the consent stage decodes almost every event.
+const char* kTcStrings[] = {
+    "COtybn4PA_zT4KjACBENAPCIAEBAAECAAIAAAAAAAAAA",
+    "COrEAV4OrXx94ACABBENAHCIAD-AAAAAAACAAxAAAAgAIAwgAgAAAAEAgQAAAAAEAYQAQAAAACAAAABAAA",
+    "COv__-wOv__-wC2AAAENAPCgAAAAAAAAAAAAA_wAQA_gEBABAEAAAA",
+    "COwBOpCOwBOpCLqAAAENAPCAAAAAAAAAAAAAFfwAYFfAV-BVkAGBVYFWAAA",
+    "COwxsONOwxsONKpAAAENAdCAAMAAAAAAAAAAAAAAAAAA",
+    "CQSbk4AQSbk4ANwAAAENAwCgAAAAAAAAAAYgACPAAAAA.IDKQA4AAgAKAGQAygAAA.YAAAAAAAAAAA",
+    "COrEAV4OrXx94ACABBENAHCIAD-AAAAAAACAAxAAAAgAIAwgAgAAAAEAgQAAAAAEAYQAQAAAACAAAABAAA."
+    "IBAgAAAgAIAwgAgAAAAEAAAACA.QAagAQAgAIAwgA.cAAAAAAAITg",
+    "CO4VGswO4VGswAfZCBDEAzCsAP_AAH_AAAigGUNf_X9fb2vj-_599_t0eY1f9_63t-wzjheMs-8NyZ-X_J4Wv2MyvB34Jq"
+    "QKGRgkunLBAQdtHGncTQgBwIlViTLMY02MjzNKJrJEilsbe2dYGH9vn8XT_ZKZ70-_v__7v3___33_5Ayhr_6_r7e18f3_Pvv9"
+    "ujzGr_v_W9v2GccLxln3huTPy_5PC1-xmV4O_BNSBQyMEl05YICDto407iaEAOBEqsSZZjGmxkeZpRNZIkUtjb2zrAw_t8_i6f7J"
+    "TPen39___d-___--__ICgKAOAAcAA4AFAAjgB6AEYALcGACAW0AtoJAHAAOAAcACgARwA9ACMAFuFABALaAW0GgDgAHAAOABQAI4"
+    "AegBGAC3DgAgFtALaEQBwADgAHAAoAEcAPQAjABbiQAQC2gFtCoA4ABwADgAUACOAHoARgAtxYAIBbQC2hkAcAA4ABwAKABHAD0"
+    "AIwAW40AEAtoBbQ6AOAAcAA4AFAAjgB6AEYALceACAW0AtohAHAAOAAcACgARwA9ACMAFuRABALaAW0SgDgAHAAOABQAI4AegBG"
+    "AC3JgAgFtALaKQBwADgAHAAoAEcAPQAjABblQAQC2gFtA"};
 
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: gen_events N [customers=100000] [out=-] [seed=42]\n");
+    std::fprintf(stderr, "usage: gen_events N [customers=100000] [out=-] [seed=42] [tcf]\n");
     return 2;
   }
   const uint64_t n = std::strtoull(argv[1], nullptr, 10);
@@ -33,6 +52,7 @@ int main(int argc, char** argv) {
   const std::string out = argc > 3 ? argv[3] : "-";
   uint64_t seed = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 42;
   if (seed == 0) seed = 42;
+  const bool tcf = argc > 5 && std::string(argv[5]) == "tcf";
   FILE* f = out == "-" ? stdout : std::fopen(out.c_str(), "w");
   if (!f) {
     std::perror(out.c_str());
@@ -52,13 +72,14 @@ int main(int argc, char** argv) {
                  "\"customer\":{\"id\":\"C%07llu\",\"email\":\"customer%llu@example.com\","
                  "\"phone\":\"+4917%08llu\",\"country\":\"%s\"},"
                  "\"order\":{\"total\":%u.%02u,\"currency\":\"EUR\",\"items\":%u},"
-                 "\"store\":\"%s\",\"consent\":{\"analytics\":%s},\"score\":%u}\n",
+                 "\"store\":\"%s\",\"consent\":{\"analytics\":%s},\"score\":%u%s%s%s}\n",
                  static_cast<unsigned long long>(i), kTypes[k], kChannels[k],
                  static_cast<long long>(ts), static_cast<unsigned long long>(c),
                  static_cast<unsigned long long>(c), static_cast<unsigned long long>(c),
                  kCountries[(r >> 40) % 5], cents / 100, cents % 100,
                  static_cast<unsigned>((r >> 44) % 9 + 1), kStores[(r >> 48) % 4],
-                 ((r >> 52) % 10) < 8 ? "true" : "false", static_cast<unsigned>((r >> 56) % 100));
+                 ((r >> 52) % 10) < 8 ? "true" : "false", static_cast<unsigned>((r >> 56) % 100),
+                 tcf ? ",\"tc_string\":\"" : "", tcf ? kTcStrings[next(seed) % 8] : "", tcf ? "\"" : "");
   }
   if (f != stdout) std::fclose(f);
   return 0;

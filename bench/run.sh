@@ -2,6 +2,7 @@
 # Throughput and memory benchmark. Prints events/s, CPU seconds and peak RSS for
 #   file.jsonl -> map -> filter -> discard        (engine + parsing, one worker thread)
 #   file.jsonl -> map -> mask -> discard          (hmac of email + phone per event)
+#   file.jsonl -> map -> consent -> discard       (a TC string per event, decoded; one thread)
 #   file.jsonl -> map -> filter -> cdp (SQLite)   (the embedded store, one identity)
 #   file.jsonl -> map -> cdp (SQLite)             (identify: email, phone, crm_id; every event)
 #   the same into PostgreSQL when BENCH_PG_URI is set (eval "$(bench/start_pg.sh)")
@@ -19,6 +20,7 @@ TARGETS="omniloop omniloop_plugin_omniloop_files gen_events" bash "$root/scripts
 echo "generating $N events from $CUSTOMERS customers..."
 "$BUILD/bin/gen_events" "$N" "$CUSTOMERS" "$work/events.jsonl"
 echo "input: $(du -m "$work/events.jsonl" | cut -f1) MiB, $(( $(stat -c %s "$work/events.jsonl") / N )) bytes/event"
+"$BUILD/bin/gen_events" "$N" "$CUSTOMERS" "$work/events-tcf.jsonl" 42 tcf
 
 write_pipeline() {  # name sink-type
   cat > "$work/$1.yaml" <<YAML
@@ -40,6 +42,31 @@ batch: { size: 4096 }
 YAML
 }
 write_pipeline discard discard
+# The consent workload: the same map, then a consent stage deciding from each event's TC string
+# (8 different strings, picked at random per event: nearly every event is decoded).
+cat > "$work/consent.yaml" <<YAML
+version: 1
+name: bench-consent
+source:
+  type: file.jsonl
+  with: { path: $work/events-tcf.jsonl, key_field: event_id }
+stages:
+  - map:
+      rename: { customer.email: email, customer.phone: phone }
+      copy: { email: \$identities.email, channel: \$channel, type: \$type }
+      time: { from: ts, format: unix }
+      cast: { score: int }
+  - consent: { require: [ads], tcf_field: tc_string, missing: keep }
+sink:
+  type: discard
+batch: { size: 4096 }
+YAML
+cat > "$work/omniloop.yaml" <<YAML
+privacy:
+  purposes:
+    ads: { basis: consent, tcf: [1, 3, 4] }
+  tcf: { vendor_id: 23 }
+YAML
 write_pipeline store cdp
 cat > "$work/identify.yaml" <<YAML
 version: 1
@@ -92,6 +119,7 @@ PY
 echo
 run "jsonl -> map -> filter -> discard" discard
 run "jsonl -> map -> mask(hmac) -> discard" mask
+OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent(tcf) -> discard" consent
 run "jsonl -> map -> filter -> sqlite" store
 run "jsonl -> map -> identify -> sqlite" identify
 if [ -n "${BENCH_PG_URI:-}" ]; then

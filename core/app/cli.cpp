@@ -24,6 +24,7 @@
 #include "app/signals.h"
 #include "app/status_command.h"
 #include "config/loader.h"
+#include "app/tcf_command.h"
 #include "config/pipeline_spec.h"
 #include "config/suggest.h"
 #include "event/json.h"
@@ -50,6 +51,7 @@ commands:
   erase / export / audit / purge   data subject rights: erase, access export, audit log, retention purge
   detokenize TOKEN      the clear value behind a vault token (needs the vault key; audited)
   keys                  pseudonymisation key: status, rotate (dual-hash period), retire
+  tcf decode STRING     decode an IAB TCF v2.2 consent string (--json: IAB field names)
   version               print the version
 
 global options:
@@ -651,6 +653,7 @@ int runCli(const std::vector<std::string>& args) {
     if (cmd == "purge") return runPurgeCommand(args);
     if (cmd == "detokenize") return runDetokenizeCommand(args);
     if (cmd == "keys") return runKeysCommand(args);
+    if (cmd == "tcf") return runTcfCommand(args);
   } catch (const config::ConfigError& e) {
     printConfigError(e);
     return 2;

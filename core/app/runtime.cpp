@@ -82,7 +82,7 @@ Runtime::Runtime(const RuntimeOptions& options) : read_only_(options.read_only) 
   // The bundled dir, then plugin_dirs, then $OMNILOOP_PLUGIN_PATH.
   registry_->discover(config_.plugin_dirs);
 
-  pipeline::registerBuiltinStages(catalog_);
+  pipeline::registerBuiltinStages(catalog_, &config_.privacy);
   store::registerCdpSink(catalog_);
   config::ComponentInfo discard;
   discard.kind = config::ComponentKind::Sink;
@@ -328,9 +328,9 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
 
   pipeline::StageContext stage_ctx;
   for (const auto& s : spec.sinks) stage_ctx.sink_names.push_back(s.name);
-  for (const auto& st : spec.stages) {
-    if (st.type == "mask") stage_ctx.hasher = &hasher();  // hmac masks with the store's key
-  }
+  stage_ctx.privacy = &config_.privacy;
+  stage_ctx.hasher = &hasher();  // hmac masks and the consent ledger use the store's key
+  stage_ctx.ledger = &store().consentLedger();
   stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &stageVault(); };
   std::vector<pipeline::NamedStage> stages;
   if (hooks.first_stage) stages.push_back({"0:replay", std::move(hooks.first_stage)});

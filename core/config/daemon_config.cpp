@@ -98,6 +98,42 @@ void checkIdentityTypes(const YAML::Node& identity, const std::string& file,
   }
 }
 
+// `privacy:` (already checked by the schema): purposes in file order with their marks; a
+// purpose mapped to TCF purposes needs privacy.tcf.vendor_id.
+void readPrivacy(const YAML::Node& root, const std::string& path, PrivacyConfig& out) {
+  const YAML::Node privacy = child(root, "privacy");
+  if (!privacy.IsMap()) return;
+  const Mark file_mark{path, 1, 1};
+  if (const YAML::Node tcf = child(privacy, "tcf"); tcf.IsMap()) {
+    if (const YAML::Node id = child(tcf, "vendor_id"); id.IsScalar()) {
+      out.tcf_vendor_id = static_cast<uint32_t>(std::stoul(id.Scalar()));
+    }
+  }
+  const YAML::Node purposes = child(privacy, "purposes");
+  if (!purposes.IsMap()) return;
+  std::vector<Diagnostic> diags;
+  for (auto it = purposes.begin(); it != purposes.end(); ++it) {
+    PurposeConfig p;
+    p.name = it->first.Scalar();
+    p.mark = keyMark(purposes, p.name, path, file_mark);
+    const YAML::Node body = it->second;
+    setString(body, "basis", p.basis);
+    setString(body, "description", p.description);
+    if (const YAML::Node ids = child(body, "tcf"); ids.IsSequence()) {
+      for (size_t i = 0; i < ids.size(); ++i) p.tcf.push_back(std::stoi(ids[i].Scalar()));
+    }
+    if (!p.tcf.empty() && out.tcf_vendor_id == 0) {
+      diags.push_back({p.mark,
+                       "purpose '" + p.name +
+                           "' is granted by TCF purposes but privacy.tcf.vendor_id is not set",
+                       "set privacy: { tcf: { vendor_id: <your IAB Global Vendor List id> } }: a "
+                       "TC string grants a purpose only together with the vendor's own bit"});
+    }
+    out.purposes.push_back(std::move(p));
+  }
+  if (!diags.empty()) throw ConfigError(std::move(diags));
+}
+
 }  // namespace
 
 DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path) {
@@ -177,6 +213,7 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
       const JsonValue all = parseJson(daemonSchema().toJson(root));
       if (const JsonValue* section = all.get("identity")) appendJson(cfg.identity_json, *section);
     }
+    readPrivacy(root, path, cfg.privacy);
   }
 
   if (const char* env = std::getenv("OMNILOOP_STORE"); env != nullptr && *env != '\0') {

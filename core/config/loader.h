@@ -1,6 +1,8 @@
 #pragma once
 // Loading and validating pipeline files and the daemon/CLI config (omniloop.yaml).
+#include <cstdint>
 #include <map>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,32 @@ struct AdminConfig {
   std::string tls_key_file;
 };
 
+// One processing purpose of omniloop.yaml `privacy.purposes` (docs/privacy.md).
+struct PurposeConfig {
+  std::string name;
+  std::string basis;     // consent | legitimate_interest | contract | legal_obligation
+  std::vector<int> tcf;  // IAB TCF purpose ids (1..11) that grant it, in file order
+  std::string description;
+  Mark mark;  // where the purpose is declared
+};
+
+// omniloop.yaml `privacy:`: purposes declared once for every pipeline of the process.
+struct PrivacyConfig {
+  std::vector<PurposeConfig> purposes;  // file order
+  uint32_t tcf_vendor_id = 0;           // privacy.tcf.vendor_id; 0 = not set
+  const PurposeConfig* find(std::string_view name) const {
+    for (const PurposeConfig& p : purposes) {
+      if (p.name == name) return &p;
+    }
+    return nullptr;
+  }
+  std::vector<std::string> names() const {
+    std::vector<std::string> out;
+    for (const PurposeConfig& p : purposes) out.push_back(p.name);
+    return out;
+  }
+};
+
 struct DaemonConfig {
   std::string file;  // the config file's path ("" when defaults)
   std::string store = "sqlite:var/omniloop.db";
@@ -49,6 +77,7 @@ struct DaemonConfig {
   size_t group_commit_events = 131072;
   int group_commit_ms = 2000;
   std::string identity_json;          // the `identity:` section as JSON ("" = defaults; identity/config.h)
+  PrivacyConfig privacy;              // the `privacy:` section
   std::map<std::string, std::string> extra;  // future keys
 };
 

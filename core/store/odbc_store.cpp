@@ -57,6 +57,13 @@ constexpr const char* kMergeConflictsOther =
 constexpr const char* kDeleteProfile = "DELETE FROM profiles WHERE id = ?";
 constexpr const char* kInsertMerge =
     "INSERT INTO profile_merges (from_profile, into_profile, reason, merged_at) VALUES (?, ?, ?, ?)";
+constexpr const char* kInsertConsent =
+    "INSERT INTO consents (profile_id, identity_type, identity_hash, purpose, status, source, captured_at, "
+    "evidence, notice_version, pipeline, event_id, tc_string) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT DO NOTHING";
+constexpr const char* kLoadConsents =
+    "SELECT id, identity_hash, purpose, status, captured_at FROM consents "
+    "WHERE id > ? AND identity_hash IS NOT NULL ORDER BY id";
 constexpr const char* kInsertEvent =
     "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
     "content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {JSON}, ?) ON CONFLICT (id) DO NOTHING";
@@ -161,6 +168,13 @@ OdbcStore::OdbcStore(const std::string& connection, const StoreOptions& options)
   applyMigrations();
   if (sqlite_) conn_.exec("PRAGMA foreign_keys = ON");
   prepare();
+  loadConsents();
+  consent_ledger_.setRefresher(
+      [this](privacy::ConsentLedger&) {
+        std::lock_guard lock(mutex_);
+        loadConsents();
+      },
+      std::chrono::milliseconds(options.consent_refresh_ms));
 }
 
 OdbcStore::~OdbcStore() {
@@ -402,6 +416,8 @@ void OdbcStore::prepare() {
   update_event_ = make(kUpdateEvent);
   select_event_content_ = make(kSelectEventContent);
   upsert_dead_letter_ = make(kUpsertDeadLetter);
+  insert_consent_ = make(kInsertConsent);
+  load_consents_ = make(kLoadConsents);
   upsert_checkpoint_ = make(kUpsertCheckpoint);
   select_checkpoint_ = make(kSelectCheckpoint);
   select_counts_ = make(kSelectCounts);
@@ -464,6 +480,7 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
         cache_marker_ = -1;
       }
       started = true;
+      ledger_pending_.clear();
       const bool cache_valid = lockAndCheckCaches();
       if (keyer_.rotating()) {
         // Key rotation: identities stored under the previous key take their current-key
@@ -496,6 +513,7 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       writeDeadLetters(pipeline, source_id, batch, now);
       writeCursor(pipeline, source_id, batch.cursor, now);
     });
+    applyAll(consent_ledger_, ledger_pending_);
     resolver_.committed();
     return pipeline::Result::ok();
   } catch (const StoreError& e) {
@@ -539,7 +557,9 @@ bool OdbcStore::writeEvent(std::string_view pipeline, std::string_view source, c
   };
   bind(*insert_event_, 1, id_a_);
   bindColumns(*insert_event_, 2);
-  if (insert_event_->execute() == 1) return true;
+  const bool inserted = insert_event_->execute() == 1;
+  writeConsents(pipeline, source, e, r, now);
+  if (inserted) return true;
   // A replay: the row exists; bring it up to date (it is not counted again in traits).
   bindColumns(*update_event_, 1);
   bind(*update_event_, 10, id_a_);
@@ -559,6 +579,48 @@ bool OdbcStore::storedContent(std::string_view event_id, StoredContent& out) {
   }
   select_event_content_->close();
   return found;
+}
+
+void OdbcStore::writeConsents(std::string_view pipeline, std::string_view source, const event::Event& e,
+                              const identity::Resolution& r, int64_t now) {
+  if (e.consents.empty()) return;
+  consent_records_.clear();
+  appendConsentRecords(e, keys_, now, consent_records_);
+  if (!r.profile.empty()) encodeId(r.profile, id_b_);
+  for (const ConsentRecord& c : consent_records_) {
+    odbc::Statement& s = *insert_consent_;
+    if (r.profile.empty()) {
+      s.bindNull(1);
+    } else {
+      bind(s, 1, id_b_);
+    }
+    s.bind(2, c.identity_type);
+    s.bind(3, c.identity_hash);
+    s.bind(4, c.purpose);
+    s.bind(5, event::toString(c.status));
+    s.bind(6, source);
+    s.bind(7, c.captured_at);
+    s.bind(8, c.evidence);
+    s.bind(9, c.notice_version, true);
+    s.bind(10, pipeline);
+    s.bind(11, e.id);
+    s.bind(12, c.tc_string, true);
+    if (s.execute() == 1) {
+      ledger_pending_.push_back(
+          LedgerUpdate{std::string(c.identity_hash), std::string(c.purpose), c.status, c.captured_at});
+    }
+  }
+}
+
+void OdbcStore::loadConsents() {
+  odbc::Statement& s = *load_consents_;
+  s.bind(1, ledger_loaded_id_);
+  s.execute();
+  while (s.fetch()) {
+    ledger_loaded_id_ = std::stoll(s.text(1));
+    consent_ledger_.apply(s.text(2), s.text(3), event::parseConsentStatus(s.text(4)), std::stoll(s.text(5)));
+  }
+  s.close();
 }
 
 // --- identity::Graph ---

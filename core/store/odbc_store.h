@@ -27,6 +27,7 @@
 #include "store/identity_rules.h"
 #include "store/odbc_db.h"
 #include "store/sqlite_keys.h"
+#include "store/consent_records.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -101,6 +102,9 @@ class OdbcStore final : public Store, private identity::Graph {
 
   // What the store holds under an event id (for SameIdGuard); false when nothing.
   bool storedContent(std::string_view event_id, StoredContent& out);
+  void writeConsents(std::string_view pipeline, std::string_view source, const event::Event& e,
+                     const identity::Resolution& r, int64_t now);
+  void loadConsents();
   bool writeEvent(std::string_view pipeline, std::string_view source, const event::Event& e,
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id, const event::Batch& batch,
@@ -129,6 +133,12 @@ class OdbcStore final : public Store, private identity::Graph {
       merge_conflicts_other_, delete_profile_, insert_merge_;
   std::unique_ptr<odbc::Statement> insert_event_, update_event_, upsert_dead_letter_, upsert_checkpoint_,
       select_checkpoint_, select_counts_, select_event_content_;
+  std::unique_ptr<odbc::Statement> insert_consent_, load_consents_;
+  // Consent ledger: the batch's records (applied to consent_ledger_ after its COMMIT) and the
+  // highest consents.id loaded into the view.
+  std::vector<ConsentRecord> consent_records_;
+  std::vector<LedgerUpdate> ledger_pending_;
+  int64_t ledger_loaded_id_ = 0;
 
   static constexpr int kAttempts = 5;
 

@@ -122,6 +122,18 @@ constexpr const char* kUpsertConflicts =
     "ON CONFLICT (type, hash, reason) DO UPDATE SET profile_id = excluded.profile_id, "
     "other_profile = excluded.other_profile, last_at = excluded.last_at, "
     "occurrences = identity_conflicts.occurrences + excluded.occurrences";
+constexpr const char* kInsertConsents =
+    "INSERT INTO consents (pipeline, profile_id, identity_type, identity_hash, purpose, status, source, "
+    "captured_at, evidence, notice_version, event_id, tc_string) "
+    "SELECT $1, u.profile_id, u.type, u.hash, u.purpose, u.status, u.source, u.captured_at, u.evidence, u.notice, "
+    "u.event_id, u.tc "
+    "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], "
+    "$9::text[], $10::text[], $11::text[], $12::text[]) "
+    "AS u(profile_id, type, hash, purpose, status, source, captured_at, evidence, notice, event_id, tc) "
+    "ON CONFLICT DO NOTHING";
+constexpr const char* kLoadConsents =
+    "SELECT id, identity_hash, purpose, status, captured_at FROM consents "
+    "WHERE id > $1 AND identity_hash IS NOT NULL ORDER BY id";
 constexpr const char* kUpsertDeadLetters =
     "INSERT INTO dead_letters (id, pipeline, source, event_id, reason, payload, created_at) "
     "SELECT u.id, $1, u.source, u.event_id, u.reason, u.payload, $2::bigint "
@@ -174,6 +186,15 @@ PostgresStore::PostgresStore(const std::string& uri, const StoreOptions& options
   conn_.connect();
   applyMigrations();
   declare();
+  loadConsents();
+  // Records other daemons sharing this store committed: loaded on the consent stage's next
+  // batch once the interval has passed (docs/privacy.md states the bound).
+  consent_ledger_.setRefresher(
+      [this](privacy::ConsentLedger&) {
+        std::lock_guard lock(mutex_);
+        loadConsents();
+      },
+      std::chrono::milliseconds(options.consent_refresh_ms));
 }
 
 PostgresStore::~PostgresStore() = default;
@@ -269,6 +290,8 @@ void PostgresStore::declare() {
   touch_identities_ = conn_.declare(kTouchIdentities);
   upsert_conflicts_ = conn_.declare(kUpsertConflicts);
   upsert_dead_letters_ = conn_.declare(kUpsertDeadLetters);
+  insert_consents_ = conn_.declare(kInsertConsents);
+  load_consents_ = conn_.declare(kLoadConsents);
   view_profile_ = conn_.declare(kViewProfile);
   view_identities_ = conn_.declare(kViewIdentities);
   view_merges_ = conn_.declare(kViewMerges);
@@ -360,6 +383,10 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
     for (size_t i = 0; i < pending_.size(); ++i) {
       if (pending_[i].versioned && inserted_[i] != 0) batch.count(kSameIdFamily, "new_version");
     }
+    for (const ConsentRecord& c : consent_records_) {
+      consent_ledger_.apply(c.identity_hash, c.purpose, c.status, c.captured_at);
+    }
+    consent_records_.clear();
     resolver_.committed();
     epoch_ = batch_epoch_;
     attempted_ = false;
@@ -370,11 +397,13 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
     resolver_.rolledBack();
     forgetCaches();
     resetBatchState();
+    consent_records_.clear();
     return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
   } catch (const std::exception& e) {
     resolver_.rolledBack();
     forgetCaches();
     resetBatchState();
+    consent_records_.clear();
     return pipeline::Result::error(std::string("store: ") + e.what());
   }
 }
@@ -479,6 +508,7 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   int identities_at = -1;
   size_t expected = 0;
   sendGraph(now, identities_at, expected);
+  sendConsents(pipeline, now);
   sendDeadLetters(pipeline, source_id, batch, now);
   sendCursor(pipeline, source_id, batch.cursor, now);
   const std::vector<pg::Result> results = conn_.pipelineFinish();
@@ -988,6 +1018,48 @@ void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected)
     }
     conn_.send(upsert_conflicts_, {a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(), a_[4].param(),
                                    a_[5].param(), a_[6].param()});
+  }
+}
+
+void PostgresStore::sendConsents(std::string_view pipeline, int64_t now) {
+  using Type = pg::ArrayParam::Type;
+  consent_records_.clear();
+  for (int i = 0; i < 11; ++i) a_[i].clear();
+  a_[6].clear(Type::BigInt);
+  for (const Pending& p : pending_) {
+    const size_t before = consent_records_.size();
+    appendConsentRecords(*p.event, std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count), now,
+                         consent_records_);
+    for (size_t i = before; i < consent_records_.size(); ++i) {
+      const ConsentRecord& c = consent_records_[i];
+      a_[0].addOrNull(finalProfile(p.resolution.profile));
+      a_[1].add(c.identity_type);
+      a_[2].add(c.identity_hash);
+      a_[3].add(c.purpose);
+      a_[4].add(event::toString(c.status));
+      a_[5].add(p.source);
+      a_[6].add(c.captured_at);
+      a_[7].add(c.evidence);
+      a_[8].addOrNull(c.notice_version);
+      a_[9].add(p.event->id);
+      a_[10].addOrNull(c.tc_string);
+    }
+  }
+  if (consent_records_.empty()) return;
+  std::string pl;
+  pg::appendValidUtf8(pl, pipeline);
+  conn_.send(insert_consents_, {pg::text(pl), a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(),
+                                a_[4].param(), a_[5].param(), a_[6].param(), a_[7].param(), a_[8].param(),
+                                a_[9].param(), a_[10].param()});
+}
+
+void PostgresStore::loadConsents() {
+  const std::string after = str(ledger_loaded_id_);
+  conn_.connect();
+  pg::Result r = conn_.run(load_consents_, {pg::text(after)});
+  for (int i = 0; i < r.rows(); ++i) {
+    ledger_loaded_id_ = r.integer(i, 0);
+    consent_ledger_.apply(r.text(i, 1), r.text(i, 2), event::parseConsentStatus(r.text(i, 3)), r.integer(i, 4));
   }
 }
 

@@ -42,6 +42,7 @@
 #include "identity/resolver.h"
 #include "store/identity_rules.h"
 #include "store/postgres_db.h"
+#include "store/consent_records.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -129,6 +130,8 @@ class PostgresStore final : public Store, private identity::Graph {
   const std::vector<identity::TypeCount>& storedCounts(const std::string& profile);
   void sendEvents(std::string_view pipeline, int64_t now);
   void sendGraph(int64_t now, int& identities_at, size_t& expected);
+  void sendConsents(std::string_view pipeline, int64_t now);
+  void loadConsents();
   void sendDeadLetters(std::string_view pipeline, std::string_view source_id, const event::Batch& batch,
                        int64_t now);
   void sendCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor, int64_t now);
@@ -225,7 +228,13 @@ class PostgresStore final : public Store, private identity::Graph {
   std::string key_buffer_, json_, now_text_, pipeline_text_, candidate_;
   std::vector<size_t> order_;
   std::vector<identity::TypeCount> count_scratch_;
-  pg::ArrayParam a_[10];
+  pg::ArrayParam a_[11];
+  // Consent ledger: the batch's records (applied to consent_ledger_ after its COMMIT) and the
+  // highest consents.id loaded into the view. Writers take turns under the writer lock, so ids
+  // are committed in increasing order and "id > loaded" misses nothing.
+  std::vector<ConsentRecord> consent_records_;
+  int64_t ledger_loaded_id_ = 0;
+  int insert_consents_ = -1, load_consents_ = -1;
   event::Event scratch_;
   event::Arena scratch_arena_{4096};
 };

@@ -112,6 +112,13 @@ constexpr const char* kUpdateEvent =
     "UPDATE events SET pipeline = ?2, source = ?3, profile_id = ?4, channel = ?5, type = ?6, "
     "occurred_at = ?7, ingested_at = ?8, attributes = ?9, content_hash = ?10 WHERE id = ?1";
 constexpr const char* kSelectEventContent = "SELECT content_hash, pipeline, source FROM events WHERE id = ?1";
+constexpr const char* kInsertConsent =
+    "INSERT INTO consents (profile_id, identity_type, identity_hash, purpose, status, source, captured_at, "
+    "evidence, notice_version, pipeline, event_id, tc_string) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT DO NOTHING";
+constexpr const char* kLoadConsents =
+    "SELECT id, identity_hash, purpose, status, captured_at FROM consents "
+    "WHERE id > ?1 AND identity_hash IS NOT NULL ORDER BY id";
 constexpr const char* kUpsertDeadLetter =
     "INSERT INTO dead_letters (id, pipeline, source, event_id, reason, payload, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -194,6 +201,17 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
   db_.exec("PRAGMA foreign_keys = ON");
   prepare();
   loadSuppressions();
+  loadConsents();
+  // Other processes' ledger records (another omniloop run on the same file): loaded on the
+  // consent stage's next batch once the interval has passed. The open group is committed
+  // first, so the rows read are committed ones (a rolled-back id could be reused).
+  consent_ledger_.setRefresher(
+      [this](privacy::ConsentLedger&) {
+        std::lock_guard lock(mutex_);
+        commitGroup();
+        loadConsents();
+      },
+      std::chrono::milliseconds(options.consent_refresh_ms));
 }
 
 SqliteStore::~SqliteStore() {
@@ -271,6 +289,8 @@ void SqliteStore::prepare() {
   update_event_ = sqlite::Statement(db_, kUpdateEvent);
   select_event_content_ = sqlite::Statement(db_, kSelectEventContent);
   upsert_dead_letter_ = sqlite::Statement(db_, kUpsertDeadLetter);
+  insert_consent_ = sqlite::Statement(db_, kInsertConsent);
+  load_consents_ = sqlite::Statement(db_, kLoadConsents);
   upsert_checkpoint_ = sqlite::Statement(db_, kUpsertCheckpoint);
   select_checkpoint_ = sqlite::Statement(db_, kSelectCheckpoint);
   select_counts_ = sqlite::Statement(db_, kSelectCounts);
@@ -360,6 +380,7 @@ void SqliteStore::commitGroup() {
     abandonGroup(std::string("its COMMIT failed: ") + e.what());
     throw StoreError(std::string("cannot commit the store transaction: ") + e.what());
   }
+  applyAll(consent_ledger_, ledger_pending_);  // every pipeline sees a withdrawal from now on
   group_open_ = false;
   group_members_.clear();
   group_events_ = 0;
@@ -372,6 +393,7 @@ void SqliteStore::abandonGroup(std::string_view reason) {
   } catch (...) {
   }
   group_open_ = false;
+  ledger_pending_.clear();
   for (const auto& [member, batches] : group_members_) lost_.emplace(member, reason);
   group_members_.clear();
   group_events_ = 0;
@@ -493,7 +515,9 @@ bool SqliteStore::writeEvent(std::string_view pipeline, std::string_view source,
     bindAll(insert_event_);
     insert_event_.step();
   }
-  if (db_.changes() == 1) return true;
+  const bool inserted = db_.changes() == 1;
+  writeConsents(pipeline, source, e, r, now);
+  if (inserted) return true;
   // A replay: the row exists; bring it up to date (it is not counted again in traits).
   sqlite::ResetOnExit reset(update_event_);
   bindAll(update_event_);
@@ -510,6 +534,49 @@ bool SqliteStore::storedContent(std::string_view event_id, StoredContent& out) {
   out.pipeline.assign(select_event_content_.text(1));
   out.source.assign(select_event_content_.text(2));
   return true;
+}
+
+void SqliteStore::writeConsents(std::string_view pipeline, std::string_view source, const event::Event& e,
+                                const identity::Resolution& r, int64_t now) {
+  if (e.consents.empty()) return;
+  consent_records_.clear();
+  appendConsentRecords(e, keys_, now, consent_records_);
+  for (const ConsentRecord& c : consent_records_) {
+    {
+      sqlite::ResetOnExit reset(insert_consent_);
+      if (r.profile.empty()) {
+        insert_consent_.bindNull(1);
+      } else {
+        bind(insert_consent_, 1, id_b_);
+      }
+      insert_consent_.bind(2, c.identity_type);
+      insert_consent_.bind(3, c.identity_hash);
+      insert_consent_.bind(4, c.purpose);
+      insert_consent_.bind(5, event::toString(c.status));
+      insert_consent_.bind(6, source);
+      insert_consent_.bind(7, c.captured_at);
+      insert_consent_.bind(8, c.evidence);
+      insert_consent_.bind(9, c.notice_version, true);
+      insert_consent_.bind(10, pipeline);
+      insert_consent_.bind(11, e.id);
+      insert_consent_.bind(12, c.tc_string, true);
+      insert_consent_.step();
+    }
+    if (db_.changes() == 1) {
+      ledger_pending_.push_back(
+          LedgerUpdate{std::string(c.identity_hash), std::string(c.purpose), c.status, c.captured_at});
+    }
+  }
+}
+
+void SqliteStore::loadConsents() {
+  sqlite::ResetOnExit reset(load_consents_);
+  load_consents_.bind(1, ledger_loaded_id_);
+  while (load_consents_.step()) {
+    ledger_loaded_id_ = load_consents_.integer(0);
+    consent_ledger_.apply(load_consents_.text(1), load_consents_.text(2),
+                          event::parseConsentStatus(load_consents_.text(3)), load_consents_.integer(4));
+  }
 }
 
 // --- identity::Graph ---

@@ -22,6 +22,7 @@
 #include "store/identity_rules.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_keys.h"
+#include "store/consent_records.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -111,6 +112,9 @@ class SqliteStore final : public Store, private identity::Graph {
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id,
                         const event::Batch& batch, int64_t now);
+  void writeConsents(std::string_view pipeline, std::string_view source, const event::Event& e,
+                     const identity::Resolution& r, int64_t now);
+  void loadConsents();  // rows after ledger_loaded_id_ into consent_ledger_
   void writeCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor,
                    int64_t now);
 
@@ -145,8 +149,15 @@ class SqliteStore final : public Store, private identity::Graph {
   sqlite::Statement merge_identities_, merge_events_, merge_consents_, merge_conflicts_,
       merge_conflicts_other_, delete_profile_, insert_merge_;
   sqlite::Statement insert_event_, update_event_, select_event_content_;
+  sqlite::Statement insert_consent_, load_consents_;
   sqlite::Statement upsert_dead_letter_, upsert_checkpoint_, select_checkpoint_, select_counts_;
   sqlite::Statement insert_vault_, rename_rotated_;
+
+  // Consent ledger: records of the open group, applied to consent_ledger_ once it commits;
+  // the highest consents.id loaded into the view.
+  std::vector<LedgerUpdate> ledger_pending_;
+  std::vector<ConsentRecord> consent_records_;
+  int64_t ledger_loaded_id_ = 0;
 
   // Reused working storage (no per-event allocation once warm).
   std::vector<IdentityKey> keys_;

@@ -19,6 +19,7 @@
 #include "event/event.h"
 #include "identity/config.h"
 #include "pipeline/component.h"
+#include "privacy/consent_ledger.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
 #include "privacy/vault_cipher.h"
@@ -65,6 +66,8 @@ struct StoreOptions {
   // a deferred transaction is committed once it holds this many events or is this old.
   size_t group_commit_events = 131072;
   int group_commit_ms = 2000;
+  // How often the consent ledger view loads records other processes committed (docs/privacy.md).
+  int consent_refresh_ms = 2000;
 };
 
 // One profile as `omniloop profile` shows it (Store::profile). Times: microseconds (UTC).
@@ -223,6 +226,15 @@ class Store : public pipeline::CheckpointStore {
   virtual void appendAudit(const AuditRow& row);
   // "sqlite", "postgresql", "odbc"
   virtual std::string_view backend() const = 0;
+
+  // The consent ledger's in-memory view for every pipeline of this process (docs/privacy.md
+  // "Consent ledger"): loaded from `consents` when the store opens, updated with a batch's
+  // consent records once its transaction has committed, and refreshed with other processes'
+  // records at most every StoreOptions::consent_refresh_ms (on the consent stage's next batch).
+  privacy::ConsentLedger& consentLedger() { return consent_ledger_; }
+
+ protected:
+  privacy::ConsentLedger consent_ledger_;
 };
 
 // uri: "sqlite:PATH" (also "sqlite://PATH"; "sqlite::memory:" for a private in-memory store),

@@ -133,7 +133,10 @@ const std::vector<SubjectTable>& subjectTables() {
         {"source", Kind::Text},
         {"captured_at", Kind::Int},
         {"evidence", Kind::Text},
-        {"notice_version", Kind::Text}},
+        {"notice_version", Kind::Text},
+        {"pipeline", Kind::Text},
+        {"event_id", Kind::Text},
+        {"tc_string", Kind::Text}},
        [](const Match& m) {
          return "(" + m.profileIn("profile_id") + " OR " +
                 m.identityIn("identity_type", "identity_hash", false) + ")";

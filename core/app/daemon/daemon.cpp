@@ -173,6 +173,18 @@ class ConfigReloader {
     restartOnly("group_commit", fresh.group_commit_events != running_.group_commit_events ||
                                     fresh.group_commit_ms != running_.group_commit_ms);
     restartOnly("plugin_dirs", fresh.plugin_dirs != running_.plugin_dirs);
+    restartOnly("privacy", [&] {  // purposes feed the consent stages' checks and decisions
+      const auto& a = fresh.privacy;
+      const auto& b = running_.privacy;
+      if (a.tcf_vendor_id != b.tcf_vendor_id || a.purposes.size() != b.purposes.size()) return true;
+      for (size_t i = 0; i < a.purposes.size(); ++i) {
+        if (a.purposes[i].name != b.purposes[i].name || a.purposes[i].basis != b.purposes[i].basis ||
+            a.purposes[i].tcf != b.purposes[i].tcf) {
+          return true;
+        }
+      }
+      return false;
+    }());
     restartOnly("pipelines_dir", pipelinesDir(fresh) != pipelinesDir(running_));
     restartOnly("admin.listen", fresh.admin.listen != running_.admin.listen);
     restartOnly("admin.tls_cert_file / admin.tls_key_file",

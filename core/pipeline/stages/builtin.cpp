@@ -124,6 +124,22 @@ constexpr const char* kMaskSchema = R"json({
   }
 })json";
 
+constexpr const char* kConsentSchema = R"json({
+  "$schema": "https://json-schema.org/draft/2020-12/schema",
+  "title": "consent",
+  "description": "Keeps an event only when every required purpose (omniloop.yaml privacy.purposes) is allowed: explicit $consent.<purpose>, else the TC string in tcf_field, else the consent ledger. Example: { require: [marketing], tcf_field: tc_string, missing: drop }",
+  "type": "object",
+  "properties": {
+    "require": {"description": "purpose names declared under privacy.purposes",
+                "anyOf": [{"type": "string", "minLength": 1},
+                          {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1}}]},
+    "tcf_field": {"type": "string", "minLength": 1, "description": "attribute holding an IAB TCF v2.2 TC string"},
+    "missing": {"enum": ["drop", "keep", "dead_letter"], "description": "when consent is unknown (default drop)"}
+  },
+  "required": ["require"],
+  "additionalProperties": false
+})json";
+
 using Builder = std::unique_ptr<Stage> (*)(const YAML::Node&, BuildScope&, const StageContext*);
 
 std::unique_ptr<Stage> buildMap(const YAML::Node& n, BuildScope& s, const StageContext*) {
@@ -140,8 +156,13 @@ std::unique_ptr<Stage> buildMask(const YAML::Node& n, BuildScope& s, const Stage
   return buildMaskStage(n, s, c);
 }
 
+std::unique_ptr<Stage> buildConsent(const YAML::Node& n, BuildScope& s, const StageContext* c) {
+  return buildConsentStage(n, s, c);
+}
+
 Builder builderFor(std::string_view type) {
   if (type == "mask") return &buildMask;
+  if (type == "consent") return &buildConsent;
   if (type == "map") return &buildMap;
   if (type == "filter") return &buildFilter;
   if (type == "route") return &buildRoute;
@@ -172,11 +193,11 @@ bool isBuiltinStage(std::string_view type) {
 
 std::unique_ptr<Stage> makeBuiltinStage(const config::StageSpec& spec, const StageContext& ctx) {
   std::vector<config::Diagnostic> diagnostics;
-  BuildScope scope{spec.mark.file, spec.mark, &diagnostics};
+  BuildScope scope{spec.mark.file, spec.mark, &diagnostics, ctx.privacy};
   Builder b = builderFor(spec.type);
   if (!b) {
     scope.errorAt(spec.mark, "'" + spec.type + "' is not a built-in stage",
-                  "built-in stages: map, filter, route, mask");
+                  "built-in stages: map, filter, route, mask, consent");
     throw config::ConfigError(std::move(diagnostics));
   }
   std::unique_ptr<Stage> stage = runBuilder(b, spec.body, scope, &ctx);
@@ -187,7 +208,7 @@ std::unique_ptr<Stage> makeBuiltinStage(const config::StageSpec& spec, const Sta
   return stage;
 }
 
-void registerBuiltinStages(config::SimpleCatalog& catalog) {
+void registerBuiltinStages(config::SimpleCatalog& catalog, const config::PrivacyConfig* privacy) {
   struct Entry {
     const char* type;
     const char* description;
@@ -199,6 +220,8 @@ void registerBuiltinStages(config::SimpleCatalog& catalog) {
       {"route", "send events to a named sink (or drop them) by condition", kRouteSchema},
       {"mask", "mask personal fields: redact, drop, hmac, tokenize, truncate, generalize",
        kMaskSchema},
+      {"consent", "keep events only when their subject allows the required purposes",
+       kConsentSchema},
   };
   for (const Entry& e : entries) {
     config::ComponentInfo info;
@@ -208,11 +231,11 @@ void registerBuiltinStages(config::SimpleCatalog& catalog) {
     info.schema_json = e.schema;
     info.provider = "builtin";
     Builder b = builderFor(e.type);
-    info.check = [b](const YAML::Node& node, const std::string& file,
-                     std::vector<config::Diagnostic>& out) {
+    info.check = [b, privacy](const YAML::Node& node, const std::string& file,
+                              std::vector<config::Diagnostic>& out) {
       config::Mark fallback;
       fallback.file = file;
-      BuildScope scope{file, fallback, &out};
+      BuildScope scope{file, fallback, &out, privacy};
       runBuilder(b, node, scope, nullptr);
     };
     catalog.add(std::move(info));

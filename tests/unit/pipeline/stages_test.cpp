@@ -829,10 +829,10 @@ TEST_F(StageConfigFile, ShapeErrors) {
   EXPECT_EQ(check(path, 4).size(), 2u);
 }
 
-TEST_F(StageConfigFile, CatalogListsTheFourStagesWithValidJsonSchemas) {
-  ASSERT_EQ(catalog_.items().size(), 4u);
+TEST_F(StageConfigFile, CatalogListsTheBuiltinStagesWithValidJsonSchemas) {
+  ASSERT_EQ(catalog_.items().size(), 5u);
   simdjson::dom::parser parser;
-  for (const char* type : {"map", "filter", "route", "mask"}) {
+  for (const char* type : {"map", "filter", "route", "mask", "consent"}) {
     const auto& i = info(type);
     EXPECT_EQ(i.provider, "builtin");
     EXPECT_FALSE(i.description.empty());
