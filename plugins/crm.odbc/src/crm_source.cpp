@@ -303,13 +303,21 @@ QueryResult CrmSource::run(const std::string& sql) {
       conn_.disconnect();  // reconnect at the next try, then resume from the cursor
       throw sdk::Retry(msg);
     }
-    // A statement error on a database that has gone away (a deleted SQLite file, a server
-    // restarted) shows as a generic error: if a fresh connection cannot be made, it is one.
+    // A statement error on a link that died (a terminated session, a SQLite file gone) is not
+    // always reported as such: with a fresh connection, try once more. If that cannot be made,
+    // the database is away (retry later); if the statement fails again, it is the statement.
     conn_.disconnect();
     if (auto g = conn_.connect(connection_)) {
-      if (g->transient) throw sdk::Retry(msg + "; reconnecting: " + redact(g->message));
+      const std::string again = redact("; reconnecting: " + g->message);
+      if (g->transient) throw sdk::Retry(msg + again);
+      throw sdk::Error(msg + again);
     }
-    throw sdk::Error(msg + " — check the tables and columns the query needs");
+    if (auto g = conn_.query(sql, r)) {
+      const std::string msg2 = redact("crm.odbc: " + g->message);
+      conn_.disconnect();
+      if (g->transient) throw sdk::Retry(msg2);
+      throw sdk::Error(msg2 + " — check the tables and columns the query needs");
+    }
   }
   return r;
 }
