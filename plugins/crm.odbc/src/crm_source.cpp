@@ -54,8 +54,8 @@ std::optional<int64_t> parseTime(const std::string& s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0;
   char sep = 0;
   int used = 0;
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &se,
-                  &used) < 7 ||
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%c%2d:%2d:%2d%n", &y, &mo, &d, &sep, &h, &mi, &se, &used) <
+          7 ||
       (sep != ' ' && sep != 'T') || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 ||
       se > 60) {
     if (std::sscanf(s.c_str(), "%4d-%2d-%2d", &y, &mo, &d) != 3 || s.size() != 10) {
@@ -67,14 +67,14 @@ std::optional<int64_t> parseTime(const std::string& s) {
   int64_t micros = 0;
   if (static_cast<size_t>(used) < s.size() && s[static_cast<size_t>(used)] == '.') {
     int64_t scale = 100000;
-    for (size_t i = static_cast<size_t>(used) + 1; i < s.size() && std::isdigit(
-                                                                     static_cast<unsigned char>(s[i]));
-         ++i, scale /= 10) {
+    for (size_t i = static_cast<size_t>(used) + 1;
+         i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])); ++i, scale /= 10) {
       micros += (s[i] - '0') * scale;
     }
   }
-  const int64_t secs = daysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 +
-                       h * 3600 + mi * 60 + se;
+  const int64_t secs =
+      daysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400 + h * 3600 +
+      mi * 60 + se;
   return secs * 1000000 + micros;
 }
 
@@ -124,9 +124,9 @@ std::vector<Feed> suiteFeeds() {
   feeds[1].name = "leads";
   feeds[1].entity = "lead";
   feeds[1].module = "Leads";
-  feeds[1].sql = suiteSql(
-      "leads", std::string("t.id, ") + kPersonCols +
-                   ", t.status, t.account_name, t.converted, t.contact_id, t.account_id");
+  feeds[1].sql =
+      suiteSql("leads", std::string("t.id, ") + kPersonCols +
+                            ", t.status, t.account_name, t.converted, t.contact_id, t.account_id");
   feeds[1].columns = personMap();
   feeds[1].columns.push_back({"status", "status"});
   feeds[1].columns.push_back({"account_name", "account_name"});
@@ -250,7 +250,8 @@ std::string CrmSource::redact(std::string text) const {
     size_t hit = std::string::npos, len = 0;
     for (const char* key : {"pwd=", "password="}) {
       size_t at = low.find(key, i);
-      while (at != std::string::npos && at > 0 && std::isalnum(static_cast<unsigned char>(low[at - 1]))) {
+      while (at != std::string::npos && at > 0 &&
+             std::isalnum(static_cast<unsigned char>(low[at - 1]))) {
         at = low.find(key, at + 1);
       }
       if (at < hit) {
@@ -387,10 +388,10 @@ void CrmSource::loadAccounts(const QueryResult& page, int idc) {
     in += sqlQuote(*row[static_cast<size_t>(idc)]);
   }
   if (in.empty()) return;
-  const QueryResult r = run(
-      "SELECT contact_id, account_id FROM accounts_contacts WHERE COALESCE(deleted, 0) = 0 AND "
-      "contact_id IN (" +
-      in + ") ORDER BY contact_id, account_id");
+  const QueryResult r =
+      run("SELECT contact_id, account_id FROM accounts_contacts WHERE COALESCE(deleted, 0) = 0 AND "
+          "contact_id IN (" +
+          in + ") ORDER BY contact_id, account_id");
   for (const Row& row : r.rows) {
     if (row[0] && row[1]) accounts_[*row[0]].push_back(*row[1]);
   }
@@ -413,6 +414,7 @@ bool CrmSource::emitRows(sdk::BatchWriter& out, Feed& feed, const QueryResult& p
     const std::string ts = row[static_cast<size_t>(mtc)].value_or(kNoTime);
     const Cell& idcell = row[static_cast<size_t>(idc)];
     const std::string id = idcell.value_or("");
+    const size_t row_start = out.appended();
     sdk::EventBuilder ev = out.append();
     if (!ev) return false;
     if (id.empty()) {
@@ -431,36 +433,35 @@ bool CrmSource::emitRows(sdk::BatchWriter& out, Feed& feed, const QueryResult& p
       continue;
     }
     const bool deleted = delc >= 0 && truthy(row[static_cast<size_t>(delc)]);
-    ev.key(feed.name + ":" + id + "@" + ts)
-        .channel(channel_)
-        .type(feed.entity + (deleted ? ".deleted" : ".snapshot"));
-    if (ts != kNoTime) {
-      if (auto t = parseTime(ts)) ev.time(*t);
-    }
+    const std::string key = feed.name + ":" + id + "@" + ts;
+    std::optional<int64_t> when;
+    if (ts != kNoTime) when = parseTime(ts);
+    ev.key(key).channel(channel_).type(feed.entity + (deleted ? ".deleted" : ".snapshot"));
+    if (when) ev.time(*when);
     ev.str("crm.table", feed.name).str("crm.id", id);
-    if (schema_ == "suitecrm") {
-      // Contacts are known by their CRM id; a converted lead by its contact's (mapped below).
-      if (feed.entity == "account") ev.identity("crm_id", "account/" + id);
-    }
+    // Identities in order (primary e-mail first). An event holds one value per identity type:
+    // the first of each type goes on the snapshot, the others on <entity>.identity events that
+    // link them to the same person through another identity of the row.
+    std::vector<std::pair<std::string, std::string>> ids;
+    if (schema_ == "suitecrm" && feed.entity == "account")
+      ids.emplace_back("crm_id", "account/" + id);
     if (deleted) {
-      if (feed.entity == "contact") ev.identity("crm_id", id);
-      feed.ts = ts;
-      feed.id = id;
-      continue;
-    }
-    for (const auto& [at, m] : mapped) {
-      const Cell& v = row[static_cast<size_t>(at)];
-      if (!v || v->empty()) continue;
-      const std::string& target = m->target;
-      if (target.rfind("$identities.", 0) == 0) {
-        ev.identity(target.substr(12), *v);
-      } else if (target.rfind("$consent.", 0) == 0) {
-        ev.consent(target.substr(9), truthy(v) ? "granted" : lower(*v));
-      } else {
-        ev.str(target, *v);
+      if (schema_ == "suitecrm" && feed.entity == "contact") ids.emplace_back("crm_id", id);
+    } else {
+      for (const auto& [at, m] : mapped) {
+        const Cell& v = row[static_cast<size_t>(at)];
+        if (!v || v->empty()) continue;
+        const std::string& target = m->target;
+        if (target.rfind("$identities.", 0) == 0) {
+          ids.emplace_back(target.substr(12), *v);
+        } else if (target.rfind("$consent.", 0) == 0) {
+          ev.consent(target.substr(9), truthy(v) ? "granted" : lower(*v));
+        } else {
+          ev.str(target, *v);
+        }
       }
     }
-    if (!feed.module.empty()) {
+    if (!deleted && !feed.module.empty()) {
       bool opted_out = false;
       int64_t valid = 0;
       auto it = emails_.find(id);
@@ -471,7 +472,7 @@ bool CrmSource::emitRows(sdk::BatchWriter& out, Feed& feed, const QueryResult& p
             host().counter("invalid_emails");
             continue;
           }
-          ev.identity("email", e.address);
+          ids.emplace_back("email", e.address);
           ++valid;
         }
       }
@@ -481,7 +482,7 @@ bool CrmSource::emitRows(sdk::BatchWriter& out, Feed& feed, const QueryResult& p
       }
       ev.boolean("email_opt_out", opted_out);
     }
-    if (schema_ == "suitecrm" && feed.entity != "account") {
+    if (!deleted && schema_ == "suitecrm" && feed.entity != "account") {
       const int dnc = page.column("do_not_call");
       const bool no_calls = dnc >= 0 && truthy(row[static_cast<size_t>(dnc)]);
       ev.boolean("do_not_call", no_calls);
@@ -489,7 +490,7 @@ bool CrmSource::emitRows(sdk::BatchWriter& out, Feed& feed, const QueryResult& p
         for (const std::string& p : dnc_purposes_) ev.consent(p, sdk::Consent::Denied);
       }
     }
-    if (feed.name == "contacts" && schema_ == "suitecrm") {
+    if (!deleted && feed.name == "contacts" && schema_ == "suitecrm") {
       auto it = accounts_.find(id);
       scratch_ = "[";
       if (it != accounts_.end()) {
@@ -500,6 +501,46 @@ bool CrmSource::emitRows(sdk::BatchWriter& out, Feed& feed, const QueryResult& p
       }
       scratch_ += ']';
       ev.json("account_ids", scratch_);
+    }
+    std::vector<std::string> seen;
+    std::vector<size_t> extras;
+    for (size_t i = 0; i < ids.size(); ++i) {
+      if (std::find(seen.begin(), seen.end(), ids[i].first) != seen.end()) {
+        extras.push_back(i);
+        continue;
+      }
+      seen.push_back(ids[i].first);
+      ev.identity(ids[i].first, ids[i].second);
+    }
+    for (size_t n = 0; n < extras.size(); ++n) {
+      const auto& [type, value] = ids[extras[n]];
+      // The link: the row's crm_id, else its first identity of another type.
+      const std::pair<std::string, std::string>* link = nullptr;
+      for (const auto& candidate : ids) {
+        if (candidate.first == type) continue;
+        if (candidate.first == "crm_id") {
+          link = &candidate;
+          break;
+        }
+        if (link == nullptr) link = &candidate;
+      }
+      if (link == nullptr) {
+        host().counter("unlinked_identities");
+        continue;
+      }
+      sdk::EventBuilder x = out.append();
+      if (!x) {
+        while (out.appended() > row_start) out.discardLast();
+        return false;
+      }
+      x.key(key + "#" + type + std::to_string(n + 1))
+          .channel(channel_)
+          .type(feed.entity + ".identity")
+          .identity(link->first, link->second)
+          .identity(type, value)
+          .str("crm.table", feed.name)
+          .str("crm.id", id);
+      if (when) x.time(*when);
     }
     feed.ts = ts;
     feed.id = id;
@@ -525,8 +566,8 @@ ol_status CrmSource::read(sdk::BatchWriter& out, size_t max) {
     if (page.rows.empty()) continue;
     if (page.column(feed.id_column) < 0 || page.column(feed.modified_column) < 0) {
       throw sdk::Error("crm.odbc: " + feed.name + ": the query must return the id column '" +
-                       feed.id_column + "' and the modification column '" +
-                       feed.modified_column + "' (options id_column, modified_column)");
+                       feed.id_column + "' and the modification column '" + feed.modified_column +
+                       "' (options id_column, modified_column)");
     }
     if (!feed.module.empty()) loadEmails(feed, page);
     if (feed.name == "contacts" && schema_ == "suitecrm") {

@@ -64,8 +64,8 @@ OdbcFailure OdbcConnection::failure(SQLSMALLINT type, SQLHANDLE handle, const ch
   SQLCHAR text[1024] = {0};
   SQLINTEGER native = 0;
   SQLSMALLINT len = 0;
-  if (handle != nullptr && SQL_SUCCEEDED(SQLGetDiagRec(type, handle, 1, state, &native, text,
-                                                       sizeof text, &len))) {
+  if (handle != nullptr &&
+      SQL_SUCCEEDED(SQLGetDiagRec(type, handle, 1, state, &native, text, sizeof text, &len))) {
     f.state = reinterpret_cast<const char*>(state);
     f.message = reinterpret_cast<const char*>(text);
   } else {
@@ -102,9 +102,9 @@ std::optional<OdbcFailure> OdbcConnection::connect(const std::string& connection
   }
   SQLSetConnectAttr(dbc_, SQL_ATTR_LOGIN_TIMEOUT, reinterpret_cast<SQLPOINTER>(10), 0);
   std::string cs = connection_string;
-  const SQLRETURN rc =
-      SQLDriverConnect(dbc_, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()),
-                       static_cast<SQLSMALLINT>(cs.size()), nullptr, 0, nullptr, SQL_DRIVER_NOPROMPT);
+  const SQLRETURN rc = SQLDriverConnect(dbc_, nullptr, reinterpret_cast<SQLCHAR*>(cs.data()),
+                                        static_cast<SQLSMALLINT>(cs.size()), nullptr, 0, nullptr,
+                                        SQL_DRIVER_NOPROMPT);
   if (!SQL_SUCCEEDED(rc)) {
     OdbcFailure f = failure(SQL_HANDLE_DBC, dbc_, "cannot connect");
     // A database that cannot be reached now may be back later; a refused login or an unknown

@@ -105,17 +105,20 @@ class Crm {
          "billing_address_street VARCHAR(150) NULL, billing_address_city VARCHAR(100) NULL, "
          "billing_address_country VARCHAR(255) NULL, website VARCHAR(255) NULL, parent_id "
          "CHAR(36) NULL)");
-    exec("CREATE TABLE accounts_contacts (id CHAR(36) PRIMARY KEY, contact_id CHAR(36) NULL, "
-         "account_id CHAR(36) NULL, date_modified " +
-         t + " NULL, deleted SMALLINT DEFAULT 0)");
-    exec("CREATE TABLE email_addresses (id CHAR(36) PRIMARY KEY, email_address VARCHAR(255) NULL, "
-         "email_address_caps VARCHAR(255) NULL, invalid_email SMALLINT DEFAULT 0, opt_out "
-         "SMALLINT DEFAULT 0, confirm_opt_in VARCHAR(255) NULL, date_created " +
-         t + " NULL, date_modified " + t + " NULL, deleted SMALLINT DEFAULT 0)");
-    exec("CREATE TABLE email_addr_bean_rel (id CHAR(36) PRIMARY KEY, email_address_id CHAR(36) "
-         "NOT NULL, bean_id CHAR(36) NULL, bean_module VARCHAR(100) NULL, primary_address "
-         "SMALLINT DEFAULT 0, reply_to_address SMALLINT DEFAULT 0, date_created " +
-         t + " NULL, date_modified " + t + " NULL, deleted SMALLINT DEFAULT 0)");
+    exec(
+        "CREATE TABLE accounts_contacts (id CHAR(36) PRIMARY KEY, contact_id CHAR(36) NULL, "
+        "account_id CHAR(36) NULL, date_modified " +
+        t + " NULL, deleted SMALLINT DEFAULT 0)");
+    exec(
+        "CREATE TABLE email_addresses (id CHAR(36) PRIMARY KEY, email_address VARCHAR(255) NULL, "
+        "email_address_caps VARCHAR(255) NULL, invalid_email SMALLINT DEFAULT 0, opt_out "
+        "SMALLINT DEFAULT 0, confirm_opt_in VARCHAR(255) NULL, date_created " +
+        t + " NULL, date_modified " + t + " NULL, deleted SMALLINT DEFAULT 0)");
+    exec(
+        "CREATE TABLE email_addr_bean_rel (id CHAR(36) PRIMARY KEY, email_address_id CHAR(36) "
+        "NOT NULL, bean_id CHAR(36) NULL, bean_module VARCHAR(100) NULL, primary_address "
+        "SMALLINT DEFAULT 0, reply_to_address SMALLINT DEFAULT 0, date_created " +
+        t + " NULL, date_modified " + t + " NULL, deleted SMALLINT DEFAULT 0)");
   }
 
   void contact(const std::string& id, const std::string& modified, const std::string& first,
@@ -128,14 +131,16 @@ class Crm {
 
   void email(int n, const std::string& bean, const std::string& module, const std::string& addr,
              int primary, int opt_out, int invalid) {
-    exec("INSERT INTO email_addresses (id, email_address, email_address_caps, opt_out, "
-         "invalid_email, deleted) VALUES ('" +
-         uid("eeeeeeee", n) + "', '" + addr + "', UPPER('" + addr + "'), " +
-         std::to_string(opt_out) + ", " + std::to_string(invalid) + ", 0)");
-    exec("INSERT INTO email_addr_bean_rel (id, email_address_id, bean_id, bean_module, "
-         "primary_address, deleted) VALUES ('" +
-         uid("rrrrrrrr", n) + "', '" + uid("eeeeeeee", n) + "', '" + bean + "', '" + module +
-         "', " + std::to_string(primary) + ", 0)");
+    exec(
+        "INSERT INTO email_addresses (id, email_address, email_address_caps, opt_out, "
+        "invalid_email, deleted) VALUES ('" +
+        uid("eeeeeeee", n) + "', '" + addr + "', UPPER('" + addr + "'), " +
+        std::to_string(opt_out) + ", " + std::to_string(invalid) + ", 0)");
+    exec(
+        "INSERT INTO email_addr_bean_rel (id, email_address_id, bean_id, bean_module, "
+        "primary_address, deleted) VALUES ('" +
+        uid("rrrrrrrr", n) + "', '" + uid("eeeeeeee", n) + "', '" + bean + "', '" + module + "', " +
+        std::to_string(primary) + ", 0)");
   }
 
   // The scenario of the main test. Returns nothing; the test knows what it holds.
@@ -157,12 +162,13 @@ class Crm {
     // NULL everywhere a column allows it (no modification time either).
     exec("INSERT INTO contacts (id, deleted, do_not_call) VALUES ('" + uid("aaaaaaaa", 5) +
          "', NULL, NULL)");
-    exec("INSERT INTO leads (id, date_modified, first_name, last_name, status, account_name) "
-         "VALUES ('" +
-         uid("bbbbbbbb", 1) + "', '2026-11-04 08:00:00', 'Émile', 'Zola', 'New', 'Rougon SA')");
+    exec(
+        "INSERT INTO leads (id, date_modified, first_name, last_name, status, account_name) "
+        "VALUES ('" +
+        uid("bbbbbbbb", 1) + "', '2026-11-04 08:00:00', 'Émile', 'Zola', 'New', 'Rougon SA')");
     email(5, uid("bbbbbbbb", 1), "Leads", "emile@example.fr", 1, 0, 0);
-    exec("INSERT INTO accounts (id, name, date_modified, industry) VALUES ('" +
-         uid("cccccccc", 1) + "', 'Ångström AB', '2026-11-01 12:00:00', 'Retail')");
+    exec("INSERT INTO accounts (id, name, date_modified, industry) VALUES ('" + uid("cccccccc", 1) +
+         "', 'Ångström AB', '2026-11-01 12:00:00', 'Retail')");
     exec("INSERT INTO accounts_contacts (id, contact_id, account_id, deleted) VALUES ('" +
          uid("dddddddd", 1) + "', '" + uid("aaaaaaaa", 1) + "', '" + uid("cccccccc", 1) + "', 0)");
   }
@@ -231,7 +237,11 @@ std::string pipeline(const Crm& crm, const std::string& extra_with = "",
          crm.connection() + "\"\n" + (secret.empty() ? "" : "    password_env: CRM_TEST_PW\n") +
          "    batch_rows: 2\n    poll_interval: 0.2\n"
          "    consent_map: { do_not_call: [telemarketing], email_opt_out: [marketing] }\n" +
-         extra_with + "sink:\n  type: cdp\n";
+         extra_with +
+         // The consents each event carries, copied into attributes where the test can see them.
+         "stages:\n  - map:\n      copy: { $consent.marketing: consent.marketing, "
+         "$consent.telemarketing: consent.telemarketing }\n"
+         "sink:\n  type: cdp\n";
 }
 
 CommandResult run(const std::string& dir, const std::vector<std::string>& extra = {},
@@ -262,52 +272,68 @@ void checkScenario(const std::string& dir, const CommandResult& r) {
   EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE type = 'account.snapshot'"), 1);
   EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE channel <> 'crm'"), 0);
   // Non-ASCII names arrive intact.
-  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE json_extract(attributes, "
-                      "'$.last_name') = 'Ångström-Łukasiewicz' AND json_extract(attributes, "
-                      "'$.first_name') = 'Zoë' AND json_extract(attributes, '$.address.city') = "
-                      "'Kraków'"),
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, "
+                  "'$.last_name') = 'Ångström-Łukasiewicz' AND json_extract(attributes, "
+                  "'$.first_name') = 'Zoë' AND json_extract(attributes, '$.address.city') = "
+                  "'Kraków'"),
             1);
-  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE json_extract(attributes, '$.name') = "
-                      "'Ångström AB'"),
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, '$.name') = "
+                  "'Ångström AB'"),
             1);
   // Amy's three addresses are identities (opted out or not); Cleo's invalid one is not.
-  const std::string amy = "(SELECT profile_id FROM events WHERE json_extract(attributes, "
-                          "'$.crm.id') = '" +
-                          uid("aaaaaaaa", 1) + "')";
-  EXPECT_EQ(count(db, "SELECT count(*) FROM identities WHERE type = 'email' AND profile_id = " +
-                          amy),
-            3);
+  const std::string amy =
+      "(SELECT profile_id FROM events WHERE json_extract(attributes, "
+      "'$.crm.id') = '" +
+      uid("aaaaaaaa", 1) + "')";
+  EXPECT_EQ(
+      count(db, "SELECT count(*) FROM identities WHERE type = 'email' AND profile_id = " + amy), 3);
   EXPECT_EQ(count(db, "SELECT count(*) FROM identities WHERE type = 'email'"), 4);  // + Émile
-  EXPECT_EQ(count(db, "SELECT json_extract(attributes, '$.emails') FROM events WHERE "
-                      "json_extract(attributes, '$.crm.id') = '" +
-                          uid("aaaaaaaa", 3) + "'"),
+  EXPECT_EQ(count(db,
+                  "SELECT json_extract(attributes, '$.emails') FROM events WHERE "
+                  "json_extract(attributes, '$.crm.id') = '" +
+                      uid("aaaaaaaa", 3) + "'"),
             0);
-  EXPECT_EQ(count(db, "SELECT count(*) FROM identities WHERE type = 'phone' AND profile_id = " +
-                          amy),
-            2);
-  EXPECT_EQ(count(db, "SELECT json_array_length(attributes, '$.account_ids') FROM events WHERE "
-                      "profile_id = " +
-                          amy),
+  EXPECT_EQ(
+      count(db, "SELECT count(*) FROM identities WHERE type = 'phone' AND profile_id = " + amy), 2);
+  EXPECT_EQ(count(db,
+                  "SELECT json_array_length(attributes, '$.account_ids') FROM events WHERE "
+                  "profile_id = " +
+                      amy),
             1);
   // One opted-out address: marketing denied for Amy; do_not_call: telemarketing denied for Bob.
-  EXPECT_EQ(count(db, "SELECT count(*) FROM consents WHERE purpose = 'marketing' AND status = "
-                      "'denied' AND profile_id = " +
-                          amy),
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, "
+                  "'$.consent.marketing') = 'denied' AND json_extract(attributes, '$.crm.id') = '" +
+                      uid("aaaaaaaa", 1) + "' AND type = 'contact.snapshot'"),
             1);
-  EXPECT_EQ(count(db, "SELECT count(*) FROM consents WHERE purpose = 'telemarketing' AND "
-                      "status = 'denied'"),
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, "
+                  "'$.consent.telemarketing') = 'denied' AND json_extract(attributes, "
+                  "'$.crm.id') = '" +
+                      uid("aaaaaaaa", 2) + "'"),
             1);
-  EXPECT_EQ(count(db, "SELECT count(*) FROM consents"), 2);
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, '$.consent') "
+                  "IS NOT NULL"),
+            2);
+  // Amy's extra addresses and her second phone came as contact.identity events.
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE type = 'contact.identity'"), 3);
   // The all-NULL row is there, without a time of its own from the CRM.
-  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE json_extract(attributes, '$.crm.id') = "
-                      "'" + uid("aaaaaaaa", 5) +
-                          "' AND json_extract(attributes, '$.first_name') IS NULL"),
-            1);
-  // Times are the CRM's modification times (UTC).
-  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE occurred_at = 1793610000000000"), 3);
+  EXPECT_EQ(
+      count(db,
+            "SELECT count(*) FROM events WHERE json_extract(attributes, '$.crm.id') = "
+            "'" +
+                uid("aaaaaaaa", 5) + "' AND json_extract(attributes, '$.first_name') IS NULL"),
+      1);
+  // Times are the CRM's modification times (UTC): Amy, Bob, Cleo and Amy's 3 identity events.
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE occurred_at = 1793610000000000"), 6);
 }
 
-std::string lastDirOf(const std::string& name) { return tempDir(name); }
+std::string lastDirOf(const std::string& name) {
+  return tempDir(name);
+}
 
 }  // namespace
 
@@ -317,12 +343,13 @@ TEST(CrmOdbc, SqliteSuiteCrmSnapshotsDeletesConsentsAndANullKeyDeadLetter) {
   SqliteCrm crm(dir + "/suitecrm.db");
   crm.fillScenario();
   // SQLite lets a legacy TEXT primary key be NULL: a row nobody can follow.
-  crm.exec("INSERT INTO contacts (id, date_modified, first_name) VALUES (NULL, '2026-11-02 "
-           "11:00:00', 'Nobody')");
+  crm.exec(
+      "INSERT INTO contacts (id, date_modified, first_name) VALUES (NULL, '2026-11-02 "
+      "11:00:00', 'Nobody')");
   writeFile(dir + "/p.yaml", pipeline(crm));
   const CommandResult r = run(dir, {"--json", "--stop-when-idle"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_EQ(jsonNumber(r.out, "read"), 8) << r.out;  // every row exactly once
+  EXPECT_EQ(jsonNumber(r.out, "read"), 11) << r.out;  // every row exactly once (+3 identity events)
   checkScenario(dir, r);
   const auto reasons = query(dir + "/cdp.db", "SELECT reason FROM dead_letters");
   ASSERT_EQ(reasons.size(), 1u);
@@ -334,14 +361,16 @@ TEST(CrmOdbc, SqliteSuiteCrmSnapshotsDeletesConsentsAndANullKeyDeadLetter) {
   const CommandResult again = run(dir, {"--json", "--stop-when-idle"});
   ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
   EXPECT_EQ(jsonNumber(again.out, "read"), 0) << again.out;
-  crm.exec("UPDATE contacts SET date_modified = '2026-11-05 10:00:00', last_name = 'Later' "
-           "WHERE id IN ('" +
-           uid("aaaaaaaa", 2) + "', '" + uid("aaaaaaaa", 3) + "')");
+  crm.exec(
+      "UPDATE contacts SET date_modified = '2026-11-05 10:00:00', last_name = 'Later' "
+      "WHERE id IN ('" +
+      uid("aaaaaaaa", 2) + "', '" + uid("aaaaaaaa", 3) + "')");
   const CommandResult third = run(dir, {"--json", "--stop-when-idle"});
   ASSERT_EQ(third.exit_code, 0) << third.out << third.err;
   EXPECT_EQ(jsonNumber(third.out, "read"), 2) << third.out;
-  EXPECT_EQ(count(dir + "/cdp.db", "SELECT count(*) FROM events WHERE json_extract(attributes, "
-                                   "'$.last_name') = 'Later'"),
+  EXPECT_EQ(count(dir + "/cdp.db",
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, "
+                  "'$.last_name') = 'Later'"),
             2);
   EXPECT_EQ(count(dir + "/cdp.db", "SELECT count(*) FROM events WHERE type = 'contact.snapshot'"),
             6);
@@ -449,10 +478,13 @@ TEST(CrmOdbc, PostgresSuiteCrmAndATerminatedSessionMidReadIsRetried) {
   PQclear(PQexec(lock, "BEGIN"));
   PQclear(PQexec(lock, "LOCK TABLE leads IN ACCESS EXCLUSIVE MODE"));
   int terminated = 0;
+  // pg_stat_activity is a snapshot per transaction: look from a connection outside it.
+  PGconn* watch = PQconnectdb(PgServer::shared().uri(crm.db()).c_str());
+  ASSERT_EQ(PQstatus(watch), CONNECTION_OK);
   const CommandResult r = run(dir, {"--json", "--stop-when-idle"}, [&](pid_t) {
     for (int i = 0; i < 400 && terminated == 0; ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(25));
-      PGresult* q = PQexec(lock,
+      PGresult* q = PQexec(watch,
                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
                            "wait_event_type = 'Lock' AND datname = current_database() AND pid "
                            "<> pg_backend_pid()");
@@ -465,16 +497,28 @@ TEST(CrmOdbc, PostgresSuiteCrmAndATerminatedSessionMidReadIsRetried) {
     PQclear(PQexec(lock, "COMMIT"));
   });
   PQfinish(lock);
+  PQfinish(watch);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(terminated, 1);
   EXPECT_EQ(r.err.find(PgServer::shared().password()), std::string::npos);
   EXPECT_EQ(r.out.find(PgServer::shared().password()), std::string::npos);
-  // 7 rows + Amy's second snapshot, each read once.
-  EXPECT_EQ(jsonNumber(r.out, "read"), 8) << r.out << r.err;
+  // 7 rows (+3 identity events) + Amy's second snapshot (+3), each read once.
+  EXPECT_EQ(jsonNumber(r.out, "read"), 14) << r.out << r.err;
   const std::string db = dir + "/cdp.db";
-  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE json_extract(attributes, '$.crm.id') = "
-                      "'" + uid("aaaaaaaa", 1) + "'"),
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, '$.crm.id') = "
+                  "'" +
+                      uid("aaaaaaaa", 1) + "' AND type = 'contact.snapshot'"),
             2);
+  // Through the PostgreSQL Unicode driver too: names intact, Amy's identities all hers.
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, "
+                  "'$.last_name') = 'Ångström-Łukasiewicz' AND json_extract(attributes, "
+                  "'$.first_name') = 'Zoë'"),
+            2);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM identities WHERE type = 'email'"), 4);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE type = 'contact.deleted'"), 1);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE type = 'lead.snapshot'"), 1);
   EXPECT_EQ(count(db, "SELECT count(*) FROM dead_letters"), 0);
   fs::remove_all(dir);
 }
