@@ -109,7 +109,13 @@ std::optional<OdbcFailure> OdbcConnection::connect(const std::string& connection
     OdbcFailure f = failure(SQL_HANDLE_DBC, dbc_, "cannot connect");
     // A database that cannot be reached now may be back later; a refused login or an unknown
     // driver or DSN will not fix itself.
-    f.transient = !(f.state == "28000" || f.state == "IM002" || f.state == "IM003");
+    // (Drivers report a refused password as 28000, or as 08001 with the server's words.)
+    std::string low = f.message;
+    std::transform(low.begin(), low.end(), low.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    f.transient = !(f.state == "28000" || f.state == "IM002" || f.state == "IM003" ||
+                    low.find("authentication failed") != std::string::npos ||
+                    low.find("password") != std::string::npos);
     SQLFreeHandle(SQL_HANDLE_DBC, dbc_);
     dbc_ = SQL_NULL_HDBC;
     return f;

@@ -522,3 +522,72 @@ TEST(CrmOdbc, PostgresSuiteCrmAndATerminatedSessionMidReadIsRetried) {
   EXPECT_EQ(count(db, "SELECT count(*) FROM dead_letters"), 0);
   fs::remove_all(dir);
 }
+
+TEST(CrmOdbc, GenericQueryWithColumnMappingOverSqlite) {
+  ASSERT_TRUE(OdbcEnv::shared().hasSqlite());
+  const std::string dir = tempDir("crm-generic");
+  SqliteCrm crm(dir + "/legacy.db");
+  crm.exec(
+      "CREATE TABLE kunden (nr TEXT, geaendert TEXT, mail TEXT, handy TEXT, vorname TEXT, "
+      "werbung TEXT, geloescht INTEGER)");
+  crm.exec(
+      "INSERT INTO kunden VALUES ('K1', '2026-10-01 08:00:00', 'k1@example.de', "
+      "'+44 7700 900456', 'Jürgen', 'denied', 0), ('K2', '2026-10-01 08:00:00', NULL, NULL, "
+      "NULL, NULL, NULL), ('K3', '2026-10-02 08:00:00', NULL, NULL, NULL, NULL, 1), "
+      "(NULL, '2026-10-03 08:00:00', 'nokey@example.de', NULL, NULL, NULL, 0)");
+  writeFile(dir + "/p.yaml",
+            "version: 1\nname: legacy\nallow_clear:\n  first_name: \"test\"\n  last_name: "
+            "\"test\"\n  salutation: \"test\"\n  title: \"test\"\n  birthdate: \"test\"\n  "
+            "address: \"test\"\nsource:\n  type: crm.odbc\n  with:\n    connection: \"" +
+                crm.connection() +
+                "\"\n    schema: generic\n    table: kunden\n    entity: customer\n    query: "
+                "\"SELECT nr, geaendert, mail, handy, vorname, werbung, geloescht FROM kunden "
+                "WHERE COALESCE(geaendert, '') > :cursor_ts OR (COALESCE(geaendert, '') = "
+                ":cursor_ts AND COALESCE(nr, '') > :cursor_id) ORDER BY geaendert, nr LIMIT "
+                ":batch_rows\"\n    id_column: nr\n    modified_column: geaendert\n    "
+                "deleted_column: geloescht\n    batch_rows: 1\n    columns: { mail: "
+                "$identities.email, handy: $identities.phone, nr: $identities.crm_id, vorname: "
+                "first_name, werbung: $consent.marketing }\nstages:\n  - map:\n      copy: { "
+                "$consent.marketing: consent.marketing }\nsink:\n  type: cdp\n");
+  const CommandResult r = run(dir, {"--json", "--stop-when-idle"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(jsonNumber(r.out, "read"), 4) << r.out;
+  const std::string db = dir + "/cdp.db";
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE type = 'customer.snapshot'"), 2);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE type = 'customer.deleted'"), 1);
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM events WHERE json_extract(attributes, "
+                  "'$.first_name') = 'Jürgen' AND json_extract(attributes, "
+                  "'$.consent.marketing') = 'denied'"),
+            1);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM identities WHERE type IN ('email', 'phone')"), 2)
+      << query(db, "SELECT group_concat(type) FROM identities").at(0);
+  const auto reasons = query(db, "SELECT reason FROM dead_letters");
+  ASSERT_EQ(reasons.size(), 1u);
+  EXPECT_NE(reasons[0].find("table kunden, key nr = NULL"), std::string::npos) << reasons[0];
+  EXPECT_EQ(reasons[0].find("nokey@"), std::string::npos);
+  if (!HasFailure()) fs::remove_all(dir);
+}
+
+TEST(CrmOdbc, ThePasswordNeverAppearsInErrors) {
+  if (!OdbcEnv::shared().hasPostgres()) GTEST_SKIP() << "odbc-postgresql is not installed";
+  const std::string dir = tempDir("crm-secret");
+  PgCrm crm;
+  const std::string canary = "Canary-pw-7f3a9";
+  writeFile(dir + "/pw", canary + "\n");
+  // A wrong password (refused login: not retried) given through password_file, and the same
+  // canary typed into the connection string by mistake.
+  std::string p = pipeline(crm);
+  const std::string conn = crm.connection();
+  std::string bad = conn;
+  bad.replace(bad.find("${password}"), 11, "${password};PWD=" + canary);
+  p.replace(p.find(conn), conn.size(), bad);
+  p.replace(p.find("    batch_rows"), 0, "    password_file: " + dir + "/pw\n");
+  writeFile(dir + "/p.yaml", p);
+  const CommandResult r = run(dir, {"--stop-when-idle"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ((r.out + r.err).find(canary), std::string::npos) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("crm.odbc: cannot connect"), std::string::npos) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("***"), std::string::npos) << r.out << r.err;
+  fs::remove_all(dir);
+}
