@@ -429,7 +429,7 @@ TEST(CrmOdbc, KilledAndRestartedEveryRowArrivesExactlyOnce) {
   const std::string dir = lastDirOf("crm-kill");
   SqliteCrm crm(dir + "/suitecrm.db");
   crm.createSchema();
-  constexpr int kRows = 6000;
+  constexpr int kRows = 12000;
   std::string rows = "BEGIN;";
   for (int i = 1; i <= kRows; ++i) {
     // Ten rows per second: same-second runs cross every page boundary.
