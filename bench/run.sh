@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Throughput and memory benchmark. Prints events/s, CPU seconds and peak RSS for
 #   file.jsonl -> map -> filter -> discard        (engine + parsing, one worker thread)
+#   file.jsonl -> map -> mask -> discard          (hmac of email + phone per event)
 #   file.jsonl -> map -> filter -> cdp (SQLite)   (the embedded store, one identity)
 #   file.jsonl -> map -> cdp (SQLite)             (identify: email, phone, crm_id; every event)
 #   the same into PostgreSQL when BENCH_PG_URI is set (eval "$(bench/start_pg.sh)")
@@ -55,6 +56,23 @@ sink:
   type: cdp
 batch: { size: 4096 }
 YAML
+cat > "$work/mask.yaml" <<YAML
+version: 1
+name: bench-mask
+source:
+  type: file.jsonl
+  with: { path: $work/events.jsonl, key_field: event_id }
+stages:
+  - map:
+      rename: { customer.email: email, customer.phone: phone }
+      copy: { channel: \$channel, type: \$type }
+      time: { from: ts, format: unix }
+      cast: { score: int }
+  - mask: { email: hmac, phone: { hmac: { as: phone, region: "+1" } } }
+sink:
+  type: discard
+batch: { size: 4096 }
+YAML
 # A fixed key: the PostgreSQL store has no directory to keep a generated one in.
 export OMNILOOP_KEY="${OMNILOOP_KEY:-$(printf '6b%.0s' $(seq 32))}"
 
@@ -73,6 +91,7 @@ PY
 }
 echo
 run "jsonl -> map -> filter -> discard" discard
+run "jsonl -> map -> mask(hmac) -> discard" mask
 run "jsonl -> map -> filter -> sqlite" store
 run "jsonl -> map -> identify -> sqlite" identify
 if [ -n "${BENCH_PG_URI:-}" ]; then

@@ -26,6 +26,7 @@ install(FILES ${OMNILOOP_PACKAGING_DIR}/copyright ${PROJECT_SOURCE_DIR}/README.m
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/omniloop COMPONENT runtime)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/operations.md ${PROJECT_SOURCE_DIR}/docs/cli.md
               ${PROJECT_SOURCE_DIR}/docs/pipelines.md ${PROJECT_SOURCE_DIR}/docs/stages.md
+              ${PROJECT_SOURCE_DIR}/docs/privacy.md
         DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/omniloop COMPONENT runtime OPTIONAL)
 
 if(OMNILOOP_PACKAGE_LAYOUT)

@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 BUILD_DIR="${1:-build}"
 shift || true
 JOBS="${JOBS:-$(nproc)}"
+# Paths inside the checkout are hashed relative to it, so a fresh clone elsewhere (CI) reuses
+# what ccache already compiled.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}"
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
 fi

@@ -92,6 +92,9 @@ std::string pipelinesJson(const DaemonSnapshot& s) {
     }
     list += ']';
     o.raw("pipelines", list);
+    o.objects("refused", s.refused, [](JsonObjectWriter& r, const RefusedFile& f) {
+      r.text("file", f.file).text("name", f.name).text("reason", f.reason);
+    });
   }
   return out;
 }
@@ -109,6 +112,7 @@ Readiness readiness(const DaemonSnapshot& s) {
       reasons.push_back(std::move(r));
     }
   }
+  for (const RefusedFile& f : s.refused) warnings.push_back(f.reason);
   Readiness out;
   out.ready = reasons.empty();
   {

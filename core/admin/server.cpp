@@ -12,6 +12,7 @@
 #include <Poco/Net/SecureServerSocket.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/SHA2Engine.h>
 #include <Poco/ThreadPool.h>
 #include <Poco/URI.h>
 #include <spdlog/spdlog.h>
@@ -65,7 +66,7 @@ void sendError(HTTPServerResponse& resp, int status, std::string_view error,
 // is still read (up to 16x the limit, bounded by the socket timeout) so that a client
 // still sending sees the 413 instead of a connection reset; beyond that the
 // connection is simply closed.
-bool drainBody(HTTPServerRequest& req, size_t limit) {
+bool drainBody(HTTPServerRequest& req, size_t limit, std::string* keep = nullptr) {
   const size_t discard_cap = limit * 16;
   if (req.hasContentLength() &&
       req.getContentLength64() > static_cast<Poco::Int64>(discard_cap)) {
@@ -78,6 +79,9 @@ bool drainBody(HTTPServerRequest& req, size_t limit) {
   try {
     while (in && total <= discard_cap) {
       in.read(buf, sizeof(buf));
+      if (keep != nullptr && total + static_cast<size_t>(in.gcount()) <= limit) {
+        keep->append(buf, static_cast<size_t>(in.gcount()));
+      }
       total += static_cast<size_t>(in.gcount());
     }
   } catch (const Poco::Exception&) {
@@ -99,7 +103,7 @@ std::vector<std::string> splitPath(const std::string& path) {
   return parts;
 }
 
-enum class Route { Health, Ready, Metrics, Pipelines, Pipeline, Restart, Reload, None };
+enum class Route { Health, Ready, Metrics, Pipelines, Pipeline, Restart, Reload, Erase, Export, None };
 
 Route route(const std::vector<std::string>& p) {
   if (p.size() == 1 && p[0] == "health") return Route::Health;
@@ -111,11 +115,13 @@ Route route(const std::vector<std::string>& p) {
     return Route::Restart;
   }
   if (p.size() == 2 && p[0] == "v1" && p[1] == "reload") return Route::Reload;
+  if (p.size() == 3 && p[0] == "v1" && p[1] == "subjects" && p[2] == "erase") return Route::Erase;
+  if (p.size() == 3 && p[0] == "v1" && p[1] == "subjects" && p[2] == "export") return Route::Export;
   return Route::None;
 }
 
 const char* allowedMethod(Route r) {
-  return (r == Route::Restart || r == Route::Reload) ? "POST" : "GET";
+  return (r == Route::Restart || r == Route::Reload || r == Route::Erase) ? "POST" : "GET";
 }
 
 class Handler : public Poco::Net::HTTPRequestHandler {
@@ -144,11 +150,12 @@ class Handler : public Poco::Net::HTTPRequestHandler {
   }
 
   int handle(HTTPServerRequest& req, HTTPServerResponse& resp) {
-    if (!drainBody(req, shared_->max_body_bytes)) {
+    std::string body;
+    if (!drainBody(req, shared_->max_body_bytes, &body)) {
       resp.setKeepAlive(false);
       sendError(resp, 413, "request body too large",
                 "the admin API takes at most " + std::to_string(shared_->max_body_bytes / 1024) +
-                    " KiB; its endpoints need no body");
+                    " KiB; only POST /v1/subjects/erase takes a (small) body");
       return 413;
     }
     std::string path;
@@ -171,7 +178,7 @@ class Handler : public Poco::Net::HTTPRequestHandler {
     if (r == Route::None) {
       sendError(resp, 404, "no such endpoint: " + path,
                 "endpoints: /health /ready /metrics /v1/pipelines /v1/pipelines/{name} "
-                "/v1/pipelines/{name}/restart /v1/reload");
+                "/v1/pipelines/{name}/restart /v1/reload /v1/subjects/erase /v1/subjects/export");
       return 404;
     }
     if (method != allowedMethod(r)) return methodNotAllowed(resp, allowedMethod(r));
@@ -208,6 +215,25 @@ class Handler : public Poco::Net::HTTPRequestHandler {
       }
       case Route::Reload: {
         const ActionResult a = backend.reload();
+        send(resp, a.status, a.json);
+        return a.status;
+      }
+      case Route::Erase: {
+        const ActionResult a = backend.eraseSubject(body, "api:token:" + tokenId(shared_->currentToken().value_or("")));
+        send(resp, a.status, a.json);
+        return a.status;
+      }
+      case Route::Export: {
+        std::vector<std::string> identities;
+        try {
+          for (const auto& [key, value] : Poco::URI(req.getURI()).getQueryParameters()) {
+            if (key == "identity") identities.push_back(value);
+          }
+        } catch (const Poco::Exception&) {
+          sendError(resp, 400, "malformed query string", "write ?identity=email:jane%40example.com");
+          return 400;
+        }
+        const ActionResult a = backend.exportSubject(identities, "api:token:" + tokenId(shared_->currentToken().value_or("")));
         send(resp, a.status, a.json);
         return a.status;
       }
@@ -275,6 +301,12 @@ Poco::Net::SocketAddress parseListen(const std::string& listen) {
 }
 
 }  // namespace
+
+std::string tokenId(std::string_view token) {
+  Poco::SHA2Engine sha(Poco::SHA2Engine::SHA_256);
+  sha.update(token.data(), static_cast<unsigned>(token.size()));
+  return Poco::DigestEngine::digestToHex(sha.digest()).substr(0, 8);
+}
 
 AdminServer::AdminServer(const ServerOptions& options, Backend& backend)
     : shared_(std::make_shared<Shared>()) {

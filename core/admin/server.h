@@ -10,6 +10,8 @@
 //   GET  /v1/pipelines/{name}            one pipeline
 //   POST /v1/pipelines/{name}/restart    drain and start it again (or retry one in backoff now)
 //   POST /v1/reload                      re-read the config and the pipelines directory
+//   POST /v1/subjects/erase              erase a data subject: {"identities":["email:..."],"reason":"..."}
+//   GET  /v1/subjects/export?identity=   everything the store holds about a subject (JSON)
 //
 // Every route but /health needs `Authorization: Bearer <token>`.
 #include <chrono>
@@ -18,6 +20,8 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "admin/snapshot.h"
 
@@ -41,7 +45,22 @@ class Backend {
   virtual DaemonSnapshot snapshot() = 0;
   virtual ActionResult restartPipeline(const std::string& name) = 0;
   virtual ActionResult reload() = 0;
+  // The data subject's rights (store/subject_rights.h). `actor`: "api:token:<token id>" (the
+  // first 8 hex of the token's SHA-256, never the token). `body`: the request's JSON.
+  virtual ActionResult eraseSubject(const std::string& body, const std::string& actor) {
+    (void)body;
+    (void)actor;
+    return {501, R"({"error":"this daemon cannot erase subjects"})"};
+  }
+  virtual ActionResult exportSubject(const std::vector<std::string>& identities, const std::string& actor) {
+    (void)identities;
+    (void)actor;
+    return {501, R"({"error":"this daemon cannot export subjects"})"};
+  }
 };
+
+// The id of an admin token in audit entries: the first 8 hex of its SHA-256.
+std::string tokenId(std::string_view token);
 
 struct ServerOptions {
   std::string listen = "127.0.0.1:8686";  // host:port ("[::1]:8686" for IPv6)

@@ -53,9 +53,18 @@ struct PipelineSnapshot {
   pipeline::ReasonCounts counts;  // Batch::count tallies: (family, label) -> n, cumulative
 };
 
+// A pipeline file refused because another file already runs a pipeline of its name: it has no
+// pipeline entry of its own (one name, one pipeline), and is checked again at every reload.
+struct RefusedFile {
+  std::string file;
+  std::string name;    // the name it claims
+  std::string reason;  // FILE:1:1: error: ... naming the file that keeps the name
+};
+
 struct DaemonSnapshot {
   std::string version;
   std::vector<PipelineSnapshot> pipelines;  // sorted by name
+  std::vector<RefusedFile> refused;         // sorted by file
   uint64_t plugin_load_failures = 0;
   uint64_t store_errors = 0;
   uint64_t reloads = 0;

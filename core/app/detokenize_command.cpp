@@ -96,6 +96,7 @@ int runDetokenizeCommand(const std::vector<std::string>& args) {
               << "' is not a vault token (tokens start with tk1:)\n";
     return 2;
   }
+  options.read_only = true;  // a mistyped store path is an error, never a new store or key
   Runtime rt(options);
   store::Vault& vault = rt.vault(/*create=*/false);
   const std::string_view key_id = privacy::VaultCipher::tokenKeyId(token);

@@ -6,6 +6,7 @@
 #include "app/progress.h"
 #include "config/json_value.h"
 #include "event/json.h"
+#include "privacy/normalize.h"
 
 namespace omniloop::app {
 
@@ -153,33 +154,67 @@ void printHuman(std::ostream& out, const store::ProfileView& p, size_t limit) {
 
 }  // namespace
 
+int profileError(const ProfileQuery& q, std::ostream& out, std::ostream& err, int code,
+                 const std::string& error, const std::string& hint) {
+  err << "omniloop profile: " << error;
+  if (!hint.empty()) err << " (" << hint << ")";
+  err << "\n";
+  if (q.json) {
+    std::string o;
+    {
+      event::JsonObjectWriter w(o);
+      w.raw("found", "false").text("error", error);
+      if (!hint.empty()) w.text("hint", hint);
+    }
+    out << o << "\n";
+  }
+  return code;
+}
+
 int showProfile(store::Store& store, const ProfileQuery& q, std::ostream& out, std::ostream& err) {
   std::string id = q.profile_id;
   if (id.empty()) {
     const size_t colon = q.identity.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == q.identity.size()) {
-      err << "omniloop profile: --identity takes TYPE:VALUE, e.g. email:jane@example.com or "
-             "phone:+4930123456\n";
-      return 2;
+      return profileError(q, out, err, 2,
+                          "--identity takes TYPE:VALUE, e.g. email:jane@example.com or "
+                          "phone:+4930123456",
+                          "");
     }
     const std::string type = q.identity.substr(0, colon);
-    const std::string value = q.identity.substr(colon + 1);
+    std::string value = q.identity.substr(colon + 1);
+    if (!q.region.empty()) {
+      if (privacy::phoneRegion(q.region).empty() || q.region.starts_with('+')) {
+        err << "omniloop profile: --region takes a two-letter region with a telephone numbering "
+               "plan, e.g. DE or US, not '"
+            << q.region << "'\n";
+        return 2;
+      }
+      if (type == "phone") {
+        std::string e164;
+        privacy::Rejection why = privacy::Rejection::None;
+        if (!privacy::normalizePhone(value, e164, q.region, &why)) {
+          err << "omniloop profile: the phone number is not a valid number in region " << q.region
+              << " (" << privacy::toString(why) << ")\n";
+          return 2;
+        }
+        value = e164;  // read in the given region; the store normalises it again, unchanged
+      }
+    }
     const std::optional<std::string> found = store.findProfile(type, value);
     // The clear value is not repeated: it may be personal data and end up in a log.
     if (!found) {
-      err << "omniloop profile: no profile holds this " << type
-          << " identity (types are e.g. email, phone, crm_id, loyalty_id, social, device_id; "
-             "the value is normalised and pseudonymised with the configured key, so it must "
-             "be the key the data was ingested with)\n";
-      return 1;
+      return profileError(q, out, err, 1, "no profile holds this " + type + " identity",
+                          "types are e.g. email, phone, crm_id, loyalty_id, social, device_id; "
+                          "the value is normalised and pseudonymised with the configured key, so "
+                          "it must be the key the data was ingested with");
     }
     id = *found;
   }
   const std::optional<store::ProfileView> view = store.profile(id, q.timeline);
   if (!view) {
-    err << "omniloop profile: no profile " << id
-        << " (merged profiles keep only the winner's id)\n";
-    return 1;
+    return profileError(q, out, err, 1, "no profile " + id,
+                        "merged profiles keep only the winner's id");
   }
   if (q.json) {
     std::string o;

@@ -5,13 +5,17 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <random>
 
+#include "app/pseudonymising_sink.h"
+#include "config/yaml_input.h"
 #include "identity/config.h"
 #include "pipeline/stages/builtin.h"
 #include "plugin/registry.h"
 #include "privacy/keyed_hasher.h"
 #include "store/cdp_sink.h"
 #include "store/store.h"
+#include "store/subject_rights.h"
 #include "store/vault.h"
 #include "privacy/vault_cipher.h"
 
@@ -25,6 +29,22 @@ namespace {
 class DiscardSink : public pipeline::Sink {
  public:
   pipeline::Result write(event::Batch&) override { return pipeline::Result::ok(); }
+};
+
+// A replay's checkpoints: it starts from the beginning ("" cursor) and commits the batches' dead
+// letters with no cursor (its sinks cleared it), so the pipeline's own checkpoint stays put.
+class ReplayCheckpoints : public pipeline::CheckpointStore {
+ public:
+  explicit ReplayCheckpoints(pipeline::CheckpointStore& store) : store_(store) {}
+  std::string loadCursor(std::string_view, std::string_view) override { return {}; }
+  void commit(std::string_view pipeline, std::string_view source_id,
+              const event::Batch& batch) override {
+    if (!batch.cursor.empty()) return;  // never happens: the sink wrappers clear it
+    store_.commit(pipeline, source_id, batch);
+  }
+
+ private:
+  pipeline::CheckpointStore& store_;
 };
 
 std::string resolveConfigPath(const RuntimeOptions& o) {
@@ -48,7 +68,7 @@ std::string executableDir() {
   return exe.parent_path().string();
 }
 
-Runtime::Runtime(const RuntimeOptions& options) {
+Runtime::Runtime(const RuntimeOptions& options) : read_only_(options.read_only) {
   const std::string path = resolveConfigPath(options);
   if (!path.empty()) {
     config_ = config::loadDaemonConfig(path);
@@ -117,16 +137,41 @@ store::Vault& Runtime::vault(bool create) {
   return *vault_;
 }
 
+store::Vault& Runtime::stageVault() {
+  const privacy::VaultCipher* cipher = vaultCipher();
+  if (cipher == nullptr) {
+    throw std::runtime_error("no vault key: set vault_key_file in omniloop.yaml");
+  }
+  store::Store& s = store();
+  std::lock_guard lock(stage_vaults_mu_);
+  stage_vaults_.push_back(std::make_unique<store::Vault>(s, *cipher));
+  return *stage_vaults_.back();
+}
+
 const privacy::KeyedHasher& Runtime::hasher() {
   if (hasher_) return *hasher_;
   if (auto from_env = privacy::KeyedHasher::fromEnv()) {
     hasher_ = std::make_unique<privacy::KeyedHasher>(*from_env);
     return *hasher_;
   }
+  if (config_.key_file.empty() && sqlitePath(config_.store) == ":memory:") {
+    // A private in-memory store lives as long as this process: so does its key, which is
+    // never written anywhere (nothing stored could be matched with it later anyway).
+    std::random_device random;
+    std::string key(privacy::KeyedHasher::kMinKeyBytes, '\0');
+    for (char& c : key) c = static_cast<char>(random() & 0xff);
+    hasher_ = std::make_unique<privacy::KeyedHasher>(key);
+    return *hasher_;
+  }
   const std::string key_file = keyFilePath();
   if (key_file.empty()) {
     throw std::runtime_error(
         "no pseudonymisation key: set key_file in omniloop.yaml or OMNILOOP_KEY (64 hex digits)");
+  }
+  if (!fs::exists(key_file) && read_only_) {
+    throw std::runtime_error("no pseudonymisation key at " + key_file +
+                             " (read-only commands never create one): check key_file in "
+                             "omniloop.yaml, $OMNILOOP_KEY or --store");
   }
   if (!fs::exists(key_file)) {
     if (!fs::path(key_file).parent_path().empty()) {
@@ -136,16 +181,118 @@ const privacy::KeyedHasher& Runtime::hasher() {
     generated_key_ = key_file;
   }
   hasher_ = std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(key_file));
+  if (const std::string previous = previousKeyPath(key_file); fs::exists(previous)) {
+    previous_hasher_ =
+        std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(previous));
+  }
   return *hasher_;
+}
+
+namespace {
+
+// How the store normalises identity values before pseudonymising them; sinks that are not the
+// store pseudonymise with the same options (app/pseudonymising_sink.h), so both agree.
+privacy::NormalizeOptions normalizeOptions(const config::DaemonConfig&) {
+  return {};
+}
+
+// A `file.jsonl` sink with `append: false` empties its file when it starts: the source must then
+// be read from its start, or the file would lose what earlier runs read (docs/pipelines.md).
+bool rewritesItsOutput(const config::SinkSpec& s) {
+  if (s.component.type != "file.jsonl" || !s.component.with.IsMap()) return false;
+  const YAML::Node append = config::child(s.component.with, "append");
+  return append.IsScalar() && (append.Scalar() == "false" || append.Scalar() == "no" ||
+                               append.Scalar() == "False" || append.Scalar() == "off");
+}
+
+}  // namespace
+
+const privacy::KeyedHasher* Runtime::suppressionKey() {
+  if (suppression_key_loaded_) return suppression_key_.get();
+  suppression_key_loaded_ = true;
+  if (auto from_env = privacy::KeyedHasher::fromEnv("OMNILOOP_SUPPRESSION_KEY")) {
+    suppression_key_ = std::make_unique<privacy::KeyedHasher>(*from_env);
+    return suppression_key_.get();
+  }
+  std::string file = config_.suppression_key_file;
+  if (file.empty()) {
+    fs::path dir;
+    if (!config_.key_file.empty()) {
+      dir = fs::path(config_.key_file).parent_path();
+    } else if (const std::string db = sqlitePath(config_.store); !db.empty() && db != ":memory:") {
+      dir = fs::path(db).parent_path();
+    } else {
+      return nullptr;
+    }
+    file = (dir / "omniloop.suppression.key").string();
+  }
+  if (!fs::exists(file) && config_.suppression_key_file.empty()) {
+    // Created on first use beside the other key; when that is not possible (a read-only
+    // directory) ingestion goes on, and an erasure says which key is missing.
+    try {
+      if (!fs::path(file).parent_path().empty()) fs::create_directories(fs::path(file).parent_path());
+      privacy::KeyedHasher::generateKeyFile(file);
+    } catch (const std::exception&) {
+      return nullptr;
+    }
+  }
+  suppression_key_ = std::make_unique<privacy::KeyedHasher>(privacy::KeyedHasher::loadKey(file));
+  return suppression_key_.get();
+}
+
+store::RightsKeys Runtime::rightsKeys() {
+  store::RightsKeys k;
+  k.hasher = &hasher();
+  k.suppression_key = suppressionKey();
+  return k;
+}
+
+std::vector<std::string> Runtime::identityTypes() const {
+  std::vector<std::string> out;
+  for (const identity::TypeRule& r : identity::parseConfig(config_.identity_json).types) out.push_back(r.type);
+  return out;
+}
+
+const privacy::KeyedHasher* Runtime::previousHasher() {
+  hasher();
+  return previous_hasher_.get();
 }
 
 store::Store& Runtime::store() {
   if (!store_) {
     store::StoreOptions o;
-    o.hasher = &hasher();
-    o.vault = vaultCipher();
+    o.normalize = normalizeOptions(config_);
+    if (read_only_) {
+      const std::string db = sqlitePath(config_.store);
+      std::string file = db.starts_with("//") ? db.substr(2) : db;
+      if (!file.empty() && file != ":memory:" && !file.starts_with("file:") && !fs::exists(file)) {
+        throw std::runtime_error("no CDP store at " + file + " (store " +
+                                 store::redactStoreUri(config_.store) +
+                                 "; read-only commands never create one): check --store, "
+                                 "$OMNILOOP_STORE or store in omniloop.yaml");
+      }
+      try {
+        o.hasher = &hasher();
+        o.previous_hasher = previousHasher();
+      } catch (const std::runtime_error& e) {
+        key_problem_ = e.what();  // counts and listings work without it
+      }
+      try {
+        o.vault = vaultCipher(/*create=*/false);  // an existing vault key, never a new one
+      } catch (const std::runtime_error&) {
+        o.vault = nullptr;
+      }
+    } else {
+      o.hasher = &hasher();
+      o.suppression_key = suppressionKey();
+      o.previous_hasher = previousHasher();
+      // A private in-memory store writes no key file, the vault's neither.
+      const bool memory = sqlitePath(config_.store) == ":memory:";
+      o.vault = memory && config_.vault_key_file.empty() ? nullptr : vaultCipher();
+    }
     o.raw_retention_us = int64_t{config_.dead_letter_raw_retention_days} * 24 * 3600 * 1000000;
     o.identity = identity::parseConfig(config_.identity_json);  // throws naming identity.<key>
+    o.normalize.default_region = o.identity.default_region;
     o.group_commit_events = config_.group_commit_events;
     o.group_commit_ms = config_.group_commit_ms;
     store_ = store::openStore(config_.store, o);
@@ -163,6 +310,13 @@ config::PipelineSpec Runtime::loadPipeline(const std::string& path) const {
 
 std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& spec,
                                                    const pipeline::ExecutorOptions& overrides) {
+  return buildReplay(spec, overrides, ReplayHooks{});
+}
+
+std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineSpec& spec,
+                                                         const pipeline::ExecutorOptions& overrides,
+                                                         ReplayHooks hooks) {
+  const bool replay = hooks.first_stage != nullptr || hooks.wrap_sink != nullptr;
   pipeline::ExecutorOptions options = overrides;
   options.pipeline = spec.name;
   options.source_id = spec.source_id;
@@ -177,8 +331,9 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
   for (const auto& st : spec.stages) {
     if (st.type == "mask") stage_ctx.hasher = &hasher();  // hmac masks with the store's key
   }
-  stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &vault(); };
+  stage_ctx.tokenizer = [this]() -> privacy::Tokenizer* { return &stageVault(); };
   std::vector<pipeline::NamedStage> stages;
+  if (hooks.first_stage) stages.push_back({"0:replay", std::move(hooks.first_stage)});
   for (const auto& st : spec.stages) {
     const config::ComponentInfo* info = catalog_.find(config::ComponentKind::Stage, st.type);
     if (info != nullptr && info->provider == "builtin") {
@@ -199,11 +354,24 @@ std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& s
       sinks.push_back({s.name, std::make_unique<DiscardSink>()});
     } else {
       plugin::InstanceContext ctx{spec.name, "sink " + s.name, nullptr};
-      sinks.push_back({s.name, registry_->makeSink(type, s.component.with_json, ctx)});
+      std::unique_ptr<pipeline::Sink> sink = registry_->makeSink(type, s.component.with_json, ctx);
+      if (s.clear_identities.empty()) {
+        sink = makePseudonymisingSink(std::move(sink), hasher(), normalizeOptions(config_));
+      }
+      sinks.push_back({s.name, std::move(sink)});
     }
+    if (rewritesItsOutput(s)) options.from_start = true;
+  }
+  pipeline::CheckpointStore* checkpoints = &store();
+  if (replay) {
+    if (hooks.wrap_sink) {
+      for (auto& s : sinks) s.sink = hooks.wrap_sink(std::move(s.sink));
+    }
+    replay_checkpoints_ = std::make_unique<ReplayCheckpoints>(store());
+    checkpoints = replay_checkpoints_.get();
   }
   return std::make_unique<pipeline::Executor>(std::move(options), std::move(source),
-                                              std::move(stages), std::move(sinks), &store());
+                                              std::move(stages), std::move(sinks), checkpoints);
 }
 
 }  // namespace omniloop::app

@@ -173,6 +173,16 @@ void printTable(const std::string& url, const Poco::JSON::Object::Ptr& root) {
     }
     std::cout << line << "\n";
   }
+  // Files refused because another file runs a pipeline of the same name (one name, one
+  // pipeline): no row of their own, but not silent either.
+  if (const Poco::JSON::Array::Ptr refused = root->getArray("refused");
+      refused && refused->size() > 0) {
+    std::cout << "\nrefused pipeline files:\n";
+    for (size_t i = 0; i < refused->size(); ++i) {
+      const Poco::JSON::Object::Ptr r = refused->getObject(static_cast<unsigned>(i));
+      if (r) std::cout << "  " << oneLine(str(r, "reason"), 400) << "\n";
+    }
+  }
 }
 
 }  // namespace

@@ -1,11 +1,14 @@
 // omniloop.yaml: checked against schemas/omniloop.schema.json; relative paths are taken from
 // the file's directory so the daemon behaves the same whatever its working directory.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
+#include "config/identity_types.h"
 #include "config/json_value.h"
 #include "config/loader.h"
 #include "config/schemas.h"
+#include "config/suggest.h"
 #include "config/yaml_input.h"
 
 namespace omniloop::config {
@@ -43,6 +46,58 @@ void setString(const YAML::Node& map, const char* key, std::string& out) {
   if (const YAML::Node n = child(map, key); n.IsScalar()) out = n.Scalar();
 }
 
+bool identifierLike(std::string_view s) {
+  if (s.empty() || !(s[0] >= 'a' && s[0] <= 'z')) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) return false;
+  }
+  return true;
+}
+
+// Identity type names in `identity:` that are most likely typos: a type declared under
+// `types:` whose name is close to a built-in one (unless it says `custom: true`), and a
+// "type:value" blocklist entry naming no known type. Either would silently lose a guard.
+void checkIdentityTypes(const YAML::Node& identity, const std::string& file,
+                        std::vector<Diagnostic>& out) {
+  std::vector<std::string> builtin(std::begin(kBuiltinIdentityTypes),
+                                   std::end(kBuiltinIdentityTypes));
+  std::vector<std::string> known = builtin;
+  if (const YAML::Node types = child(identity, "types"); types.IsMap()) {
+    for (const auto& entry : types) {
+      if (!entry.first.IsScalar()) continue;
+      const std::string name = entry.first.Scalar();
+      known.push_back(name);
+      if (std::find(builtin.begin(), builtin.end(), name) != builtin.end()) continue;
+      if (const YAML::Node custom = child(entry.second, "custom");
+          custom.IsScalar() && custom.Scalar() == "true") {
+        continue;
+      }
+      const std::string close = closestMatch(name, builtin);
+      if (close.empty()) continue;  // a new type with a name of its own
+      out.push_back(
+          {markOf(entry.first, file),
+           "identity.types: unknown identity type '" + name + "' (its rule would guard nothing " +
+               "omniloop calls '" + close + "')",
+           "did you mean '" + close + "'? To declare a new type of this name, add `custom: true`"});
+    }
+  }
+  if (const YAML::Node list = child(identity, "blocklist"); list.IsSequence()) {
+    for (size_t i = 0; i < list.size(); ++i) {
+      if (!list[i].IsScalar()) continue;
+      const std::string& entry = list[i].Scalar();
+      const size_t colon = entry.find(':');
+      if (colon == std::string::npos) continue;
+      const std::string type = entry.substr(0, colon);
+      if (!identifierLike(type) || std::find(known.begin(), known.end(), type) != known.end())
+        continue;
+      out.push_back({markOf(list[i], file),
+                     "identity.blocklist: '" + type +
+                         ":...' names no identity type, so it would block nothing",
+                     didYouMeanAndKnown(type, known, "identity types")});
+    }
+  }
+}
+
 }  // namespace
 
 DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path) {
@@ -51,6 +106,11 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
   const YAML::Node root = parseYaml(text, path);
   std::vector<Diagnostic> diags;
   daemonSchema().validate(root, path, "", Mark{path, 1, 1}, diags);
+  if (diags.empty()) {
+    if (const YAML::Node identity = child(root, "identity"); identity.IsMap()) {
+      checkIdentityTypes(identity, path, diags);
+    }
+  }
   if (!diags.empty()) throw ConfigError(std::move(diags));
 
   fs::path base;
@@ -69,6 +129,17 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     }
     setString(root, "key_file", cfg.key_file);
     cfg.key_file = resolvePath(base, cfg.key_file);
+    setString(root, "suppression_key_file", cfg.suppression_key_file);
+    cfg.suppression_key_file = resolvePath(base, cfg.suppression_key_file);
+    if (const YAML::Node retention = child(root, "retention"); retention.IsMap()) {
+      const JsonValue all = parseJson(daemonSchema().toJson(root));
+      if (const JsonValue* section = all.get("retention")) appendJson(cfg.retention_json, *section);
+    }
+    const YAML::Node purge = child(root, "purge");
+    setString(purge, "interval", cfg.purge_interval);
+    std::string max_rows;
+    setString(purge, "max_rows", max_rows);
+    if (!max_rows.empty()) cfg.purge_max_rows = std::stoul(max_rows);
     setString(root, "vault_key_file", cfg.vault_key_file);
     cfg.vault_key_file = resolvePath(base, cfg.vault_key_file);
     {
@@ -116,6 +187,19 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
 
 DaemonConfig loadDaemonConfig(const std::string& path) {
   return parseDaemonConfig(readConfigFile(path, "config file"), path);
+}
+
+bool looksLikeDaemonConfig(const std::string& path) {
+  try {
+    const YAML::Node root = parseYaml(readConfigFile(path, "config file"), path);
+    if (!root.IsMap() || child(root, "source").IsDefined()) return false;
+    for (const char* key : {"store", "pipelines_dir", "admin", "plugin_dirs", "key_file",
+                            "shutdown_timeout_seconds", "group_commit", "identity", "log"}) {
+      if (child(root, key).IsDefined()) return true;
+    }
+  } catch (const std::exception&) {
+  }
+  return false;
 }
 
 }  // namespace omniloop::config

@@ -35,6 +35,10 @@ struct DaemonConfig {
   std::string store = "sqlite:var/omniloop.db";
   std::vector<std::string> plugin_dirs;  // searched after the bundled dir
   std::string key_file;                  // HMAC key for pseudonymisation
+  std::string suppression_key_file;      // HMAC key of erasure suppressions
+  std::string retention_json;            // the `retention:` section as JSON ("" = keep forever)
+  std::string purge_interval = "1h";     // omniloopd: time between purge rounds
+  size_t purge_max_rows = 10000;         // omniloopd: events deleted per round at most
   std::string vault_key_file;            // AES-256-GCM key of the tokenisation vault
   int dead_letter_raw_retention_days = 30;  // unparsable records kept sealed this long
   std::string pipelines_dir;             // omniloopd: pipelines.d
@@ -51,6 +55,11 @@ struct DaemonConfig {
 // Relative paths in the file are resolved against the file's directory.
 DaemonConfig loadDaemonConfig(const std::string& path);
 DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path);
+
+// True when `path` reads as an omniloop.yaml (daemon/CLI config) rather than a pipeline file: a
+// YAML map without `source:` holding a config key (store, pipelines_dir, admin, ...). False for
+// unreadable or unparsable files. `omniloop validate` uses it to point to --check-config.
+bool looksLikeDaemonConfig(const std::string& path);
 
 // Edit distance based suggestion: the closest candidate within a small distance, or "".
 std::string closestMatch(const std::string& word, const std::vector<std::string>& candidates);

@@ -61,8 +61,8 @@ class PipelineLoader {
     }
 
     if (const YAML::Node sink = child(root, "sink"); sink.IsDefined()) {
-      spec.sinks.push_back(
-          SinkSpec{kDefaultSinkName, component(sink, ComponentKind::Sink, "sink")});
+      spec.sinks.push_back(SinkSpec{kDefaultSinkName, component(sink, ComponentKind::Sink, "sink"),
+                                    clearIdentities(sink)});
     }
     std::vector<std::string> sink_names;
     if (const YAML::Node sinks = child(root, "sinks"); sinks.IsMap()) {
@@ -77,8 +77,9 @@ class PipelineLoader {
         }
         if (std::find(sink_names.begin(), sink_names.end(), name) != sink_names.end()) continue;
         sink_names.push_back(name);
-        spec.sinks.push_back(
-            SinkSpec{name, component(it->second, ComponentKind::Sink, "sinks." + name)});
+        spec.sinks.push_back(SinkSpec{name,
+                                      component(it->second, ComponentKind::Sink, "sinks." + name),
+                                      clearIdentities(it->second)});
       }
     }
 
@@ -174,6 +175,12 @@ class PipelineLoader {
       }
     }
     return schema.toJson(effective, base_dir_);
+  }
+
+  static std::string clearIdentities(const YAML::Node& sink) {
+    if (!sink.IsMap()) return {};
+    const YAML::Node reason = child(sink, "clear_identities");
+    return reason.IsScalar() ? reason.Scalar() : std::string();  // else reported by the schema
   }
 
   ComponentSpec component(const YAML::Node& n, ComponentKind kind, const std::string& path) {

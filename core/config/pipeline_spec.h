@@ -74,6 +74,9 @@ struct StageSpec {
 struct SinkSpec {
   std::string name;  // "default" for `sink:`, else the key under `sinks:`
   ComponentSpec component;
+  // `clear_identities: <reason>`: this sink receives $identities.* in clear text. Empty: every
+  // sink but `cdp` gets them pseudonymised exactly as the store keeps them.
+  std::string clear_identities;
 };
 
 struct PipelineSpec {

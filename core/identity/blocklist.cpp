@@ -34,19 +34,6 @@ bool equalsIgnoreCase(std::string_view a, std::string_view b) {
   return true;
 }
 
-// One repeated digit, or a run of consecutive digits up or down (0123456789, 9876543210).
-bool junkDigits(std::string_view d) {
-  if (d.size() < 7) return false;
-  bool same = true, up = true, down = true;
-  for (size_t i = 1; i < d.size(); ++i) {
-    const int a = d[i - 1] - '0', b = d[i] - '0';
-    same = same && a == b;
-    up = up && b == (a + 1) % 10;
-    down = down && b == (a + 9) % 10;
-  }
-  return same || up || down;
-}
-
 }  // namespace
 
 bool Blocklist::builtinJunk(std::string_view type, std::string_view v) {
@@ -65,15 +52,6 @@ bool Blocklist::builtinJunk(std::string_view type, std::string_view v) {
       }
     }
     return false;
-  }
-  if (type == "phone") {
-    // E.164 "+<country code><number>": the number after a 1-3 digit country code, or the
-    // whole digit string, made of one digit or a 0123456789 run.
-    std::string_view digits = v;
-    if (digits.starts_with('+')) digits.remove_prefix(1);
-    for (size_t cc = 0; cc <= 3 && cc < digits.size(); ++cc) {
-      if (junkDigits(digits.substr(cc))) return true;
-    }
   }
   return false;
 }

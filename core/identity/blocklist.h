@@ -4,8 +4,8 @@
 // event is still stored and resolved through its other identities).
 //
 // Two checks: a normalised clear value against the configured list and the built-in rules
-// (exact junk values, no-reply mailboxes, phone numbers of one repeated digit or a 0123456789
-// run), and a pseudonym ("h1:...", hashed upstream with the same key) against the configured
+// (exact junk values, no-reply mailboxes; phone numbers are judged by libphonenumber's
+// validity rules when they are normalised, not by digit patterns here), and a pseudonym ("h1:...", hashed upstream with the same key) against the configured
 // and built-in exact values hashed for every listed type. Patterns cannot be checked on a
 // pseudonym.
 #include <string>

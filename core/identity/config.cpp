@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "config/json_value.h"
+#include "privacy/normalize.h"
 
 namespace omniloop::identity {
 
@@ -63,8 +64,12 @@ void parseTypes(const JsonValue& types, Config& cfg) {
       } else if (key == "merge") {
         if (!v.isBool()) fail(path + ".merge", "must be true or false");
         rule->merge = v.boolean;
+      } else if (key == "custom") {
+        // Declares a new type whose name is close to a built-in one (checked when
+        // omniloop.yaml loads, see config/daemon_config.cpp); nothing to do here.
+        if (!v.isBool()) fail(path + ".custom", "must be true or false");
       } else {
-        fail(path + "." + key, "unknown setting (use priority, max_per_profile or merge)");
+        fail(path + "." + key, "unknown setting (use priority, max_per_profile, merge or custom)");
       }
     }
   }
@@ -208,6 +213,11 @@ Config parseConfig(std::string_view json) {
         if (text.empty()) fail("blocklist", "holds an empty value");
         cfg.blocklist.push_back(std::move(text));
       }
+    } else if (key == "default_region") {
+      cfg.default_region = v.isString() && v.string.size() == 2 ? privacy::phoneRegion(v.string) : "";
+      if (cfg.default_region.empty()) {
+        fail("default_region", "must be a two-letter region with a telephone numbering plan, such as DE or US");
+      }
     } else if (key == "builtin_blocklist") {
       if (!v.isBool()) fail("builtin_blocklist", "must be true or false");
       cfg.builtin_blocklist = v.boolean;
@@ -219,7 +229,7 @@ Config parseConfig(std::string_view json) {
       }
       cfg.max_distinct = static_cast<uint32_t>(v.integer);
     } else {
-      fail(key, "unknown setting (use types, blocklist, builtin_blocklist, traits, max_distinct)");
+      fail(key, "unknown setting (use types, default_region, blocklist, builtin_blocklist, traits, max_distinct)");
     }
   }
   sortRules(cfg.types);

@@ -58,6 +58,9 @@ struct Config {
   std::vector<TraitRule> traits;
   // A `distinct` trait keeps at most this many values (the smallest, as JSON text).
   uint32_t max_distinct = 100;
+  // ISO 3166 region ("DE") for phone numbers written without a country code ("" = none: such
+  // numbers are rejected). Upper-cased.
+  std::string default_region;
 
   // The rule of `type` (the default rule, priority 1000, for an unlisted type).
   const TypeRule& rule(std::string_view type) const;

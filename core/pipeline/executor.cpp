@@ -116,7 +116,7 @@ std::chrono::milliseconds Executor::backoff(int attempt) const {
 
 Result Executor::run() {
   stats_.started = Clock::now();
-  if (checkpoints_ != nullptr) {
+  if (checkpoints_ != nullptr && !options_.from_start) {
     try {
       std::string cursor = checkpoints_->loadCursor(options_.pipeline, options_.source_id);
       std::lock_guard lock(mu_);

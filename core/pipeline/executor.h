@@ -65,6 +65,9 @@ struct ExecutorOptions {
   std::chrono::milliseconds retry_max{5000};
   std::chrono::milliseconds idle_poll{200};
   bool stop_when_idle = false;  // finite runs of followed sources: stop at the first Idle
+  // Read the source from its start, ignoring the committed cursor (`omniloop run --from-start`).
+  // Event ids do not depend on the cursor, so the replay is an idempotent upsert.
+  bool from_start = false;
 };
 
 struct NamedStage {

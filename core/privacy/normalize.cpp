@@ -1,10 +1,16 @@
 #include "privacy/normalize.h"
 
+#include <cctype>
+
+#include <phonenumbers/phonenumberutil.h>
+
 namespace omniloop::privacy {
 
 namespace {
 
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; }
+bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
@@ -12,7 +18,9 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 bool reject(std::string& out) {
   out.clear();
@@ -43,48 +51,71 @@ bool isCallingCode(std::string_view code) {
   return true;
 }
 
-bool normalizePhone(std::string_view in, std::string& out, std::string_view default_region) {
+std::string phoneRegion(std::string_view region_or_code) {
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  std::string region;
+  if (isCallingCode(region_or_code)) {
+    int code = 0;
+    for (char c : region_or_code.substr(1)) code = code * 10 + (c - '0');
+    util.GetRegionCodeForCountryCode(code,
+                                     &region);  // the main region of a shared code ("US" for +1)
+  } else if (region_or_code.size() == 2) {
+    for (char c : region_or_code)
+      region.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  }
+  if (region.empty() || util.GetCountryCodeForRegion(region) == 0) return {};
+  return region;
+}
+
+bool normalizePhone(std::string_view in, std::string& out, std::string_view default_region,
+                    Rejection* why) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  auto fail = [&](Rejection r) {
+    if (why != nullptr) *why = r;
+    return reject(out);
+  };
   out.clear();
   std::string_view s = trim(in);
-  if (s.empty()) return false;
-  bool plus = false;
-  size_t digits_seen = 0;
+  if (s.empty()) return fail(Rejection::Empty);
+  if (s.size() > kMaxIdentityBytes) return fail(Rejection::TooLong);
+  // What people type around the digits, nothing else: letters (extensions, "call me", vanity
+  // numbers) are refused before libphonenumber, which would read some of them.
+  std::string digits;  // the number as libphonenumber gets it: '+', digits and separators
+  size_t count = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     const char c = s[i];
     if (isDigit(c)) {
-      out.push_back(c);
-      ++digits_seen;
+      ++count;
     } else if (c == '+') {
-      if (plus || digits_seen != 0) return reject(out);  // '+' only in front
-      plus = true;
-    } else if (c == '(' && plus && digits_seen > 0 && s.substr(i, 3) == "(0)") {
-      i += 2;  // "+49 (0)89": the national trunk 0 written after the country code
-    } else if (c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '(' || c == ')') {
-      continue;
+      if (count != 0 || !digits.empty()) return fail(Rejection::InvalidPhone);  // '+' only in front
+    } else if (!(c == ' ' || c == '\t' || c == '-' || c == '.' || c == '/' || c == '(' ||
+                 c == ')')) {
+      return fail(Rejection::InvalidPhone);
+    }
+    digits.push_back(c == '\t' ? ' ' : c);
+  }
+  if (count == 0) return fail(Rejection::InvalidPhone);
+  const bool international = digits[0] == '+';
+  std::string region = "ZZ";  // unknown: only an international number parses
+  if (!international) {
+    size_t first = digits.find_first_of("0123456789");
+    if (digits.compare(first, 2, "00") == 0) {
+      digits.replace(first, 2, "+");  // 00 is the international prefix almost everywhere
     } else {
-      return reject(out);
+      region = phoneRegion(default_region);
+      if (region.empty()) return fail(Rejection::PhoneWithoutRegion);
     }
   }
-  // `out` holds the digits only; now decide the country code.
-  if (!plus) {
-    if (out.size() >= 2 && out[0] == '0' && out[1] == '0') {
-      out.erase(0, 2);
-    } else if (default_region == "+1") {
-      // North America has no trunk 0: NPA-NXX-XXXX, or 1-NPA-NXX-XXXX (the trunk prefix is the
-      // country code itself). Area codes start with 2-9.
-      if (out.size() == 10 && out[0] >= '2') {
-        out.insert(out.begin(), '1');
-      } else if (!(out.size() == 11 && out[0] == '1' && out[1] >= '2')) {
-        return reject(out);
-      }
-    } else if (!out.empty() && out[0] == '0' && isCallingCode(default_region)) {
-      out.replace(0, 1, default_region.substr(1));
-    } else {
-      return reject(out);
-    }
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  PhoneNumber number;
+  if (util.Parse(digits, region, &number) != PhoneNumberUtil::NO_PARSING_ERROR ||
+      !util.IsValidNumber(number)) {
+    return fail(Rejection::InvalidPhone);
   }
-  if (out.size() < 8 || out.size() > 15 || out[0] == '0') return reject(out);
-  out.insert(out.begin(), '+');
+  util.Format(number, PhoneNumberUtil::E164, &out);
+  if (why != nullptr) *why = Rejection::None;
   return true;
 }
 
@@ -94,11 +125,57 @@ bool normalizeGeneric(std::string_view in, std::string& out) {
   return !out.empty();
 }
 
+std::string_view toString(Rejection r) {
+  switch (r) {
+    case Rejection::None:
+      return "";
+    case Rejection::Empty:
+      return "empty";
+    case Rejection::TooLong:
+      return "too_long";
+    case Rejection::MalformedEmail:
+      return "email_malformed";
+    case Rejection::InvalidPhone:
+      return "phone_invalid";
+    case Rejection::PhoneWithoutRegion:
+      return "phone_without_region";
+  }
+  return "";
+}
+
 bool normalizeIdentity(std::string_view type, std::string_view in, std::string& out,
-                       const NormalizeOptions& options) {
-  if (type == "email") return normalizeEmail(in, out);
-  if (type == "phone") return normalizePhone(in, out, options.default_region);
-  return normalizeGeneric(in, out);
+                       const NormalizeOptions& options, Rejection* why) {
+  if (type == "phone") return normalizePhone(in, out, options.default_region, why);
+  Rejection r = Rejection::None;
+  const std::string_view s = trim(in);
+  if (s.empty()) {
+    r = Rejection::Empty;
+  } else if (s.size() > kMaxIdentityBytes) {
+    r = Rejection::TooLong;
+  } else if (type == "email" ? !normalizeEmail(s, out) : !normalizeGeneric(s, out)) {
+    r = type == "email" ? Rejection::MalformedEmail : Rejection::Empty;
+  }
+  if (why != nullptr) *why = r;
+  if (r != Rejection::None) return reject(out);
+  return true;
+}
+
+bool IdentityNormalizer::normalize(std::string_view type, std::string_view in, std::string& out,
+                                   Rejection* why) {
+  if (type != "phone") return normalizeIdentity(type, in, out, options_, why);
+  if (const auto hit = phones_.find(in); hit != phones_.end()) {
+    out = hit->second.normalized;
+    if (why != nullptr) *why = hit->second.why;
+    return hit->second.why == Rejection::None;
+  }
+  Rejection r = Rejection::None;
+  const bool ok = normalizePhone(in, out, options_.default_region, &r);
+  if (in.size() <= kMaxIdentityBytes) {
+    if (phones_.size() >= max_cached_) phones_.clear();  // bounded: start over rather than grow
+    phones_.emplace(std::string(in), Cached{out, r});
+  }
+  if (why != nullptr) *why = r;
+  return ok;
 }
 
 }  // namespace omniloop::privacy

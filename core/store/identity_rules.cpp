@@ -10,7 +10,7 @@ bool IdentityKeyer::pseudonymize(std::string_view type, std::string_view value, 
     out.assign(value.data(), value.size());
     return true;
   }
-  if (!privacy::normalizeIdentity(type, value, normalized_, options_)) return false;
+  if (!normalizer_.normalize(type, value, normalized_)) return false;
   if (hasher_ == nullptr) return false;
   hasher_->pseudonymizeInto(out, type, normalized_);
   return true;
@@ -21,6 +21,28 @@ bool IdentityKeyer::pseudonymizeLenient(std::string_view type, std::string_view 
   if (pseudonymize(type, value, out)) return true;
   if (hasher_ == nullptr || !privacy::normalizeGeneric(value, normalized_)) return false;
   hasher_->pseudonymizeInto(out, type, normalized_);
+  return true;
+}
+
+void IdentityKeyer::rotationPairs(const event::Event& e, event::Arena& arena,
+                                  std::vector<RotationPair>& out) {
+  if (!rotating()) return;
+  for (const event::Identity& id : e.identities) {
+    if (id.type.empty() || privacy::KeyedHasher::isPseudonym(id.value)) continue;
+    if (!normalizer_.normalize(id.type, id.value, normalized_)) continue;
+    if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized_)) continue;
+    hasher_->pseudonymizeInto(hashed_, id.type, normalized_);
+    const std::string_view current = arena.copy(hashed_);
+    previous_->pseudonymizeInto(hashed_, id.type, normalized_);
+    out.push_back({id.type, current, arena.copy(hashed_)});
+  }
+}
+
+bool IdentityKeyer::pseudonymizePrevious(std::string_view type, std::string_view value,
+                                         std::string& out) {
+  if (!rotating() || privacy::KeyedHasher::isPseudonym(value)) return false;
+  if (!normalizer_.normalize(type, value, normalized_)) return false;
+  previous_->pseudonymizeInto(out, type, normalized_);
   return true;
 }
 
@@ -38,12 +60,25 @@ bool IdentityKeyer::storableKeys(event::Event& e, event::Batch& batch, std::vect
                             "(set OMNILOOP_KEY or configure a key file)");
     return false;
   }
+  for (std::string_view reason : last_rejected_) batch.count(kRejectedFamily, reason);
   return true;
+}
+
+void IdentityKeyer::rejectedOne(std::string_view reason) {
+  last_rejected_.push_back(reason);
+  for (auto& [r, n] : rejected_) {
+    if (r == reason) {
+      ++n;
+      return;
+    }
+  }
+  rejected_.emplace_back(reason, 1);
 }
 
 bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vector<IdentityKey>& out,
                            std::string_view* needs_key) {
   const size_t first = out.size();
+  last_rejected_.clear();
   for (const event::Identity& id : e.identities) {
     if (id.type.empty()) continue;
     std::string_view hash;
@@ -51,12 +86,18 @@ bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vect
       hash = id.value;
       if (blocklist_ != nullptr && blocklist_->blockedPseudonym(id.type, hash)) {
         ++blocked_;
+        rejectedOne("blocklisted");
         continue;
       }
     } else {
-      if (!privacy::normalizeIdentity(id.type, id.value, normalized_, options_)) continue;
+      privacy::Rejection why = privacy::Rejection::None;
+      if (!normalizer_.normalize(id.type, id.value, normalized_, &why)) {
+        rejectedOne(privacy::toString(why));
+        continue;
+      }
       if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized_)) {
         ++blocked_;
+        rejectedOne("blocklisted");
         continue;
       }
       if (hasher_ == nullptr) {
@@ -75,6 +116,86 @@ bool IdentityKeyer::keysOf(const event::Event& e, event::Arena& arena, std::vect
     out.push_back({id.type, arena.copy(hash)});
   }
   return true;
+}
+
+void SameIdGuard::fingerprint(const event::Event& e, std::string& out) {
+  // Everything the store keeps of the event, and its identities as the source gave them
+  // (two records with equal attributes but another email are different records).
+  text_.clear();
+  text_.append(e.channel).push_back('\x1f');
+  text_.append(e.type).push_back('\x1f');
+  text_.append(std::to_string(e.occurred_at_us)).push_back('\x1f');
+  event::appendAttributesJson(text_, e);
+  for (const event::Identity& id : e.identities) {
+    text_.push_back('\x1f');
+    text_.append(id.type).push_back('=');
+    text_.append(id.value);
+  }
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.clear();
+  if (hasher_ != nullptr) {
+    const auto mac = hasher_->mac(text_);
+    for (size_t i = 0; i < 16; ++i) {
+      out.push_back(kHex[mac[i] >> 4]);
+      out.push_back(kHex[mac[i] & 0xf]);
+    }
+  } else {
+    out = event::makeEventId("content", text_);
+  }
+}
+
+void SameIdGuard::setPolicy(std::string_view pipeline, SameIdPolicy policy) {
+  for (auto& [name, p] : policies_) {
+    if (name == pipeline) {
+      p = policy;
+      return;
+    }
+  }
+  policies_.emplace_back(std::string(pipeline), policy);
+}
+
+bool SameIdGuard::admit(event::Event& e, event::Batch& batch, std::string_view pipeline, const StoredContent* stored,
+                        std::string_view fingerprint) {
+  versioned_ = false;
+  const std::string id(e.id);
+  std::string_view other_pipeline, other_source;
+  bool collides = false;
+  if (const auto earlier = admitted_.find(id); earlier != admitted_.end()) {
+    collides = earlier->second != fingerprint;
+    other_pipeline = "this batch";
+    other_source = e.source;
+  } else if (stored != nullptr && !stored->content_hash.empty() && stored->content_hash != fingerprint) {
+    collides = true;
+    other_pipeline = stored->pipeline;
+    other_source = stored->source;
+  }
+  if (!collides) {
+    admitted_.emplace(id, std::string(fingerprint));
+    return true;
+  }
+  const std::string own = event::makeEventId(id, fingerprint);
+  SameIdPolicy policy = SameIdPolicy::Auto;
+  for (const auto& [name, p] : policies_) {
+    if (name == pipeline) policy = p;
+  }
+  if (policy == SameIdPolicy::Versions || (policy == SameIdPolicy::Auto && e.occurred_at_us == 0)) {
+    // A snapshot that changed: a new version of its own (a replay of it is a replay).
+    e.id = batch.intern(own);
+    admitted_.emplace(own, std::string(fingerprint));
+    versioned_ = true;
+    return true;
+  }
+  e.reason = batch.intern("same id, different content: event " + id + " is already stored (pipeline " +
+                          std::string(other_pipeline) + ", source " + std::string(other_source) +
+                          ") with other content, and it stays as it was; this record" +
+                          (e.source.empty() ? std::string() : " (source " + std::string(e.source) + ")") +
+                          " is kept here under id " + own +
+                          ". If the source reuses keys (a rotated file, a reused number), give it a key that "
+                          "tells its records apart (key_field)");
+  e.id = batch.intern(own);
+  e.disposition = event::Disposition::DeadLetter;
+  batch.count(kSameIdFamily, "collision");
+  return false;
 }
 
 std::string_view newProfileId(std::string_view hash, event::Arena& arena) {

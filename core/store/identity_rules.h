@@ -5,6 +5,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "event/arena.h"
@@ -13,9 +15,13 @@
 #include "identity/resolver.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
+#include "store/suppressions.h"
 #include "store/store.h"
 
 namespace omniloop::store {
+
+// The counter family of identities left out of an event (Batch::count), labelled by reason.
+inline constexpr std::string_view kRejectedFamily = "identity_rejected";
 
 // An identity as the store keys it: type and pseudonym "h1:<key id>:<hex>".
 using IdentityKey = identity::Key;
@@ -25,9 +31,26 @@ class IdentityKeyer {
   // `blocklist` (may be null: nothing blocked) must outlive the keyer.
   IdentityKeyer(const privacy::KeyedHasher* hasher, privacy::NormalizeOptions options,
                 const identity::Blocklist* blocklist = nullptr)
-      : hasher_(hasher), options_(std::move(options)), blocklist_(blocklist) {}
+      : hasher_(hasher), normalizer_(std::move(options)), blocklist_(blocklist) {}
 
   bool hasKey() const { return hasher_ != nullptr; }
+
+  // Key rotation (docs/privacy.md "Keys and rotation"): the key in use before the current one,
+  // or null. While set, identities stored under it are renamed to their current-key pseudonym
+  // the first time their clear value is seen again (see rotationPairs), so one person's old and
+  // new pseudonyms never split into two profiles. Must outlive the keyer.
+  void setPrevious(const privacy::KeyedHasher* previous) { previous_ = previous; }
+  bool rotating() const { return previous_ != nullptr && hasher_ != nullptr; }
+  struct RotationPair {
+    std::string_view type;
+    std::string_view current;   // pseudonym under the current key
+    std::string_view previous;  // pseudonym of the same value under the previous key
+  };
+  // Appends, for each clear identity of `e` that is not blocklisted, its pseudonyms under both
+  // keys (interned in `arena`). Nothing when not rotating.
+  void rotationPairs(const event::Event& e, event::Arena& arena, std::vector<RotationPair>& out);
+  // One value's pseudonym under the previous key; false when not rotating or not normalisable.
+  bool pseudonymizePrevious(std::string_view type, std::string_view value, std::string& out);
 
   // Appends the keys of e's identities to `out` (hashes interned in `arena`), in the event's
   // order, skipping values that are empty after normalisation, blocklisted values and repeated
@@ -39,11 +62,15 @@ class IdentityKeyer {
 
   // For a live event about to be stored: appends its keys like keysOf and returns true, or
   // turns the event into a dead letter with the reason (it has no id; it carries a clear
-  // identity value and there is no key) and returns false, appending nothing.
+  // identity value and there is no key) and returns false, appending nothing. Every identity
+  // left out is counted in the batch: `identity_rejected` by reason (kRejectedFamily).
   bool storableKeys(event::Event& e, event::Batch& batch, std::vector<IdentityKey>& out);
 
   // Identities skipped because they were blocklisted, since the keyer was made.
   uint64_t blocked() const { return blocked_; }
+  // Identities left out since the keyer was made, by reason ("blocklisted", "phone_invalid",
+  // "email_malformed", "phone_without_region", "too_long", "empty").
+  const std::vector<std::pair<std::string_view, uint64_t>>& rejected() const { return rejected_; }
 
   // One value: normalise by type and pseudonymise into `out`. false when the value is empty
   // after normalisation or is clear text with no key.
@@ -54,12 +81,72 @@ class IdentityKeyer {
   bool pseudonymizeLenient(std::string_view type, std::string_view value, std::string& out);
 
  private:
+  void rejectedOne(std::string_view reason);
+
   const privacy::KeyedHasher* hasher_;
-  privacy::NormalizeOptions options_;
+  privacy::IdentityNormalizer normalizer_;
+  const privacy::KeyedHasher* previous_ = nullptr;
   const identity::Blocklist* blocklist_;
   uint64_t blocked_ = 0;
+  std::vector<std::pair<std::string_view, uint64_t>> rejected_;  // totals since construction
+  std::vector<std::string_view> last_rejected_;                  // of the last keysOf call
   std::string normalized_;
   std::string hashed_;
+};
+
+// The counter family of records that reused a stored event id with other content (Batch::count).
+inline constexpr std::string_view kSameIdFamily = "same_id";
+
+// What a second record under a stored event id with other content means (the cdp sink's
+// `same_id:` option, docs/store.md): Collision (immutable records: calls, orders), Versions
+// (snapshots: a CRM row exported again with changes is kept as a new version), Auto (the
+// default: Versions for events without occurred_at, snapshots by nature; Collision otherwise).
+enum class SameIdPolicy : uint8_t { Auto, Collision, Versions };
+
+// What the store holds under an event id, as far as telling a replay from a collision needs.
+struct StoredContent {
+  std::string content_hash;  // "" for rows stored before content hashes were kept
+  std::string pipeline;
+  std::string source;
+};
+
+// Same id, different content (docs/store.md). Event ids are deterministic, so a record whose
+// id is already stored is either a replay of it (same content: an idempotent upsert) or a
+// different record that the source's key failed to tell apart (a rotated file, a reused
+// order number): a collision. A collision is never written over the stored event: the record
+// becomes a dead letter under an id of its own (derived from both), whose reason names the
+// stored event's id, pipeline and source, and it is counted (`same_id`, "collision").
+class SameIdGuard {
+ public:
+  // `hasher` keys the content fingerprint (may be null: an unkeyed hash, only for stores that
+  // refuse clear identities anyway).
+  explicit SameIdGuard(const privacy::KeyedHasher* hasher) : hasher_(hasher) {}
+
+  // The cdp sink's `same_id:` for a pipeline (SameIdPolicy::Auto when never set).
+  void setPolicy(std::string_view pipeline, SameIdPolicy policy);
+
+  // Before each batch (forgets the ids the last batch admitted).
+  void beginBatch() { admitted_.clear(); }
+  // The fingerprint of e's content (32 hex) into `out`.
+  void fingerprint(const event::Event& e, std::string& out);
+  // Whether e may be written: its id is new (`stored` null, and no earlier event of this batch
+  // had it with other content) or holds the same content. Otherwise e becomes a collision dead
+  // letter (see above) and false is returned. `fingerprint` is e's, from fingerprint().
+  // Under SameIdPolicy::Versions (or Auto for an event without occurred_at) a record with
+  // other content is no collision: it is stored as a new version, under an id derived from
+  // its id and content (versioned() then says so: the writer counts `same_id`, "new_version"
+  // when that row is new); true is returned.
+  bool admit(event::Event& e, event::Batch& batch, std::string_view pipeline, const StoredContent* stored,
+             std::string_view fingerprint);
+  // The last admit() gave the event a version id.
+  bool versioned() const { return versioned_; }
+
+ private:
+  const privacy::KeyedHasher* hasher_;
+  std::vector<std::pair<std::string, SameIdPolicy>> policies_;
+  bool versioned_ = false;
+  std::string text_;
+  std::unordered_map<std::string, std::string> admitted_;  // id -> fingerprint, this batch
 };
 
 // The id of a profile created by identity `hash` (identity::newProfileId, interned in arena).
@@ -99,19 +186,50 @@ void appendDeadLetterPayload(std::string& out, const event::Event& e, IdentityKe
 // every live event with storable keys is resolved to a profile through `graph`, written by
 // `write(event, source, resolution)` (which returns whether the row is new), and observed for
 // traits. `keys` is reused working storage. Returns how many events were written.
-template <typename WriteEvent>
+// An event carrying an identity in `suppressions` (may be null) is dropped and counted first,
+// before anything else looks at it. `stored(id, out)` says what the store holds under an event
+// id (false: nothing) and `guard` keeps collisions out (SameIdGuard); `fingerprint` holds the
+// written event's fingerprint while `write` runs.
+template <typename StoredLookup, typename WriteEvent>
 size_t resolveAndWrite(IdentityKeyer& keyer, identity::Resolver& resolver, identity::Graph& graph,
-                       event::Batch& batch, std::string_view source_id, int64_t now,
-                       std::vector<IdentityKey>& keys, WriteEvent&& write) {
+                       SameIdGuard& guard, StoredLookup&& stored, std::string& fingerprint,
+                       std::string_view pipeline, event::Batch& batch, std::string_view source_id,
+                       int64_t now, std::vector<IdentityKey>& keys,
+                       const Suppressions* suppressions, WriteEvent&& write) {
   size_t written = 0;
+  StoredContent row;
+  std::string_view pipeline_source;  // source_id in the batch's arena, once
+  guard.beginBatch();
   for (event::Event& e : batch) {
     if (!e.live()) continue;
     keys.clear();
     if (!keyer.storableKeys(e, batch, keys)) continue;
+    if (suppressions != nullptr) {
+      // An erased subject's event is dropped, never dead-lettered as a collision.
+      if (const std::string_view type = suppressions->any(keys); !type.empty()) {
+        dropSuppressed(e, batch, type);
+        continue;
+      }
+    }
+    bool versioned = false;
+    if (!e.id.empty()) {
+      guard.fingerprint(e, fingerprint);
+      const bool known = stored(e.id, row);
+      if (!guard.admit(e, batch, pipeline, known ? &row : nullptr, fingerprint)) continue;
+      versioned = guard.versioned();
+    }
     const int64_t seen = e.occurred_at_us != 0 ? e.occurred_at_us : now;
-    const std::string_view source = e.source.empty() ? source_id : e.source;
+    // The event as stored: without a source of its own it carries the pipeline's ($source in
+    // traits then says what the stored row says).
+    if (e.source.empty()) {
+      if (pipeline_source.empty()) pipeline_source = batch.intern(source_id);
+      e.source = pipeline_source;
+    }
+    const std::string_view source = e.source;
     const identity::Resolution r = resolver.resolve(graph, keys, e.id, source, seen);
-    resolver.observe(r, e, seen, write(e, source, r));
+    const bool inserted = write(e, source, r);
+    if (inserted && versioned) batch.count(kSameIdFamily, "new_version");
+    resolver.observe(r, e, seen, inserted);
     ++written;
   }
   return written;

@@ -58,11 +58,12 @@ constexpr const char* kDeleteProfile = "DELETE FROM profiles WHERE id = ?";
 constexpr const char* kInsertMerge =
     "INSERT INTO profile_merges (from_profile, into_profile, reason, merged_at) VALUES (?, ?, ?, ?)";
 constexpr const char* kInsertEvent =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, {JSON}) ON CONFLICT (id) DO NOTHING";
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
+    "content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, {JSON}, ?) ON CONFLICT (id) DO NOTHING";
 constexpr const char* kUpdateEvent =
     "UPDATE events SET pipeline = ?, source = ?, profile_id = ?, channel = ?, type = ?, occurred_at = ?, "
-    "ingested_at = ?, attributes = {JSON} WHERE id = ?";
+    "ingested_at = ?, attributes = {JSON}, content_hash = ? WHERE id = ?";
+constexpr const char* kSelectEventContent = "SELECT content_hash, pipeline, source FROM events WHERE id = ?";
 constexpr const char* kUpsertDeadLetter =
     "INSERT INTO dead_letters (id, pipeline, source, event_id, reason, payload, created_at) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) "
@@ -140,8 +141,10 @@ OdbcStore::OdbcStore(const std::string& connection, const StoreOptions& options)
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
+      same_id_(options.hasher),
       resolver_(options.identity),
       busy_timeout_ms_(std::max(1, options.busy_timeout_ms)) {
+  keyer_.setPrevious(options.previous_hasher);
   conn_.connect();
   sqlite_ = conn_.dialect() == odbc::Dialect::Sqlite;
   if (sqlite_ && !conn_.hasAttribute("Timeout")) {
@@ -397,6 +400,7 @@ void OdbcStore::prepare() {
   insert_merge_ = make(kInsertMerge);
   insert_event_ = make(kInsertEvent);
   update_event_ = make(kUpdateEvent);
+  select_event_content_ = make(kSelectEventContent);
   upsert_dead_letter_ = make(kUpsertDeadLetter);
   upsert_checkpoint_ = make(kUpsertCheckpoint);
   select_checkpoint_ = make(kSelectCheckpoint);
@@ -461,8 +465,30 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
       }
       started = true;
       const bool cache_valid = lockAndCheckCaches();
+      if (keyer_.rotating()) {
+        // Key rotation: identities stored under the previous key take their current-key
+        // pseudonym before the Resolver looks them up (docs/privacy.md "Keys and rotation").
+        rotation_pairs_.clear();
+        scratch_arena_.reset();
+        for (const event::Event& e : batch) {
+          if (e.live()) keyer_.rotationPairs(e, scratch_arena_, rotation_pairs_);
+        }
+        odbc::Statement rename(conn_, "UPDATE identities SET hash = ? WHERE type = ? AND hash = ? "
+                                      "AND NOT EXISTS (SELECT 1 FROM identities WHERE type = ? AND hash = ?)");
+        for (const IdentityKeyer::RotationPair& p : rotation_pairs_) {
+          encodeHash(p.current, hash_a_);
+          encodeHash(p.previous, hash_b_);
+          bind(rename, 1, hash_a_);
+          rename.bind(2, p.type);
+          bind(rename, 3, hash_b_);
+          rename.bind(4, p.type);
+          bind(rename, 5, hash_a_);
+          rename.execute();
+        }
+      }
       resolver_.beginBatch(now, cache_valid);
-      resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_,
+      auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
+      resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_, nullptr,
                       [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                         return writeEvent(pipeline, source, e, r, now);
                       });
@@ -509,15 +535,30 @@ bool OdbcStore::writeEvent(std::string_view pipeline, std::string_view source, c
     }
     s.bind(first + 6, now);
     s.bind(first + 7, json_);
+    s.bind(first + 8, fingerprint_);
   };
   bind(*insert_event_, 1, id_a_);
   bindColumns(*insert_event_, 2);
   if (insert_event_->execute() == 1) return true;
   // A replay: the row exists; bring it up to date (it is not counted again in traits).
   bindColumns(*update_event_, 1);
-  bind(*update_event_, 9, id_a_);
+  bind(*update_event_, 10, id_a_);
   update_event_->execute();
   return false;
+}
+
+bool OdbcStore::storedContent(std::string_view event_id, StoredContent& out) {
+  encodeId(event_id, id_a_);
+  bind(*select_event_content_, 1, id_a_);
+  select_event_content_->execute();
+  const bool found = select_event_content_->fetch();
+  if (found) {
+    out.content_hash = select_event_content_->text(1);
+    out.pipeline = select_event_content_->text(2);
+    out.source = select_event_content_->text(3);
+  }
+  select_event_content_->close();
+  return found;
 }
 
 // --- identity::Graph ---
@@ -721,15 +762,76 @@ StoreCounts OdbcStore::counts() {
   return c;
 }
 
+namespace {
+
+constexpr const char* kDeadLetterSelect =
+    "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters";
+
+DeadLetter readDeadLetter(odbc::Statement& s) {
+  return {s.text(1), s.text(2), s.text(3), s.text(4), s.text(5), s.text(6), integer(s, 7)};
+}
+
+}  // namespace
+
+std::vector<DeadLetter> OdbcStore::deadLetters(std::string_view pipeline, size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::vector<DeadLetter> out;
+  transact([&] {
+    out.clear();
+    std::string sql = kDeadLetterSelect;
+    if (!pipeline.empty()) sql += " WHERE pipeline = ?";
+    sql += " ORDER BY created_at, id";
+    if (limit > 0) sql += " LIMIT " + std::to_string(std::min<size_t>(limit, INT64_MAX));
+    odbc::Statement s(conn_, sql);
+    if (!pipeline.empty()) s.bind(1, pipeline);
+    s.execute();
+    while (s.fetch()) out.push_back(readDeadLetter(s));
+  });
+  return out;
+}
+
+std::optional<DeadLetter> OdbcStore::deadLetter(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  std::optional<DeadLetter> out;
+  transact([&] {
+    out.reset();
+    odbc::Statement s(conn_, std::string(kDeadLetterSelect) + " WHERE id = ?");
+    s.bind(1, id);
+    s.execute();
+    if (s.fetch()) out = readDeadLetter(s);
+  });
+  return out;
+}
+
+uint64_t OdbcStore::removeDeadLetters(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  uint64_t removed = 0;
+  transact([&] {
+    removed = 0;
+    odbc::Statement s(conn_, "DELETE FROM dead_letters WHERE id = ?");
+    for (const std::string& id : ids) {
+      s.bind(1, id);
+      const int64_t n = s.execute();
+      removed += n > 0 ? static_cast<uint64_t>(n) : 0;
+    }
+  });
+  return removed;
+}
+
 std::optional<std::string> OdbcStore::findProfile(std::string_view type, std::string_view value) {
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
+  // During a key rotation an identity not seen since keeps its previous-key pseudonym.
+  std::string previous;
+  const bool rotating = keyer_.pseudonymizePrevious(type, value, previous);
   std::optional<std::string> found;
   transact([&] {
     identity::StoredIdentity id;
     found.reset();
-    if (findIdentity(type, hash, id)) found = std::move(id.profile);
+    if (findIdentity(type, hash, id) || (rotating && findIdentity(type, previous, id))) {
+      found = std::move(id.profile);
+    }
   });
   return found;
 }
@@ -936,6 +1038,11 @@ void OdbcStore::appendAudit(const AuditRow& row) {
     insert.bind(5, details);
     insert.execute();
   });
+}
+
+void OdbcStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

@@ -43,6 +43,10 @@ class OdbcStore final : public Store, private identity::Graph {
   pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                               event::Batch& batch) override;
   StoreCounts counts() override;
+  void setSameIdPolicy(std::string_view pipeline, int policy) override;
+  std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) override;
+  std::optional<DeadLetter> deadLetter(std::string_view id) override;
+  uint64_t removeDeadLetters(const std::vector<std::string>& ids) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
@@ -95,6 +99,8 @@ class OdbcStore final : public Store, private identity::Graph {
   // still hold (nobody else wrote since our last committed batch).
   bool lockAndCheckCaches();
 
+  // What the store holds under an event id (for SameIdGuard); false when nothing.
+  bool storedContent(std::string_view event_id, StoredContent& out);
   bool writeEvent(std::string_view pipeline, std::string_view source, const event::Event& e,
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id, const event::Batch& batch,
@@ -105,6 +111,8 @@ class OdbcStore final : public Store, private identity::Graph {
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
   RawSealer sealer_;
+  SameIdGuard same_id_;
+  std::string fingerprint_;  // of the event being written
   identity::Resolver resolver_;
   int busy_timeout_ms_;
   std::mutex mutex_;
@@ -120,13 +128,14 @@ class OdbcStore final : public Store, private identity::Graph {
   std::unique_ptr<odbc::Statement> merge_identities_, merge_events_, merge_consents_, merge_conflicts_,
       merge_conflicts_other_, delete_profile_, insert_merge_;
   std::unique_ptr<odbc::Statement> insert_event_, update_event_, upsert_dead_letter_, upsert_checkpoint_,
-      select_checkpoint_, select_counts_;
+      select_checkpoint_, select_counts_, select_event_content_;
 
   static constexpr int kAttempts = 5;
 
   // Reused working storage.
   std::vector<IdentityKey> keys_;
-  sqlite_keys::BoundKey id_a_, id_b_, hash_a_;
+  sqlite_keys::BoundKey id_a_, id_b_, hash_a_, hash_b_;
+  std::vector<IdentityKeyer::RotationPair> rotation_pairs_;
   std::string json_, traits_, traits_meta_;
   std::string dead_letter_id_;
   event::Event scratch_;

@@ -3,11 +3,13 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "event/json.h"
 #include "store/clock.h"
 #include "store/migrations.h"
+#include "store/subject_rights.h"
 
 namespace omniloop::store {
 
@@ -61,14 +63,19 @@ constexpr const char* kPreCounts =
 // Events: one row per id; says which rows are new (xmax is 0 only in a row this statement
 // inserted rather than updated), so a replay is not counted twice in traits.
 constexpr const char* kUpsertEvents =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes) "
-    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, u.attributes::jsonb "
-    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[]) "
-    "AS u(id, source, profile_id, channel, type, occurred_at, attributes) ORDER BY u.id "
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
+    "content_hash) "
+    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, u.attributes::jsonb, u.h "
+    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[]) "
+    "AS u(id, source, profile_id, channel, type, occurred_at, attributes, h) ORDER BY u.id "
     "ON CONFLICT (id) DO UPDATE SET pipeline = excluded.pipeline, source = excluded.source, "
     "profile_id = excluded.profile_id, channel = excluded.channel, type = excluded.type, "
-    "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, attributes = excluded.attributes "
+    "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, attributes = excluded.attributes, "
+    "content_hash = excluded.content_hash "
     "RETURNING id, xmax = 0";
+// What is stored under the batch's event ids (same id, different content: SameIdGuard).
+constexpr const char* kPreEventContent =
+    "SELECT id, content_hash, pipeline, source FROM events WHERE id = ANY($1::text[])";
 // Profiles this batch created (full row) or changed (seen range, traits); one row per id.
 constexpr const char* kUpsertProfiles =
     "INSERT INTO profiles (id, created_at, updated_at, first_seen, last_seen, traits, traits_meta) "
@@ -157,8 +164,11 @@ PostgresStore::PostgresStore(const std::string& uri, const StoreOptions& options
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
+      same_id_(options.hasher),
       resolver_(options.identity),
-      any_limit_(options.identity.anyLimit()) {
+      any_limit_(options.identity.anyLimit()),
+      suppressions_(options.suppression_key) {
+  keyer_.setPrevious(options.previous_hasher);
   // A write waits this long for another writer's lock before asking for a retry.
   conn_.setSessionSql("SET lock_timeout = " + std::to_string(std::max(1, options.busy_timeout_ms)));
   conn_.connect();
@@ -235,9 +245,17 @@ void PostgresStore::declare() {
   select_checkpoint_ = conn_.declare(kSelectCheckpoint);
   upsert_checkpoint_ = conn_.declare(kUpsertCheckpoint);
   select_counts_ = conn_.declare(kSelectCounts);
+  list_dead_letters_ = conn_.declare(
+      "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters "
+      "WHERE ($1 = '' OR pipeline = $1) ORDER BY created_at, id LIMIT $2::bigint");
+  find_dead_letter_ = conn_.declare(
+      "SELECT id, pipeline, source, event_id, reason, payload, created_at FROM dead_letters WHERE "
+      "id = $1");
+  remove_dead_letter_ = conn_.declare("DELETE FROM dead_letters WHERE id = $1 RETURNING id");
   pre_identities_ = conn_.declare(kPreIdentities);
   pre_profiles_ = conn_.declare(kPreProfiles);
   pre_counts_ = conn_.declare(kPreCounts);
+  pre_event_content_ = conn_.declare(kPreEventContent);
   upsert_events_ = conn_.declare(kUpsertEvents);
   upsert_profiles_ = conn_.declare(kUpsertProfiles);
   merge_identities_ = conn_.declare(kMergeIdentities);
@@ -257,6 +275,10 @@ void PostgresStore::declare() {
   view_conflicts_ = conn_.declare(kViewConflicts);
   view_events_ = conn_.declare(kViewEvents);
   view_timeline_ = conn_.declare(kViewTimeline);
+  rename_rotated_ = conn_.declare(
+      "UPDATE identities i SET hash = u.cur FROM unnest($1::text[], $2::text[], $3::text[]) "
+      "AS u(type, prev, cur) WHERE i.type = u.type AND i.hash = u.prev AND NOT EXISTS "
+      "(SELECT 1 FROM identities j WHERE j.type = u.type AND j.hash = u.cur)");
   insert_vault_ = conn_.declare(
       "INSERT INTO vault (token, key_id, sealed, created_at, expires_at) "
       "VALUES ($1, $2, $3, $4::bigint, $5::bigint) ON CONFLICT (token) DO NOTHING");
@@ -334,6 +356,10 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
     collect(source_id, batch, now);
     attempted_ = false;
     transact([&] { writeAttempt(pipeline, source_id, batch, now); });
+    // Counted once the batch is in (an attempt that rolled back is not).
+    for (size_t i = 0; i < pending_.size(); ++i) {
+      if (pending_[i].versioned && inserted_[i] != 0) batch.count(kSameIdFamily, "new_version");
+    }
     resolver_.committed();
     epoch_ = batch_epoch_;
     attempted_ = false;
@@ -356,14 +382,50 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
 void PostgresStore::collect(std::string_view source_id, event::Batch& batch, int64_t now) {
   pending_.clear();
   keys_.clear();
+  std::string_view pipeline_source;  // source_id in the batch's arena, once
   for (event::Event& e : batch) {
     if (!e.live()) continue;
     const size_t first = keys_.size();
     if (!keyer_.storableKeys(e, batch, keys_)) continue;
+    // The event as stored: without a source of its own it carries the pipeline's ($source in
+    // traits then says what the stored row says).
+    if (e.source.empty()) {
+      if (pipeline_source.empty()) pipeline_source = batch.intern(source_id);
+      e.source = pipeline_source;
+    }
     pending_.push_back(Pending{&e, static_cast<uint32_t>(first), static_cast<uint32_t>(keys_.size() - first),
                                e.source.empty() ? source_id : e.source,
-                               e.occurred_at_us != 0 ? e.occurred_at_us : now, {}});
+                               e.occurred_at_us != 0 ? e.occurred_at_us : now, {}, {}, false});
+    same_id_.fingerprint(e, pending_.back().fingerprint);
   }
+}
+
+void PostgresStore::admitSameIds(std::string_view pipeline, event::Batch& batch) {
+  if (pending_.empty()) return;
+  a_[0].clear();
+  for (const Pending& p : pending_) a_[0].add(p.event->id);
+  std::unordered_map<std::string, StoredContent> stored;
+  {
+    pg::Result r = conn_.run(pre_event_content_, {a_[0].param()});
+    for (int i = 0; i < r.rows(); ++i) {
+      StoredContent& c = stored[std::string(r.text(i, 0))];
+      c.content_hash.assign(r.text(i, 1));
+      c.pipeline.assign(r.text(i, 2));
+      c.source.assign(r.text(i, 3));
+    }
+  }
+  same_id_.beginBatch();
+  size_t kept = 0;
+  for (Pending& p : pending_) {
+    const auto it = stored.find(std::string(p.event->id));
+    if (!same_id_.admit(*p.event, batch, pipeline, it == stored.end() ? nullptr : &it->second, p.fingerprint)) {
+      continue;
+    }
+    p.versioned = p.versioned || same_id_.versioned();  // a retried attempt finds its new id unknown
+    if (&pending_[kept] != &p) pending_[kept] = std::move(p);
+    ++kept;
+  }
+  pending_.erase(pending_.begin() + static_cast<std::ptrdiff_t>(kept), pending_.end());
 }
 
 void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch,
@@ -376,6 +438,31 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   attempted_ = true;
   resetBatchState();
   const bool cache_valid = lockAndCheckEpoch();
+  // Under the writer lock an erasure also takes: one that committed before is seen here.
+  if (!cache_valid) loadSuppressions();
+  if (!suppressions_.empty()) dropSuppressed(batch);
+  if (keyer_.rotating()) {
+    // Key rotation: identities stored under the previous key take their current-key pseudonym
+    // before the Resolver looks them up (docs/privacy.md "Keys and rotation").
+    std::vector<IdentityKeyer::RotationPair> pairs;
+    event::Arena arena(4096);
+    for (const Pending& p : pending_) keyer_.rotationPairs(*p.event, arena, pairs);
+    if (!pairs.empty()) {
+      pg::ArrayParam types, prev, cur;
+      types.clear();
+      prev.clear();
+      cur.clear();
+      std::set<std::pair<std::string_view, std::string_view>> seen;
+      for (const auto& p : pairs) {
+        if (!seen.insert({p.type, p.current}).second) continue;
+        types.add(p.type);
+        prev.add(p.previous);
+        cur.add(p.current);
+      }
+      conn_.run(rename_rotated_, {types.param(), prev.param(), cur.param()});
+    }
+  }
+  admitSameIds(pipeline, batch);
   if (!resolver_.beginBatch(now, cache_valid)) forgetCaches();
   prefetch();
   for (Pending& p : pending_) {
@@ -400,6 +487,78 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   if (identities_at >= 0 && results.at(static_cast<size_t>(identities_at)).affected() != expected) {
     throw StoreError("another writer added one of this batch's identities meanwhile; redoing the batch", true);
   }
+}
+
+void PostgresStore::loadSuppressions() {
+  pg::Result r = conn_.exec("SELECT type, hash FROM suppressions");
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (int i = 0; i < r.rows(); ++i) rows.emplace_back(std::string(r.text(i, 0)), std::string(r.text(i, 1)));
+  suppressions_.assign(rows);
+}
+
+void PostgresStore::dropSuppressed(event::Batch& batch) {
+  size_t kept = 0;
+  for (Pending& p : pending_) {
+    const auto keys = std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count);
+    if (const std::string_view type = suppressions_.any(keys); !type.empty()) {
+      store::dropSuppressed(*p.event, batch, type);
+    } else {
+      pending_[kept++] = p;
+    }
+  }
+  pending_.resize(kept);
+}
+
+namespace {
+
+class PgSession final : public SqlSession {
+ public:
+  explicit PgSession(pg::Connection& conn) : conn_(conn) {}
+  uint64_t exec(const std::string& sql) override { return conn_.exec(sql.c_str()).affected(); }
+  std::vector<Row> query(const std::string& sql, int columns) override {
+    pg::Result r = conn_.exec(sql.c_str());
+    std::vector<Row> rows;
+    for (int i = 0; i < r.rows(); ++i) {
+      Row row;
+      for (int c = 0; c < columns; ++c) {
+        if (r.isNull(i, c)) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(r.text(i, c)));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+  std::string idLiteral(std::string_view id) const override { return textLiteral(id); }
+  std::string hashLiteral(std::string_view hash) const override { return textLiteral(hash); }
+  std::string idText(std::string_view column) const override { return std::string(column); }
+  std::string hashText(std::string_view column) const override { return std::string(column); }
+  std::string jsonText(std::string_view column) const override { return std::string(column) + "::text"; }
+  std::string contains(std::string_view column, std::string_view needle) const override {
+    return "strpos(lower(" + std::string(column) + "), " + textLiteral(needle) + ") > 0";
+  }
+  std::string containsExpr(std::string_view haystack, std::string_view needle) const override {
+    return "strpos(" + std::string(haystack) + ", " + std::string(needle) + ") > 0";
+  }
+
+ private:
+  pg::Connection& conn_;
+};
+
+}  // namespace
+
+bool PostgresStore::rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) {
+  (void)secure;  // PostgreSQL: deleted rows stay in their pages until VACUUM (docs/privacy.md)
+  std::lock_guard lock(mutex_);
+  transact([&] {
+    conn_.exec(kWriterLock);  // batches of every daemon wait; the epoch moves, so they reload
+    PgSession session(conn_);
+    fn(session);
+  });
+  forgetCaches();
+  return true;
 }
 
 bool PostgresStore::lockAndCheckEpoch() {
@@ -688,6 +847,7 @@ void PostgresStore::sendEvents(std::string_view pipeline, int64_t now) {
   for (int i = 0; i < 5; ++i) a_[i].clear();
   a_[5].clear(Type::BigInt);
   a_[6].clear();
+  a_[7].clear();
   for (size_t n = 0; n < order_.size(); ++n) {
     if (n + 1 < order_.size() && pending_[order_[n]].event->id == pending_[order_[n + 1]].event->id) continue;
     const Pending& p = pending_[order_[n]];
@@ -707,13 +867,14 @@ void PostgresStore::sendEvents(std::string_view pipeline, int64_t now) {
     event::appendAttributesJson(json_, e);
     pg::neutralizeJsonNul(json_);
     a_[6].add(json_);
+    a_[7].add(p.fingerprint);
   }
   pipeline_text_.clear();
   pg::appendValidUtf8(pipeline_text_, pipeline);
   now_text_ = str(now);
   pg::Result r = conn_.run(upsert_events_, {pg::text(pipeline_text_), pg::text(now_text_), a_[0].param(),
                                             a_[1].param(), a_[2].param(), a_[3].param(), a_[4].param(),
-                                            a_[5].param(), a_[6].param()});
+                                            a_[5].param(), a_[6].param(), a_[7].param()});
   std::unordered_set<std::string_view> fresh;
   for (int i = 0; i < r.rows(); ++i) {
     if (r.text(i, 1) == "t") fresh.insert(r.text(i, 0));
@@ -837,6 +998,7 @@ void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view 
   std::vector<DeadLetterRow> rows;
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
+    if (!suppressions_.anyIn(e, keyer_, suppression_scratch_).empty()) continue;  // an erased subject's
     DeadLetterRow row;
     appendDeadLetterPayload(row.payload, e, keyer_, scratch_, scratch_arena_, sealer_, now);
     row.source = e.source.empty() ? source_id : e.source;
@@ -898,16 +1060,81 @@ StoreCounts PostgresStore::counts() {
   return c;
 }
 
+namespace {
+
+DeadLetter readDeadLetter(const pg::Result& r, int row) {
+  return {std::string(r.text(row, 0)),
+          std::string(r.text(row, 1)),
+          std::string(r.text(row, 2)),
+          r.isNull(row, 3) ? std::string() : std::string(r.text(row, 3)),
+          std::string(r.text(row, 4)),
+          std::string(r.text(row, 5)),
+          r.integer(row, 6)};
+}
+
+}  // namespace
+
+std::vector<DeadLetter> PostgresStore::deadLetters(std::string_view pipeline, size_t limit) {
+  std::lock_guard lock(mutex_);
+  std::string p;
+  pg::appendValidUtf8(p, pipeline);
+  const std::string n = std::to_string(limit == 0 ? INT64_MAX : std::min<size_t>(limit, INT64_MAX));
+  std::vector<DeadLetter> out;
+  transact([&] {
+    out.clear();
+    pg::Result r = conn_.run(list_dead_letters_, {pg::text(p), pg::text(n)});
+    for (int i = 0; i < r.rows(); ++i) out.push_back(readDeadLetter(r, i));
+  });
+  return out;
+}
+
+std::optional<DeadLetter> PostgresStore::deadLetter(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  std::string key;
+  pg::appendValidUtf8(key, id);
+  std::optional<DeadLetter> out;
+  transact([&] {
+    out.reset();
+    pg::Result r = conn_.run(find_dead_letter_, {pg::text(key)});
+    if (r.rows() > 0) out = readDeadLetter(r, 0);
+  });
+  return out;
+}
+
+uint64_t PostgresStore::removeDeadLetters(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  uint64_t removed = 0;
+  transact([&] {
+    removed = 0;
+    for (const std::string& id : ids) {
+      std::string key;
+      pg::appendValidUtf8(key, id);
+      pg::Result r = conn_.run(remove_dead_letter_, {pg::text(key)});
+      removed += static_cast<uint64_t>(r.rows());
+    }
+  });
+  return removed;
+}
+
 std::optional<std::string> PostgresStore::findProfile(std::string_view type, std::string_view value) {
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
   std::string t;
   pg::appendValidUtf8(t, type);
+  // During a key rotation an identity not seen since keeps its previous-key pseudonym.
+  std::string previous;
+  const bool rotating = keyer_.pseudonymizePrevious(type, value, previous);
   std::optional<std::string> found;
   transact([&] {
+    found.reset();
     pg::Result r = conn_.run(find_identity_, {pg::text(t), pg::text(hash)});
-    if (r.rows() > 0) found = std::string(r.text(0, 0));
+    if (r.rows() > 0) {
+      found = std::string(r.text(0, 0));
+    } else if (rotating) {
+      pg::Result p = conn_.run(find_identity_, {pg::text(t), pg::text(previous)});
+      if (p.rows() > 0) found = std::string(p.text(0, 0));
+    }
   });
   return found;
 }
@@ -1023,6 +1250,11 @@ void PostgresStore::appendAudit(const AuditRow& row) {
     conn_.run(insert_audit_, {pg::text(at), pg::text(row.actor), pg::text(row.action),
                               pg::text(row.subject), pg::text(details)});
   });
+}
+
+void PostgresStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

@@ -58,9 +58,14 @@ class PostgresStore final : public Store, private identity::Graph {
   pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                               event::Batch& batch) override;
   StoreCounts counts() override;
+  void setSameIdPolicy(std::string_view pipeline, int policy) override;
+  std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) override;
+  std::optional<DeadLetter> deadLetter(std::string_view id) override;
+  uint64_t removeDeadLetters(const std::vector<std::string>& ids) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
+  bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) override;
   pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
   std::optional<VaultRow> getVault(std::string_view token) override;
   uint64_t purgeExpiredVault(int64_t now_us) override;
@@ -95,6 +100,10 @@ class PostgresStore final : public Store, private identity::Graph {
   void recordConflict(const identity::Conflict& conflict, uint32_t occurrences) override;
 
   void applyMigrations();
+  // Reads the suppressions table (inside the batch's transaction, after the writer lock) and
+  // drops the pending events that carry a suppressed identity.
+  void loadSuppressions();
+  void dropSuppressed(event::Batch& batch);
   int readSchemaVersion();
   void declare();
   // Runs `body` in a transaction; retryable failures are retried up to kAttempts times.
@@ -109,6 +118,9 @@ class PostgresStore final : public Store, private identity::Graph {
   // Takes the writer lock; true when nobody else wrote since this writer's last batch.
   bool lockAndCheckEpoch();
   void prefetch();
+  // Inside the transaction: turns records that reuse a stored id with other content into
+  // collision dead letters (SameIdGuard) and drops them from pending_.
+  void admitSameIds(std::string_view pipeline, event::Batch& batch);
   void resetBatchState();
   void forgetCaches();
   // The profile `id` ends up as after this batch's merges so far.
@@ -126,18 +138,22 @@ class PostgresStore final : public Store, private identity::Graph {
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
   RawSealer sealer_;
+  SameIdGuard same_id_;
   identity::Resolver resolver_;
   bool any_limit_ = false;
+  Suppressions suppressions_;
+  std::string suppression_scratch_;
   std::mutex mutex_;
 
   int find_identity_ = -1, select_checkpoint_ = -1, upsert_checkpoint_ = -1, select_counts_ = -1;
-  int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1;
+  int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1, pre_event_content_ = -1;
   int count_identities_ = -1, load_profile_ = -1;
   int upsert_events_ = -1, upsert_profiles_ = -1, insert_identities_ = -1, touch_identities_ = -1;
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
       merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
   int upsert_dead_letters_ = -1;
-  int insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
+  int list_dead_letters_ = -1, find_dead_letter_ = -1, remove_dead_letter_ = -1;
+  int rename_rotated_ = -1, insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
   int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
       view_timeline_ = -1;
 
@@ -160,6 +176,8 @@ class PostgresStore final : public Store, private identity::Graph {
     std::string_view source;
     int64_t seen;
     identity::Resolution resolution;
+    std::string fingerprint;  // of its content (SameIdGuard)
+    bool versioned = false;   // a new version of a changed snapshot (SameIdGuard::versioned)
   };
   std::vector<Pending> pending_;
   std::vector<IdentityKey> keys_;

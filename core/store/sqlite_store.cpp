@@ -15,6 +15,7 @@
 #include "store/clock.h"
 #include "store/migrations.h"
 #include "store/sqlite_keys.h"
+#include "store/subject_rights.h"
 
 namespace omniloop::store {
 
@@ -105,11 +106,12 @@ constexpr const char* kDeleteProfile = "DELETE FROM profiles WHERE id = ?1";
 constexpr const char* kInsertMerge =
     "INSERT INTO profile_merges (from_profile, into_profile, reason, merged_at) VALUES (?1, ?2, ?3, ?4)";
 constexpr const char* kInsertEvent =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING";
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
+    "content_hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) ON CONFLICT (id) DO NOTHING";
 constexpr const char* kUpdateEvent =
     "UPDATE events SET pipeline = ?2, source = ?3, profile_id = ?4, channel = ?5, type = ?6, "
-    "occurred_at = ?7, ingested_at = ?8, attributes = ?9 WHERE id = ?1";
+    "occurred_at = ?7, ingested_at = ?8, attributes = ?9, content_hash = ?10 WHERE id = ?1";
+constexpr const char* kSelectEventContent = "SELECT content_hash, pipeline, source FROM events WHERE id = ?1";
 constexpr const char* kUpsertDeadLetter =
     "INSERT INTO dead_letters (id, pipeline, source, event_id, reason, payload, created_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
@@ -145,9 +147,12 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
       blocklist_(options.identity, options.hasher, options.normalize),
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
+      same_id_(options.hasher),
       resolver_(options.identity),
+      suppressions_(options.suppression_key),
       group_max_events_(std::max<size_t>(options.group_commit_events, 1)),
       group_max_age_(std::max(options.group_commit_ms, 0)) {
+  keyer_.setPrevious(options.previous_hasher);
   sqlite3_busy_timeout(db_.get(), options.busy_timeout_ms);
   const auto migrations = embeddedMigrations("sqlite");
   // Refuse a newer schema before writing anything, not even the journal mode.
@@ -173,7 +178,11 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
     db_.exec("PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 4096; "
              "PRAGMA journal_size_limit = 67108864");
   }
-  db_.exec("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY");
+  // secure_delete FAST: content a delete or update leaves behind in a page is zeroed (no extra
+  // I/O), so an erased subject's bytes do not linger in pages a merge or an update touched
+  // before; the erasure itself runs with secure_delete ON (freelist pages too).
+  db_.exec("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY; "
+           "PRAGMA secure_delete = FAST");
   for (auto [name, fn] : {std::pair{"omniloop_id_blob", &sqlIdBlob}, std::pair{"omniloop_hash_blob", &sqlHashBlob}}) {
     const int rc = sqlite3_create_function_v2(db_.get(), name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                                               fn, nullptr, nullptr, nullptr);
@@ -184,6 +193,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
   applyMigrations();
   db_.exec("PRAGMA foreign_keys = ON");
   prepare();
+  loadSuppressions();
 }
 
 SqliteStore::~SqliteStore() {
@@ -259,10 +269,15 @@ void SqliteStore::prepare() {
   insert_merge_ = sqlite::Statement(db_, kInsertMerge);
   insert_event_ = sqlite::Statement(db_, kInsertEvent);
   update_event_ = sqlite::Statement(db_, kUpdateEvent);
+  select_event_content_ = sqlite::Statement(db_, kSelectEventContent);
   upsert_dead_letter_ = sqlite::Statement(db_, kUpsertDeadLetter);
   upsert_checkpoint_ = sqlite::Statement(db_, kUpsertCheckpoint);
   select_checkpoint_ = sqlite::Statement(db_, kSelectCheckpoint);
   select_counts_ = sqlite::Statement(db_, kSelectCounts);
+  rename_rotated_ = sqlite::Statement(
+      db_,
+      "UPDATE identities SET hash = ?1 WHERE type = ?2 AND hash = ?3 AND NOT EXISTS "
+      "(SELECT 1 FROM identities WHERE type = ?2 AND hash = ?1)");
   insert_vault_ = sqlite::Statement(db_,
                                     "INSERT INTO vault (token, key_id, sealed, created_at, expires_at) "
                                     "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (token) DO NOTHING");
@@ -421,8 +436,13 @@ pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_
     const int64_t now = nowMicros();
     size_t stored = 0;
     inGroup(key, [&] {
-      resolver_.beginBatch(now, !othersWrote());
-      stored = resolveAndWrite(keyer_, resolver_, *this, batch, source_id, now, keys_,
+      // Inside the write transaction: an erasure that committed before it is seen here.
+      const bool others = othersWrote();
+      if (others) loadSuppressions();
+      renameRotated(batch);
+      resolver_.beginBatch(now, !others && !std::exchange(caches_stale_, false));
+      auto lookup = [&](std::string_view id, StoredContent& out) { return storedContent(id, out); };
+      stored = resolveAndWrite(keyer_, resolver_, *this, same_id_, lookup, fingerprint_, pipeline, batch, source_id, now, keys_, &suppressions_,
                                [&](event::Event& e, std::string_view source, const identity::Resolution& r) {
                                  return writeEvent(pipeline, source, e, r, now);
                                });
@@ -466,6 +486,7 @@ bool SqliteStore::writeEvent(std::string_view pipeline, std::string_view source,
     }
     s.bind(8, now);
     s.bind(9, json_);
+    s.bind(10, fingerprint_);
   };
   {
     sqlite::ResetOnExit reset(insert_event_);
@@ -478,6 +499,17 @@ bool SqliteStore::writeEvent(std::string_view pipeline, std::string_view source,
   bindAll(update_event_);
   update_event_.step();
   return false;
+}
+
+bool SqliteStore::storedContent(std::string_view event_id, StoredContent& out) {
+  sqlite_keys::encodeId(event_id, id_a_);
+  sqlite::ResetOnExit reset(select_event_content_);
+  bind(select_event_content_, 1, id_a_);
+  if (!select_event_content_.step()) return false;
+  out.content_hash.assign(select_event_content_.text(0));
+  out.pipeline.assign(select_event_content_.text(1));
+  out.source.assign(select_event_content_.text(2));
+  return true;
 }
 
 // --- identity::Graph ---
@@ -608,6 +640,25 @@ void SqliteStore::recordConflict(const identity::Conflict& c, uint32_t occurrenc
   record_conflict_.step();
 }
 
+void SqliteStore::renameRotated(event::Batch& batch) {
+  if (!keyer_.rotating()) return;
+  rotation_pairs_.clear();
+  for (const event::Event& e : batch) {
+    if (e.live()) keyer_.rotationPairs(e, scratch_arena_, rotation_pairs_);
+  }
+  for (const IdentityKeyer::RotationPair& p : rotation_pairs_) {
+    sqlite_keys::encodeHash(p.current, hash_a_);
+    sqlite_keys::encodeHash(p.previous, hash_b_);
+    sqlite::ResetOnExit reset(rename_rotated_);
+    bind(rename_rotated_, 1, hash_a_);
+    rename_rotated_.bind(2, p.type);
+    bind(rename_rotated_, 3, hash_b_);
+    rename_rotated_.step();
+  }
+  rotation_pairs_.clear();
+  scratch_arena_.reset();
+}
+
 // --- dead letters, cursor, reads ---
 
 void SqliteStore::writeDeadLetters(std::string_view pipeline, std::string_view source_id,
@@ -616,6 +667,7 @@ void SqliteStore::writeDeadLetters(std::string_view pipeline, std::string_view s
   sealer_.rows.clear();
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
+    if (!suppressions_.anyIn(e, keyer_, suppression_scratch_).empty()) continue;  // an erased subject's
     json_.clear();
     appendDeadLetterPayload(json_, e, keyer_, scratch_, scratch_arena_, sealer_, now);
     const std::string_view source = e.source.empty() ? source_id : e.source;
@@ -666,10 +718,81 @@ StoreCounts SqliteStore::counts() {
   return c;
 }
 
+namespace {
+
+constexpr const char* kDeadLetterColumns =
+    "id, pipeline, source, event_id, reason, payload, created_at";
+
+DeadLetter readDeadLetter(sqlite::Statement& s) {
+  return {std::string(s.text(0)),
+          std::string(s.text(1)),
+          std::string(s.text(2)),
+          std::string(s.text(3)),
+          std::string(s.text(4)),
+          std::string(s.text(5)),
+          s.integer(6)};
+}
+
+}  // namespace
+
+std::vector<DeadLetter> SqliteStore::deadLetters(std::string_view pipeline, size_t limit) {
+  std::lock_guard lock(mutex_);
+  sqlite::Statement s(db_, std::string("SELECT ") + kDeadLetterColumns +
+                               " FROM dead_letters WHERE (?1 = '' OR pipeline = ?1) "
+                               "ORDER BY created_at, id LIMIT ?2");
+  s.bind(1, pipeline);
+  s.bind(2, limit == 0 ? int64_t{-1} : static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  std::vector<DeadLetter> out;
+  while (s.step()) out.push_back(readDeadLetter(s));
+  return out;
+}
+
+std::optional<DeadLetter> SqliteStore::deadLetter(std::string_view id) {
+  std::lock_guard lock(mutex_);
+  sqlite::Statement s(
+      db_, std::string("SELECT ") + kDeadLetterColumns + " FROM dead_letters WHERE id = ?1");
+  s.bind(1, id);
+  if (!s.step()) return std::nullopt;
+  return readDeadLetter(s);
+}
+
+uint64_t SqliteStore::removeDeadLetters(const std::vector<std::string>& ids) {
+  std::lock_guard lock(mutex_);
+  commitGroup();  // batches still deferred go first, in their own transaction
+  uint64_t removed = 0;
+  db_.exec("BEGIN IMMEDIATE");
+  try {
+    sqlite::Statement s(db_, "DELETE FROM dead_letters WHERE id = ?1");
+    for (const std::string& id : ids) {
+      sqlite::ResetOnExit reset(s);
+      s.bind(1, id);
+      s.step();
+      removed += static_cast<uint64_t>(db_.changes());
+    }
+    db_.exec("COMMIT");
+  } catch (...) {
+    try {
+      db_.exec("ROLLBACK");
+    } catch (...) {
+    }
+    throw;
+  }
+  return removed;
+}
+
 std::optional<std::string> SqliteStore::findProfile(std::string_view type, std::string_view value) {
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
+  sqlite_keys::encodeHash(hash, hash_a_);
+  {
+    sqlite::ResetOnExit reset(find_identity_);
+    find_identity_.bind(1, type);
+    bind(find_identity_, 2, hash_a_);
+    if (find_identity_.step()) return decodeId(find_identity_, 0);
+  }
+  // During a key rotation the identity may not have been seen since: its old pseudonym.
+  if (!keyer_.pseudonymizePrevious(type, value, hash)) return std::nullopt;
   sqlite_keys::encodeHash(hash, hash_a_);
   sqlite::ResetOnExit reset(find_identity_);
   find_identity_.bind(1, type);
@@ -745,6 +868,117 @@ std::optional<ProfileView> SqliteStore::profile(std::string_view profile_id, siz
     std::reverse(view.timeline.begin(), view.timeline.end());
   }
   return view;
+}
+
+// --- the data subject's rights ---
+
+namespace {
+
+class SqliteSession final : public SqlSession {
+ public:
+  explicit SqliteSession(sqlite::Db& db) : db_(db) {}
+
+  uint64_t exec(const std::string& sql) override {
+    sqlite::Statement s(db_, sql);
+    while (s.step()) {
+    }
+    return static_cast<uint64_t>(db_.changes());
+  }
+  std::vector<Row> query(const std::string& sql, int columns) override {
+    sqlite::Statement s(db_, sql);
+    std::vector<Row> rows;
+    while (s.step()) {
+      Row row;
+      for (int c = 0; c < columns; ++c) {
+        if (s.isNull(c)) {
+          row.emplace_back(std::nullopt);
+        } else {
+          row.emplace_back(std::string(s.text(c)));
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  }
+  std::string idLiteral(std::string_view id) const override {
+    unsigned char bytes[sqlite_keys::kIdBytes];
+    return sqlite_keys::idBytes(id, bytes) ? blob(bytes, sizeof bytes) : textLiteral(id);
+  }
+  std::string hashLiteral(std::string_view hash) const override {
+    unsigned char bytes[sqlite_keys::kHashBytes];
+    return sqlite_keys::hashBytes(hash, bytes) ? blob(bytes, sizeof bytes) : textLiteral(hash);
+  }
+  std::string idText(std::string_view c) const override {
+    const std::string col(c);
+    return "(CASE WHEN typeof(" + col + ") = 'blob' THEN lower(hex(" + col + ")) ELSE " + col + " END)";
+  }
+  std::string hashText(std::string_view c) const override {
+    const std::string col(c);
+    return "(CASE WHEN typeof(" + col + ") = 'blob' AND length(" + col + ") = 36 THEN 'h1:' || lower(hex(substr(" +
+           col + ", 1, 4))) || ':' || lower(hex(substr(" + col + ", 5))) WHEN typeof(" + col +
+           ") = 'blob' THEN lower(hex(" + col + ")) ELSE " + col + " END)";
+  }
+  std::string jsonText(std::string_view column) const override { return std::string(column); }
+  std::string contains(std::string_view column, std::string_view needle) const override {
+    return "instr(lower(" + std::string(column) + "), " + textLiteral(needle) + ") > 0";
+  }
+  std::string containsExpr(std::string_view haystack, std::string_view needle) const override {
+    return "instr(" + std::string(haystack) + ", " + std::string(needle) + ") > 0";
+  }
+
+ private:
+  static std::string blob(const unsigned char* bytes, size_t n) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out = "X'";
+    for (size_t i = 0; i < n; ++i) {
+      out += kHex[bytes[i] >> 4];
+      out += kHex[bytes[i] & 15];
+    }
+    out += '\'';
+    return out;
+  }
+  sqlite::Db& db_;
+};
+
+}  // namespace
+
+void SqliteStore::loadSuppressions() {
+  sqlite::Statement s(db_, "SELECT type, hash FROM suppressions");
+  std::vector<std::pair<std::string, std::string>> rows;
+  while (s.step()) rows.emplace_back(std::string(s.text(0)), std::string(s.text(1)));
+  suppressions_.assign(rows);
+}
+
+bool SqliteStore::rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) {
+  std::lock_guard lock(mutex_);
+  commitGroup();  // batches deferred so far go first (they are then what the erasure sees)
+  if (secure) db_.exec("PRAGMA secure_delete = ON");
+  try {
+    begin_.run();
+    try {
+      SqliteSession session(db_);
+      fn(session);
+      commit_.run();
+    } catch (...) {
+      try {
+        rollback_.run();
+      } catch (...) {
+      }
+      throw;
+    }
+  } catch (...) {
+    if (secure) db_.exec("PRAGMA secure_delete = FAST");
+    throw;
+  }
+  if (secure) db_.exec("PRAGMA secure_delete = FAST");
+  loadSuppressions();
+  caches_stale_ = true;
+  othersWrote();  // our own commit is no news to the next batch
+  if (!secure || db_.path() == ":memory:") return true;
+  // Copy the overwritten pages into the database file and truncate the WAL, so no earlier
+  // version of an erased page stays in the WAL. Busy when another connection reads.
+  sqlite::Statement checkpoint(db_, "PRAGMA wal_checkpoint(TRUNCATE)");
+  return checkpoint.step() && checkpoint.integer(0) == 0;
 }
 
 identity::ResolverStats SqliteStore::resolverStats() {
@@ -840,6 +1074,11 @@ void SqliteStore::appendAudit(const AuditRow& row) {
   insert.bind(4, row.subject, true);
   insert.bind(5, row.details.empty() ? std::string_view("{}") : std::string_view(row.details));
   insert.run();
+}
+
+void SqliteStore::setSameIdPolicy(std::string_view pipeline, int policy) {
+  std::lock_guard lock(mutex_);
+  same_id_.setPolicy(pipeline, static_cast<SameIdPolicy>(policy));
 }
 
 }  // namespace omniloop::store

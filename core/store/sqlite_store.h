@@ -40,9 +40,14 @@ class SqliteStore final : public Store, private identity::Graph {
   pipeline::Result flush(std::string_view pipeline, std::string_view source_id) override;
   bool mustResume(std::string_view pipeline, std::string_view source_id) override;
   StoreCounts counts() override;
+  void setSameIdPolicy(std::string_view pipeline, int policy) override;
+  std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) override;
+  std::optional<DeadLetter> deadLetter(std::string_view id) override;
+  uint64_t removeDeadLetters(const std::vector<std::string>& ids) override;
   std::optional<std::string> findProfile(std::string_view type, std::string_view value) override;
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
+  bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) override;
   std::string_view backend() const override { return "sqlite"; }
   pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
   std::optional<VaultRow> getVault(std::string_view token) override;
@@ -77,6 +82,8 @@ class SqliteStore final : public Store, private identity::Graph {
   static std::string decodeHash(const sqlite::Statement& s, int column);
 
   void applyMigrations();
+  // Reads the suppressions table into suppressions_.
+  void loadSuppressions();
   int readSchemaVersion();
   void prepare();
   // Whether another connection committed since our last transaction (PRAGMA data_version).
@@ -95,6 +102,11 @@ class SqliteStore final : public Store, private identity::Graph {
   void refuseIfLost(const std::string& key) const;
   static std::string groupKey(std::string_view pipeline, std::string_view source_id);
 
+  // What the store holds under an event id (for SameIdGuard); false when nothing.
+  bool storedContent(std::string_view event_id, StoredContent& out);
+  // During a key rotation: identities of the batch's events stored under the previous key take
+  // their current-key pseudonym (before the Resolver looks them up).
+  void renameRotated(event::Batch& batch);
   bool writeEvent(std::string_view pipeline, std::string_view source, event::Event& e,
                   const identity::Resolution& r, int64_t now);
   void writeDeadLetters(std::string_view pipeline, std::string_view source_id,
@@ -106,9 +118,13 @@ class SqliteStore final : public Store, private identity::Graph {
   identity::Blocklist blocklist_;
   IdentityKeyer keyer_;
   RawSealer sealer_;
+  SameIdGuard same_id_;
+  std::string fingerprint_;  // of the event being written
   identity::Resolver resolver_;
+  Suppressions suppressions_;
   std::mutex mutex_;
   int64_t data_version_ = -1;
+  bool caches_stale_ = false;  // a rights transaction changed the graph: drop the Resolver's caches
 
   size_t group_max_events_;
   std::chrono::milliseconds group_max_age_;
@@ -128,15 +144,17 @@ class SqliteStore final : public Store, private identity::Graph {
   sqlite::Statement insert_identity_, touch_identity_, record_conflict_;
   sqlite::Statement merge_identities_, merge_events_, merge_consents_, merge_conflicts_,
       merge_conflicts_other_, delete_profile_, insert_merge_;
-  sqlite::Statement insert_event_, update_event_;
+  sqlite::Statement insert_event_, update_event_, select_event_content_;
   sqlite::Statement upsert_dead_letter_, upsert_checkpoint_, select_checkpoint_, select_counts_;
-  sqlite::Statement insert_vault_;
+  sqlite::Statement insert_vault_, rename_rotated_;
 
   // Reused working storage (no per-event allocation once warm).
   std::vector<IdentityKey> keys_;
-  sqlite_keys::BoundKey id_a_, id_b_, hash_a_;
+  sqlite_keys::BoundKey id_a_, id_b_, hash_a_, hash_b_;
+  std::vector<IdentityKeyer::RotationPair> rotation_pairs_;
   std::string json_;
   std::string dead_letter_id_;
+  std::string suppression_scratch_;
   event::Event scratch_;
   event::Arena scratch_arena_{4096};
 };

@@ -67,6 +67,12 @@ std::optional<ProfileView> Store::profile(std::string_view, size_t) {
   throw StoreError("the " + std::string(backend()) + " store cannot show profiles yet");
 }
 
+bool Store::rightsTransaction(bool, const std::function<void(SqlSession&)>&) {
+  throw StoreError("the " + std::string(backend()) +
+                   " store does not support erasure, export, purge or the audit log yet: use a SQLite or "
+                   "PostgreSQL store");
+}
+
 std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& options) {
   const size_t colon = uri.find(':');
   if (colon == std::string::npos || colon == 0) {

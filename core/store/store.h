@@ -8,6 +8,7 @@
 // Result; commit()/loadCursor() throw StoreError as pipeline::CheckpointStore allows.
 // A Store is safe to share between pipelines running on different threads.
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -23,6 +24,8 @@
 #include "privacy/vault_cipher.h"
 
 namespace omniloop::store {
+
+class SqlSession;  // store/subject_rights.h
 
 class StoreError : public std::runtime_error {
  public:
@@ -40,6 +43,10 @@ struct StoreOptions {
   // clear-text identity are dead-lettered (clear identity values are never stored).
   // Must outlive the store.
   const privacy::KeyedHasher* hasher = nullptr;
+  // During a key rotation, the previous pseudonymisation key (docs/privacy.md "Keys and
+  // rotation"): identities stored under it are renamed to their current-key pseudonym when
+  // their clear value is seen again. Null outside a rotation. Must outlive the store.
+  const privacy::KeyedHasher* previous_hasher = nullptr;
   // Normalisation before hashing (e.g. default_region "+49" for national phone numbers).
   privacy::NormalizeOptions normalize;
   // Seals records a source could not parse before they become dead letters (their payload
@@ -51,6 +58,9 @@ struct StoreOptions {
   int busy_timeout_ms = 5000;
   // Identity resolution: types, guards, blocklist, traits (omniloop.yaml `identity:`).
   identity::Config identity = identity::defaultConfig();
+  // Derives the erasure suppression entries (store/suppressions.h); without one a store that
+  // holds suppressions refuses to write batches. Must outlive the store.
+  const privacy::KeyedHasher* suppression_key = nullptr;
   // Group commit bounds (backends that defer commits while batches queue up, see writeBatch):
   // a deferred transaction is committed once it holds this many events or is this old.
   size_t group_commit_events = 131072;
@@ -86,6 +96,19 @@ struct ProfileView {
   std::vector<Conflict> conflicts;   // guards that kept an identity away from / on this profile
   std::vector<Event> timeline;       // by occurred_at, oldest first: the latest `limit` events
   uint64_t events = 0;               // all events of the profile (the timeline may be cut)
+};
+
+// One dead letter (`omniloop dead-letters`). Its id is deterministic (pipeline, source, event
+// id; see deadLetterId), so a record dead-lettered again updates its row.
+struct DeadLetter {
+  std::string id, pipeline, source;
+  std::string event_id;  // "" when the record had none
+  std::string reason;
+  // As stored: for a record the source could not parse, what the store keeps of it (a vault
+  // token or its size, see StoreOptions::vault); otherwise the event as JSON with its identity
+  // values pseudonymised (never more in clear than the store holds).
+  std::string payload;
+  int64_t created_at = 0;  // microseconds (UTC), when first dead-lettered
 };
 
 // A tokenisation vault row (store/vault.h): the token, the vault key id it was sealed under,
@@ -155,6 +178,10 @@ class Store : public pipeline::CheckpointStore {
     return false;
   }
 
+  // What a record under a stored event id with other content means for `pipeline`'s events
+  // (the cdp sink's `same_id:`; identity_rules.h SameIdPolicy). 0 Auto, 1 Collision, 2 Versions.
+  virtual void setSameIdPolicy(std::string_view pipeline, int policy) = 0;
+
   virtual StoreCounts counts() = 0;
   // The profile a clear identity value belongs to (normalised and pseudonymised like ingested
   // ones; an "h1:" value is looked up as is); nullopt when unknown or not normalisable.
@@ -163,10 +190,26 @@ class Store : public pipeline::CheckpointStore {
   // `timeline_limit` events; nullopt when there is no such profile. Throws StoreError (the
   // default: this backend cannot show profiles).
   virtual std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit);
+  // Dead letters, oldest first (created_at, then id): of `pipeline` only unless it is empty;
+  // at most `limit` of them (0: all). Throws StoreError.
+  virtual std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) = 0;
+  // The dead letter with id `id`; nullopt when there is none. Throws StoreError.
+  virtual std::optional<DeadLetter> deadLetter(std::string_view id) = 0;
+  // Deletes the dead letters with these ids in one transaction (records replayed and now
+  // stored); returns how many existed. Throws StoreError.
+  virtual uint64_t removeDeadLetters(const std::vector<std::string>& ids) = 0;
+  // The data subject's rights (store/subject_rights.h) run through this: `fn` inside one
+  // transaction that holds the store's writer lock, so no batch write interleaves (deferred
+  // batches are committed first). `secure`: what it deletes is overwritten, not just unlinked
+  // (SQLite: secure_delete for the transaction, then a WAL checkpoint that truncates the WAL).
+  // Afterwards the store reloads its suppressions and forgets its identity caches. Returns
+  // false when the storage could not be cleaned right away (SQLite: a reader kept the WAL).
+  // Throws StoreError; the default: this backend does not support it.
+  virtual bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn);
   // The schema version of the open database.
   virtual int schemaVersion() = 0;
 
-  // Tokenisation vault (schemas/cdp/<dialect>/0003_vault.sql). putVault inserts rows whose
+  // Tokenisation vault (schemas/cdp/<dialect>/0004_vault.sql). putVault inserts rows whose
   // token is not there yet (a token is deterministic, so an existing row already holds the
   // same value) and commits them: with the open group of batches when one is open (so a
   // token never outlives the events that carry it), else in a transaction of their own.

@@ -4,10 +4,12 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "../support/pg_server.h"
 #include "command.h"
 
 using namespace omniloop::testing;
@@ -146,6 +148,94 @@ TEST(Cli, RunJsonSummaryAndFailureExitCode) {
   EXPECT_EQ(invalid.exit_code, 2);
 }
 
+// Phones as people type them. Valid ones (even with digits in sequence) link; every rejected
+// identity is counted by reason in the run summary; `profile` reads a national number in the
+// default region of omniloop.yaml or in --region.
+TEST(Cli, PhonesAreValidatedByLibphonenumberAndEveryRejectionIsCounted) {
+  const std::string dir = tempDir("phones");
+  writeFile(dir + "/in.jsonl",
+            "{\"id\":1,\"phone\":\"+49 30 1234567\",\"email\":\"ann@example.com\"}\n"
+            "{\"id\":2,\"phone\":\"+1 234 567 8901\",\"email\":\"bob@example.com\"}\n"
+            "{\"id\":3,\"phone\":\"(030) 123-4567\",\"email\":\"ann@example.com\"}\n"
+            "{\"id\":4,\"phone\":\"0049 30 1234567\",\"email\":\"cy.example.com\"}\n"
+            "{\"id\":5,\"phone\":\"12ab\",\"email\":\"dee@example.com\"}\n"
+            "{\"id\":6,\"phone\":\"123\",\"email\":\"test@test.com\"}\n");
+  writeFile(dir + "/p.yaml", "version: 1\nname: phones\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                                 "/in.jsonl, key_field: id }\nstages:\n  - map: { rename: { phone: $identities.phone, "
+                                 "email: $identities.email } }\nsink:\n  type: cdp\n");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/cdp.db\nidentity:\n  default_region: DE\n");
+  const std::string config = dir + "/omniloop.yaml";
+  auto r = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--config", config, "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("\"identity_rejected\":{\"blocklisted\":1,\"email_malformed\":1,\"phone_invalid\":2}"),
+            std::string::npos)
+      << r.out;
+
+  // +49 30 1234567, (030) 123-4567 and 0049 30 1234567 are one number: Ann's and Cy's events meet.
+  auto national = runCommand({omniloopBin(), "profile", "--identity", "phone:030 1234567", "--json", "--config", config});
+  ASSERT_EQ(national.exit_code, 0) << national.err;
+  EXPECT_NE(national.out.find("\"event_count\":3"), std::string::npos) << national.out;
+  auto us = runCommand({omniloopBin(), "profile", "--identity", "phone:(234) 567-8901", "--region", "US", "--json",
+                        "--config", config});
+  ASSERT_EQ(us.exit_code, 0) << us.err;
+  EXPECT_NE(us.out.find("\"event_count\":1"), std::string::npos) << us.out;
+  auto de = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region", "de", "--config", config});
+  EXPECT_EQ(de.exit_code, 0) << de.err;
+  auto bad_region = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region", "Germany",
+                                "--config", config});
+  EXPECT_EQ(bad_region.exit_code, 2);
+  EXPECT_NE(bad_region.err.find("--region takes a two-letter region"), std::string::npos) << bad_region.err;
+  auto invalid = runCommand({omniloopBin(), "profile", "--identity", "phone:12ab", "--region", "DE", "--config", config});
+  EXPECT_EQ(invalid.exit_code, 2);
+  EXPECT_NE(invalid.err.find("not a valid number in region DE"), std::string::npos) << invalid.err;
+  EXPECT_EQ(invalid.err.find("12ab"), std::string::npos) << "the clear value was echoed";
+}
+
+// A record that reuses a stored id with other content is a collision the user sees (counter,
+// dead letter), never a silent overwrite; the same record again is a no-op.
+TEST(Cli, SameIdWithOtherContentIsReportedNotOverwritten) {
+  const std::string dir = tempDir("sameid");
+  writeFile(dir + "/in.jsonl", "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":20}\n");
+  writeFile(dir + "/p.yaml", "version: 1\nname: orders\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                                 "/in.jsonl, key_field: id }\nsink:\n  type: cdp\n  with: { same_id: collision }\n");
+  const std::string store = "sqlite:" + dir + "/cdp.db";
+  auto first = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--json"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  // Order 1 again as it was, and order 2 again with another total (a reused order number).
+  std::ofstream(dir + "/in.jsonl", std::ios::app) << "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":99}\n";
+  auto second = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--json"});
+  EXPECT_NE(second.out.find("\"same_id\":{\"collision\":1}"), std::string::npos) << second.out << second.err;
+  auto stats = runCommand({omniloopBin(), "stats", "--store", store, "--json"});
+  EXPECT_NE(stats.out.find("\"events\":2"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("\"dead_letters\":1"), std::string::npos) << stats.out;
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open((dir + "/cdp.db").c_str(), &db), SQLITE_OK);
+  auto one = [&](const char* sql) {
+    sqlite3_stmt* st = nullptr;
+    std::string out;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+      out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
+    }
+    sqlite3_finalize(st);
+    return out;
+  };
+  EXPECT_EQ(one("SELECT group_concat(json_extract(attributes, '$.total')) FROM (SELECT attributes FROM events "
+                "ORDER BY json_extract(attributes, '$.id'))"),
+            "10,20");  // the stored order 2 stays as it was
+  EXPECT_NE(one("SELECT reason FROM dead_letters").find("same id, different content"), std::string::npos);
+  sqlite3_close(db);
+}
+
+// A misspelt identity type in omniloop.yaml stops the command with file:line:column and a hint.
+TEST(Cli, MisspeltIdentityTypeInTheConfigIsAnError) {
+  const std::string dir = tempDir("idtypo");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/cdp.db\nidentity:\n  types:\n    emial: { max_per_profile: 1 }\n");
+  auto r = runCommand({omniloopBin(), "stats", "--config", dir + "/omniloop.yaml"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(dir + "/omniloop.yaml:4:5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("did you mean 'email'?"), std::string::npos) << r.err;
+}
+
 TEST(Cli, PluginsListsBundledFileConnectors) {
   auto r = runCommand({omniloopBin(), "plugins"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -198,7 +288,13 @@ TEST(Cli, RunResumesAfterARolledBackGroupAndDeadLettersTheFailingBatch) {
                       "/in.jsonl, key_field: n }\nsink:\n  type: cdp\nbatch: { size: 100 }\n");
   const std::string db_path = dir + "/s.db";
   const std::string store = "sqlite:" + db_path;
-  auto init = runCommand({omniloopBin(), "stats", "--store", store});
+  // The store is created by a run (read-only commands such as stats never create one).
+  writeFile(dir + "/empty.jsonl", "");
+  writeFile(dir + "/init.yaml",
+            "version: 1\nname: init\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                "/empty.jsonl }\nsink:\n  type: cdp\n");
+  auto init =
+      runCommand({omniloopBin(), "run", dir + "/init.yaml", "--store", store, "--no-progress"});
   ASSERT_EQ(init.exit_code, 0) << init.err;
   // What a trigger someone added, or a bug, does to one event: its INSERT fails every time.
   sqlite3* db = nullptr;
@@ -434,3 +530,304 @@ TEST(Quickstart, StoreHoldsNoEmailPhoneOrNameInClearAnywhereInItsFiles) {
     EXPECT_EQ(r.out.find(n), std::string::npos) << "'" << n << "' shown by omniloop profile";
   }
 }
+
+// --- issue 9: the CLI says what happened ---
+
+namespace {
+
+// One JSON object on one line: what `--json` promises for every outcome.
+bool isOneJsonObject(const std::string& out) {
+  return out.size() > 2 && out.front() == '{' && out.back() == '\n' &&
+         out.find('\n') == out.size() - 1 && out[out.size() - 2] == '}';
+}
+
+// A file.jsonl pipeline with key_field id and one map stage (`map` is its YAML body).
+std::string jsonlPipeline(const std::string& name, const std::string& input,
+                          const std::string& map) {
+  return "version: 1\nname: " + name + "\nsource:\n  type: file.jsonl\n  with: { path: " + input +
+         ", key_field: id }\nstages:\n  - map:\n      " + map + "\nsink:\n  type: cdp\n";
+}
+
+}  // namespace
+
+TEST(Cli, RunJsonAnswersEveryFailureWithOkFalseAndError) {
+  const std::string dir = tempDir("runjsonfail");
+  const std::string file = dir + "/p.yaml";
+  writeFile(dir + "/in.jsonl", "{\"id\":1}\n");
+  writeFile(file, jsonlPipeline("j", dir + "/in.jsonl", "set: { $type: t }"));
+  struct Case {
+    std::vector<std::string> args;
+    int exit_code;
+    std::string in_error;
+  };
+  const std::vector<Case> cases = {
+      {{"run", "--json", "--bogus", file}, 2, "unknown option --bogus"},
+      {{"run", "--json"}, 2, "name exactly one pipeline file"},
+      {{"run", "--json", file, "--batch-size", "zero"}, 2, "--batch-size"},
+      {{"run", "--json", dir + "/missing.yaml"}, 2, "missing.yaml"},
+      {{"run", "--json", file, "--store", "nosuch:x"}, 1, "unsupported store URI scheme"},
+      {{"run", "--json", file, "--store", "sqlite:/proc/omniloop-no/cdp.db"},
+       1,
+       "/proc/omniloop-no"},
+      {{"run", "--json", file, "--config", dir + "/no-omniloop.yaml"}, 2, "no-omniloop.yaml"},
+  };
+  for (const Case& c : cases) {
+    std::vector<std::string> argv = {omniloopBin()};
+    argv.insert(argv.end(), c.args.begin(), c.args.end());
+    const std::string label = c.args.back();
+    const CommandResult r = runCommand(argv, {"OMNILOOP_KEY=" + std::string(64, 'a')});
+    EXPECT_EQ(r.exit_code, c.exit_code) << label << "\n" << r.out << r.err;
+    EXPECT_TRUE(isOneJsonObject(r.out))
+        << label << ": stdout is not one JSON object: " << r.out;
+    EXPECT_NE(r.out.find("\"ok\":false"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("\"error\":"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find(c.in_error), std::string::npos) << r.out;
+  }
+  // A pipeline that fails at run time (its input vanished).
+  fs::remove(dir + "/in.jsonl");
+  const CommandResult fail =
+      runCommand({omniloopBin(), "run", "--json", file, "--store", "sqlite:" + dir + "/s.db"});
+  EXPECT_EQ(fail.exit_code, 1) << fail.out << fail.err;
+  EXPECT_TRUE(isOneJsonObject(fail.out)) << fail.out;
+  EXPECT_NE(fail.out.find("\"ok\":false"), std::string::npos) << fail.out;
+  EXPECT_NE(fail.out.find("in.jsonl"), std::string::npos) << fail.out;
+}
+
+TEST(Cli, ProfileJsonAnswersWhenNothingIsFound) {
+  const std::string dir = tempDir("profilejson");
+  const std::string store = "sqlite:" + dir + "/cdp.db";
+  writeFile(dir + "/in.jsonl", "{\"id\":1}\n");
+  writeFile(dir + "/p.yaml", jsonlPipeline("p", dir + "/in.jsonl", "set: { $type: t }"));
+  ASSERT_EQ(runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--no-progress"})
+                .exit_code,
+            0);
+  const CommandResult r = runCommand({omniloopBin(), "profile", "--identity",
+                                      "email:nobody@example.org", "--json", "--store", store});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_TRUE(isOneJsonObject(r.out)) << r.out;
+  EXPECT_NE(r.out.find("\"found\":false"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no profile holds this email identity"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("nobody"), std::string::npos) << "the clear value was echoed";
+  const CommandResult by_id =
+      runCommand({omniloopBin(), "profile", "--id", "0123abcd", "--json", "--store", store});
+  EXPECT_EQ(by_id.exit_code, 1);
+  EXPECT_NE(by_id.out.find("\"found\":false"), std::string::npos) << by_id.out;
+}
+
+TEST(Cli, RunExitsThreeWhenEveryRecordIsDeadLettered) {
+  const std::string dir = tempDir("alldead");
+  writeFile(dir + "/bad.jsonl", "{\"id\":1,\"n\":\"a\"}\n{\"id\":2,\"n\":\"b\"}\n");
+  writeFile(dir + "/p.yaml", jsonlPipeline("casts", dir + "/bad.jsonl", "cast: { n: int }"));
+  const CommandResult r = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store",
+                                      "sqlite:" + dir + "/a.db", "--no-progress"});
+  EXPECT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_EQ(summaryValue(r.out, "dead-lettered"), 2) << r.out;
+  EXPECT_NE(r.err.find("every record read was dead-lettered (2 of 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("omniloop dead-letters list --pipeline casts"), std::string::npos) << r.err;
+  const CommandResult j = runCommand(
+      {omniloopBin(), "run", dir + "/p.yaml", "--store", "sqlite:" + dir + "/b.db", "--json"});
+  EXPECT_EQ(j.exit_code, 3);
+  EXPECT_NE(j.out.find("\"ok\":false"), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"dead_lettered\":2"), std::string::npos) << j.out;
+
+  // One bad record of four: fine by default, too many for a ratio below 1/4.
+  writeFile(dir + "/mixed.jsonl",
+            "{\"id\":1,\"n\":1}\n{\"id\":2,\"n\":\"x\"}\n{\"id\":3,\"n\":3}\n{\"id\":4,\"n\":4}\n");
+  writeFile(dir + "/m.yaml", jsonlPipeline("mixed", dir + "/mixed.jsonl", "cast: { n: int }"));
+  auto run = [&](const std::string& db, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {
+        omniloopBin(),  "run", dir + "/m.yaml", "--store", "sqlite:" + dir + "/" + db,
+        "--no-progress"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return runCommand(argv);
+  };
+  EXPECT_EQ(run("m1.db", {}).exit_code, 0);
+  EXPECT_EQ(run("m2.db", {"--max-dead-letter-ratio", "0.5"}).exit_code, 0);
+  const CommandResult strict = run("m3.db", {"--max-dead-letter-ratio", "0.1"});
+  EXPECT_EQ(strict.exit_code, 3) << strict.out << strict.err;
+  EXPECT_NE(strict.err.find("1 of 4, more than --max-dead-letter-ratio 0.1"), std::string::npos)
+      << strict.err;
+  EXPECT_EQ(run("m4.db", {"--max-dead-letter-ratio", "1.5"}).exit_code, 2);
+  EXPECT_EQ(run("m5.db", {"--max-dead-letter-ratio", "many"}).exit_code, 2);
+  // A rerun that reads nothing has nothing dead-lettered: 0.
+  EXPECT_EQ(run("m3.db", {"--max-dead-letter-ratio", "0"}).exit_code, 0);
+  const CommandResult help = runCommand({omniloopBin(), "run", "--help"});
+  EXPECT_NE(help.out.find("3  the run finished, but every record read was dead-lettered"),
+            std::string::npos);
+}
+
+TEST(Cli, ReadOnlyCommandsNeverCreateAStoreOrAKey) {
+  const std::string dir = tempDir("readonly");
+  const std::string typo = dir + "/vra/omniloop.db";
+  for (const std::vector<std::string>& args : {std::vector<std::string>{"stats"},
+                                               {"stats", "--json"},
+                                               {"profile", "--identity", "email:a@b.example"},
+                                               {"profile", "--id", "abc"},
+                                               {"dead-letters", "list"},
+                                               {"dead-letters", "show", "abc"}}) {
+    std::vector<std::string> argv = {omniloopBin()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    argv.insert(argv.end(), {"--store", "sqlite:" + typo});
+    const CommandResult r = runCommand(argv, {}, nullptr, dir);
+    EXPECT_EQ(r.exit_code, 1) << args[0] << ": " << r.out << r.err;
+    EXPECT_NE(r.err.find("no CDP store at " + typo), std::string::npos) << args[0] << ": " << r.err;
+    EXPECT_FALSE(fs::exists(dir + "/vra")) << args[0] << " created the store's directory";
+  }
+  // An existing store without its key: counts work, no key file appears, a lookup says why.
+  const std::string store = "sqlite:" + dir + "/cdp.db";
+  writeFile(dir + "/in.jsonl", "{\"id\":1}\n");
+  writeFile(dir + "/p.yaml", jsonlPipeline("p", dir + "/in.jsonl", "set: { $type: t }"));
+  ASSERT_EQ(runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--no-progress"})
+                .exit_code,
+            0);
+  fs::rename(dir + "/omniloop.key", dir + "/moved.key");
+  EXPECT_EQ(runCommand({omniloopBin(), "stats", "--store", store}).exit_code, 0);
+  const CommandResult lookup =
+      runCommand({omniloopBin(), "profile", "--identity", "email:a@b.example", "--store", store});
+  EXPECT_EQ(lookup.exit_code, 1);
+  EXPECT_NE(lookup.err.find("no pseudonymisation key at " + dir + "/omniloop.key"),
+            std::string::npos)
+      << lookup.err;
+  EXPECT_FALSE(fs::exists(dir + "/omniloop.key")) << "a read-only command generated a key";
+  // detokenize (it only reads the vault; its audit row goes to an existing store).
+  ASSERT_TRUE(fs::exists(dir + "/omniloop.vault.key"));
+  writeFile(dir + "/typo.yaml",
+            "store: sqlite:vra/omniloop.db\nvault_key_file: omniloop.vault.key\n");
+  const CommandResult detokenize = runCommand({omniloopBin(), "detokenize", "tk1:abcd:00",
+                                               "--reason", "test", "--config", dir + "/typo.yaml"});
+  EXPECT_EQ(detokenize.exit_code, 1) << detokenize.out << detokenize.err;
+  EXPECT_NE(detokenize.err.find("no CDP store at " + typo), std::string::npos) << detokenize.err;
+  EXPECT_FALSE(fs::exists(dir + "/vra")) << "detokenize created the store's directory";
+
+  // A private in-memory store never writes a key file (not in the working directory either).
+  const std::string cwd = tempDir("memory");
+  const CommandResult mem = runCommand(
+      {omniloopBin(), "run", dir + "/p.yaml", "--store", "sqlite::memory:", "--no-progress"}, {},
+      nullptr, cwd);
+  EXPECT_EQ(mem.exit_code, 0) << mem.err;
+  EXPECT_TRUE(fs::is_empty(cwd)) << "files appeared in " << cwd;
+  EXPECT_EQ(mem.err.find("generated a new pseudonymisation key"), std::string::npos) << mem.err;
+}
+
+TEST(Cli, UnknownCommandSuggestsOneAndValidateRefusesADaemonConfig) {
+  const CommandResult typo = runCommand({omniloopBin(), "vaildate", "x.yaml"});
+  EXPECT_EQ(typo.exit_code, 2);
+  EXPECT_NE(typo.err.find("unknown command 'vaildate'"), std::string::npos) << typo.err;
+  EXPECT_NE(typo.err.find("did you mean 'validate'?"), std::string::npos) << typo.err;
+  const CommandResult letters = runCommand({omniloopBin(), "deadletters"});
+  EXPECT_NE(letters.err.find("did you mean 'dead-letters'?"), std::string::npos) << letters.err;
+
+  const CommandResult daemon =
+      runCommand({omniloopBin(), "validate", kQuickstart + "/omniloop.yaml"});
+  EXPECT_EQ(daemon.exit_code, 2);
+  EXPECT_NE(daemon.out.find("omniloop.yaml (the daemon's config), not a pipeline file"),
+            std::string::npos)
+      << daemon.out;
+  EXPECT_NE(daemon.out.find("omniloopd --config " + kQuickstart + "/omniloop.yaml --check-config"),
+            std::string::npos)
+      << daemon.out;
+  EXPECT_EQ(daemon.out.find("unknown key"), std::string::npos)
+      << "pipeline errors were printed: " << daemon.out;
+}
+
+// On SQLite and on PostgreSQL (the private server of tests/support/pg_server.h).
+class DeadLetters : public ::testing::TestWithParam<bool> {
+ protected:
+  void SetUp() override {
+    dir_ = tempDir("deadletters");
+    if (GetParam()) {
+      auto& pg = omniloop::testing::PgServer::shared();
+      store_ = pg.uri(pg.createDatabase("deadletters"));
+    } else {
+      store_ = "sqlite:" + dir_ + "/cdp.db";
+    }
+  }
+  // omniloop ARGS --store STORE, with the pseudonymisation key in the environment.
+  CommandResult omniloop(std::vector<std::string> args) const {
+    args.insert(args.begin(), omniloopBin());
+    args.insert(args.end(), {"--store", store_});
+    return runCommand(args, {"OMNILOOP_KEY=" + std::string(64, 'b')});
+  }
+  std::string dir_, store_;
+};
+
+TEST_P(DeadLetters, ListShowAndReplayAfterAFix) {
+  const std::string& dir = dir_;
+  writeFile(dir + "/in.jsonl",
+            "{\"id\":1,\"n\":\"one\"}\n{\"id\":2,\"n\":2}\n{\"id\":3,\"n\":\"three\"}\n");
+  const std::string file = dir + "/orders.yaml";
+  writeFile(file, jsonlPipeline("orders", dir + "/in.jsonl", "cast: { n: int }"));
+  const CommandResult first = omniloop({"run", file, "--no-progress"});
+  ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
+  EXPECT_EQ(summaryValue(first.out, "dead-lettered"), 2);
+
+  const CommandResult list = omniloop({"dead-letters", "list", "--pipeline", "orders"});
+  ASSERT_EQ(list.exit_code, 0) << list.err;
+  EXPECT_NE(list.out.find("cannot cast field 'n'"), std::string::npos) << list.out;
+  const CommandResult json = omniloop({"dead-letters", "list", "--json"});
+  ASSERT_EQ(json.exit_code, 0);
+  EXPECT_TRUE(isOneJsonObject(json.out)) << json.out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(json.out, m, std::regex("\"id\":\"([0-9a-f]{32})\""))) << json.out;
+  const std::string id = m[1].str();
+  EXPECT_EQ(omniloop({"dead-letters", "list", "--pipeline", "other"}).out,
+            "no dead letters of pipeline other\n");
+
+  const CommandResult show = omniloop({"dead-letters", "show", id});
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("reason     map: cannot cast field 'n'"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("record     {"), std::string::npos) << show.out;
+  EXPECT_EQ(omniloop({"dead-letters", "show", "ffff"}).exit_code, 1);
+
+  // A "fix" that does not work: both fail again and stay, with their new reason. The pipeline
+  // is found by its name in the pipelines_dir of omniloop.yaml.
+  writeFile(dir + "/pipelines.d/worse.yaml",
+            jsonlPipeline("orders", dir + "/in.jsonl", "cast: { n: bool }"));
+  writeFile(dir + "/pipelines.d/other.yaml",
+            jsonlPipeline("other", dir + "/in.jsonl", "cast: { n: int }"));
+  writeFile(dir + "/omniloop.yaml", "pipelines_dir: pipelines.d\n");
+  const CommandResult worse = omniloop(
+      {"dead-letters", "replay", "--pipeline", "orders", "--config", dir + "/omniloop.yaml"});
+  EXPECT_NE(worse.out.find("(" + dir + "/pipelines.d/worse.yaml)"), std::string::npos) << worse.out;
+  EXPECT_EQ(omniloop({"dead-letters", "replay", "--pipeline", "nosuch", "--config",
+                      dir + "/omniloop.yaml"})
+                .exit_code,
+            2);
+  EXPECT_EQ(worse.exit_code, 3) << worse.out << worse.err;
+  EXPECT_NE(worse.out.find("failed again (kept, with the new reason)   2"), std::string::npos)
+      << worse.out;
+  EXPECT_NE(omniloop({"dead-letters", "show", id}).out.find("to bool"), std::string::npos);
+
+  // The real fix: both go through, their dead letters go, nothing is duplicated and the
+  // pipeline's checkpoint did not move.
+  writeFile(dir + "/fixed.yaml",
+            jsonlPipeline("orders", dir + "/in.jsonl", "set: { $type: order }"));
+  const CommandResult fixed = omniloop({"dead-letters", "replay", "--pipeline-file",
+                                        dir + "/fixed.yaml", "--pipeline", "orders", "--json"});
+  EXPECT_EQ(fixed.exit_code, 0) << fixed.out << fixed.err;
+  EXPECT_NE(fixed.out.find("\"stored\":2"), std::string::npos) << fixed.out;
+  const CommandResult stats = omniloop({"stats", "--json"});
+  EXPECT_NE(stats.out.find("\"events\":3"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("\"dead_letters\":0"), std::string::npos) << stats.out;
+  const CommandResult replay_again =
+      omniloop({"dead-letters", "replay", "--pipeline-file", dir + "/fixed.yaml"});
+  EXPECT_EQ(replay_again.exit_code, 0) << replay_again.out;
+  EXPECT_NE(replay_again.out.find("replayed 0 dead letters"), std::string::npos)
+      << replay_again.out;
+  writeFile(dir + "/in.jsonl", readFile(dir + "/in.jsonl") + "{\"id\":4,\"n\":4}\n");
+  const CommandResult rerun = omniloop({"run", file, "--no-progress"});
+  EXPECT_EQ(summaryValue(rerun.out, "read"), 1)
+      << rerun.out;  // resumed where the first run stopped
+  EXPECT_NE(omniloop({"stats", "--json"}).out.find("\"events\":4"), std::string::npos);
+
+  // Usage: a replay needs its pipeline; a name must match the file.
+  EXPECT_EQ(omniloop({"dead-letters", "replay"}).exit_code, 2);
+  EXPECT_EQ(
+      omniloop({"dead-letters", "replay", "--pipeline-file", file, "--pipeline", "x"}).exit_code,
+      2);
+}
+
+INSTANTIATE_TEST_SUITE_P(Stores, DeadLetters, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& info) {
+                           return info.param ? std::string("PostgreSQL") : std::string("SQLite");
+                         });

@@ -523,6 +523,92 @@ TEST(Daemon, ReloadStopsRemovedPipelinesAndStartsNewOnes) {
   EXPECT_EQ(d.stop(), 0);
 }
 
+// Lines of /metrics (the exposition) that start with `prefix`.
+size_t metricLines(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  size_t n = 0;
+  for (std::string line; std::getline(in, line);) n += line.rfind(prefix, 0) == 0 ? 1 : 0;
+  return n;
+}
+
+// Issue 9: two files with the same `name:` gave two entries in /v1/pipelines and duplicate
+// /metrics series. One name, one pipeline: the newcomer is refused, naming both files.
+TEST(Daemon, OneNameOnePipelineAtStartAndAtReload) {
+  Install in("dupname");
+  writeFile(in.data("a.jsonl"), jsonLines(1, 3));
+  writeFile(in.data("b.jsonl"), jsonLines(101, 4));
+  in.jsonlPipeline("calls", "a.jsonl", true);  // pipelines.d/calls.yaml
+  std::string second = readFile(in.pipelineFile("calls"));
+  second.replace(second.find("a.jsonl"), 7, "b.jsonl");
+  writeFile(in.pipelineFile("calls2"), second);  // sorts after calls.yaml: refused
+  Daemon d(in);
+  ASSERT_TRUE(d.waitHealthy()) << d.log();
+  ASSERT_TRUE(waitFor([&] { return counter(in.port, "calls", "written") == 3; })) << d.log();
+
+  auto list = parseObject(http(in.port, "GET", "/v1/pipelines").body);
+  ASSERT_TRUE(list);
+  EXPECT_EQ(list->getArray("pipelines")->size(), 1u);
+  auto refused = list->getArray("refused");
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->size(), 1u);
+  const std::string reason = refused->getObject(0)->getValue<std::string>("reason");
+  EXPECT_EQ(refused->getObject(0)->getValue<std::string>("file"), in.pipelineFile("calls2"));
+  EXPECT_NE(reason.find(in.pipelineFile("calls2")), std::string::npos) << reason;
+  EXPECT_NE(reason.find(in.pipelineFile("calls")), std::string::npos) << reason;
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("calls"));
+  const std::string metrics = http(in.port, "GET", "/metrics").body;
+  EXPECT_EQ(metricLines(metrics, "omniloop_pipeline_up{pipeline=\"calls\"}"), 1u) << metrics;
+  EXPECT_NE(d.log().find("calls2.yaml refused"), std::string::npos) << d.log();
+  EXPECT_EQ(in.storedEvents(), 3);  // b.jsonl was never read
+  const CommandResult status = runCommand({omniloopBin(), "status", "--config", in.config()});
+  EXPECT_EQ(status.exit_code, 0) << status.err;
+  EXPECT_NE(status.out.find("refused pipeline files:\n  " + in.pipelineFile("calls2") +
+                            ":1:1: error: pipeline name 'calls' is already used by " +
+                            in.pipelineFile("calls")),
+            std::string::npos)
+      << status.out;
+
+  // Reload: a newcomer sorting before the running file, while the running file changes too.
+  // The running one keeps its name.
+  std::string early = second;
+  early.replace(early.find("b.jsonl"), 7, "c.jsonl");
+  writeFile(in.data("c.jsonl"), jsonLines(201, 2));
+  writeFile(in.pipelineFile("0-calls"), early);
+  in.jsonlPipeline("calls", "a.jsonl", true, /*batch=*/50);
+  const Reply reload = http(in.port, "POST", "/v1/reload");
+  ASSERT_EQ(reload.status, 200) << reload.body;
+  auto answer = parseObject(reload.body);
+  EXPECT_EQ(answer->getArray("restarted")->size(), 1u) << reload.body;
+  ASSERT_EQ(answer->getArray("refused")->size(), 2u) << reload.body;
+  EXPECT_NE(reload.body.find("0-calls.yaml:1:1: error: pipeline name 'calls' is already used by " +
+                             in.pipelineFile("calls")),
+            std::string::npos)
+      << reload.body;
+  list = parseObject(http(in.port, "GET", "/v1/pipelines").body);
+  EXPECT_EQ(list->getArray("pipelines")->size(), 1u);
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("calls"));
+  EXPECT_EQ(metricLines(http(in.port, "GET", "/metrics").body,
+                        "omniloop_pipeline_up{pipeline=\"calls\"}"),
+            1u);
+  // The daemon's restart acts on the one pipeline the API shows.
+  EXPECT_EQ(http(in.port, "POST", "/v1/pipelines/calls/restart").status, 202);
+  ASSERT_TRUE(waitFor([&] { return stateOf(in.port, "calls") == "running"; })) << d.log();
+  appendFile(in.data("a.jsonl"), jsonLines(4, 1));
+  ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 4; })) << d.log();
+
+  // The holder leaves: at the next reload the first refused file in path order takes the name.
+  fs::remove(in.pipelineFile("calls"));
+  const Reply again = http(in.port, "POST", "/v1/reload");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(parseObject(again.body)->getArray("refused")->size(), 1u) << again.body;
+  ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 6; })) << d.log();  // c.jsonl's 2
+  EXPECT_EQ(pipelineInfo(in.port, "calls")->getValue<std::string>("file"),
+            in.pipelineFile("0-calls"));
+  EXPECT_EQ(d.stop(), 0);
+}
+
 TEST(Daemon, AFailingPipelineBacksOffWhileTheOthersWork) {
   Install in("backoff");
   in.jsonlPipeline("missing", "missing.jsonl", true);
@@ -612,7 +698,12 @@ TEST(Daemon, CheckConfigExitCodes) {
   CommandResult bad = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
   EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
   EXPECT_NE(bad.out.find(in.pipelineFile("bad") + ":5:"), std::string::npos) << bad.out;
-  EXPECT_NE(bad.out.find("already used by"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find(in.pipelineFile("pos-orders") +
+                         ":1:1: error: pipeline name 'pos-orders' is "
+                         "already used by " +
+                         in.pipelineFile("dup")),
+            std::string::npos)
+      << bad.out;
 
   writeFile(in.config(), "store: sqlite:var/cdp.db\nadmn: {}\n");
   CommandResult bad_config = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
@@ -702,5 +793,116 @@ TEST(Daemon, ServesHttpsWhenGivenACertificate) {
     return r.exit_code == 0 && r.out.find("pos-orders") != std::string::npos;
   })) << r.out << r.err;
   EXPECT_NE(r.out.find("https://127.0.0.1:" + std::to_string(in.port)), std::string::npos) << r.out;
+  EXPECT_EQ(d.stop(), 0);
+}
+
+// POST /v1/subjects/erase and GET /v1/subjects/export on a running daemon; its followed
+// pipeline then drops the erased subject's new events and counts them as `suppressed`.
+namespace {
+
+Reply httpBody(uint16_t port, const std::string& method, const std::string& path,
+               const std::string& body, const std::string& token = kToken) {
+  Reply r;
+  try {
+    Poco::Net::HTTPClientSession session("127.0.0.1", port);
+    session.setTimeout(Poco::Timespan(10, 0));
+    Poco::Net::HTTPRequest req(method, path, Poco::Net::HTTPMessage::HTTP_1_1);
+    if (!token.empty()) req.set("Authorization", "Bearer " + token);
+    req.setContentType("application/json");
+    req.setContentLength(static_cast<std::streamsize>(body.size()));
+    session.sendRequest(req) << body;
+    Poco::Net::HTTPResponse resp;
+    std::istream& in = session.receiveResponse(resp);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    r.status = resp.getStatus();
+    r.body = ss.str();
+  } catch (const Poco::Exception&) {
+    r.status = 0;
+  }
+  return r;
+}
+
+std::string customerLines(int first, int n) {
+  std::string out;
+  for (int i = first; i < first + n; ++i) {
+    out += "{\"id\":" + std::to_string(i) + ",\"email\":\"u" + std::to_string(i % 4) +
+           "@example.com\"}\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Daemon, AdminApiErasesAndExportsSubjectsWhilePipelinesRun) {
+  Install in("rights");
+  writeFile(in.data("customers.jsonl"), customerLines(0, 40));
+  writeFile(in.pipelineFile("customers"),
+            "version: 1\n"
+            "name: customers\n"
+            "source:\n"
+            "  type: file.jsonl\n"
+            "  with: { path: ../data/customers.jsonl, key_field: id, follow: true }\n"
+            "stages:\n"
+            "  - map:\n"
+            "      copy: { email: $identities.email }\n"
+            "      drop: [email]\n"
+            "      set: { $channel: web, $type: visit }\n"
+            "sink:\n"
+            "  type: cdp\n"
+            "batch: { size: 10 }\n");
+  Daemon d(in);
+  ASSERT_TRUE(d.waitHealthy()) << d.log();
+  ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 40; })) << d.log();
+
+  // Refusals: no token, bad JSON, no reason, unknown type.
+  EXPECT_EQ(httpBody(in.port, "POST", "/v1/subjects/erase",
+                     R"({"identities":["email:u1@example.com"],"reason":"r"})", "")
+                .status,
+            401);
+  EXPECT_EQ(httpBody(in.port, "POST", "/v1/subjects/erase", "{not json").status, 400);
+  const Reply no_reason =
+      httpBody(in.port, "POST", "/v1/subjects/erase", R"({"identities":["email:u1@example.com"]})");
+  EXPECT_EQ(no_reason.status, 400);
+  EXPECT_NE(no_reason.body.find("reason"), std::string::npos) << no_reason.body;
+  EXPECT_EQ(
+      httpBody(in.port, "POST", "/v1/subjects/erase", R"({"identities":["iban:DE1"],"reason":"r"})")
+          .status,
+      400);
+  EXPECT_EQ(in.storedEvents(), 40);
+
+  const Reply exported =
+      http(in.port, "GET", "/v1/subjects/export?identity=email:u2%40example.com");
+  ASSERT_EQ(exported.status, 200) << exported.body;
+  auto doc = parseObject(exported.body);
+  ASSERT_TRUE(doc) << exported.body;
+  EXPECT_EQ(doc->getObject("tables")->getArray("events")->size(), 10u);
+
+  const Reply erased = httpBody(in.port, "POST", "/v1/subjects/erase",
+                                R"({"identities":["email:u1@example.com"],"reason":"ticket 9"})");
+  ASSERT_EQ(erased.status, 200) << erased.body;
+  auto report = parseObject(erased.body);
+  ASSERT_TRUE(report);
+  EXPECT_TRUE(report->getValue<bool>("held"));
+  EXPECT_EQ(report->getObject("deleted")->getValue<int>("events"), 10);
+  EXPECT_EQ(in.storedEvents(), 30);
+
+  // New lines of the erased subject are dropped and counted; the others are stored.
+  appendFile(in.data("customers.jsonl"), customerLines(40, 8));
+  ASSERT_TRUE(waitFor([&] { return in.storedEvents() == 36; })) << d.log();
+  auto p = pipelineInfo(in.port, "customers");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->getObject("counters")->getObject("suppressed")->getValue<uint64_t>("email"), 2u);
+  EXPECT_EQ(metric(http(in.port, "GET", "/metrics").body,
+                   "omniloop_suppressed_total{pipeline=\"customers\",reason=\"email\"}"),
+            2);
+
+  // Audited with the token's id, never the token.
+  const CommandResult audit =
+      runCommand({omniloopBin(), "audit", "--json", "--config", in.config()});
+  ASSERT_EQ(audit.exit_code, 0) << audit.err;
+  EXPECT_NE(audit.out.find("\"actor\":\"api:token:"), std::string::npos) << audit.out;
+  EXPECT_EQ(audit.out.find(kToken), std::string::npos) << audit.out;
+  EXPECT_NE(audit.out.find("ticket 9"), std::string::npos);
   EXPECT_EQ(d.stop(), 0);
 }

@@ -8,8 +8,10 @@
 #include <thread>
 #include <tuple>
 
+#include "config/json_value.h"
 #include "event/event.h"
 #include "identity/config.h"
+#include "identity/traits.h"
 #include "privacy/keyed_hasher.h"
 #include "store/migrations.h"
 #include "store/postgres_store.h"
@@ -281,6 +283,9 @@ TEST_P(Conformance, FailureMidBatchStoresNeitherEventsNorCursor) {
 }
 
 TEST_P(Conformance, DeadLettersAreStoredAndUpdatedOnReplay) {
+  privacy::VaultCipher vault(keyOf(5));
+  options_.vault = &vault;
+  options_.raw_retention_us = int64_t{3} * 86400 * 1000000;
   auto store = open();
   event::Batch b;
   add(b, "1", {{"email", "ann@example.com"}});
@@ -308,10 +313,74 @@ TEST_P(Conformance, DeadLettersAreStoredAndUpdatedOnReplay) {
   EXPECT_NE(payload.find(hasher_.pseudonymize("email", "zed@example.com")), std::string::npos) << payload;
   EXPECT_EQ(payload.find("xample.com"), std::string::npos) << payload;
   EXPECT_NE(payload.find("\"segment\":\"gold\""), std::string::npos) << payload;
-  EXPECT_EQ(db->one("SELECT payload FROM dead_letters WHERE reason = 'source: unterminated quote'"),
-            "1;broken;\"row");
+  // The unparsed record is sealed in the vault (expiring), the payload names its token.
+  const std::string sealed =
+      db->one("SELECT payload FROM dead_letters WHERE reason = 'source: unterminated quote'");
+  std::string token;
+  vault.tokenInto(token, "1;broken;\"row");
+  EXPECT_NE(sealed.find("\"raw_sealed\":\"" + token + "\""), std::string::npos) << sealed;
+  EXPECT_EQ(sealed.find("broken"), std::string::npos) << sealed;
+  EXPECT_EQ(db->one("SELECT expires_at - created_at FROM vault WHERE token = '" + token + "'"),
+            std::to_string(int64_t{3} * 86400 * 1000000));
+  std::optional<VaultRow> row = store->getVault(token);
+  ASSERT_TRUE(row.has_value());
+  std::string clear;
+  ASSERT_TRUE(vault.open(row->sealed, token, clear));
+  EXPECT_EQ(clear, "1;broken;\"row");
 
   ASSERT_OK(store->writeBatch("p", "crm", b));
+  EXPECT_EQ(store->counts().dead_letters, 2u);
+}
+
+// `omniloop dead-letters`: list (per pipeline, oldest first, limited), show one, remove some.
+TEST_P(Conformance, DeadLettersAreListedShownAndRemoved) {
+  auto store = open();
+  event::Batch b;
+  event::Event& one = add(b, "1", {{"email", "one@example.com"}});
+  one.disposition = event::Disposition::DeadLetter;
+  one.reason = "map: cannot cast field 'n' value to int";
+  event::Event& two = add(b, "2", {});
+  two.disposition = event::Disposition::DeadLetter;
+  two.reason = "consent: missing";
+  ASSERT_OK(store->writeBatch("orders", "crm", b));
+  event::Batch other;
+  event::Event& three = add(other, "3", {});
+  three.disposition = event::Disposition::DeadLetter;
+  three.reason = "elsewhere";
+  ASSERT_OK(store->writeBatch("calls", "crm", other));
+  ASSERT_OK(store->flush("orders", "crm"));
+  ASSERT_OK(store->flush("calls", "crm"));
+
+  EXPECT_EQ(store->deadLetters("", 0).size(), 3u);
+  std::vector<DeadLetter> orders = store->deadLetters("orders", 0);
+  ASSERT_EQ(orders.size(), 2u);
+  std::set<std::string> reasons;
+  for (const DeadLetter& d : orders) {
+    EXPECT_EQ(d.pipeline, "orders");
+    EXPECT_EQ(d.source, "crm");
+    EXPECT_EQ(d.id.size(), 32u);
+    EXPECT_GT(d.created_at, 0);
+    reasons.insert(d.reason);
+  }
+  EXPECT_EQ(reasons,
+            (std::set<std::string>{"map: cannot cast field 'n' value to int", "consent: missing"}));
+  EXPECT_EQ(store->deadLetters("orders", 1).size(), 1u);
+  EXPECT_TRUE(store->deadLetters("nobody", 0).empty());
+
+  const std::string one_id = std::string(one.id);
+  const DeadLetter* first = orders[0].event_id == one_id ? &orders[0] : &orders[1];
+  const std::optional<DeadLetter> shown = store->deadLetter(first->id);
+  ASSERT_TRUE(shown);
+  EXPECT_EQ(shown->event_id, one_id);
+  EXPECT_EQ(shown->reason, "map: cannot cast field 'n' value to int");
+  EXPECT_NE(shown->payload.find(hasher_.pseudonymize("email", "one@example.com")),
+            std::string::npos);
+  EXPECT_EQ(shown->payload.find("one@example.com"), std::string::npos) << shown->payload;
+  EXPECT_FALSE(store->deadLetter("0123456789abcdef0123456789abcdef"));
+
+  EXPECT_EQ(store->removeDeadLetters({first->id, "0123456789abcdef0123456789abcdef"}), 1u);
+  EXPECT_FALSE(store->deadLetter(first->id));
+  EXPECT_EQ(store->deadLetters("orders", 0).size(), 1u);
   EXPECT_EQ(store->counts().dead_letters, 2u);
 }
 
@@ -456,7 +525,7 @@ TEST_P(Conformance, ConcurrentWritersNeitherLoseNorDuplicate) {
         for (int i = 0; i < kPerBatch; ++i) {
           const int c = first_customer + static_cast<int>(rng() % 200);
           const std::string email = "c" + std::to_string(c) + "@example.com";
-          const std::string phone = "+49151" + std::to_string(1000000 + c);
+          const std::string phone = "+49151" + std::to_string(10000000 + c);
           const std::string crm = "CRM-" + std::to_string(c);
           const std::string key = "w" + std::to_string(seed) + "-" + std::to_string(n) + "-" + std::to_string(i);
           switch (rng() % 3) {
@@ -505,7 +574,7 @@ TEST_P(Conformance, ConcurrentWritersNeitherLoseNorDuplicate) {
     if (!p) continue;
     const std::string h = hasher_.pseudonymize("email", "c" + std::to_string(cust) + "@example.com");
     EXPECT_EQ(*p, h.substr(h.rfind(':') + 1, 32));
-    EXPECT_EQ(store->findProfile("phone", "+49151" + std::to_string(1000000 + cust)).value_or(*p), *p);
+    EXPECT_EQ(store->findProfile("phone", "+49151" + std::to_string(10000000 + cust)).value_or(*p), *p);
     EXPECT_EQ(store->findProfile("crm_id", "CRM-" + std::to_string(cust)).value_or(*p), *p);
   }
   // Every identity points at an existing profile, and each profile's identities belong to one customer.
@@ -818,6 +887,71 @@ TEST_P(Conformance, ResolutionMatchesTheEmbeddedStoreOnARandomStream) {
   EXPECT_EQ(y.events, x.events);
 }
 
+TEST_P(Conformance, VaultRowsRoundTripExpireAndAuditRowsAreAppended) {
+  privacy::VaultCipher vault(keyOf(5));
+  auto store = open();
+  std::vector<VaultRow> rows(2);
+  vault.tokenInto(rows[0].token, "4111111111111111");
+  rows[0].key_id = vault.keyId();
+  ASSERT_TRUE(vault.seal("4111111111111111", rows[0].token, rows[0].sealed));
+  vault.tokenInto(rows[1].token, "raw line");
+  rows[1].key_id = vault.keyId();
+  rows[1].expires_at = 1000;  // long gone
+  ASSERT_TRUE(vault.seal("raw line", rows[1].token, rows[1].sealed));
+  ASSERT_OK(store->putVault(rows));
+  ASSERT_OK(store->putVault(rows));  // the same tokens again: kept once
+  auto db = raw();
+  EXPECT_EQ(db->one("SELECT count(*) FROM vault"), "2");
+  std::optional<VaultRow> card = store->getVault(rows[0].token);
+  ASSERT_TRUE(card.has_value());
+  std::string clear;
+  ASSERT_TRUE(vault.open(card->sealed, card->token, clear));
+  EXPECT_EQ(clear, "4111111111111111");
+  EXPECT_FALSE(store->getVault(rows[1].token).has_value()) << "expired";
+  EXPECT_EQ(store->purgeExpiredVault(2000), 1u);
+  EXPECT_EQ(db->one("SELECT count(*) FROM vault"), "1");
+
+  AuditRow a;
+  a.at = 42;
+  a.actor = "dpo";
+  a.action = "detokenize";
+  a.subject = rows[0].token;
+  a.details = "{\"reason\":\"chargeback\"}";
+  store->appendAudit(a);
+  EXPECT_EQ(db->one("SELECT actor || '/' || action || '/' || subject FROM audit_log"),
+            "dpo/detokenize/" + rows[0].token);
+  EXPECT_NE(db->one("SELECT details FROM audit_log").find("chargeback"), std::string::npos);
+}
+
+TEST_P(Conformance, KeyRotationRenamesOldPseudonymsAndKeepsOneProfile) {
+  {
+    auto store = open();
+    event::Batch b;
+    add(b, "1", {{"email", "ann@example.com"}, {"crm_id", "C-1"}});
+    b.cursor = "c1";
+    ASSERT_OK(store->writeBatch("p", "crm", b));
+    ASSERT_OK(store->flush("p", "crm"));
+  }
+  privacy::KeyedHasher next(keyOf(7));
+  privacy::KeyedHasher previous = hasher_;
+  options_.hasher = &next;
+  options_.previous_hasher = &previous;
+  auto store = open();
+  // Before the person is seen again, a lookup still finds the profile (previous key).
+  const std::optional<std::string> before = store->findProfile("email", "ann@example.com");
+  ASSERT_TRUE(before.has_value());
+  event::Batch b;
+  add(b, "2", {{"email", "Ann@Example.com"}, {"crm_id", "C-1"}});
+  b.cursor = "c2";
+  ASSERT_OK(store->writeBatch("p", "crm", b));
+  ASSERT_OK(store->flush("p", "crm"));
+  auto db = raw();
+  EXPECT_EQ(db->one("SELECT count(*) FROM profiles"), "1");
+  EXPECT_EQ(db->one("SELECT count(*) FROM identities"), "2") << "renamed, not added";
+  EXPECT_EQ(store->findProfile("email", "ann@example.com"), before);
+  EXPECT_EQ(db->one("SELECT count(*) FROM events WHERE " + fx().idIs("profile_id", *before)), "2");
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance,
                          ::testing::Values(BackendKind::SqliteFile, BackendKind::Postgres, BackendKind::OdbcSqlite,
                                            BackendKind::OdbcPostgres),
@@ -925,6 +1059,245 @@ TEST(StoreMigrations, ConcurrentOpensMigrateOnce) {
   EXPECT_EQ(raw.one("SELECT count(*) FROM schema_version"),
             std::to_string(latestVersion(embeddedMigrations("postgresql"))));
   pg.dropDatabase(db);
+}
+
+// --- same id, different content ---
+
+// A JSON text in one canonical form: object members sorted, numbers as doubles (PostgreSQL's
+// jsonb reorders members and may respell numbers).
+void appendCanonical(std::string& out, const config::JsonValue& v) {
+  using Kind = config::JsonValue::Kind;
+  switch (v.kind) {
+    case Kind::Object: {
+      std::vector<const std::pair<std::string, config::JsonValue>*> members;
+      for (const auto& m : v.members) members.push_back(&m);
+      std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      out += '{';
+      for (size_t i = 0; i < members.size(); ++i) {
+        if (i > 0) out += ',';
+        out += '"' + members[i]->first + "\":";
+        appendCanonical(out, members[i]->second);
+      }
+      out += '}';
+      return;
+    }
+    case Kind::Array:
+      out += '[';
+      for (size_t i = 0; i < v.items.size(); ++i) {
+        if (i > 0) out += ',';
+        appendCanonical(out, v.items[i]);
+      }
+      out += ']';
+      return;
+    case Kind::Int:
+    case Kind::Double:
+      config::appendJsonNumber(out, v.asDouble());
+      return;
+    default:
+      config::appendJson(out, v);
+  }
+}
+
+std::string canonical(std::string_view json) {
+  std::string out;
+  appendCanonical(out, config::parseJson(json));
+  return out;
+}
+
+// A stored event's attributes JSON back into event attributes (dotted paths).
+void setAttributes(const config::JsonValue& v, const std::string& path, event::Event& e, event::Batch& holder) {
+  using Kind = config::JsonValue::Kind;
+  if (v.isObject()) {
+    for (const auto& [k, child] : v.members) setAttributes(child, path.empty() ? k : path + "." + k, e, holder);
+    return;
+  }
+  event::Value value;
+  switch (v.kind) {
+    case Kind::Bool: value = event::Value::boolean(v.boolean); break;
+    case Kind::Int: value = event::Value::integer(v.integer); break;
+    case Kind::Double: value = event::Value::real(v.number); break;
+    case Kind::String: value = event::Value::string(holder.intern(v.string)); break;
+    case Kind::Array: {
+      std::string text;
+      config::appendJson(text, v);
+      value = event::Value::json(holder.intern(text));
+      break;
+    }
+    default: value = event::Value::null();
+  }
+  e.set(holder.intern(path), value);
+}
+
+// The traits a profile's stored events give when folded from scratch, as canonical JSON.
+std::string recomputedTraits(const identity::Config& config, const ProfileView& view) {
+  event::Batch holder(view.timeline.size() + 1);
+  identity::Traits traits;
+  for (const ProfileView::Event& stored : view.timeline) {
+    event::Event& e = *holder.append();
+    e.id = holder.intern(stored.id);
+    e.source = holder.intern(stored.source);
+    e.channel = holder.intern(stored.channel);
+    e.type = holder.intern(stored.type);
+    e.occurred_at_us = stored.occurred_at;
+    setAttributes(config::parseJson(stored.attributes.empty() ? "{}" : stored.attributes), "", e, holder);
+    traits.observe(config, e, stored.occurred_at != 0 ? stored.occurred_at : stored.ingested_at);
+  }
+  std::string json, meta;
+  traits.toJson(config, json, meta);
+  return canonical(json);
+}
+
+// A record under a stored id with other content is a collision: dead-lettered under an id of
+// its own, naming the stored event, counted, and the stored event stays as it was. Replays
+// stay no-ops. Afterwards every trait of every profile equals a fold of its stored events.
+// On SQLite the first three batches share one group commit (collisions against events the
+// open transaction wrote but has not committed yet).
+TEST_P(Conformance, SameIdWithOtherContentIsACollisionAndTraitsEqualTheStoredEvents) {
+  options_.identity = identity::parseConfig(R"({"traits":{
+      "orders":{"sum":"orders.count"}, "biggest":{"max":"amount"}, "smallest":{"min":"amount"},
+      "segment":{"last":"segment"}, "channels":{"distinct":"$channel"}, "sources":{"distinct":"$source"},
+      "calls":{"count":"*","where":{"channel":"call"}}}})");
+  auto store = open();
+  uint64_t collisions = 0;
+  auto write = [&](event::Batch& b, const std::string& cursor, bool more_pending) {
+    b.cursor = cursor;
+    b.more_pending = more_pending;
+    ASSERT_OK(store->writeBatch("p", "crm", b));
+    for (const auto& t : b.tallies()) {
+      if (t.family == "same_id" && t.label == "collision") collisions += t.n;
+    }
+  };
+  struct Record {
+    std::string key;
+    std::vector<std::pair<std::string, std::string>> ids;
+    std::string channel;
+    int64_t amount;
+    std::string segment;
+    int64_t at;
+    std::string source;
+  };
+  auto add_all = [&](event::Batch& b, const std::vector<Record>& records) {
+    for (const Record& r : records) {
+      event::Event& e = add(b, r.key, {}, r.at);
+      for (const auto& [t, v] : r.ids) e.setIdentity(b.intern(t), b.intern(v));
+      e.channel = b.intern(r.channel);
+      e.source = b.intern(r.source);
+      e.set("amount", event::Value::integer(r.amount));
+      e.set("segment", event::Value::string(b.intern(r.segment)));
+    }
+  };
+  const std::vector<Record> first = {
+      {"1", {{"email", "ann@example.com"}}, "crm", 10, "gold", 1000, ""},
+      {"2", {{"email", "bob@example.com"}, {"phone", "+49 30 1234567"}}, "pos", 20, "silver", 2000, ""},
+      {"3", {{"crm_id", "C-1"}}, "crm", 5, "bronze", 3000, ""},
+      {"4", {{"email", "ann@example.com"}}, "call", 7, "gold", 4000, ""},
+  };
+  {
+    event::Batch b;
+    add_all(b, first);
+    write(b, "c1", true);
+  }
+  {
+    event::Batch b;
+    add_all(b, {first[0], first[1],                                                // identical replays
+                {"3", {{"crm_id", "C-1"}}, "crm", 500, "bronze", 3000, ""},       // collision
+                {"5", {{"email", "dee@example.com"}}, "web", 1, "new", 5000, ""},
+                {"5", {{"email", "dee@example.com"}}, "web", 2, "new", 5000, ""},  // collision in the batch
+                {"5", {{"email", "dee@example.com"}}, "web", 1, "new", 5000, ""},  // identical again
+                {"6", {{"email", "ann@example.com"}, {"crm_id", "C-1"}}, "pos", 30, "platinum", 6000, ""}});
+    write(b, "c2", true);
+  }
+  {
+    event::Batch b;
+    add_all(b, {{"1", {{"email", "ann@example.com"}}, "crm", 11, "gold", 1000, "crm-2"},  // another source
+                first[3],
+                {"7", {{"email", "bob@example.com"}}, "pos", 40, "gold", 7000, ""}});
+    write(b, "c3", false);
+  }
+  store = open();  // caches gone: the stored rows decide
+  {
+    event::Batch b;
+    add_all(b, first);
+    add_all(b, {{"2", {{"email", "bob@example.com"}, {"phone", "030 1234567"}}, "pos", 20, "silver", 2000, ""}});
+    write(b, "c4", false);
+  }
+
+  EXPECT_EQ(collisions, 4u);
+  auto db = raw();
+  EXPECT_EQ(db->one("SELECT count(*) FROM events"), "7");
+  EXPECT_EQ(db->one("SELECT count(*) FROM dead_letters"), "4");
+  // The stored events stay as they were.
+  EXPECT_EQ(db->one("SELECT " + fx().attribute("amount") + eventWhere("3")), "5");
+  EXPECT_EQ(db->one("SELECT " + fx().attribute("amount") + eventWhere("5")), "1");
+  EXPECT_EQ(db->one("SELECT source" + eventWhere("1")), "crm");
+  // Each collision names the stored event and keeps the record under an id of its own.
+  const std::string id3 = event::makeEventId("crm", "3");
+  const std::string reason = db->one("SELECT reason FROM dead_letters WHERE reason LIKE '%" + id3 + "%'");
+  EXPECT_NE(reason.find("same id, different content: event " + id3 + " is already stored (pipeline p, source crm)"),
+            std::string::npos)
+      << reason;
+  EXPECT_NE(db->one("SELECT reason FROM dead_letters WHERE reason LIKE '%(source crm-2)%'"), "<null>");
+  EXPECT_EQ(db->one("SELECT count(DISTINCT event_id) FROM dead_letters"), "4");
+  EXPECT_EQ(db->one("SELECT count(*) FROM dead_letters WHERE event_id = '" + id3 + "'"), "0");
+  const std::string payload = db->all("SELECT payload FROM dead_letters");
+  EXPECT_EQ(payload.find("ann@example.com"), std::string::npos) << "a clear identity in a dead letter";
+
+  // Every trait of every profile equals a fold of the events the store holds for it.
+  const std::string profiles = db->all("SELECT " + fx().idText("id") + " FROM profiles ORDER BY 1");
+  size_t count = 0, events = 0;
+  for (size_t at = 0; at < profiles.size();) {
+    const size_t end = std::min(profiles.find('\n', at), profiles.size());
+    const std::string id = profiles.substr(at, end - at);
+    at = end + 1;
+    const auto view = store->profile(id, 100000);
+    ASSERT_TRUE(view.has_value()) << id;
+    EXPECT_EQ(view->timeline.size(), view->events) << id;
+    EXPECT_EQ(canonical(view->traits), recomputedTraits(options_.identity, *view)) << id;
+    ++count;
+    events += view->timeline.size();
+  }
+  EXPECT_EQ(count, 3u);  // ann (merged with C-1 by event 6), bob and dee
+  EXPECT_EQ(events, 7u);
+}
+
+// Snapshots (events without occurred_at, e.g. CRM rows exported again): under the default
+// `same_id: auto` a changed snapshot is kept as a new version, not a collision; `collision`
+// makes it one; identical exports stay no-ops. Traits equal a fold of the stored events.
+TEST_P(Conformance, ChangedSnapshotsAreNewVersionsUnlessThePipelineSaysCollision) {
+  options_.identity = identity::parseConfig(R"({"traits":{"spend":{"sum":"amount"},"segment":{"last":"segment"}}})");
+  auto store = open();
+  store->setSameIdPolicy("strict", 1);
+  std::map<std::string, uint64_t> counted;
+  auto write = [&](const std::string& pipeline, int64_t amount, const std::string& segment) {
+    event::Batch b;
+    event::Event& e = add(b, "row-1", {{"crm_id", "C-9"}}, 0);  // a snapshot: no occurred_at
+    e.set("amount", event::Value::integer(amount));
+    e.set("segment", event::Value::string(b.intern(segment)));
+    ASSERT_OK(store->writeBatch(pipeline, "crm", b));
+    for (const auto& t : b.tallies()) counted[std::string(t.family) + "/" + std::string(t.label)] += t.n;
+  };
+  write("snap", 10, "gold");
+  write("snap", 10, "gold");      // the same export again: nothing new
+  write("snap", 12, "platinum");  // the row changed: a new version
+  write("snap", 12, "platinum");  // and that version exported again: nothing new
+  EXPECT_EQ(counted["same_id/new_version"], 1u);
+  EXPECT_EQ(counted["same_id/collision"], 0u);
+  auto db = raw();
+  EXPECT_EQ(db->one("SELECT count(*) FROM events"), "2");
+  EXPECT_EQ(db->one("SELECT count(*) FROM dead_letters"), "0");
+  EXPECT_EQ(db->one("SELECT " + fx().attribute("amount") + eventWhere("row-1")), "10");  // the first stays
+
+  write("strict", 99, "gold");  // another pipeline whose cdp sink says same_id: collision
+  EXPECT_EQ(counted["same_id/collision"], 1u);
+  EXPECT_EQ(db->one("SELECT count(*) FROM events"), "2");
+  EXPECT_EQ(db->one("SELECT count(*) FROM dead_letters"), "1");
+
+  const std::string profile = idOf(hasher_, "crm_id", "C-9");
+  const auto view = store->profile(profile, 100);
+  ASSERT_TRUE(view.has_value());
+  EXPECT_EQ(view->events, 2u);
+  EXPECT_EQ(canonical(view->traits), recomputedTraits(options_.identity, *view));
+  EXPECT_NE(canonical(view->traits).find("\"spend\":22"), std::string::npos) << view->traits;
 }
 
 }  // namespace

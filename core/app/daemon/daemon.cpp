@@ -13,6 +13,7 @@
 
 #include "admin/auth.h"
 #include "admin/server.h"
+#include "app/daemon/purge_scheduler.h"
 #include "app/daemon/sd_notify.h"
 #include "app/daemon/supervisor.h"
 #include "app/logging.h"
@@ -103,7 +104,8 @@ int checkConfig(Runtime& rt) {
       const config::PipelineSpec spec = rt.loadPipeline(f);
       if (auto it = names.find(spec.name); it != names.end()) {
         std::cout << f << ":1:1: error: pipeline name '" << spec.name << "' is already used by "
-                  << it->second << "\n  hint: give each pipeline file its own name\n";
+                  << it->second << " (which keeps it); " << f
+                  << " would not be started\n  hint: give each pipeline file its own name\n";
         ++errors;
         continue;
       }
@@ -247,6 +249,18 @@ int serveDaemon(const DaemonOptions& options) {
               rt->generatedKeyPath());
   }
 
+  std::unique_ptr<PurgeScheduler> purger;
+  try {
+    const store::RetentionPolicy retention = store::parseRetention(cfg.retention_json);
+    const std::optional<int64_t> interval = store::parseDuration(cfg.purge_interval);
+    if (!interval || *interval <= 0) throw std::invalid_argument("purge.interval: write a duration such as 1h");
+    purger = std::make_unique<PurgeScheduler>(rt->store(), retention, std::chrono::microseconds(*interval),
+                                              cfg.purge_max_rows);
+  } catch (const std::exception& e) {
+    log->error("{} (in {})", e.what(), cfg.file.empty() ? std::string("omniloop.yaml") : cfg.file);
+    return 2;
+  }
+
   SupervisorOptions so;
   so.pipelines_dir = dir;
   Supervisor supervisor(*rt, so);
@@ -286,6 +300,7 @@ int serveDaemon(const DaemonOptions& options) {
   });
 
   server->start();
+  purger->start();
   log->info("admin API listening on {}://{}", server->tls() ? "https" : "http", cfg.admin.listen);
   sdNotify("READY=1");
 
@@ -305,6 +320,7 @@ int serveDaemon(const DaemonOptions& options) {
   log->info("stopping: draining pipelines (up to {} s)", timeout_s);
   sdNotify("STOPPING=1");
   server->stop();
+  purger->stop();
   std::vector<std::string> late;
   const bool drained = supervisor.stopAll(std::chrono::seconds(timeout_s), &late);
   if (!drained) {

@@ -336,8 +336,17 @@ ReloadSummary Supervisor::syncPipelines() {
       summary.unchanged.push_back(it->second->name);
     }
   }
+  // Then changed files that were running, so that a pipeline keeps its name against a newcomer
+  // whatever their paths; then new files in sorted order.
+  std::vector<std::string> order;
   for (const std::string& f : files) {
-    if (next.count(f)) continue;
+    if (!next.count(f) && current.count(f)) order.push_back(f);
+  }
+  for (const std::string& f : files) {
+    if (!next.count(f) && !current.count(f)) order.push_back(f);
+  }
+  std::vector<admin::RefusedFile> refused;
+  for (const std::string& f : order) {
     std::shared_ptr<Slot> slot = makeSlot(f, contents[f]);
     if (contents[f] == std::string("\0unreadable", 11)) {
       slot->spec.reset();
@@ -346,18 +355,22 @@ ReloadSummary Supervisor::syncPipelines() {
       slot->last_error = slot->diagnostics.front();
     }
     if (slot->spec && names.count(slot->name)) {
+      // Refused without a slot: a second entry under the same name would show twice in
+      // /v1/pipelines and give /metrics duplicate series.
       std::string other;
       for (const auto& [path, s] : next) {
         if (s->spec && s->name == slot->name) other = path;
       }
       const std::string message = f + ":1:1: error: pipeline name '" + slot->name +
-                                  "' is already used by " + other +
-                                  "\n  hint: give each pipeline file its own name";
-      slot->spec.reset();
-      slot->state = State::Invalid;
-      slot->diagnostics = {message};
-      slot->last_error = message;
-      slot->base = Totals{};
+                                  "' is already used by " + other + " (which keeps running); " + f +
+                                  " was not started\n  hint: give each pipeline file its own name";
+      refused.push_back({f, slot->name, message});
+      summary.invalid.push_back(slot->name);
+      if (auto old = current.find(f); old != current.end()) {
+        to_stop.push_back(old->second);
+        summary.stopped.push_back(old->second->name);
+      }
+      continue;
     }
     if (slot->spec) names.insert(slot->name);
     auto old = current.find(f);
@@ -409,6 +422,7 @@ ReloadSummary Supervisor::syncPipelines() {
       }
     }
     slots_ = next;
+    refused_ = refused;
   }
   for (const auto& slot : to_start) startSlot(slot);
 
@@ -419,6 +433,10 @@ ReloadSummary Supervisor::syncPipelines() {
                slot->diagnostics.size(), slot->diagnostics.size() == 1 ? "" : "s");
     for (const auto& d : slot->diagnostics) log->error("{}", d);
   }
+  for (const auto& r : refused) {
+    log->error("pipeline file {} refused: {}", r.file, r.reason);
+  }
+  summary.refused = std::move(refused);
   return summary;
 }
 
@@ -473,6 +491,10 @@ admin::ActionResult Supervisor::reload() {
         .strings("stopped", summary.stopped)
         .strings("unchanged", summary.unchanged)
         .strings("invalid", summary.invalid)
+        .objects("refused", summary.refused,
+                 [](event::JsonObjectWriter& r, const admin::RefusedFile& f) {
+                   r.text("file", f.file).text("name", f.name).text("reason", f.reason);
+                 })
         .strings("notes", summary.notes);
   }
   return {200, out};
@@ -585,6 +607,7 @@ admin::DaemonSnapshot Supervisor::snapshot() {
       }
     }
   }
+  d.refused = refused_;
   std::sort(d.pipelines.begin(), d.pipelines.end(),
             [](const admin::PipelineSnapshot& a, const admin::PipelineSnapshot& b) {
               return a.name != b.name ? a.name < b.name : a.file < b.file;

@@ -4,7 +4,9 @@
 // is started again after an exponential backoff while the others go on; an invalid file is
 // refused with its diagnostics and shown as "invalid". Reload compares each file's content:
 // changed pipelines are drained and started again from their checkpoint, unchanged ones keep
-// running untouched, removed ones drain and stop, new ones start.
+// running untouched, removed ones drain and stop, new ones start. One name, one pipeline: a file
+// whose `name:` another file already runs under is refused (no slot, no metrics) and checked
+// again at the next reload.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -51,6 +53,9 @@ struct ReloadSummary {
   std::vector<std::string> stopped;    // removed files (or now invalid)
   std::vector<std::string> unchanged;
   std::vector<std::string> invalid;    // names of files refused (new or changed)
+  // Files refused because a pipeline of the same name already runs from another file (the one
+  // that was running keeps the name; at start, the first in sorted path order).
+  std::vector<admin::RefusedFile> refused;
   std::vector<std::string> notes;      // daemon config changes, with what needs a restart
 };
 
@@ -74,6 +79,9 @@ class Supervisor : public admin::Backend {
   admin::ActionResult reload() override;
   admin::DaemonSnapshot snapshot() override;
   admin::ActionResult restartPipeline(const std::string& name) override;
+  // POST /v1/subjects/erase and GET /v1/subjects/export (daemon/rights_api.cpp).
+  admin::ActionResult eraseSubject(const std::string& body, const std::string& actor) override;
+  admin::ActionResult exportSubject(const std::vector<std::string>& identities, const std::string& actor) override;
 
   // Asks every pipeline to drain and waits up to `timeout` for them. True when all finished
   // (their in-flight batches committed); false names the ones still running in `late`.
@@ -103,6 +111,7 @@ class Supervisor : public admin::Backend {
   mutable std::mutex mu_;  // the slots and their state
   std::condition_variable finished_cv_;
   std::map<std::string, std::shared_ptr<Slot>> slots_;  // by file path
+  std::vector<admin::RefusedFile> refused_;  // duplicate names, no slot (see ReloadSummary)
   bool stopping_ = false;
   uint64_t reloads_ = 0;
   uint64_t reload_failures_ = 0;

@@ -195,6 +195,7 @@ class MaskStage final : public Stage {
  public:
   Result process(event::Batch& batch) override {
     Arena& arena = batch.arena();
+    batch_ = &batch;
     tokens_handed_ = false;
     for (Event& e : batch) {
       if (!e.live()) continue;
@@ -210,6 +211,7 @@ class MaskStage final : public Stage {
   // uses keeps the masked values); raw, unparsed records are left to the store (sealed).
   Result processDeadLetters(event::Batch& batch) override {
     Arena& arena = batch.arena();
+    batch_ = &batch;
     tokens_handed_ = false;
     for (Event& e : batch) {
       if (e.disposition != event::Disposition::DeadLetter || !e.raw.empty()) continue;
@@ -238,7 +240,12 @@ class MaskStage final : public Stage {
     }
     for (size_t i = 0; i < e.fields.size(); ++i) {
       event::Field& f = e.fields[i];
-      if (f.path == r.path || isChild(f.path, r.path)) maskValue(r, e, f.value, arena);
+      if (f.path != r.path && !isChild(f.path, r.path)) continue;
+      const bool had_value = !f.value.isNull();
+      maskValue(r, e, f.value, arena);
+      // A value the method could not mask was stored as null: counted per field (run
+      // summary "counters", /metrics omniloop_mask_nulled_total{reason="<field>"}).
+      if (had_value && f.value.isNull()) batch_->count("mask_nulled", r.path);
     }
   }
 
@@ -335,6 +342,7 @@ class MaskStage final : public Stage {
   std::deque<std::string> strings_;
   std::string normalized_, scratch_, error_;
   bool tokens_handed_ = false;
+  event::Batch* batch_ = nullptr;
 };
 
 const std::vector<std::string>& methodNames() {

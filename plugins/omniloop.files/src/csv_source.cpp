@@ -31,6 +31,7 @@ CsvSource::CsvSource(const sdk::Config& config)
       pad_short_rows_(true),
       latin1_(false),
       delimiter_(',') {
+  if (header_) fingerprint_lines_ = 2;  // the header alone is the same in every rotated file
   const std::string delimiter = config.str("delimiter", ",");
   if (delimiter == "\\t" || delimiter == "tab") {
     delimiter_ = '\t';
@@ -92,15 +93,22 @@ CsvSource::CsvSource(const sdk::Config& config)
       }
     }
     have_columns_ = true;
-    if (!key_field_.empty()) {
-      auto it = std::find(columns_.begin(), columns_.end(), key_field_);
-      if (it == columns_.end()) {
-        throw sdk::Error("file.csv: key_field '" + key_field_ + "' is not one of 'columns'");
-      }
-      key_index_ = static_cast<size_t>(it - columns_.begin());
-      has_key_ = true;
-    }
+    bindKeyColumns("one of 'columns'");
   }
+}
+
+void CsvSource::bindKeyColumns(const std::string& where) {
+  key_indices_.clear();
+  has_key_ = false;
+  for (const std::string& name : key_fields_) {
+    auto it = std::find(columns_.begin(), columns_.end(), name);
+    if (it == columns_.end()) {
+      throw sdk::Error("file.csv: key_field '" + name + "' is not " + where);
+    }
+    key_indices_.push_back(static_cast<size_t>(it - columns_.begin()));
+  }
+  key_values_.resize(key_indices_.size());
+  has_key_ = !key_indices_.empty();
 }
 
 void CsvSource::onRestart() {
@@ -115,7 +123,7 @@ void CsvSource::setHeader(char* record, size_t length) {
   bool ok = true;
   const std::string_view text = toUtf8(record, length, &ok);
   if (!ok) {
-    throw sdk::Error("file.csv: the header row of '" + path_ +
+    throw sdk::Error("file.csv: the header row of '" + reader_.file() +
                      "' is not valid UTF-8; set encoding: latin-1 if the file is Latin-1");
   }
   splitCsvRecord(scratch_.data(), text.size(), delimiter_, &fields_);
@@ -137,23 +145,13 @@ void CsvSource::setHeader(char* record, size_t length) {
     columns_.push_back(std::move(unique));
   }
   for (const auto& entry : rename_) {
-    if (std::find(fields_.begin(), fields_.end(), std::string_view(entry.first)) ==
-        fields_.end()) {
-      host().warn("file.csv: rename: the header of '" + path_ + "' has no column '" +
+    if (std::find(fields_.begin(), fields_.end(), std::string_view(entry.first)) == fields_.end()) {
+      host().warn("file.csv: rename: the header of '" + reader_.file() + "' has no column '" +
                   entry.first + "'");
     }
   }
   have_columns_ = true;
-  has_key_ = false;
-  if (!key_field_.empty()) {
-    auto it = std::find(columns_.begin(), columns_.end(), key_field_);
-    if (it == columns_.end()) {
-      throw sdk::Error("file.csv: key_field '" + key_field_ + "' is not a column of '" + path_ +
-                       "' (after rename)");
-    }
-    key_index_ = static_cast<size_t>(it - columns_.begin());
-    has_key_ = true;
-  }
+  bindKeyColumns("a column of '" + reader_.file() + "' (after rename)");
 }
 
 void CsvSource::seekTo(uint64_t offset) {
@@ -169,7 +167,7 @@ void CsvSource::seekTo(uint64_t offset) {
       const CsvScan scan = scanCsvRecord(w, delimiter_, eof);
       if (scan.status == CsvScanStatus::kNeedMore && !eof) {
         if (!fill(&eof, &full) && full) {
-          throw sdk::Error("file.csv: the header row of '" + path_ +
+          throw sdk::Error("file.csv: the header row of '" + reader_.file() +
                            "' is longer than max_record_bytes");
         }
         continue;
@@ -222,22 +220,21 @@ CsvSource::Outcome CsvSource::processRecord(sdk::BatchWriter& out, const CsvScan
   sdk::EventBuilder ev = out.append();
   if (!ev) return Outcome::kBatchFull;
   if (scan.malformed) {
-    reason_ = "file.csv: the row at line " + std::to_string(absoluteLine(lines_)) +
-              " has text after a closing quote";
+    reason_ = "file.csv: the row at " + lineOf(lines_) + " has text after a closing quote";
     deadLetter(out, ev, offset, raw, reason_);
     return Outcome::kEvent;
   }
   if (scan.fields > columns_.size() || (scan.fields < columns_.size() && !pad_short_rows_)) {
-    reason_ = "file.csv: the row at line " + std::to_string(absoluteLine(lines_)) + " has " +
-              std::to_string(scan.fields) + " fields, expected " +
-              std::to_string(columns_.size()) + (header_ ? " (the header's)" : " (option columns)");
+    reason_ = "file.csv: the row at " + lineOf(lines_) + " has " + std::to_string(scan.fields) +
+              " fields, expected " + std::to_string(columns_.size()) +
+              (header_ ? " (the header's)" : " (option columns)");
     deadLetter(out, ev, offset, raw, reason_);
     return Outcome::kEvent;
   }
   bool ok = true;
   const std::string_view text = toUtf8(record, scan.length, &ok);
   if (!ok) {
-    reason_ = "file.csv: the row at line " + std::to_string(absoluteLine(lines_)) +
+    reason_ = "file.csv: the row at " + lineOf(lines_) +
               " is not valid UTF-8 (set encoding: latin-1 for a Latin-1 file)";
     deadLetter(out, ev, offset, raw, reason_);
     return Outcome::kEvent;
@@ -247,11 +244,15 @@ CsvSource::Outcome CsvSource::processRecord(sdk::BatchWriter& out, const CsvScan
   while (fields_.size() < columns_.size()) fields_.emplace_back();
   if (!has_key_) {
     ev.key(offsetKey(offset));
-  } else if (!fields_[key_index_].empty()) {
-    ev.key(fields_[key_index_]);
   } else {
-    ev.key(fallbackKey(offset));
-    ++missing_keys_;
+    for (size_t i = 0; i < key_indices_.size(); ++i) key_values_[i] = fields_[key_indices_[i]];
+    const std::string_view key = joinKey(key_values_.data(), key_values_.size());
+    if (!key.empty()) {
+      ev.key(key);
+    } else {
+      ev.key(fallbackKey(offset));
+      ++missing_keys_;
+    }
   }
   setStaticEnvelope(ev);
   const ol_host_api* api = host().api();
@@ -263,6 +264,7 @@ CsvSource::Outcome CsvSource::processRecord(sdk::BatchWriter& out, const CsvScan
 }
 
 ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
+  startRead();
   bool eof = false;
   bool full = false;
   bool tail_final = false;  // at EOF, a record without a terminator is complete
@@ -298,7 +300,7 @@ ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
         break;
       }
       const size_t len = firstLineLength(w);
-      reason_ = "file.csv: the row at line " + std::to_string(absoluteLine(lines_)) +
+      reason_ = "file.csv: the row at " + lineOf(lines_) +
                 (full ? " is longer than max_record_bytes" : " has an unterminated quoted field") +
                 "; skipped to the next line";
       deadLetter(out, ev, reader_.offset(), w.substr(0, std::min(len, kRawPreview)), reason_);

@@ -34,11 +34,14 @@ class CsvSource final : public FileSource {
   std::vector<std::pair<std::string, std::string>> rename_;  // header label -> field
   std::vector<std::string> columns_;
   bool have_columns_ = false;
-  size_t key_index_ = 0;
+  // Resolves key_fields_ against columns_ (throws naming `where` when one is missing).
+  void bindKeyColumns(const std::string& where);
+  std::vector<size_t> key_indices_;  // columns of key_fields_, in order
   bool has_key_ = false;
-  std::vector<std::string_view> fields_;  // reused
-  std::string scratch_;                   // reused (Latin-1 transcoding)
-  std::string reason_;                    // reused
+  std::vector<std::string_view> key_values_;  // reused
+  std::vector<std::string_view> fields_;      // reused
+  std::string scratch_;                       // reused (Latin-1 transcoding)
+  std::string reason_;                        // reused
 };
 
 }  // namespace omniloop::files

@@ -26,29 +26,95 @@ void FileReader::close() {
   fd_ = -1;
 }
 
-bool FileReader::open(std::string* error) {
-  close();
-  begin_ = end_ = 0;
-  base_ = 0;
-  int fd = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+bool FileReader::openFile(const std::string& file, std::string* error) {
+  int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    *error = "cannot open '" + path_ + "': " + std::strerror(errno);
+    *error = "cannot open '" + file + "': " + std::strerror(errno);
     return false;
   }
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    *error = "'" + path_ + "' is not a regular file";
+    *error = "'" + file + "' is not a regular file";
     return false;
   }
+  close();
+  begin_ = end_ = 0;
+  base_ = 0;
   fd_ = fd;
+  file_ = file;
   inode_ = static_cast<uint64_t>(st.st_ino);
   return true;
 }
 
+namespace {
+
+// FNV-1a, 64 bit: enough to tell the files of one source apart, and cheap (it runs once per
+// file, over at most kFingerprintBytes).
+uint64_t fnv1a(const char* data, size_t n) {
+  uint64_t h = 14695981039346656037ull;
+  for (size_t i = 0; i < n; ++i) {
+    h ^= static_cast<unsigned char>(data[i]);
+    h *= 1099511628211ull;
+  }
+  return h == 0 ? 1 : h;
+}
+
+bool fingerprintFd(int fd, size_t lines, bool whole, uint64_t* out) {
+  char buf[FileReader::kFingerprintBytes];
+  size_t have = 0;
+  while (have < sizeof buf) {
+    const ssize_t n = ::pread(fd, buf + have, sizeof buf - have, static_cast<off_t>(have));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return false;
+    if (n == 0) break;
+    have += static_cast<size_t>(n);
+  }
+  size_t end = 0;
+  size_t seen = 0;
+  while (seen < lines) {
+    const void* lf = std::memchr(buf + end, '\n', have - end);
+    if (lf == nullptr) break;
+    end = static_cast<size_t>(static_cast<const char*>(lf) - buf) + 1;
+    ++seen;
+  }
+  if (seen < lines) {
+    if (have == sizeof buf) {
+      end = have;  // the prefix is longer than the cap: the cap is the prefix
+    } else if (whole && have > 0) {
+      end = have;
+    } else {
+      return false;
+    }
+  }
+  *out = fnv1a(buf, end);
+  return true;
+}
+
+}  // namespace
+
+bool FileReader::fingerprint(size_t lines, bool whole, uint64_t* out) const {
+  return fd_ >= 0 && fingerprintFd(fd_, lines, whole, out);
+}
+
+bool FileReader::fingerprintOf(const std::string& file, size_t lines, bool whole, uint64_t* out,
+                               uint64_t* inode, uint64_t* size) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  struct stat st {};
+  bool ok = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  if (ok) {
+    *inode = static_cast<uint64_t>(st.st_ino);
+    *size = static_cast<uint64_t>(st.st_size);
+    ok = fingerprintFd(fd, lines, whole, out);
+  }
+  ::close(fd);
+  return ok;
+}
+
 bool FileReader::seek(uint64_t offset, std::string* error) {
   if (::lseek(fd_, static_cast<off_t>(offset), SEEK_SET) < 0) {
-    *error = "cannot seek in '" + path_ + "': " + std::strerror(errno);
+    *error = "cannot seek in '" + file_ + "': " + std::strerror(errno);
     return false;
   }
   begin_ = end_ = 0;
@@ -80,7 +146,7 @@ FileReader::Fill FileReader::fill(std::string* error) {
     }
     if (n == 0) return Fill::kEof;
     if (errno == EINTR) continue;
-    *error = "cannot read '" + path_ + "': " + std::strerror(errno);
+    *error = "cannot read '" + file_ + "': " + std::strerror(errno);
     return Fill::kError;
   }
 }

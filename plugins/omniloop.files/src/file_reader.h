@@ -24,7 +24,10 @@ class FileReader {
 
   // Opens the path (again) and positions at 0. On failure returns false and sets `error` to a
   // message naming the path and the OS reason.
-  bool open(std::string* error);
+  bool open(std::string* error) { return openFile(path_, error); }
+  // Opens another file in place of the path (a rotated sibling being drained), at 0. path()
+  // still names the configured path; file() names the one open.
+  bool openFile(const std::string& file, std::string* error);
   // Positions at an absolute offset of the open file, dropping the window.
   bool seek(uint64_t offset, std::string* error);
 
@@ -50,6 +53,17 @@ class FileReader {
   uint64_t inode() const { return inode_; }
   uint64_t fileSize() const;
   const std::string& path() const { return path_; }
+  const std::string& file() const { return file_; }
+
+  // A file's identity that survives rename, restart and copytruncate: a 64-bit hash (never 0)
+  // of its first `lines` lines, at most kFingerprintBytes. Returns false when the file does not
+  // hold that prefix yet, unless `whole`: then the bytes there are (up to the cap) are hashed.
+  static constexpr size_t kFingerprintBytes = 4096;
+  bool fingerprint(size_t lines, bool whole, uint64_t* out) const;
+  // The same for a file given by name; also reports its inode and size. False when the file
+  // cannot be read or (without `whole`) does not hold the prefix yet.
+  static bool fingerprintOf(const std::string& file, size_t lines, bool whole, uint64_t* out,
+                            uint64_t* inode, uint64_t* size);
   // Newlines in [0, offset) of the open file (line numbers for messages after a resume).
   uint64_t countNewlinesBefore(uint64_t offset) const;
 
@@ -57,6 +71,7 @@ class FileReader {
   void close();
 
   std::string path_;
+  std::string file_;  // the file open: path_, or a rotated sibling being drained
   size_t capacity_;
   size_t max_record_bytes_;
   std::unique_ptr<char[]> buf_;

@@ -1,5 +1,6 @@
 #include "jsonl_source.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -12,21 +13,26 @@ constexpr size_t kRawPreview = 4096;  // bytes of an over-long line kept in its 
 // Forwards flattened fields to the host and picks out the key and time fields on the way.
 class JsonlSource::Visitor final : public FieldVisitor {
  public:
-  Visitor(const ol_host_api* api, ol_event* ev, const JsonlSource& src)
-      : api_(api), ev_(ev), src_(src) {}
+  Visitor(const ol_host_api* api, ol_event* ev, JsonlSource& src) : api_(api), ev_(ev), src_(src) {
+    std::fill(src_.key_found_.begin(), src_.key_found_.end(), 0);
+  }
 
   void onString(std::string_view path, std::string_view v) override {
     api_->event_set_string(ev_, path.data(), path.size(), v.data(), v.size());
-    if (isKey(path)) key = v, key_found = true;
+    if (const size_t k = keyIndex(path); k != kNoKey) {
+      src_.key_values_[k].assign(v.data(), v.size());
+      src_.key_found_[k] = 1;
+    }
     if (isTime(path)) time = epochOrIso(v);
   }
   void onInt(std::string_view path, int64_t v) override {
     api_->event_set_int(ev_, path.data(), path.size(), v);
-    if (isKey(path)) {
-      auto [end, ec] = std::to_chars(int_key_, int_key_ + sizeof int_key_, v);
+    if (const size_t k = keyIndex(path); k != kNoKey) {
+      char digits[24];
+      auto [end, ec] = std::to_chars(digits, digits + sizeof digits, v);
       (void)ec;
-      key = std::string_view(int_key_, static_cast<size_t>(end - int_key_));
-      key_found = true;
+      src_.key_values_[k].assign(digits, static_cast<size_t>(end - digits));
+      src_.key_found_[k] = 1;
     }
     if (isTime(path)) {
       time_seen = true;
@@ -52,14 +58,16 @@ class JsonlSource::Visitor final : public FieldVisitor {
     if (isTime(path)) time_seen = true;
   }
 
-  std::string_view key;
-  bool key_found = false;
   std::optional<int64_t> time;
   bool time_seen = false;
 
  private:
-  bool isKey(std::string_view path) const {
-    return !src_.key_field_.empty() && path == src_.key_field_;
+  static constexpr size_t kNoKey = ~size_t{0};
+  size_t keyIndex(std::string_view path) const {
+    for (size_t i = 0; i < src_.key_fields_.size(); ++i) {
+      if (path == src_.key_fields_[i]) return i;
+    }
+    return kNoKey;
   }
   bool isTime(std::string_view path) const {
     return src_.time_format_ && path == src_.time_field_;
@@ -72,8 +80,7 @@ class JsonlSource::Visitor final : public FieldVisitor {
 
   const ol_host_api* api_;
   ol_event* ev_;
-  const JsonlSource& src_;
-  char int_key_[24] = {};
+  JsonlSource& src_;
 };
 
 JsonlSource::JsonlSource(const sdk::Config& config)
@@ -91,7 +98,11 @@ JsonlSource::JsonlSource(const sdk::Config& config)
   } else if (!time_format_) {
     time_format_ = TimeFormat::kIso8601;
   }
-  static_assert(simdjson::SIMDJSON_PADDING <= FileReader::kPadding, "file buffer padding too small");
+  key_values_.resize(key_fields_.size());
+  key_views_.resize(key_fields_.size());
+  key_found_.resize(key_fields_.size());
+  static_assert(simdjson::SIMDJSON_PADDING <= FileReader::kPadding,
+                "file buffer padding too small");
 }
 
 void JsonlSource::deadLetter(sdk::EventBuilder& ev, uint64_t offset, std::string_view raw,
@@ -115,18 +126,23 @@ JsonlSource::Outcome JsonlSource::processLine(sdk::BatchWriter& out, const char*
   if (!parser_.parse(line, len, reader_.capacityFrom(line), visitor, &error_)) {
     out.discardLast();  // drop the fields set before the error
     ev = out.append();
-    reason_ = "file.jsonl: invalid JSON at line " + std::to_string(absoluteLine(lines_)) + ": " +
-              error_;
+    reason_ = "file.jsonl: invalid JSON at " + lineOf(lines_) + ": " + error_;
     deadLetter(ev, offset, std::string_view(line, len), reason_);
     return Outcome::kEvent;
   }
-  if (key_field_.empty()) {
+  if (key_fields_.empty()) {
     ev.key(offsetKey(offset));
-  } else if (visitor.key_found && !visitor.key.empty()) {
-    ev.key(visitor.key);
   } else {
-    ev.key(fallbackKey(offset));
-    ++missing_keys_;
+    for (size_t i = 0; i < key_fields_.size(); ++i) {
+      key_views_[i] = key_found_[i] ? std::string_view(key_values_[i]) : std::string_view();
+    }
+    const std::string_view key = joinKey(key_views_.data(), key_views_.size());
+    if (!key.empty()) {
+      ev.key(key);
+    } else {
+      ev.key(fallbackKey(offset));
+      ++missing_keys_;
+    }
   }
   setStaticEnvelope(ev);
   if (visitor.time) {
@@ -138,6 +154,7 @@ JsonlSource::Outcome JsonlSource::processLine(sdk::BatchWriter& out, const char*
 }
 
 ol_status JsonlSource::read(sdk::BatchWriter& out, size_t max) {
+  startRead();
   bool eof = false;
   bool full = false;
   size_t appended = 0;
@@ -175,7 +192,7 @@ ol_status JsonlSource::read(sdk::BatchWriter& out, size_t max) {
         batch_full = true;
         break;
       }
-      reason_ = "file.jsonl: line " + std::to_string(absoluteLine(lines_)) +
+      reason_ = "file.jsonl: " + lineOf(lines_) +
                 " is longer than max_record_bytes; skipped (its first 4 KiB kept)";
       deadLetter(ev, reader_.offset(), w.substr(0, kRawPreview), reason_);
       ++appended;

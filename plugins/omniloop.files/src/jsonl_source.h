@@ -2,6 +2,8 @@
 // Source `file.jsonl`: one JSON object per line, flattened to dotted attribute paths.
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "file_source.h"
 #include "jsonl_parser.h"
@@ -27,6 +29,10 @@ class JsonlSource final : public FileSource {
   std::string error_;   // reused
   std::string reason_;  // reused
   bool skipping_ = false;  // discarding the rest of a line longer than max_record_bytes
+  // Per record, the values of key_fields_ (reused; found: the field was present).
+  std::vector<std::string> key_values_;
+  std::vector<std::string_view> key_views_;
+  std::vector<char> key_found_;
 };
 
 }  // namespace omniloop::files

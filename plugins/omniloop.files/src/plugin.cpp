@@ -14,8 +14,9 @@ namespace {
   R"("path": {"type": "string", "format": "path", "minLength": 1, "description": "File to read (relative: to the pipeline file)."},)"              \
   R"("follow": {"type": "boolean", "default": false,)"                                          \
   R"( "description": "Keep reading lines appended to the file (and follow rotation); otherwise stop at its end."},)" \
-  R"("key_field": {"type": "string", "minLength": 1,)"                                          \
-  R"( "description": "Field whose value is the record's natural key (default: the record's byte offset; offset:<n> when the field is missing or empty)."},)" \
+  R"("key_field": {"anyOf": [{"type": "string", "minLength": 1},)"                              \
+  R"( {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],)"          \
+  R"( "description": "Field, or list of fields, whose values are the record's natural key (default: the file's fingerprint and the record's byte offset; offset:<fingerprint>:<n> when every key field is missing or empty)."},)" \
   R"("type": {"type": "string", "description": "Event type set on every event."},)"           \
   R"("channel": {"type": "string", "description": "Channel set on every event."},)"           \
   R"("max_record_bytes": {"type": "integer", "minimum": 1024, "default": 16777216,)"          \
@@ -57,7 +58,7 @@ constexpr const char* kJsonlSinkSchema =
 
 }  // namespace
 
-OMNILOOP_PLUGIN("omniloop.files", "1.0.0",
+OMNILOOP_PLUGIN("omniloop.files", "1.1.0",
                 OMNILOOP_SOURCE(omniloop::files::JsonlSource, "file.jsonl",
                                 "Reads a JSON Lines file: one event per object, nested objects "
                                 "flattened to dotted paths",

@@ -44,7 +44,7 @@ TEST(CsvSource, Rfc4180EdgeCases) {
   EXPECT_EQ(a.str("note"), "said \"hi\"\r\nthen left");
   EXPECT_EQ(a.type, "crm.row");
   EXPECT_EQ(a.channel, "crm");
-  EXPECT_EQ(a.key, "17");  // byte offset of the row (after BOM and header)
+  EXPECT_EQ(offsetOf(a.key), "17");  // byte offset of the row (after BOM and header)
   EXPECT_EQ(d.events[1].str("name"), "");
   ASSERT_NE(d.events[1].find("note"), nullptr);
   EXPECT_EQ(d.events[1].find("note")->type, OL_STRING);
@@ -121,7 +121,9 @@ TEST(CsvSource, ShortRowsCanBeDeadLettered) {
   ASSERT_EQ(d.events.size(), 14u);
   EXPECT_EQ(d.events[0].key, "amy@demo.net");
   EXPECT_EQ(d.events[7].disposition, OL_DEAD_LETTER);
-  EXPECT_EQ(d.events[7].reason, "file.csv: the row at line 9 has 3 fields, expected 9 (the header's)");
+  EXPECT_EQ(d.events[7].reason, "file.csv: the row at line 9 of '" + std::string(FILES_TEST_DATA) +
+                                    "/salesforce-Accounts-Contacts.csv' has 3 fields, expected 9 "
+                                    "(the header's)");
   EXPECT_EQ(d.events[7].raw, "GenePoint,Customer - Direct,7819662255");
 }
 
@@ -146,8 +148,9 @@ TEST(CsvSource, RowWithWrongColumnCountIsDeadLetteredAndReadingGoesOn) {
   EXPECT_EQ(d.events[0].disposition, OL_KEEP);
   EXPECT_EQ(d.events[1].disposition, OL_DEAD_LETTER);
   EXPECT_EQ(d.events[1].raw, "1,2,3");
-  EXPECT_EQ(d.events[1].reason, "file.csv: the row at line 3 has 3 fields, expected 2 (the header's)");
-  EXPECT_EQ(d.events[1].key, "8");
+  EXPECT_EQ(d.events[1].reason,
+            "file.csv: the row at line 3 of '" + path + "' has 3 fields, expected 2 (the header's)");
+  EXPECT_EQ(offsetOf(d.events[1].key), "8");
   EXPECT_EQ(d.events[2].str("a"), "4");
   EXPECT_EQ(src.log().counters["dead_letters"], 1);
 }
@@ -161,7 +164,7 @@ TEST(CsvSource, UnterminatedQuoteIsDeadLetteredUpToItsLine) {
   ASSERT_EQ(d.events.size(), 2u);
   EXPECT_EQ(d.events[0].disposition, OL_DEAD_LETTER);
   EXPECT_EQ(d.events[0].raw, "1,\"open");
-  EXPECT_NE(d.events[0].reason.find("line 2 has an unterminated quoted field"), std::string::npos);
+  EXPECT_NE(d.events[0].reason.find("line 2 of '" + path + "' has an unterminated quoted field"), std::string::npos);
   EXPECT_EQ(d.events[1].str("a"), "2");
 }
 

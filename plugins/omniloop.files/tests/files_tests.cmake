@@ -16,7 +16,7 @@ target_include_directories(files_parsers_test PRIVATE ${files_src})
 omniloop_test(NAME files_plugin_test
   SOURCES ${files_test_dir}/test_host.cpp ${files_test_dir}/csv_source_test.cpp
           ${files_test_dir}/jsonl_source_test.cpp ${files_test_dir}/jsonl_sink_test.cpp
-          ${files_test_dir}/config_test.cpp
+          ${files_test_dir}/config_test.cpp ${files_test_dir}/rotation_test.cpp
   DEPS omniloop::sdk ${CMAKE_DL_LIBS}
   LABELS plugin)
 target_compile_definitions(files_plugin_test PRIVATE

@@ -105,5 +105,10 @@ std::string readFile(const std::string& path);
 // A fresh empty directory under the build tree for one test.
 std::string scratchDir(const std::string& test_name);
 std::string jsonQuote(const std::string& s);
+// The offset in a default natural key "<16 hex fingerprint>:<offset>" (with `prefix` before
+// it, e.g. "offset:" for a missing key field); "<not an offset key: ...>" otherwise.
+std::string offsetOf(const std::string& key, const std::string& prefix = "");
+// The fingerprint part of such a key.
+std::string fingerprintOf(const std::string& key, const std::string& prefix = "");
 
 }  // namespace filestest

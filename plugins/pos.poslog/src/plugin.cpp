@@ -20,10 +20,17 @@ constexpr const char* kPoslogSourceSchema =
     R"( "timezone": {"type": "string", "default": "Z",)"
     R"( "description": "Offset of date-times written without one, e.g. +01:00."}}})";
 
+// What a till's transaction says about people: the customer and the employee at the till.
+// (Loyalty account, e-mail and phone are emitted as $identities, which the store pseudonymises.)
+constexpr const char* kPersonalFields[] = {"customer.id", "customer.first_name",
+                                           "customer.last_name", "operator_id"};
+
 }  // namespace
 
 OMNILOOP_PLUGIN("pos.poslog", "1.0.0",
-                OMNILOOP_SOURCE(omniloop::poslog::PoslogSource, "pos.poslog",
-                                "Reads ARTS/NRF POSLog XML (2.2, 6.0): one order.placed or "
-                                "order.returned event per completed retail transaction",
-                                kPoslogSourceSchema))
+                omniloop::sdk::withPersonalFields(
+                    OMNILOOP_SOURCE(omniloop::poslog::PoslogSource, "pos.poslog",
+                                    "Reads ARTS/NRF POSLog XML (2.2, 6.0): one order.placed or "
+                                    "order.returned event per completed retail transaction",
+                                    kPoslogSourceSchema),
+                    kPersonalFields))

@@ -23,9 +23,14 @@ void writeFile(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
 }
 
+// pos.poslog declares these personal: a pipeline must deal with them before the store.
+const std::string kStages =
+    "stages:\n  - map: { drop: [customer.first_name, customer.last_name] }\n"
+    "  - mask: { customer.id: hmac, operator_id: hmac }\n";
+
 std::string pipeline(const std::string& path, bool follow) {
   return "version: 1\nname: tills\nsource:\n  type: pos.poslog\n  with: { path: \"" + path +
-         "\", follow: " + (follow ? "true" : "false") + " }\nsink:\n  type: cdp\n";
+         "\", follow: " + (follow ? "true" : "false") + " }\n" + kStages + "sink:\n  type: cdp\n";
 }
 
 // Rows of `sql` as "a|b|c" strings.
@@ -180,7 +185,7 @@ TEST(Poslog, KilledAndRestartedEveryTransactionArrivesExactlyOnce) {
   writeFile(dir + "/in/a.xml", text);
   writeFile(dir + "/p.yaml",
             "version: 1\nname: tills\nsource:\n  type: pos.poslog\n  with: { path: \"" + dir +
-                "/in\" }\nsink:\n  type: cdp\nbatch: { size: 200 }\n");
+                "/in\" }\n" + kStages + "sink:\n  type: cdp\nbatch: { size: 200 }\n");
   const std::string db = dir + "/cdp.db";
   for (int kill = 0; kill < 3; ++kill) {
     runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", "sqlite:" + db},
@@ -213,12 +218,26 @@ TEST(Poslog, FinishedFilesMoveToDoneDirOnceCommitted) {
   writeFile(dir + "/in/t2.xml", kHead + transaction(2) + "</POSLog>\n");
   writeFile(dir + "/p.yaml",
             "version: 1\nname: tills\nsource:\n  type: pos.poslog\n  with: { path: \"" + dir +
-                "/in\", done_dir: \"" + dir + "/done\" }\nsink:\n  type: cdp\n");
+                "/in\", done_dir: \"" + dir + "/done\" }\n" + kStages + "sink:\n  type: cdp\n");
   ASSERT_EQ(run(dir).exit_code, 0);
   ASSERT_EQ(run(dir).exit_code, 0);  // the committed cursor lists both: they move now
   EXPECT_TRUE(fs::exists(dir + "/done/t1.xml"));
   EXPECT_TRUE(fs::exists(dir + "/done/t2.xml"));
   EXPECT_FALSE(fs::exists(dir + "/in/t1.xml"));
   EXPECT_EQ(query(dir + "/cdp.db", "SELECT count(*) FROM events").at(0), "2");
+  fs::remove_all(dir);
+}
+
+TEST(Poslog, APipelineThatLetsTheCustomersNameThroughIsRefused) {
+  const std::string dir = tempDir("poslog-personal");
+  writeFile(dir + "/p.yaml", "version: 1\nname: tills\nsource:\n  type: pos.poslog\n  with: { path: \"" + dir +
+                                 "\" }\nsink:\n  type: cdp\n");
+  const CommandResult r = runCommand({omniloopBin(), "validate", dir + "/p.yaml"},
+                                     {"OMNILOOP_PLUGIN_PATH=" + std::string(OMNILOOP_PLUGIN_DIR)});
+  EXPECT_EQ(r.exit_code, 2);
+  for (const char* field : {"customer.first_name", "customer.last_name", "customer.id", "operator_id"}) {
+    EXPECT_NE(r.out.find("personal field '" + std::string(field) + "' reaches sink"), std::string::npos)
+        << field << "\n" << r.out;
+  }
   fs::remove_all(dir);
 }

@@ -131,6 +131,24 @@ TEST(PipelineLoader, DefaultsApplyWhenOptionalKeysAreAbsent) {
   EXPECT_EQ(spec.queue_depth, 4u);
 }
 
+TEST(PipelineLoader, SinkClearIdentitiesNeedsAReason) {
+  const SimpleCatalog catalog = fakeCatalog();
+  const PipelineSpec spec = parsePipeline(
+      "version: 1\nname: p\nsource: { type: file.csv, with: { path: a } }\nsink: { type: cdp }\n"
+      "sinks:\n  crm:\n    type: file.jsonl\n"
+      "    clear_identities: \"the CRM import matches by e-mail\"\n    with: { path: o }\n",
+      "p.yaml", catalog);
+  ASSERT_EQ(spec.sinks.size(), 2u);
+  EXPECT_EQ(spec.sinks[0].clear_identities, "");  // pseudonymised unless a sink says why
+  EXPECT_EQ(spec.sinks[1].clear_identities, "the CRM import matches by e-mail");
+  const Diagnostic d = findError(
+      errorsOf("version: 1\nname: p\nsource: { type: file.csv, with: { path: a } }\nsink:\n"
+               "  type: file.jsonl\n  clear_identities: yes\n  with: { path: o }\n"),
+      "clear_identities");
+  EXPECT_EQ(d.mark.line, 6) << d.format();
+  EXPECT_NE(d.hint.find("reason"), std::string::npos) << d.format();
+}
+
 TEST(PipelineLoader, EmptyFileIsRejectedAtLineOne) {
   for (const char* text : {"", "# nothing but a comment\n", "---\n"}) {
     const auto diags = errorsOf(text);

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "config/identity_types.h"
 #include "config/loader.h"
 
 namespace omniloop::config {
@@ -155,6 +156,41 @@ TEST(DaemonConfig, BadValuesAreAllReported) {
   EXPECT_EQ(diags[2].hint, "known keys: level, format, file");
   EXPECT_EQ(diags[3].mark.line, 5);
   EXPECT_EQ(diags[3].hint, "write host:port, e.g. 127.0.0.1:8686");
+}
+
+// A typo in an identity type used to declare a new type and silently lose the guard.
+TEST(DaemonConfig, MisspeltIdentityTypeIsAnErrorWithItsPositionAndAHint) {
+  const auto diags = errorsOf(
+      "identity:\n"
+      "  types:\n"
+      "    emial: { max_per_profile: 1 }\n"
+      "    crm_id: { priority: 1 }\n"
+      "    shopify_customer_id: { priority: 2 }\n"
+      "    phone_2: { merge: false, custom: true }\n"
+      "  blocklist: [ \"walkin@example.com\", \"loyality_id:2000000000019\", \"shopify_customer_id:0\" ]\n");
+  ASSERT_EQ(diags.size(), 2u);
+  EXPECT_EQ(diags[0].mark.file, "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(diags[0].mark.line, 3);
+  EXPECT_EQ(diags[0].mark.column, 5);
+  EXPECT_NE(diags[0].message.find("unknown identity type 'emial'"), std::string::npos) << diags[0].message;
+  EXPECT_EQ(diags[0].hint.rfind("did you mean 'email'?", 0), 0u) << diags[0].hint;
+  EXPECT_NE(diags[0].hint.find("custom: true"), std::string::npos);
+  EXPECT_EQ(diags[1].mark.line, 7);
+  EXPECT_EQ(diags[1].mark.column, 38);
+  EXPECT_NE(diags[1].message.find("'loyality_id:...' names no identity type"), std::string::npos)
+      << diags[1].message;
+  EXPECT_EQ(diags[1].hint.rfind("did you mean 'loyalty_id'?", 0), 0u) << diags[1].hint;
+}
+
+TEST(DaemonConfig, NewIdentityTypesAndDefaultRegionAreAccepted) {
+  const DaemonConfig c = parseDaemonConfig(
+      "identity:\n  default_region: DE\n  types: { shopify_customer_id: { priority: 2 }, emails: { custom: true } }\n"
+      "  blocklist: [ \"emails:x@y.z\", \"n/a\" ]\n",
+      "omniloop.yaml");
+  EXPECT_NE(c.identity_json.find("\"default_region\":\"DE\""), std::string::npos) << c.identity_json;
+  const auto diags = errorsOf("identity: { default_region: Germany }\n");
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].mark.line, 1);
 }
 
 TEST(DaemonConfig, SyntaxErrorHasItsPosition) {

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "config/identity_types.h"
+
 namespace omniloop::identity {
 namespace {
 
@@ -30,6 +34,24 @@ TEST(IdentityConfig, DefaultsRankTypesAndMakePhonesAndDevicesWeak) {
   EXPECT_EQ(c.rule("mastodon").priority, 1000);
   EXPECT_TRUE(c.rule("mastodon").merge);
   EXPECT_EQ(c.rule("mastodon").max_per_profile, 0u);
+}
+
+// omniloop.yaml's typo check (config/daemon_config.cpp) knows the built-in types from this list.
+TEST(IdentityConfig, BuiltinTypeListMatchesTheDefaults) {
+  std::vector<std::string> listed(std::begin(config::kBuiltinIdentityTypes), std::end(config::kBuiltinIdentityTypes));
+  std::vector<std::string> defaults;
+  for (const TypeRule& r : defaultConfig().types) defaults.push_back(r.type);
+  std::sort(listed.begin(), listed.end());
+  std::sort(defaults.begin(), defaults.end());
+  EXPECT_EQ(listed, defaults);
+}
+
+TEST(IdentityConfig, DefaultRegionIsARegionWithANumberingPlan) {
+  EXPECT_EQ(parseConfig(R"({"default_region":"de"})").default_region, "DE");
+  EXPECT_EQ(parseConfig("{}").default_region, "");
+  EXPECT_EQ(errorOf(R"({"default_region":"XX"})"),
+            "identity.default_region: must be a two-letter region with a telephone numbering plan, such as DE or US");
+  EXPECT_EQ(parseConfig(R"({"types":{"emails":{"custom":true}}})").rule("emails").priority, 1000);
 }
 
 TEST(IdentityConfig, EmptyOrNullSectionGivesTheDefaults) {
@@ -77,7 +99,7 @@ TEST(IdentityConfig, RejectsEachMistakeNamingTheSetting) {
   EXPECT_EQ(errorOf(R"({"types":{"E-mail":{}}})"),
             "identity.types.E-mail: an identity type is lower-case letters, digits and '_', starting with a letter");
   EXPECT_EQ(errorOf(R"({"types":{"email":{"max":1}}})"),
-            "identity.types.email.max: unknown setting (use priority, max_per_profile or merge)");
+            "identity.types.email.max: unknown setting (use priority, max_per_profile, merge or custom)");
   EXPECT_EQ(errorOf(R"({"types":{"email":{"priority":0}}})"),
             "identity.types.email.priority: must be a whole number from 1 (strongest) upwards");
   EXPECT_EQ(errorOf(R"({"traits":{"ltv":{"where":{"channel":"pos"}}}})"),
@@ -92,7 +114,7 @@ TEST(IdentityConfig, RejectsEachMistakeNamingTheSetting) {
   EXPECT_EQ(errorOf(R"({"traits":{"ltv":{"sum":"total","where":{"store":"x"}}}})"),
             "identity.traits.ltv.where.store: unknown filter (use channel and/or type)");
   EXPECT_EQ(errorOf(R"({"colour":1})"),
-            "identity.colour: unknown setting (use types, blocklist, builtin_blocklist, traits, max_distinct)");
+            "identity.colour: unknown setting (use types, default_region, blocklist, builtin_blocklist, traits, max_distinct)");
   EXPECT_EQ(errorOf(R"({"blocklist":[true]})"), "identity.blocklist: holds values as text (quote numbers: \"0000000000\")");
 }
 

@@ -175,6 +175,24 @@ TEST(Executor, ResumesFromCommittedCursor) {
   EXPECT_EQ(c.values.front(), 9000);
 }
 
+TEST(Executor, FromStartIgnoresTheCommittedCursorAndCommitsANewOne) {
+  Collected c;
+  MemoryCheckpoints cp;
+  cp.cursor = "9000";
+  auto src = std::make_unique<CountingSource>(10000);
+  CountingSource* raw = src.get();
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  ExecutorOptions o = options();
+  o.from_start = true;
+  Executor ex(o, std::move(src), {}, std::move(sinks), &cp);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(raw->resumed_from, "");
+  ASSERT_EQ(c.values.size(), 10000u);
+  EXPECT_EQ(c.values.front(), 0);
+  EXPECT_EQ(cp.cursor, "10000");
+}
+
 TEST(Executor, EventIdsAreDeterministicAcrossRuns) {
   Collected a, b;
   for (Collected* c : {&a, &b}) {

@@ -178,6 +178,10 @@ TEST(MaskStage, GeneralizeDates) {
   EXPECT_EQ(text(x.e->find("birth_date")), "1984");
   EXPECT_EQ(text(x.e->find("joined")), "2023-11");
   EXPECT_EQ(text(x.e->find("bad")), "<null>");  // fail closed
+  ASSERT_EQ(x.batch.tallies().size(), 1u);
+  EXPECT_EQ(x.batch.tallies()[0].family, "mask_nulled");
+  EXPECT_EQ(x.batch.tallies()[0].label, "bad");
+  EXPECT_EQ(x.batch.tallies()[0].n, 1u);
 }
 
 TEST(MaskStage, GeneralizePostcodeKeepsTheOutwardPart) {

@@ -1,7 +1,10 @@
 #include "store/store.h"
 
 #include "store/migrations.h"
+#include "store/identity_rules.h"
 #include "store/sqlite_store.h"
+
+#include <map>
 #include "store_test_util.h"
 
 namespace omniloop::store::testing {
@@ -267,7 +270,7 @@ TEST_F(StoreTest, AGroupWritesEachTouchedProfileOnceWithTheSameResultAsABatchAtA
     for (int i = 0; i < 6; ++i) {
       event::Batch b;
       // The same two people in every batch, seen later each time; one new phone each.
-      add(b, "a" + std::to_string(i), {{"email", "ann@example.com"}, {"phone", "0151 1000 00" + std::to_string(i)}},
+      add(b, "a" + std::to_string(i), {{"email", "ann@example.com"}, {"phone", "0151 1000 000" + std::to_string(i)}},
           1700000000000000 + i * 1000000);
       add(b, "b" + std::to_string(i), {{"email", "bob@example.com"}}, 1700000000000000 + i * 2000000);
       b.cursor = "c" + std::to_string(i);
@@ -321,6 +324,53 @@ TEST_F(StoreTest, AFailedGroupCommitStopsEveryPipelineInItUntilItRestarts) {
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "3");
   EXPECT_EQ(raw.one("SELECT group_concat(cursor, ',') FROM (SELECT cursor FROM checkpoints ORDER BY 1)"),
             "p1,q1,r1");
+}
+
+// Every identity left out of an event is counted by reason; none disappears silently. The
+// two valid numbers were once dropped by a "sequential digits" rule.
+TEST_F(StoreTest, RejectedIdentitiesAreCountedByReasonAndValidPhonesAreKept) {
+  const identity::Blocklist blocklist(options_.identity, &hasher_, options_.normalize);
+  IdentityKeyer keyer(&hasher_, options_.normalize, &blocklist);
+  event::Batch b;
+  const std::string long_id(300, 'x');
+  std::vector<std::vector<IdentityKey>> keys;
+  for (const auto& [type, value] : std::vector<std::pair<std::string_view, std::string_view>>{
+           {"phone", "+49 30 1234567"},
+           {"phone", "+1 234 567 8901"},
+           {"phone", "(030) 123-4567"},  // national, default region: the first one again
+           {"phone", "12ab"},
+           {"phone", "0000000000"},
+           {"email", "jane.example.com"},
+           {"email", "noreply@shop.example"},
+           {"crm_id", " "},
+           {"loyalty_id", long_id}}) {
+    event::Event& e = add(b, std::string(type) + std::string(value), {{type, value}});
+    keys.emplace_back();
+    ASSERT_TRUE(keyer.storableKeys(e, b, keys.back()));
+  }
+  ASSERT_EQ(keys[0].size(), 1u);
+  ASSERT_EQ(keys[1].size(), 1u);
+  ASSERT_EQ(keys[2].size(), 1u);
+  EXPECT_EQ(keys[0][0].hash, hasher_.pseudonymize("phone", "+49301234567"));
+  EXPECT_EQ(keys[1][0].hash, hasher_.pseudonymize("phone", "+12345678901"));
+  EXPECT_EQ(keys[2][0].hash, keys[0][0].hash);
+  for (size_t i = 3; i < keys.size(); ++i) EXPECT_TRUE(keys[i].empty()) << i;
+  std::map<std::string, uint64_t> got;
+  for (const auto& [reason, n] : keyer.rejected()) got[std::string(reason)] = n;
+  EXPECT_EQ(got, (std::map<std::string, uint64_t>{{"blocklisted", 1},
+                                                  {"empty", 1},
+                                                  {"phone_invalid", 2},
+                                                  {"email_malformed", 1},
+                                                  {"too_long", 1}}));
+  EXPECT_EQ(keyer.blocked(), 1u);
+
+  IdentityKeyer no_region(&hasher_, privacy::NormalizeOptions{}, &blocklist);
+  std::vector<IdentityKey> none;
+  ASSERT_TRUE(no_region.storableKeys(add(b, "national", {{"phone", "030 1234567"}}), b, none));
+  EXPECT_TRUE(none.empty());
+  bool counted = false;
+  for (const auto& [reason, n] : no_region.rejected()) counted |= reason == "phone_without_region" && n == 1;
+  EXPECT_TRUE(counted);
 }
 
 }  // namespace
