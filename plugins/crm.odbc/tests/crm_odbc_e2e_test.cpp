@@ -149,7 +149,7 @@ class Crm {
     // Amy: non-ASCII names, three addresses (the work one opted out), two phones, an account.
     contact(uid("aaaaaaaa", 1), "2026-11-02 09:00:00", "Zoë", "Ångström-Łukasiewicz",
             ", phone_mobile, phone_work, birthdate, primary_address_city",
-            ", '+44 7700 900123', '+44 20 7946 0001', '1990-04-01', 'Kraków'");
+            ", '+44 7911 123456', '+44 20 7946 0001', '1990-04-01', 'Kraków'");
     email(1, uid("aaaaaaaa", 1), "Contacts", "amy.old@example.org", 0, 0, 0);
     email(2, uid("aaaaaaaa", 1), "Contacts", "amy@example.org", 1, 0, 0);
     email(3, uid("aaaaaaaa", 1), "Contacts", "amy.work@example.com", 0, 1, 0);
@@ -532,7 +532,7 @@ TEST(CrmOdbc, GenericQueryWithColumnMappingOverSqlite) {
       "werbung TEXT, geloescht INTEGER)");
   crm.exec(
       "INSERT INTO kunden VALUES ('K1', '2026-10-01 08:00:00', 'k1@example.de', "
-      "'+44 7700 900456', 'Jürgen', 'denied', 0), ('K2', '2026-10-01 08:00:00', NULL, NULL, "
+      "'+44 7911 123457', 'Jürgen', 'denied', 0), ('K2', '2026-10-01 08:00:00', NULL, NULL, "
       "NULL, NULL, NULL), ('K3', '2026-10-02 08:00:00', NULL, NULL, NULL, NULL, 1), "
       "(NULL, '2026-10-03 08:00:00', 'nokey@example.de', NULL, NULL, NULL, 0)");
   writeFile(dir + "/p.yaml",
