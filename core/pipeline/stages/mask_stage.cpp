@@ -327,7 +327,7 @@ class MaskStage final : public Stage {
     if (r.as == HmacAs::Email) {
       ok = privacy::normalizeEmail(t, normalized_);
     } else if (r.as == HmacAs::Phone) {
-      ok = privacy::normalizePhone(t, normalized_, r.region);
+      ok = phonesFor(r.region).normalize("phone", t, normalized_);
     }
     // Not a valid email / phone (or a generic field): hashed as trimmed text, same type.
     if (!ok && !privacy::normalizeGeneric(t, normalized_)) {
@@ -338,6 +338,19 @@ class MaskStage final : public Stage {
     v = Value::string(arena.copy(scratch_));
   }
 
+  // libphonenumber allocates on every parse: a bounded cache per region (the same numbers
+  // recur: one customer's calls) keeps the warm path allocation-free, as the store does.
+  privacy::IdentityNormalizer& phonesFor(std::string_view region) {
+    for (auto& [r, n] : phones_) {
+      if (r == region) return *n;
+    }
+    privacy::NormalizeOptions o;
+    o.default_region = std::string(region);
+    phones_.emplace_back(std::string(region), std::make_unique<privacy::IdentityNormalizer>(o));
+    return *phones_.back().second;
+  }
+
+  std::vector<std::pair<std::string, std::unique_ptr<privacy::IdentityNormalizer>>> phones_;
   std::vector<MaskRule> rules_;
   std::deque<std::string> strings_;
   std::string normalized_, scratch_, error_;

@@ -42,7 +42,7 @@ TEST(Retention, PolicyByNameWithDefaultAndDeadLetters) {
 TEST(SubjectIdentity, KnownTypeAndWellFormedValueOnly) {
   const std::vector<std::string> types = {"email", "phone"};
   EXPECT_EQ(parseSubjectIdentity("email:Jane@Example.com", types, {}).type, "email");
-  EXPECT_EQ(parseSubjectIdentity("phone:+44 7700 900123", types, {}).value, "+44 7700 900123");
+  EXPECT_EQ(parseSubjectIdentity("phone:+44 7911 123456", types, {}).value, "+44 7911 123456");
   EXPECT_EQ(parseSubjectIdentity("email:h1:0000:abc", types, {}).value,
             "h1:0000:abc");  // a pseudonym as is
   for (const char* bad : {"email", "email:", ":x", "fax:123", "email:jane", "phone:call me"}) {
