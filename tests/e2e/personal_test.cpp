@@ -6,12 +6,14 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sqlite3.h>
 #include <sys/socket.h>
 
 #include <regex>
 #include <set>
 
 #include "command.h"
+#include "tests/support/odbc_env.h"
 
 using namespace omniloop::testing;
 namespace fs = std::filesystem;
@@ -248,8 +250,10 @@ std::set<std::string> sampleValues() {
   for (std::sregex_iterator it(social.begin(), social.end(), handle), end; it != end; ++it) {
     v.insert((*it)[1].str());
   }
-  for (const char* s : {"Amelia", "Quartermaine", "Bruno", "Vasconcelos",
-                        "contact0@personal-plugin.example", "contact1@personal-plugin.example"}) {
+  for (const char* s :
+       {"Amelia", "Quartermaine", "Bruno", "Vasconcelos", "Philippa", "Featherstonehaugh",
+        "Quillfeather", "Barnaby", "Quillwright", "philippa@crm-sample.example",
+        "contact0@personal-plugin.example", "contact1@personal-plugin.example"}) {
     v.insert(s);
   }
   return v;
@@ -291,8 +295,9 @@ const char* kBadOrders =
     "\"total_price\":\"call Ophelia Brightwater\",\"email\":\"ophelia@leak-test.example\"}\n";
 
 // Shipped pipelines that follow their input: running, never done.
-const std::set<std::string> kFollowing = {"asterisk-cdr", "poslog-tills", "callcenter-asterisk",
-                                          "callcenter-connect", "webhook-json"};
+const std::set<std::string> kFollowing = {"asterisk-cdr",        "poslog-tills",
+                                          "callcenter-asterisk", "callcenter-connect",
+                                          "webhook-json",        "crm-suitecrm"};
 
 }  // namespace
 
@@ -335,6 +340,21 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
                                 "spool_dir: " + dir + "/webhook-spool");
       text = std::regex_replace(text, std::regex("secret_file: [^\\n]+"),
                                 "secret_file: " + dir + "/webhook.secret");
+    }
+    if (fs::path(f).stem() == "crm-suitecrm") {  // a sample SuiteCRM database over SQLite ODBC
+      const std::string crm_db = dir + "/suitecrm.db";
+      sqlite3* h = nullptr;
+      ASSERT_EQ(sqlite3_open(crm_db.c_str(), &h), SQLITE_OK);
+      const std::string sql =
+          readFile(sourceDir() + "/plugins/crm.odbc/tests/data/suitecrm-sample.sql");
+      EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+      sqlite3_close(h);
+      omniloop::testing::OdbcEnv::shared();  // ODBCSYSINI naming the SQLite driver, inherited
+      text = std::regex_replace(
+          text, std::regex("connection: [^\\n]+"),
+          "connection: \"Driver=" + std::string(omniloop::testing::OdbcEnv::kSqliteDriver) +
+              ";Database=" + crm_db + ";NoCreat=1\"");
+      text = std::regex_replace(text, std::regex("\\n +password_file: [^\\n]+"), "");
     }
     const std::string copy = dir + "/pipelines.d/" + fs::path(f).filename().string();
     writeFile(copy, text);
@@ -402,10 +422,10 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   EXPECT_NE(all_log.find("omniloopd"), std::string::npos) << all_log;
 
   std::set<std::string> values = sampleValues();
-  for (const char* s : {"Amélie", "Lindqvist", "amelie.lindqvist@example.se", "+46 70 123 45 67",
-                        "+46701234567", "C-0042-7", "op-17",
-                        "broken.record@leak-test.example", "+14155550143", "4155550143",
-                        "(415) 555-0143", "Ophelia", "Brightwater", "ophelia@leak-test.example"}) {
+  for (const char* s :
+       {"Amélie", "Lindqvist", "amelie.lindqvist@example.se", "+46 70 123 45 67", "+46701234567",
+        "C-0042-7", "op-17", "broken.record@leak-test.example", "+14155550143", "4155550143",
+        "(415) 555-0143", "Ophelia", "Brightwater", "ophelia@leak-test.example"}) {
     values.insert(s);
   }
   ASSERT_GT(values.size(), 30u);
