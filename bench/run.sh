@@ -61,6 +61,25 @@ sink:
   type: discard
 batch: { size: 4096 }
 YAML
+# Issue 11's privacy workload: a TC string decoded per event, then email and phone hmac'd.
+cat > "$work/privacy.yaml" <<YAML
+version: 1
+name: bench-privacy
+source:
+  type: file.jsonl
+  with: { path: $work/events-tcf.jsonl, key_field: event_id }
+stages:
+  - map:
+      rename: { customer.email: email, customer.phone: phone }
+      copy: { channel: \$channel, type: \$type }
+      time: { from: ts, format: unix }
+      cast: { score: int }
+  - consent: { require: [ads], tcf_field: tc_string, missing: keep }
+  - mask: { email: hmac, phone: { hmac: { as: phone, region: "+1" } } }
+sink:
+  type: discard
+batch: { size: 4096 }
+YAML
 cat > "$work/omniloop.yaml" <<YAML
 privacy:
   purposes:
@@ -120,6 +139,7 @@ echo
 run "jsonl -> map -> filter -> discard" discard
 run "jsonl -> map -> mask(hmac) -> discard" mask
 OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent(tcf) -> discard" consent
+OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent -> mask -> discard" privacy
 run "jsonl -> map -> filter -> sqlite" store
 run "jsonl -> map -> identify -> sqlite" identify
 if [ -n "${BENCH_PG_URI:-}" ]; then

@@ -9,6 +9,8 @@
 #include <cmath>
 #include <cstring>
 #include <deque>
+#include <functional>
+#include <unordered_map>
 
 #include "config/loader.h"
 #include "pipeline/stages/stage_build.h"
@@ -196,6 +198,7 @@ class MaskStage final : public Stage {
   Result process(event::Batch& batch) override {
     Arena& arena = batch.arena();
     batch_ = &batch;
+    hmac_caches_.resize(rules_.size());
     tokens_handed_ = false;
     for (Event& e : batch) {
       if (!e.live()) continue;
@@ -212,6 +215,7 @@ class MaskStage final : public Stage {
   Result processDeadLetters(event::Batch& batch) override {
     Arena& arena = batch.arena();
     batch_ = &batch;
+    hmac_caches_.resize(rules_.size());
     tokens_handed_ = false;
     for (Event& e : batch) {
       if (e.disposition != event::Disposition::DeadLetter || !e.raw.empty()) continue;
@@ -323,6 +327,21 @@ class MaskStage final : public Stage {
   void hmac(const MaskRule& r, Value& v, Arena& arena, std::array<char, 64>& buf) {
     const std::string_view t = textOf(v, buf);
     if (privacy::KeyedHasher::isPseudonym(t)) return;  // already masked upstream
+    // The same customers come back (orders, calls): a bounded cache per rule from the raw text
+    // to its pseudonym skips normalisation (libphonenumber) and the HMAC on a repeat.
+    HmacCache& cache = hmac_caches_[static_cast<size_t>(&r - rules_.data())];
+    if (const auto hit = cache.find(t); hit != cache.end()) {
+      v = hit->second.empty() ? Value::null() : Value::string(arena.copy(hit->second));
+      return;
+    }
+    if (cache.size() >= kHmacCacheEntries) cache.clear();
+    const std::string_view pseudonym = hmacUncached(r, t);
+    cache.emplace(std::string(t), std::string(pseudonym));
+    v = pseudonym.empty() ? Value::null() : Value::string(arena.copy(pseudonym));
+  }
+
+  // The pseudonym of `t` under rule `r` (in scratch_), or "" when it cannot be masked.
+  std::string_view hmacUncached(const MaskRule& r, std::string_view t) {
     bool ok = false;
     if (r.as == HmacAs::Email) {
       ok = privacy::normalizeEmail(t, normalized_);
@@ -330,13 +349,18 @@ class MaskStage final : public Stage {
       ok = phonesFor(r.region).normalize("phone", t, normalized_);
     }
     // Not a valid email / phone (or a generic field): hashed as trimmed text, same type.
-    if (!ok && !privacy::normalizeGeneric(t, normalized_)) {
-      v = Value::null();
-      return;
-    }
+    if (!ok && !privacy::normalizeGeneric(t, normalized_)) return {};
     hasher_->pseudonymizeInto(scratch_, r.hash_type, normalized_);
-    v = Value::string(arena.copy(scratch_));
+    return scratch_;
   }
+
+  struct CacheHash {
+    using is_transparent = void;
+    size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+  };
+  using HmacCache = std::unordered_map<std::string, std::string, CacheHash, std::equal_to<>>;
+  static constexpr size_t kHmacCacheEntries = 65536;
+  std::vector<HmacCache> hmac_caches_;
 
   // libphonenumber allocates on every parse: a bounded cache per region (the same numbers
   // recur: one customer's calls) keeps the warm path allocation-free, as the store does.
