@@ -317,6 +317,16 @@ TEST(Cli, RunResumesAfterARolledBackGroupAndDeadLettersTheFailingBatch) {
                          nullptr, nullptr, nullptr),
             SQLITE_OK)
       << sqlite3_errmsg(db);
+  // Every insert also does a little busy work, so the store is surely slower than the source
+  // and batches queue up behind the one being written (what group commit needs), whatever else
+  // the machine is doing.
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE TRIGGER slow BEFORE INSERT ON events BEGIN SELECT count(*) FROM "
+                         "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE "
+                         "x < 3000) SELECT x FROM c); END",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
 
   auto r = runCommand({omniloopBin(), "run", file, "--store", store, "--json", "--no-progress"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
