@@ -255,9 +255,30 @@ TEST(Cli, SigintDrainsCommitsAndResumesWithoutLossOrDuplicates) {
   writeFile(file, "version: 1\nname: s\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
                       "/in.jsonl, key_field: n }\nsink:\n  type: cdp\nbatch: { size: 256 }\n");
   const std::string store = "sqlite:" + dir + "/s.db";
+  // SIGINT once the run has committed something (a fixed delay lands before the first read on
+  // a loaded machine): poll the store's events, read-only.
+  const std::string db_path = dir + "/s.db";
+  auto stored = [&]() -> long {
+    sqlite3* db = nullptr;
+    long n = 0;
+    if (sqlite3_open_v2(db_path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
+      sqlite3_busy_timeout(db, 100);
+      sqlite3_stmt* st = nullptr;
+      if (sqlite3_prepare_v2(db, "SELECT count(*) FROM events", -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+      }
+      sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+  };
   auto first = runCommand({omniloopBin(), "run", file, "--store", store, "--json"}, {},
-                          [](pid_t pid) {
-                            std::this_thread::sleep_for(std::chrono::milliseconds(300));
+                          [&](pid_t pid) {
+                            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+                            while (stored() == 0 && std::chrono::steady_clock::now() < deadline) {
+                              std::this_thread::sleep_for(std::chrono::milliseconds(20));
+                            }
                             kill(pid, SIGINT);
                           });
   ASSERT_EQ(first.exit_code, 0) << first.err;
