@@ -8,6 +8,7 @@
 #include <regex>
 
 #include "command.h"
+#include "sqlite_query.h"
 
 using namespace omniloop::testing;
 namespace fs = std::filesystem;
@@ -17,24 +18,6 @@ namespace {
 void writeText(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path, std::ios::binary) << text;
-}
-
-std::string query(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) return "open failed";
-  sqlite3_stmt* st = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    out = std::string("error: ") + sqlite3_errmsg(db);
-  }
-  while (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
-    const unsigned char* text = sqlite3_column_text(st, 0);
-    out += text != nullptr ? reinterpret_cast<const char*>(text) : "NULL";
-    out += "\n";
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
 }
 
 TEST(AsteriskE2e, PluginsListsTheConnectorAndThePipelineValidates) {

@@ -6,29 +6,12 @@
 #include <regex>
 
 #include "command.h"
+#include "sqlite_query.h"
 
 using namespace omniloop::testing;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string query(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open(db_path.c_str(), &db) != SQLITE_OK) return "open failed";
-  sqlite3_stmt* st = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    out = std::string("error: ") + sqlite3_errmsg(db);
-  }
-  while (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
-    const unsigned char* text = sqlite3_column_text(st, 0);
-    out += text != nullptr ? reinterpret_cast<const char*>(text) : "NULL";
-    out += "\n";
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
 
 TEST(ConnectE2e, ListedValidatedAndRunToTheEnd) {
   auto p = runCommand({omniloopBin(), "plugins"});
