@@ -346,6 +346,7 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
       sqlite3* h = nullptr;
       ASSERT_EQ(sqlite3_open(crm_db.c_str(), &h), SQLITE_OK);
       const std::string sql =
+          readFile(sourceDir() + "/plugins/crm.odbc/sql/suitecrm-schema.sql") +
           readFile(sourceDir() + "/plugins/crm.odbc/tests/data/suitecrm-sample.sql");
       EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
       sqlite3_close(h);
