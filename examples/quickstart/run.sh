@@ -52,3 +52,5 @@ echo
 "$omniloop" profile --identity email:amy@demo.net --timeline 12 --config "$here/omniloop.yaml"
 ms=$(( $(date +%s%N) / 1000000 - start_ms ))
 printf '\nquickstart finished in %d.%03d s; the store is var/quickstart.db\n' $((ms / 1000)) $((ms % 1000))
+echo "every attribute (her calls' queue.wait_seconds, the till's items and tenders): add --json, e.g."
+echo "  build/bin/omniloop profile --identity email:amy@demo.net --json --config examples/quickstart/omniloop.yaml"
