@@ -211,7 +211,8 @@ std::set<std::string> sampleValues() {
   const std::regex email("[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]+");
   const std::regex digits("\\+?1?[0-9]{10}");
   for (const char* rel : {"/data/crm/salesforce-Accounts-Contacts.csv", "/data/pos/orders.jsonl",
-                          "/data/social/statuses.jsonl", "/data/call-center/Master.csv"}) {
+                          "/data/social/statuses.jsonl", "/data/call-center/Master.csv",
+                          "/data/crm/suitecrm-data.sql"}) {
     const std::string text = readFile(kQuickstart + rel);
     for (std::sregex_iterator it(text.begin(), text.end(), email), end; it != end; ++it) {
       std::string e = it->str();
@@ -244,6 +245,39 @@ std::set<std::string> sampleValues() {
   const std::regex clid("\"\"([A-Za-z][A-Za-z ]+)\"\"");
   for (std::sregex_iterator it(cdr.begin(), cdr.end(), clid), end; it != end; ++it) {
     v.insert((*it)[1].str());
+  }
+  // The SuiteCRM rows: phones as quoted values, first and last names of contacts and leads.
+  const std::string crm_sql = readFile(kQuickstart + "/data/crm/suitecrm-data.sql");
+  const std::regex sql_phone("'([+(]?[0-9][0-9 ().-]{8,16})'");
+  for (std::sregex_iterator it(crm_sql.begin(), crm_sql.end(), sql_phone), end; it != end; ++it) {
+    std::string d;
+    for (char ch : (*it)[1].str()) {
+      if (std::isdigit(static_cast<unsigned char>(ch))) d.push_back(ch);
+    }
+    phone(d);
+  }
+  const std::regex sql_name(
+      "INSERT INTO (?:contacts|leads) \\([^)]*\\) VALUES\\s*\\('[^']*', '[^']*', '[^']*', [01], "
+      "'([^']*)', '([^']*)'");
+  for (std::sregex_iterator it(crm_sql.begin(), crm_sql.end(), sql_name), end; it != end; ++it) {
+    for (int i : {1, 2}) {
+      if ((*it)[i].length() >= 3) v.insert((*it)[i].str());
+    }
+  }
+  // The tills' POSLog: the customer's phone and name, loyalty account, POS customer number.
+  const std::string poslog = readFile(kQuickstart + "/data/pos/tills/store12-2024-03.xml");
+  const std::regex xml(
+      "<(TelephoneNumber|FirstName|LastName|LoyaltyAccountID|CustomerID)>([^<]+)<");
+  for (std::sregex_iterator it(poslog.begin(), poslog.end(), xml), end; it != end; ++it) {
+    if ((*it)[1].str() == "TelephoneNumber") {
+      std::string d;
+      for (char ch : (*it)[2].str()) {
+        if (std::isdigit(static_cast<unsigned char>(ch))) d.push_back(ch);
+      }
+      phone(d);
+    } else if ((*it)[2].length() >= 3) {
+      v.insert((*it)[2].str());
+    }
   }
   const std::string social = readFile(kQuickstart + "/data/social/statuses.jsonl");
   const std::regex handle("\"username\":\"([^\"]+)\"");
@@ -295,9 +329,9 @@ const char* kBadOrders =
     "\"total_price\":\"call Ophelia Brightwater\",\"email\":\"ophelia@leak-test.example\"}\n";
 
 // Shipped pipelines that follow their input: running, never done.
-const std::set<std::string> kFollowing = {"asterisk-cdr",        "poslog-tills",
-                                          "callcenter-asterisk", "callcenter-connect",
-                                          "webhook-json",        "crm-suitecrm"};
+const std::set<std::string> kFollowing = {
+    "asterisk-cdr", "poslog-tills", "callcenter-asterisk", "callcenter-connect",
+    "webhook-json", "crm-suitecrm", "crm-suitecrm-odbc"};
 
 }  // namespace
 
@@ -326,8 +360,21 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
                                 std::regex_constants::format_first_only);
     } else {
       // The quickstart's own pipelines read the quickstart's data, relative to their file.
-      text = std::regex_replace(text, std::regex("path: \\.\\./data/"),
-                                "path: " + kQuickstart + "/data/");
+      text = std::regex_replace(text, std::regex("(path|queue_log): \\.\\./data/"),
+                                "$1: " + kQuickstart + "/data/");
+    }
+    if (fs::path(f).stem() == "crm-suitecrm-odbc") {  // the quickstart's SuiteCRM database, its DSN
+      const std::string crm_db = dir + "/quickstart-suitecrm.db";
+      sqlite3* h = nullptr;
+      ASSERT_EQ(sqlite3_open(crm_db.c_str(), &h), SQLITE_OK);
+      const std::string sql = readFile(sourceDir() + "/plugins/crm.odbc/sql/suitecrm-schema.sql") +
+                              readFile(kQuickstart + "/data/crm/suitecrm-data.sql");
+      EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+      sqlite3_close(h);
+      omniloop::testing::OdbcEnv::shared().addDsn(
+          "omniloop-quickstart-suitecrm",
+          "Driver=" + std::string(omniloop::testing::OdbcEnv::kSqliteDriver) +
+              "\nDatabase=" + crm_db + "\n");
     }
     if (fs::path(f).stem() == "callcenter-asterisk") {  // no queue_log in the sample data
       text = std::regex_replace(text, std::regex("\\n +queue_log: [^\\n]+"), "");
@@ -346,6 +393,7 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
       sqlite3* h = nullptr;
       ASSERT_EQ(sqlite3_open(crm_db.c_str(), &h), SQLITE_OK);
       const std::string sql =
+          readFile(sourceDir() + "/plugins/crm.odbc/sql/suitecrm-schema.sql") +
           readFile(sourceDir() + "/plugins/crm.odbc/tests/data/suitecrm-sample.sql");
       EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
       sqlite3_close(h);
