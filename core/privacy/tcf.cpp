@@ -27,45 +27,53 @@ struct Alphabet {
 constexpr Alphabet kAlphabet;
 
 // Reads bits, most significant first, from one segment. The constructor unpacks the segment's
-// base64url characters (validated by segmentChars) into bytes once, so a read is one unaligned
+// base64url characters into bytes once (noting whether each was base64), so a read is one unaligned
 // 64-bit load and two shifts instead of a loop over 6-bit characters (decoding a TC string per
 // event is on the consent stage's hot path). Every read checks the remaining length.
 class BitReader {
  public:
   BitReader(std::string_view chars, std::vector<uint8_t>& bytes) : size_(chars.size() * 6) {
     bytes.resize(size_ / 8 + 1 + 8);  // the last partial byte, then zeros for the 64-bit loads
+    uint8_t* out = bytes.data();      // a local pointer: stores through uint8_t* alias everything
+    uint32_t seen = 0;                // OR of every character's value: 0xFF marks a non-base64 one
     const auto value = [&](size_t i) -> uint32_t {
-      return kAlphabet.v[static_cast<unsigned char>(chars[i])];
+      const uint32_t v = kAlphabet.v[static_cast<unsigned char>(chars[i])];
+      seen |= v;
+      return v & 63U;
     };
     size_t o = 0;
     size_t i = 0;
     for (; i + 4 <= chars.size(); i += 4) {  // 4 characters are 3 bytes
       const uint32_t word = value(i) << 18 | value(i + 1) << 12 | value(i + 2) << 6 | value(i + 3);
-      bytes[o] = static_cast<uint8_t>(word >> 16);
-      bytes[o + 1] = static_cast<uint8_t>(word >> 8);
-      bytes[o + 2] = static_cast<uint8_t>(word);
+      out[o] = static_cast<uint8_t>(word >> 16);
+      out[o + 1] = static_cast<uint8_t>(word >> 8);
+      out[o + 2] = static_cast<uint8_t>(word);
       o += 3;
     }
     uint32_t acc = 0;
     unsigned have = 0;
-    for (const char c : chars.substr(i)) {
-      acc = (acc << 6) | kAlphabet.v[static_cast<unsigned char>(c)];
+    for (; i < chars.size(); ++i) {
+      acc = (acc << 6) | value(i);
       have += 6;
       if (have >= 8) {
         have -= 8;
-        bytes[o++] = static_cast<uint8_t>(acc >> have);
+        out[o++] = static_cast<uint8_t>(acc >> have);
         acc &= (1U << have) - 1U;
       }
     }
-    if (have > 0) bytes[o++] = static_cast<uint8_t>(acc << (8 - have));
+    if (have > 0) out[o++] = static_cast<uint8_t>(acc << (8 - have));
     std::fill(bytes.begin() + static_cast<std::ptrdiff_t>(o), bytes.end(), 0);
-    data_ = bytes.data();
+    data_ = out;
+    base64_ = (seen & 0x80U) == 0;
   }
 
+  // False when a character was not base64url (the caller finds which, for the message).
+  bool base64() const { return base64_; }
   size_t position() const { return pos_; }
   size_t remaining() const { return size_ - pos_; }
 
-  bool read(unsigned n, uint64_t& out, std::string& error, const char* what) {
+  [[gnu::always_inline]] bool read(unsigned n, uint64_t& out, std::string& error,
+                                   const char* what) {
     if (n > remaining()) [[unlikely]] {
       return truncated(n, error, what);
     }
@@ -97,6 +105,7 @@ class BitReader {
 
   const uint8_t* data_ = nullptr;
   size_t size_;
+  bool base64_ = true;
   size_t pos_ = 0;
 };
 
@@ -304,19 +313,10 @@ bool readSegment(BitReader& r, Segment& s, std::string& error) {
   }
 }
 
-// The segment's characters without trailing '=' padding; false when a character is not base64.
+// The segment's characters without trailing '=' padding; false when nothing is left.
 bool segmentChars(std::string_view seg, std::string_view& chars, size_t index, std::string& error) {
   size_t n = seg.size();
   while (n > 0 && seg[n - 1] == '=') --n;
-  uint8_t any = 0;  // 0xFF marks a non-base64 character: OR them all, search only on failure
-  for (size_t i = 0; i < n; ++i) any |= kAlphabet.v[static_cast<unsigned char>(seg[i])];
-  for (size_t i = 0; any == 0xFF && i < n; ++i) {
-    if (kAlphabet.v[static_cast<unsigned char>(seg[i])] == 0xFF) {
-      error = "segment " + std::to_string(index + 1) + ": character " + std::to_string(i + 1) +
-              " is not base64url";
-      return false;
-    }
-  }
   if (n == 0) {
     error = "segment " + std::to_string(index + 1) + " is empty";
     return false;
@@ -391,6 +391,13 @@ bool decode(std::string_view text, TcString& out, std::string& error) {
     std::string_view chars;
     if (!segmentChars(text.substr(start, dot - start), chars, index, error)) return false;
     BitReader r(chars, out.scratch);
+    if (!r.base64()) {
+      size_t bad = 0;
+      while (kAlphabet.v[static_cast<unsigned char>(chars[bad])] != 0xFF) ++bad;
+      error = "segment " + std::to_string(index + 1) + ": character " + std::to_string(bad + 1) +
+              " is not base64url";
+      return false;
+    }
     if (index == 0) {
       if (!readCore(r, out, error)) return false;
     } else {
