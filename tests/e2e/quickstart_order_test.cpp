@@ -42,14 +42,16 @@ std::vector<std::string> quickstartPipelines(const fs::path& dir) {
 std::string partition(const std::string& db) {
   std::map<std::string, std::set<std::string>> ids, events;
   std::map<std::string, std::string> traits;
-  std::stringstream rows(query(db,
-                               "SELECT lower(hex(profile_id)) || '|' || type || ':' || lower(hex(hash)) "
-                               "FROM identities"));
+  std::stringstream rows(
+      query(db,
+            "SELECT lower(hex(profile_id)) || '|' || type || ':' || lower(hex(hash)) "
+            "FROM identities"));
   for (std::string line; std::getline(rows, line);) {
     const size_t bar = line.find('|');
     ids[line.substr(0, bar)].insert(line.substr(bar + 1));
   }
-  std::stringstream evs(query(db, "SELECT coalesce(lower(hex(profile_id)), '-') || '|' || lower(hex(id)) FROM events"));
+  std::stringstream evs(query(
+      db, "SELECT coalesce(lower(hex(profile_id)), '-') || '|' || lower(hex(id)) FROM events"));
   for (std::string line; std::getline(evs, line);) {
     const size_t bar = line.find('|');
     events[line.substr(0, bar)].insert(line.substr(bar + 1));
@@ -100,13 +102,15 @@ class QuickstartOrder : public ::testing::Test {
     next.push_back(pipeline);
     if (!prefix.empty()) {
       for (const char* suffix : {"", "-wal"}) {
-        if (fs::exists(storePath(prefix) + suffix)) fs::copy_file(storePath(prefix) + suffix, storePath(next) + suffix);
+        if (fs::exists(storePath(prefix) + suffix))
+          fs::copy_file(storePath(prefix) + suffix, storePath(next) + suffix);
       }
     }
-    const CommandResult r =
-        runCommand({omniloopBin(), "run", quickstart_ + "/pipelines/" + pipeline + ".yaml", "--config",
-                    quickstart_ + "/omniloop.yaml", "--store", "sqlite:" + storePath(next), "--no-progress"});
-    EXPECT_EQ(r.exit_code, 0) << pipeline << " after " << prefix.size() << " others\n" << r.out << r.err;
+    const CommandResult r = runCommand(
+        {omniloopBin(), "run", quickstart_ + "/pipelines/" + pipeline + ".yaml", "--config",
+         quickstart_ + "/omniloop.yaml", "--store", "sqlite:" + storePath(next), "--no-progress"});
+    EXPECT_EQ(r.exit_code, 0) << pipeline << " after " << prefix.size() << " others\n"
+                              << r.out << r.err;
     return r.exit_code == 0;
   }
 

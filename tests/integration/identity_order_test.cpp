@@ -81,7 +81,8 @@ Scenario generate(uint64_t seed, bool conflicts) {
     if (pick(2) == 0) p.strong.push_back({"email", "p" + n + "b@example.org"});
     if (pick(2) == 0) p.strong.push_back({"crm_id", "C" + n});
     // Two emails never share an event (one value per type): a loyalty id links them.
-    if (p.strong.size() == 2 && p.strong.back().type == "email") p.strong.push_back({"loyalty_id", "L" + n});
+    if (p.strong.size() == 2 && p.strong.back().type == "email")
+      p.strong.push_back({"loyalty_id", "L" + n});
     p.weak.push_back({"device_id", "dev-" + n});
     if (pick(2) == 0) p.weak.push_back({"cookie", "ck-" + n});
     s.people.push_back(std::move(p));
@@ -119,11 +120,14 @@ Scenario generate(uint64_t seed, bool conflicts) {
     // Every person's strong identifiers linked (an event holds one value per type: each email
     // with the person's first other strong identifier), so they are one person's; then events
     // showing a random part of what they use: strong and weak, or weak only.
-    const auto anchor = std::find_if(p.strong.begin(), p.strong.end(), [](const Id& x) { return x.type != "email"; });
+    const auto anchor = std::find_if(p.strong.begin(), p.strong.end(),
+                                     [](const Id& x) { return x.type != "email"; });
     if (anchor != p.strong.end()) {
       for (const Id& x : p.strong) {
-        if (x.type == "email") add(i, {x, *anchor});
-        else if (&x != &*anchor) add(i, {p.strong.front(), x});
+        if (x.type == "email")
+          add(i, {x, *anchor});
+        else if (&x != &*anchor)
+          add(i, {p.strong.front(), x});
       }
     } else {
       add(i, {p.strong.front()});
@@ -137,12 +141,14 @@ Scenario generate(uint64_t seed, bool conflicts) {
         if (pick(2) == 0) ids.push_back(w);
       }
       if (ids.empty()) ids.push_back(p.weak[pick(static_cast<int>(p.weak.size()))]);
-      if (!weak_only && pick(4) == 0) ids.push_back(p.strong[pick(static_cast<int>(p.strong.size()))]);
+      if (!weak_only && pick(4) == 0)
+        ids.push_back(p.strong[pick(static_cast<int>(p.strong.size()))]);
       // One value per type (as $identities.<type> holds one).
       std::shuffle(ids.begin(), ids.end(), rng);
       std::vector<Id> one_per_type;
       for (const Id& x : ids) {
-        if (std::none_of(one_per_type.begin(), one_per_type.end(), [&](const Id& y) { return y.type == x.type; })) {
+        if (std::none_of(one_per_type.begin(), one_per_type.end(),
+                         [&](const Id& y) { return y.type == x.type; })) {
           one_per_type.push_back(x);
         }
       }
@@ -183,7 +189,8 @@ void appendCanonical(std::string& out, const config::JsonValue& v) {
     case Kind::Object: {
       std::vector<const std::pair<std::string, config::JsonValue>*> members;
       for (const auto& m : v.members) members.push_back(&m);
-      std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
+      std::sort(members.begin(), members.end(),
+                [](auto* a, auto* b) { return a->first < b->first; });
       out += '{';
       for (size_t i = 0; i < members.size(); ++i) {
         if (i > 0) out += ',';
@@ -202,8 +209,11 @@ void appendCanonical(std::string& out, const config::JsonValue& v) {
       out += ']';
       return;
     case Kind::Int:
-    case Kind::Double: config::appendJsonNumber(out, v.asDouble()); return;
-    default: config::appendJson(out, v);
+    case Kind::Double:
+      config::appendJsonNumber(out, v.asDouble());
+      return;
+    default:
+      config::appendJson(out, v);
   }
 }
 std::string canonical(std::string_view json) {
@@ -214,10 +224,10 @@ std::string canonical(std::string_view json) {
 
 // What a store holds, with profiles named by their sorted identities instead of their ids.
 struct Outcome {
-  std::map<std::string, std::set<Id>> profiles;       // profile id -> its identities
-  std::map<std::string, std::string> event_profile;   // event key -> profile id
-  std::map<std::string, std::string> traits;          // profile id -> canonical traits
-  std::string dump;                                   // everything, with profile ids (same order)
+  std::map<std::string, std::set<Id>> profiles;      // profile id -> its identities
+  std::map<std::string, std::string> event_profile;  // event key -> profile id
+  std::map<std::string, std::string> traits;         // profile id -> canonical traits
+  std::string dump;                                  // everything, with profile ids (same order)
 
   // A profile's name: its identities ("" for a profile without any).
   std::string nameOf(const std::string& profile) const {
@@ -293,10 +303,11 @@ class IdentityOrder : public ::testing::TestWithParam<BackendKind> {
       store.reset();
 
       std::map<std::string, Id> clear;  // pseudonym -> identity
-      for (const auto& [id, _] : s.owners) clear.emplace(hasher_.pseudonymize(id.type, id.value), id);
+      for (const auto& [id, _] : s.owners)
+        clear.emplace(hasher_.pseudonymize(id.type, id.value), id);
       auto raw = fx.raw();
-      std::stringstream ids(raw->all("SELECT type, " + fx.hashText("hash") + ", " + fx.idText("profile_id") +
-                                     " FROM identities ORDER BY 1, 2"));
+      std::stringstream ids(raw->all("SELECT type, " + fx.hashText("hash") + ", " +
+                                     fx.idText("profile_id") + " FROM identities ORDER BY 1, 2"));
       for (std::string line; std::getline(ids, line);) {
         const size_t a = line.find('|'), b = line.rfind('|');
         const std::string hash = line.substr(a + 1, b - a - 1), profile = line.substr(b + 1);
@@ -305,12 +316,14 @@ class IdentityOrder : public ::testing::TestWithParam<BackendKind> {
         if (it != clear.end()) out.profiles[profile].insert(it->second);
         out.dump += line + "\n";
       }
-      std::stringstream evs(raw->all("SELECT " + fx.idText("id") + ", " + fx.idText("profile_id") + " FROM events"));
+      std::stringstream evs(
+          raw->all("SELECT " + fx.idText("id") + ", " + fx.idText("profile_id") + " FROM events"));
       for (std::string line; std::getline(evs, line);) {
         const size_t a = line.find('|');
         out.event_profile[key_of[line.substr(0, a)]] = line.substr(a + 1);
       }
-      std::stringstream ps(raw->all("SELECT " + fx.idText("id") + ", traits FROM profiles ORDER BY 1"));
+      std::stringstream ps(
+          raw->all("SELECT " + fx.idText("id") + ", traits FROM profiles ORDER BY 1"));
       for (std::string line; std::getline(ps, line);) {
         const size_t a = line.find('|');
         out.traits[line.substr(0, a)] = canonical(line.substr(a + 1));
@@ -347,15 +360,16 @@ class IdentityOrder : public ::testing::TestWithParam<BackendKind> {
           last_at = e->at;
         }
       }
-      std::string json = "{\"event_count\":" + std::to_string(events.size()) + ",\"events_by_channel\":{";
+      std::string json =
+          "{\"event_count\":" + std::to_string(events.size()) + ",\"events_by_channel\":{";
       std::string channels;
       for (const auto& [ch, n] : by_channel) {
         if (json.back() != '{') json += ',';
         json += "\"" + ch + "\":" + std::to_string(n);
         channels += (channels.empty() ? "\"" : ",\"") + ch + "\"";
       }
-      json += "},\"total\":" + std::to_string(total) + ",\"last_channel\":\"" + last + "\",\"channels\":[" +
-              channels + "]}";
+      json += "},\"total\":" + std::to_string(total) + ",\"last_channel\":\"" + last +
+              "\",\"channels\":[" + channels + "]}";
       auto t = o.traits.find(profile);
       ASSERT_NE(t, o.traits.end()) << "events point at a missing profile " << profile;
       EXPECT_EQ(t->second, canonical(json)) << o.nameOf(profile);
@@ -372,7 +386,8 @@ class IdentityOrder : public ::testing::TestWithParam<BackendKind> {
 // Without conflicts: the components of the events' identities, in every order.
 TEST_P(IdentityOrder, WithoutConflictsEveryOrderAndBatchingGivesTheComponents) {
   const bool pg = GetParam() != BackendKind::SqliteFile;
-  const std::vector<uint64_t> seeds = pg ? std::vector<uint64_t>{11, 12, 13} : std::vector<uint64_t>{1, 2, 3, 4, 5, 6};
+  const std::vector<uint64_t> seeds =
+      pg ? std::vector<uint64_t>{11, 12, 13} : std::vector<uint64_t>{1, 2, 3, 4, 5, 6};
   const int orders = pg ? 3 : 5;
   for (uint64_t seed : seeds) {
     SCOPED_TRACE("seed " + std::to_string(seed));
@@ -394,12 +409,14 @@ TEST_P(IdentityOrder, WithoutConflictsEveryOrderAndBatchingGivesTheComponents) {
       for (const auto& [_, ids] : o.profiles) got.insert(ids);
       std::set<std::set<Id>> want;
       for (const auto& [_, ids] : expected_ids) want.insert(ids);
-      EXPECT_EQ(got, want) << "seed " << seed << " order " << k << ": profiles are not the components\n"
+      EXPECT_EQ(got, want) << "seed " << seed << " order " << k
+                           << ": profiles are not the components\n"
                            << o.partition();
       for (const GenEvent& e : s.events) {
         const std::string& profile = o.event_profile.at(e.key);
         for (const Id& id : e.ids) {
-          EXPECT_TRUE(o.profiles[profile].count(id)) << "seed " << seed << " " << e.key << " " << id.text();
+          EXPECT_TRUE(o.profiles[profile].count(id))
+              << "seed " << seed << " " << e.key << " " << id.text();
         }
       }
       expectTraitsFoldEvents(s, o);
@@ -417,7 +434,8 @@ TEST_P(IdentityOrder, WithoutConflictsEveryOrderAndBatchingGivesTheComponents) {
 // people away from every conflict are still one profile each.
 TEST_P(IdentityOrder, WithConflictsNoFusionNoBrokenLimitAndDeterministicPerOrder) {
   const bool pg = GetParam() != BackendKind::SqliteFile;
-  const std::vector<uint64_t> seeds = pg ? std::vector<uint64_t>{21, 22} : std::vector<uint64_t>{31, 32, 33, 34, 35};
+  const std::vector<uint64_t> seeds =
+      pg ? std::vector<uint64_t>{21, 22} : std::vector<uint64_t>{31, 32, 33, 34, 35};
   for (uint64_t seed : seeds) {
     SCOPED_TRACE("seed " + std::to_string(seed));
     const Scenario s = generate(seed, true);
@@ -440,7 +458,8 @@ TEST_P(IdentityOrder, WithConflictsNoFusionNoBrokenLimitAndDeterministicPerOrder
           people.insert(s.owners.at(id).begin(), s.owners.at(id).end());
           crm_ids += id.type == "crm_id";
         }
-        EXPECT_LE(people.size(), 1u) << "seed " << seed << ": two people fused: " << a.nameOf(profile);
+        EXPECT_LE(people.size(), 1u)
+            << "seed " << seed << ": two people fused: " << a.nameOf(profile);
         EXPECT_LE(crm_ids, 1) << "seed " << seed << ": crm_id limit broken: " << a.nameOf(profile);
       }
       // People away from every conflict: each component of their identities is one profile.
@@ -453,7 +472,8 @@ TEST_P(IdentityOrder, WithConflictsNoFusionNoBrokenLimitAndDeterministicPerOrder
           }
         }
         for (const auto& [root, profiles] : where) {
-          EXPECT_EQ(profiles.size(), 1u) << "seed " << seed << ": person " << p << " split\n" << a.partition();
+          EXPECT_EQ(profiles.size(), 1u) << "seed " << seed << ": person " << p << " split\n"
+                                         << a.partition();
         }
       }
       if (::testing::Test::HasFailure()) return;
@@ -461,7 +481,8 @@ TEST_P(IdentityOrder, WithConflictsNoFusionNoBrokenLimitAndDeterministicPerOrder
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Backends, IdentityOrder, ::testing::Values(BackendKind::SqliteFile, BackendKind::Postgres),
+INSTANTIATE_TEST_SUITE_P(Backends, IdentityOrder,
+                         ::testing::Values(BackendKind::SqliteFile, BackendKind::Postgres),
                          [](const auto& info) { return kindName(info.param); });
 
 }  // namespace
