@@ -44,6 +44,9 @@ std::map<std::string, std::string> parseLinkHeader(std::string_view header) {
     size_t end = header.find('<', close);  // the next link starts with '<'
     if (end == std::string_view::npos) end = header.size();
     std::string_view params = header.substr(close + 1, end - close - 1);
+    while (!params.empty() && (params.back() == ',' || params.back() == ' ' || params.back() == '\t')) {
+      params.remove_suffix(1);  // the comma before the next link
+    }
     pos = end;
     // ; rel="next" (quoted or not; several space-separated relation types allowed)
     while (!params.empty()) {
