@@ -134,7 +134,10 @@ std::optional<Url> parseBaseUrl(std::string_view url) {
   } else {
     const size_t colon = authority.rfind(':');
     u.host = lower(authority.substr(0, colon));
-    if (colon != std::string_view::npos) port_text = authority.substr(colon + 1);
+    if (colon != std::string_view::npos) {
+      port_text = authority.substr(colon + 1);
+      if (port_text.empty()) return std::nullopt;  // "host:" without its port
+    }
   }
   if (u.host.empty()) return std::nullopt;
   if (!port_text.empty()) {
