@@ -12,6 +12,7 @@
 
 #include "command.h"
 #include "fake_mastodon.h"
+#include "mastodon_server.h"
 #include "sqlite_query.h"
 
 using namespace omniloop::testing;
@@ -153,6 +154,44 @@ TEST(MastodonE2e, KilledTwiceAndRestartedEveryNotificationArrivesOnce) {
   const auto rs = m.requests();
   ASSERT_FALSE(rs.empty());
   EXPECT_EQ(rs[0].target.find("min_id=0"), std::string::npos) << rs[0].target;  // resumed
+}
+
+// The quickstart's social pipeline against its recorded API pages (serve.py): Amy's profile,
+// found by the email of the CRM, shows her mentions, follow and favourite; her direct message
+// and other people's notifications are not on it.
+TEST(MastodonE2e, QuickstartServerFeedsAmysProfileWithHerMentions) {
+  QuickstartMastodonServer server;
+  ASSERT_FALSE(server.url().empty()) << "examples/quickstart/mastodon/serve.py did not start";
+  const std::string quickstart = sourceDir() + "/examples/quickstart";
+  const std::string dir = tempDir("mastodon-quickstart");
+  const std::string store = "sqlite:" + dir + "/q.db";
+  auto validate = runCommand({omniloopBin(), "validate", quickstart + "/mastodon/social-mastodon.yaml"});
+  EXPECT_EQ(validate.exit_code, 0) << validate.out << validate.err;
+  auto crm = runCommand({omniloopBin(), "run", quickstart + "/pipelines/crm-contacts.yaml",
+                         "--store", store, "--no-progress"});
+  ASSERT_EQ(crm.exit_code, 0) << crm.out << crm.err;
+  auto social = runCommand({omniloopBin(), "run", quickstart + "/mastodon/social-mastodon.yaml",
+                            "--store", store, "--stop-when-idle", "--json", "--no-progress"},
+                           {server.env()});
+  ASSERT_EQ(social.exit_code, 0) << social.out << social.err;
+  EXPECT_EQ(readCount(social.out), 8) << social.out;  // 7 notifications - 1 direct + 2 posts
+  auto p = runCommand({omniloopBin(), "profile", "--identity", "email:amy@demo.net", "--json",
+                       "--timeline", "20", "--store", store});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  size_t mentions = 0;
+  for (size_t at = p.out.find("social.mentioned"); at != std::string::npos;
+       at = p.out.find("social.mentioned", at + 1)) {
+    ++mentions;
+  }
+  EXPECT_EQ(mentions, 2u) << p.out;  // her two public mentions; the direct one is skipped
+  EXPECT_NE(p.out.find("social.followed"), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("social.favourited"), std::string::npos) << p.out;
+  EXPECT_EQ(p.out.find("social.reblogged"), std::string::npos) << p.out;  // Mike's boost
+  EXPECT_NE(p.out.find("\"channel\":\"crm\""), std::string::npos) << p.out;
+  EXPECT_NE(p.out.find("\"type\":\"mastodon\""), std::string::npos) << p.out;
+  for (const char* clear : {"amytaylor", "Amy Taylor", "Loving my new cap", "order number"}) {
+    EXPECT_EQ(p.out.find(clear), std::string::npos) << clear;
+  }
 }
 
 }  // namespace

@@ -13,4 +13,4 @@ find_package(SQLite3 REQUIRED)
 omniloop_test(NAME mastodon_e2e_test SOURCES ${mastodon_test_dir}/mastodon_e2e_test.cpp
               DEPS SQLite::SQLite3 Poco::Net Poco::Foundation LABELS e2e TIMEOUT 300)
 target_include_directories(mastodon_e2e_test PRIVATE ${PROJECT_SOURCE_DIR}/tests/e2e ${mastodon_test_dir})
-add_dependencies(mastodon_e2e_test omniloop omniloop_plugin_social_mastodon)
+add_dependencies(mastodon_e2e_test omniloop omniloop_plugin_social_mastodon omniloop_plugin_omniloop_files)
