@@ -44,7 +44,8 @@ std::map<std::string, std::string> parseLinkHeader(std::string_view header) {
     size_t end = header.find('<', close);  // the next link starts with '<'
     if (end == std::string_view::npos) end = header.size();
     std::string_view params = header.substr(close + 1, end - close - 1);
-    while (!params.empty() && (params.back() == ',' || params.back() == ' ' || params.back() == '\t')) {
+    while (!params.empty() &&
+           (params.back() == ',' || params.back() == ' ' || params.back() == '\t')) {
       params.remove_suffix(1);  // the comma before the next link
     }
     pos = end;
@@ -75,7 +76,9 @@ std::map<std::string, std::string> parseLinkHeader(std::string_view header) {
   return out;
 }
 
-bool isNumericId(std::string_view id) { return allDigits(id); }
+bool isNumericId(std::string_view id) {
+  return allDigits(id);
+}
 
 int compareIds(std::string_view a, std::string_view b) {
   auto strip = [](std::string_view s) {

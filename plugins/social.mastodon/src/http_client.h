@@ -13,7 +13,7 @@ struct HttpResponse {
   // 0 when no HTTP answer arrived (connection refused, timeout, TLS failure): see `error`.
   long status = 0;
   bool timed_out = false;
-  std::string error;                          // libcurl's message when status == 0
+  std::string error;                           // libcurl's message when status == 0
   std::map<std::string, std::string> headers;  // names in lower case; last one wins
   std::string body;
 

@@ -49,7 +49,8 @@ std::string readToken(const std::string& path) {
 std::string trimToken(std::string t, const std::string& where) {
   const auto b = t.find_first_not_of(" \t\r\n");
   if (b == std::string::npos) {
-    throw sdk::Error(std::string(kKind) + ": " + where + " is empty; put the account's access token there");
+    throw sdk::Error(std::string(kKind) + ": " + where +
+                     " is empty; put the account's access token there");
   }
   t = t.substr(b, t.find_last_not_of(" \t\r\n") - b + 1);
   for (const char c : t) {
@@ -136,7 +137,8 @@ MastodonSource::MastodonSource(const sdk::Config& config)
   }
 
   notification_types_ = config.strings("notification_types");
-  if (notification_types_.empty()) notification_types_ = {"mention", "favourite", "reblog", "follow"};
+  if (notification_types_.empty())
+    notification_types_ = {"mention", "favourite", "reblog", "follow"};
   std::vector<std::string> vis = config.strings("visibility");
   if (vis.empty()) vis = {"public", "unlisted"};
   visibility_.insert(vis.begin(), vis.end());
@@ -148,7 +150,8 @@ MastodonSource::MastodonSource(const sdk::Config& config)
   std::vector<std::string> streams = config.strings("streams");
   if (streams.empty()) streams = {"notifications", "statuses"};
   for (const std::string& s : streams) {
-    if (std::any_of(streams_.begin(), streams_.end(), [&](const Stream& x) { return x.name == s; })) {
+    if (std::any_of(streams_.begin(), streams_.end(),
+                    [&](const Stream& x) { return x.name == s; })) {
       continue;
     }
     Stream st;
@@ -314,7 +317,8 @@ std::string MastodonSource::pageUrl(const Stream& s) const {
     for (const std::string& t : notification_types_) url += "&types%5B%5D=" + urlEncode(t);
   } else {
     limit = std::min<int64_t>(limit, 40);  // the statuses endpoint's maximum
-    url += "/api/v1/accounts/" + urlEncode(account_id_) + "/statuses?limit=" + std::to_string(limit);
+    url +=
+        "/api/v1/accounts/" + urlEncode(account_id_) + "/statuses?limit=" + std::to_string(limit);
   }
   // min_id: the page immediately newer than the cursor (0: the oldest the server keeps).
   return url + "&min_id=" + (s.cursor.empty() ? std::string("0") : s.cursor);

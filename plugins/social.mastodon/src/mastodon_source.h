@@ -40,9 +40,9 @@ class MastodonSource : public sdk::SourceBase {
   };
   struct Stream {
     Kind kind;
-    std::string name;        // "notifications" | "statuses" (the cursor's keys)
-    std::string cursor;      // the last emitted id; empty: from the oldest the server keeps
-    std::string next_url;    // the Link header's rel="prev" of the last page, when usable
+    std::string name;      // "notifications" | "statuses" (the cursor's keys)
+    std::string cursor;    // the last emitted id; empty: from the oldest the server keeps
+    std::string next_url;  // the Link header's rel="prev" of the last page, when usable
     std::deque<Pending> pending;
     bool caught_up = false;  // an empty page since the last poll started
     int bad_pages = 0;       // consecutive pages that were not a JSON array

@@ -63,8 +63,7 @@ struct Request {
 
 class FakeMastodon {
  public:
-  explicit FakeMastodon(std::string token = "test-token-s3cr3t-value")
-      : token_(std::move(token)) {
+  explicit FakeMastodon(std::string token = "test-token-s3cr3t-value") : token_(std::move(token)) {
     Poco::Net::ServerSocket socket(Poco::Net::SocketAddress("127.0.0.1", 0));
     port_ = socket.address().port();
     auto* params = new Poco::Net::HTTPServerParams;
@@ -152,8 +151,7 @@ class FakeMastodon {
   }
 
   void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
-    Request log{std::chrono::steady_clock::now(), req.getURI(),
-                req.get("Authorization", ""), 0};
+    Request log{std::chrono::steady_clock::now(), req.getURI(), req.get("Authorization", ""), 0};
     const Poco::URI uri(req.getURI());
     const std::string path = uri.getPath();
     std::optional<Fault> fault;
@@ -302,8 +300,8 @@ inline std::string status(const std::string& id, const std::string& created_at,
          visibility + R"(","language":"en","uri":"https://mastodon.example/statuses/)" + id +
          R"(","url":"https://mastodon.example/@x/)" + id +
          R"(","replies_count":0,"reblogs_count":1,"favourites_count":2,"content":")" + content +
-         R"(","reblog":null,"account":)" + account_json +
-         R"(,"media_attachments":[],"mentions":)" + mentions +
+         R"(","reblog":null,"account":)" + account_json + R"(,"media_attachments":[],"mentions":)" +
+         mentions +
          R"(,"tags":[{"name":"style","url":"https://mastodon.example/tags/style"}],"emojis":[]})";
 }
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sqlite3.h>
 
+#include <cctype>
 #include <regex>
 #include <thread>
 
@@ -25,8 +26,12 @@ const std::string kAmy = account("109876", "amytaylor", "amytaylor@mastodon.exam
                                  R"([{"name":"Email","value":"amy@demo.net","verified_at":null}])");
 const std::string kShop = account("1", "shop", "shop", "The Shop");
 
-std::string nid(int n) { return std::to_string(111000000000000000LL + n); }
-std::string sid(int n) { return std::to_string(112000000000000000LL + n); }
+std::string nid(int n) {
+  return std::to_string(111000000000000000LL + n);
+}
+std::string sid(int n) {
+  return std::to_string(112000000000000000LL + n);
+}
 
 // The shipped pipeline, pointed at the test server with fast retries.
 std::string shippedPipelineFor(const FakeMastodon& m, const std::string& dir,
@@ -57,10 +62,11 @@ TEST(MastodonE2e, ListedValidatedAndRunToTheLastPage) {
   FakeMastodon m;
   for (int i = 1; i <= 12; ++i) {
     const std::string type = i % 3 == 0 ? "follow" : "mention";
-    const std::string st =
-        type == "follow" ? "" : status(sid(500 + i), "2024-03-02T18:00:00.000Z", kAmy,
-                                       "<p>@shop Loving my new cap</p>");
-    m.addNotification({nid(i), type, notification(nid(i), type, "2024-03-02T18:00:00.000Z", kAmy, st)});
+    const std::string st = type == "follow" ? ""
+                                            : status(sid(500 + i), "2024-03-02T18:00:00.000Z", kAmy,
+                                                     "<p>@shop Loving my new cap</p>");
+    m.addNotification(
+        {nid(i), type, notification(nid(i), type, "2024-03-02T18:00:00.000Z", kAmy, st)});
   }
   for (int i = 1; i <= 3; ++i) {
     m.addStatus({sid(i), "", status(sid(i), "2024-03-01T09:00:00.000Z", kShop, "<p>News</p>")});
@@ -79,13 +85,14 @@ TEST(MastodonE2e, ListedValidatedAndRunToTheLastPage) {
   EXPECT_EQ(query(db, "SELECT count(*) FROM events WHERE type = 'social.mentioned'"), "8\n");
   EXPECT_EQ(query(db, "SELECT count(*) FROM events WHERE type = 'social.followed'"), "4\n");
   EXPECT_EQ(query(db, "SELECT count(*) FROM events WHERE type = 'social.status'"), "3\n");
-  EXPECT_EQ(query(db,
-                  "SELECT count(*) FROM dead_letters WHERE reason LIKE '%GET " + m.baseUrl() +
-                      "/api/v1/accounts/1/statuses?limit=5&min_id=0: the response is not JSON%'"),
-            "1\n");
+  EXPECT_EQ(
+      query(db, "SELECT count(*) FROM dead_letters WHERE reason LIKE '%GET " + m.baseUrl() +
+                    "/api/v1/accounts/1/statuses?limit=5&min_id=0: the response is not JSON%'"),
+      "1\n");
   // Amy's mentions and follows are on one profile, found by her email (the profile field).
-  EXPECT_EQ(query(db, "SELECT count(DISTINCT profile_id) FROM events WHERE type <> 'social.status'"),
-            "1\n");
+  EXPECT_EQ(
+      query(db, "SELECT count(DISTINCT profile_id) FROM events WHERE type <> 'social.status'"),
+      "1\n");
   const std::string bytes = readFile(db) + readFile(db + "-wal");
   for (const char* clear : {"amytaylor", "Amy Taylor", "Loving my new cap", "amy@demo.net"}) {
     EXPECT_EQ(bytes.find(clear), std::string::npos) << clear;
@@ -117,8 +124,9 @@ TEST(MastodonE2e, KilledTwiceAndRestartedEveryNotificationArrivesOnce) {
   constexpr int kCount = 1000;
   FakeMastodon m;
   for (int i = 1; i <= kCount; ++i) {
-    m.addNotification({nid(i), "follow", notification(nid(i), "follow", "2024-03-02T18:00:00.000Z",
-                                                      i % 2 ? kAmy : kShop)});
+    m.addNotification(
+        {nid(i), "follow",
+         notification(nid(i), "follow", "2024-03-02T18:00:00.000Z", i % 2 ? kAmy : kShop)});
   }
   m.setPageDelayMs(25);  // 50 pages of 20: a run takes more than a second
   const std::string dir = tempDir("mastodon-kill");
@@ -127,14 +135,25 @@ TEST(MastodonE2e, KilledTwiceAndRestartedEveryNotificationArrivesOnce) {
   yaml = std::regex_replace(yaml, std::regex("streams: [^\\n]+"), "streams: [notifications]");
   std::ofstream(dir + "/p.yaml") << yaml << "batch: { size: 10 }\n";
   const std::string db = dir + "/cdp.db";
-  const std::vector<std::string> run = {omniloopBin(), "run", dir + "/p.yaml", "--store",
-                                        "sqlite:" + db, "--no-progress"};
+  const std::vector<std::string> run = {omniloopBin(), "run",          dir + "/p.yaml",
+                                        "--store",     "sqlite:" + db, "--no-progress"};
+  // Each run is killed once it has committed more than the run before it (polled, so a slow
+  // machine still kills mid-way rather than before the first commit).
+  auto committedNow = [&] {
+    const std::string n = query(db, "SELECT count(*) FROM events");
+    return n.empty() || !std::isdigit(static_cast<unsigned char>(n[0])) ? 0 : std::stoi(n);
+  };
+  int before = 0;
   for (int kill = 0; kill < 2; ++kill) {
     auto r = runCommand(run, {}, [&](pid_t pid) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+      while (committedNow() <= before && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      }
       ::kill(pid, SIGKILL);
     });
     EXPECT_EQ(r.exit_code, 128 + SIGKILL) << r.out << r.err;
+    before = committedNow();
   }
   const int committed = std::stoi(query(db, "SELECT count(*) FROM events"));
   EXPECT_GT(committed, 0);
@@ -148,8 +167,9 @@ TEST(MastodonE2e, KilledTwiceAndRestartedEveryNotificationArrivesOnce) {
   // Exactly the rest is read: nothing lost, nothing read again.
   EXPECT_EQ(readCount(r.out), kCount - committed) << r.out;
   EXPECT_EQ(query(db, "SELECT count(*) FROM events"), std::to_string(kCount) + "\n");
-  EXPECT_EQ(query(db, "SELECT count(DISTINCT json_extract(attributes, '$.notification.id')) FROM events"),
-            std::to_string(kCount) + "\n");
+  EXPECT_EQ(
+      query(db, "SELECT count(DISTINCT json_extract(attributes, '$.notification.id')) FROM events"),
+      std::to_string(kCount) + "\n");
   EXPECT_EQ(query(db, "SELECT count(*) FROM dead_letters"), "0\n");
   const auto rs = m.requests();
   ASSERT_FALSE(rs.empty());
@@ -165,7 +185,8 @@ TEST(MastodonE2e, QuickstartServerFeedsAmysProfileWithHerMentions) {
   const std::string quickstart = sourceDir() + "/examples/quickstart";
   const std::string dir = tempDir("mastodon-quickstart");
   const std::string store = "sqlite:" + dir + "/q.db";
-  auto validate = runCommand({omniloopBin(), "validate", quickstart + "/mastodon/social-mastodon.yaml"});
+  auto validate =
+      runCommand({omniloopBin(), "validate", quickstart + "/mastodon/social-mastodon.yaml"});
   EXPECT_EQ(validate.exit_code, 0) << validate.out << validate.err;
   auto crm = runCommand({omniloopBin(), "run", quickstart + "/pipelines/crm-contacts.yaml",
                          "--store", store, "--no-progress"});

@@ -7,6 +7,12 @@
 #include <chrono>
 #include <set>
 
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <Poco/Net/StreamSocket.h>
+
 #include "api.h"
 #include "fake_mastodon.h"
 #include "test_host.h"
@@ -27,9 +33,15 @@ const std::string kAmy = account("109876", "amytaylor", "amytaylor@mastodon.exam
 const std::string kMike = account("109877", "mjones", "mjones@social.example", "Michael Jones");
 const std::string kShop = account("1", "shop", "shop", "The Shop");
 
-std::string nid(int n) { return std::to_string(111000000000000000LL + n); }
-std::string sid(int n) { return std::to_string(112000000000000000LL + n); }
-std::string at(int n) { return "2024-03-0" + std::to_string(1 + n % 9) + "T10:00:00.000Z"; }
+std::string nid(int n) {
+  return std::to_string(111000000000000000LL + n);
+}
+std::string sid(int n) {
+  return std::to_string(112000000000000000LL + n);
+}
+std::string at(int n) {
+  return "2024-03-0" + std::to_string(1 + n % 9) + "T10:00:00.000Z";
+}
 
 // Notifications 1..n of the four types, by Amy and Mike, and the shop's statuses 1..s.
 void fill(FakeMastodon& m, int n, int s) {
@@ -39,22 +51,25 @@ void fill(FakeMastodon& m, int n, int s) {
     const std::string& who = i % 2 ? kAmy : kMike;
     std::string st;
     if (type == "mention") {
-      st = status(sid(500 + i), at(i), who, "<p>@shop thanks for the cap</p>", "public",
-                  R"([{"id":"1","username":"shop","acct":"shop","url":"https://shop.example/@shop"}])");
+      st = status(
+          sid(500 + i), at(i), who, "<p>@shop thanks for the cap</p>", "public",
+          R"([{"id":"1","username":"shop","acct":"shop","url":"https://shop.example/@shop"}])");
     } else if (type != "follow") {
       st = status(sid(i), at(i), kShop, "<p>New caps are in!</p>");
     }
     m.addNotification({nid(i), type, notification(nid(i), type, at(i), who, st)});
   }
   for (int i = 1; i <= s; ++i) {
-    m.addStatus({sid(i), "", status(sid(i), at(i), kShop, "<p>Shop news " + std::to_string(i) + "</p>")});
+    m.addStatus(
+        {sid(i), "", status(sid(i), at(i), kShop, "<p>Shop news " + std::to_string(i) + "</p>")});
   }
   m.setAccount("1", kShop);
 }
 
 std::string config(const FakeMastodon& m, const std::string& dir, const std::string& extra = "") {
   writeFile(dir + "/token", m.token() + "\n");
-  return "{\"base_url\":" + jsonQuote(m.baseUrl()) + ",\"token_file\":" + jsonQuote(dir + "/token") +
+  return "{\"base_url\":" + jsonQuote(m.baseUrl()) +
+         ",\"token_file\":" + jsonQuote(dir + "/token") +
          ",\"instance_domain\":\"shop.example\",\"page_size\":3,\"retry_base_ms\":20,"
          "\"retry_max_ms\":200" +
          (extra.empty() ? "" : "," + extra) + "}";
@@ -259,8 +274,8 @@ TEST(MastodonSource, Unauthorized401StopsWithAClearErrorAndNeverShowsTheToken) {
   const std::string dir = scratchDir("unauthorized");
   writeFile(dir + "/token", "wrong-token-value-xyz\n");
   Instance src(OL_SOURCE, "mastodon.api",
-               "{\"base_url\":" + jsonQuote(m.baseUrl()) + ",\"token_file\":" +
-                   jsonQuote(dir + "/token") + ",\"retry_base_ms\":10}");
+               "{\"base_url\":" + jsonQuote(m.baseUrl()) +
+                   ",\"token_file\":" + jsonQuote(dir + "/token") + ",\"retry_base_ms\":10}");
   ASSERT_TRUE(src.ok()) << src.createError();
   ol_batch batch;
   EXPECT_EQ(src.read(&batch, 10), OL_ERROR);
@@ -321,8 +336,9 @@ TEST(MastodonSource, RefusesConfigurationsThatWouldLeakTheTokenOrHaveNone) {
   Instance none(OL_SOURCE, "mastodon.api", R"({"base_url":"https://mastodon.example"})");
   EXPECT_FALSE(none.ok());
   EXPECT_NE(none.createError().find("set token_file"), std::string::npos) << none.createError();
-  Instance env(OL_SOURCE, "mastodon.api",
-               R"({"base_url":"https://mastodon.example","token_env":"OMNILOOP_TEST_NO_SUCH_VAR"})");
+  Instance env(
+      OL_SOURCE, "mastodon.api",
+      R"({"base_url":"https://mastodon.example","token_env":"OMNILOOP_TEST_NO_SUCH_VAR"})");
   EXPECT_FALSE(env.ok());
   EXPECT_NE(env.createError().find("OMNILOOP_TEST_NO_SUCH_VAR"), std::string::npos);
   // TLS is verified: a CA file that is not there is an error at once.
@@ -333,20 +349,79 @@ TEST(MastodonSource, RefusesConfigurationsThatWouldLeakTheTokenOrHaveNone) {
   EXPECT_NE(ca.createError().find("cannot read ca_file"), std::string::npos);
 }
 
-TEST(MastodonSource, TlsIsVerified) {
-  // An https server whose certificate no CA vouches for: a plain TCP listener that is no TLS
-  // server at all makes the handshake fail the same way, retried and then given up.
-  FakeMastodon m;
-  const std::string dir = scratchDir("tls");
-  writeFile(dir + "/token", "abc\n");
+// A TLS server with a self-signed certificate for 127.0.0.1 (openssl s_server -www answers any
+// GET with an HTML status page): refused without ca_file, trusted with it.
+struct TlsServer {
+  std::string dir = scratchDir("tls");
+  int port = 0;
+  pid_t pid = -1;
+  TlsServer() {
+    const std::string cmd =
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 "
+        "-addext subjectAltName=IP:127.0.0.1 -keyout " +
+        dir + "/key.pem -out " + dir + "/cert.pem >/dev/null 2>&1";
+    if (std::system(cmd.c_str()) != 0) return;
+    {
+      Poco::Net::ServerSocket probe(Poco::Net::SocketAddress("127.0.0.1", 0));
+      port = probe.address().port();
+    }
+    pid = fork();
+    if (pid == 0) {
+      const std::string accept = "127.0.0.1:" + std::to_string(port);
+      const std::string cert = dir + "/cert.pem", key = dir + "/key.pem";
+      std::freopen("/dev/null", "w", stdout);
+      std::freopen("/dev/null", "w", stderr);
+      execlp("openssl", "openssl", "s_server", "-accept", accept.c_str(), "-cert", cert.c_str(),
+             "-key", key.c_str(), "-www", "-quiet", static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 200; ++i) {  // until it listens
+      try {
+        Poco::Net::StreamSocket s(Poco::Net::SocketAddress("127.0.0.1", port));
+        return;
+      } catch (const std::exception&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      }
+    }
+  }
+  ~TlsServer() {
+    if (pid > 0) {
+      ::kill(pid, SIGTERM);
+      waitpid(pid, nullptr, 0);
+    }
+  }
+  bool up() const { return pid > 0; }
+};
+
+TEST(MastodonSource, TlsIsVerifiedAgainstTheSystemCasOrTheConfiguredCaFile) {
+  TlsServer tls;
+  ASSERT_TRUE(tls.up()) << "openssl could not start a TLS server";
+  writeFile(tls.dir + "/token", "abc\n");
+  const std::string base = "{\"base_url\":\"https://127.0.0.1:" + std::to_string(tls.port) +
+                           "\",\"token_file\":" + jsonQuote(tls.dir + "/token") +
+                           ",\"streams\":[\"notifications\"],\"max_retries\":1,"
+                           "\"retry_base_ms\":5,\"timeout_ms\":3000";
+  {
+    // A self-signed certificate no system CA vouches for: refused, retried, given up.
+    Instance src(OL_SOURCE, "mastodon.api", base + "}");
+    ASSERT_TRUE(src.ok()) << src.createError();
+    ol_batch batch;
+    EXPECT_EQ(src.read(&batch, 10), OL_RETRY);
+    EXPECT_TRUE(batch.events.empty());
+    EXPECT_NE(src.lastError().find("certificate"), std::string::npos) << src.lastError();
+    EXPECT_NE(src.lastError().find("after 2 attempts"), std::string::npos) << src.lastError();
+  }
+  // The same server trusted through ca_file: the handshake passes and its answer (an HTML
+  // status page, not the API) is a dead letter.
   Instance src(OL_SOURCE, "mastodon.api",
-               "{\"base_url\":\"https://127.0.0.1:" + std::to_string(m.port()) +
-                   "\",\"token_file\":" + jsonQuote(dir + "/token") +
-                   ",\"max_retries\":1,\"retry_base_ms\":5,\"timeout_ms\":2000}");
+               base + ",\"ca_file\":" + jsonQuote(tls.dir + "/cert.pem") + "}");
   ASSERT_TRUE(src.ok()) << src.createError();
   ol_batch batch;
-  EXPECT_EQ(src.read(&batch, 10), OL_RETRY);
-  EXPECT_NE(src.lastError().find("after 2 attempts"), std::string::npos) << src.lastError();
+  EXPECT_EQ(src.read(&batch, 10), OL_OK) << src.lastError();
+  ASSERT_FALSE(batch.events.empty());
+  EXPECT_EQ(batch.events[0].disposition, OL_DEAD_LETTER);
+  EXPECT_NE(batch.events[0].reason.find("the response is not JSON"), std::string::npos)
+      << batch.events[0].reason;
 }
 
 }  // namespace
