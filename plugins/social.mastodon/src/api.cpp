@@ -190,7 +190,18 @@ bool sameOrigin(std::string_view url, const Url& base) {
 }
 
 bool isLoopbackHost(std::string_view host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost" || host == "::1") return true;
+  // 127.x.y.z as an address, not a name that merely starts with "127." (127.0.0.1.evil.example).
+  if (host.rfind("127.", 0) != 0) return false;
+  int dots = 0;
+  for (const char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
 }
 
 std::string urlEncode(std::string_view s) {

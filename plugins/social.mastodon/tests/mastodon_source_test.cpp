@@ -112,6 +112,9 @@ TEST(MastodonApi, LinkHeaderIdsResetTimesAndUrls) {
   EXPECT_TRUE(api::sameOrigin("https://mastodon.example:443/api/v1/x?min_id=1", *base));
   EXPECT_FALSE(api::sameOrigin("https://evil.example/api/v1/x?min_id=1", *base));
   EXPECT_FALSE(api::parseBaseUrl("ftp://x").has_value());
+  EXPECT_TRUE(api::isLoopbackHost("127.0.0.1"));
+  EXPECT_FALSE(api::isLoopbackHost("127.0.0.1.evil.example"));
+  EXPECT_FALSE(api::isLoopbackHost("localhost.evil.example"));
   EXPECT_EQ(api::htmlText("<p>amy@demo.net &amp; co</p>"), "amy@demo.net & co");
 }
 
