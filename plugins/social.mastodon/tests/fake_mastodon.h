@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <ctime>
 #include <deque>
 #include <memory>
@@ -72,7 +73,18 @@ class FakeMastodon {
     server_ = std::make_unique<Poco::Net::HTTPServer>(new Factory(this), socket, params);
     server_->start();
   }
-  ~FakeMastodon() { server_->stopAll(true); }
+  // Wakes handlers that are sleeping (a slow answer) and waits for every one to finish, so none
+  // touches this object after it is gone.
+  ~FakeMastodon() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    server_->stopAll(true);
+    std::unique_lock<std::mutex> lock(mu_);
+    wake_.wait(lock, [&] { return active_ == 0; });
+  }
 
   int port() const { return port_; }
   std::string baseUrl() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -151,6 +163,21 @@ class FakeMastodon {
   }
 
   void handle(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++active_;
+    }
+    try {
+      serve(req, resp);
+    } catch (...) {
+      // The client went away (a timeout it gave up on): nothing to answer.
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    --active_;
+    wake_.notify_all();
+  }
+
+  void serve(Poco::Net::HTTPServerRequest& req, Poco::Net::HTTPServerResponse& resp) {
     Request log{std::chrono::steady_clock::now(), req.getURI(), req.get("Authorization", ""), 0};
     const Poco::URI uri(req.getURI());
     const std::string path = uri.getPath();
@@ -168,7 +195,10 @@ class FakeMastodon {
       delay = page_delay_ms_;
     }
     if (fault && fault->kind == FaultKind::Slow) delay += fault->ms;
-    if (delay > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay));
+    if (delay > 0) {
+      std::unique_lock<std::mutex> lock(mu_);
+      wake_.wait_for(lock, std::chrono::milliseconds(delay), [&] { return stopping_; });
+    }
     if (fault) {
       switch (fault->kind) {
         case FaultKind::Status429:
@@ -276,6 +306,9 @@ class FakeMastodon {
   std::deque<Fault> faults_;
   std::vector<Request> requests_;
   int page_delay_ms_ = 0;
+  std::condition_variable wake_;
+  int active_ = 0;
+  bool stopping_ = false;
 };
 
 // Entities in the documented formats (Account, Status, Notification).
