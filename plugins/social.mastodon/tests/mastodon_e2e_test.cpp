@@ -72,8 +72,9 @@ TEST(MastodonE2e, ListedValidatedAndRunToTheLastPage) {
     m.addStatus({sid(i), "", status(sid(i), "2024-03-01T09:00:00.000Z", kShop, "<p>News</p>")});
   }
   m.setAccount("1", kShop);
-  // A 500, then a page that is not JSON, on the way.
+  // A 500 and a 429 on the first page, and a statuses page that is not JSON, on the way.
   m.addFault({"/api/v1/notifications", FaultKind::Status500, 0});
+  m.addFault({"/api/v1/notifications", FaultKind::Status429, 200});
   m.addFault({"/statuses", FaultKind::NotJson, 0});
   const std::string dir = tempDir("mastodon-e2e");
   std::ofstream(dir + "/p.yaml") << shippedPipelineFor(m, dir);
@@ -97,6 +98,12 @@ TEST(MastodonE2e, ListedValidatedAndRunToTheLastPage) {
   for (const char* clear : {"amytaylor", "Amy Taylor", "Loving my new cap", "amy@demo.net"}) {
     EXPECT_EQ(bytes.find(clear), std::string::npos) << clear;
   }
+  const auto rs = m.requests();
+  ASSERT_GE(rs.size(), 3u);  // 500, then 429, then 200 for the same first page
+  EXPECT_EQ(rs[0].status, 500);
+  EXPECT_EQ(rs[1].status, 429);
+  EXPECT_EQ(rs[2].status, 200);
+  EXPECT_EQ(rs[0].target, rs[2].target);
   EXPECT_EQ(r.out.find(m.token()), std::string::npos);
   EXPECT_EQ(r.err.find(m.token()), std::string::npos);
   // Again: nothing new, nothing read twice.
