@@ -296,10 +296,9 @@ const char* kBadOrders =
     "\"total_price\":\"call Ophelia Brightwater\",\"email\":\"ophelia@leak-test.example\"}\n";
 
 // Shipped pipelines that follow their input: running, never done.
-const std::set<std::string> kFollowing = {"asterisk-cdr",        "poslog-tills",
-                                          "callcenter-asterisk", "callcenter-connect",
-                                          "webhook-json",        "crm-suitecrm",
-                                          "mastodon-api",        "social-mastodon"};
+const std::set<std::string> kFollowing = {
+    "asterisk-cdr", "poslog-tills", "callcenter-asterisk", "callcenter-connect",
+    "webhook-json", "crm-suitecrm", "mastodon-api",        "social-mastodon"};
 
 }  // namespace
 
@@ -347,8 +346,8 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
                                 "secret_file: " + dir + "/webhook.secret");
     }
     if (fs::path(f).stem() == "mastodon-api") {  // the quickstart's recorded API pages
-      text = std::regex_replace(text, std::regex("base_url: [^\\n]+"),
-                                "base_url: " + mastodon.url());
+      text =
+          std::regex_replace(text, std::regex("base_url: [^\\n]+"), "base_url: " + mastodon.url());
       text = std::regex_replace(text, std::regex("token_file: [^\\n]+"),
                                 "token_file: " + kQuickstart + "/mastodon/token");
     }
@@ -403,8 +402,7 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   const std::string daemon_log = readFile(log);
   auto d = runCommand(
       {std::string(OMNILOOP_BIN_DIR) + "/omniloopd", "--config", dir + "/omniloop.yaml"},
-      {env, mastodon.env()},
-      [&](pid_t pid) {
+      {env, mastodon.env()}, [&](pid_t pid) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         auto settled = [&] {
           const std::string text = readFile(log).substr(daemon_log.size());
