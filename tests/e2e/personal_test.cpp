@@ -13,6 +13,7 @@
 #include <set>
 
 #include "command.h"
+#include "mastodon_server.h"
 #include "tests/support/odbc_env.h"
 
 using namespace omniloop::testing;
@@ -331,7 +332,7 @@ const char* kBadOrders =
 // Shipped pipelines that follow their input: running, never done.
 const std::set<std::string> kFollowing = {
     "asterisk-cdr", "poslog-tills", "callcenter-asterisk", "callcenter-connect",
-    "webhook-json", "crm-suitecrm", "crm-suitecrm-odbc"};
+    "webhook-json", "crm-suitecrm", "crm-suitecrm-odbc", "mastodon-api", "social-mastodon"};
 
 }  // namespace
 
@@ -349,6 +350,9 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   writeFile(orders, readFile(kQuickstart + "/data/pos/orders.jsonl") + kBadOrders);
   std::vector<std::string> runs;
   std::set<std::string> names;
+  // Mastodon pipelines read the quickstart's recorded API pages from a local server.
+  const QuickstartMastodonServer mastodon;
+  ASSERT_FALSE(mastodon.url().empty()) << "examples/quickstart/mastodon/serve.py did not start";
   for (const std::string& f : shippedPipelines()) {
     std::string data = sampleDataFor(f);
     if (fs::path(f).stem() == "shopify-orders") data = orders;
@@ -388,6 +392,12 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
       text = std::regex_replace(text, std::regex("secret_file: [^\\n]+"),
                                 "secret_file: " + dir + "/webhook.secret");
     }
+    if (fs::path(f).stem() == "mastodon-api") {  // the quickstart's recorded API pages
+      text =
+          std::regex_replace(text, std::regex("base_url: [^\\n]+"), "base_url: " + mastodon.url());
+      text = std::regex_replace(text, std::regex("token_file: [^\\n]+"),
+                                "token_file: " + kQuickstart + "/mastodon/token");
+    }
     if (fs::path(f).stem() == "crm-suitecrm") {  // a sample SuiteCRM database over SQLite ODBC
       const std::string crm_db = dir + "/suitecrm.db";
       sqlite3* h = nullptr;
@@ -425,7 +435,7 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   for (const std::string& p : runs) {
     auto r = runCommand({omniloopBin(), "run", p, "--config", dir + "/omniloop.yaml",
                          "--stop-when-idle", "--no-progress"},
-                        {env});
+                        {env, mastodon.env()});
     EXPECT_EQ(r.exit_code, 0) << p << "\n" << r.out << r.err;
     EXPECT_NE(r.out.find("written"), std::string::npos) << p << "\n" << r.out;
     if (fs::path(p).stem() == "shopify-orders") {  // both bad orders went to the dead letters
@@ -439,8 +449,8 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   fs::remove(dir + "/store.db");
   const std::string daemon_log = readFile(log);
   auto d = runCommand(
-      {std::string(OMNILOOP_BIN_DIR) + "/omniloopd", "--config", dir + "/omniloop.yaml"}, {env},
-      [&](pid_t pid) {
+      {std::string(OMNILOOP_BIN_DIR) + "/omniloopd", "--config", dir + "/omniloop.yaml"},
+      {env, mastodon.env()}, [&](pid_t pid) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         auto settled = [&] {
           const std::string text = readFile(log).substr(daemon_log.size());
