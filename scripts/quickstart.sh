@@ -7,6 +7,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 TARGETS="omniloop omniloop_plugin_omniloop_files omniloop_plugin_crm_odbc omniloop_plugin_pos_poslog
-  omniloop_plugin_callcenter_asterisk" bash scripts/build.sh build >/dev/null
+  omniloop_plugin_callcenter_asterisk omniloop_plugin_social_mastodon" bash scripts/build.sh build >/dev/null
 echo
 bash examples/quickstart/run.sh build/bin/omniloop

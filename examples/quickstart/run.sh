@@ -38,17 +38,31 @@ printf '[omniloop-quickstart-suitecrm]\nDescription=quickstart SuiteCRM database
   "$crm_db" >"$var/odbc/odbc.ini"
 export ODBCSYSINI="$var/odbc" ODBCINI="$var/odbc/odbc.ini"
 
+# The social pipeline reads recorded Mastodon API pages (examples/quickstart/mastodon/) from a
+# server on a free loopback port, as it would read a real instance.
+rm -f "$var/mastodon.port"
+python3 "$here/mastodon/serve.py" --port-file "$var/mastodon.port" &
+mastodon_pid=$!
+trap 'kill "$mastodon_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 200); do [[ -s "$var/mastodon.port" ]] && break; sleep 0.05; done
+if [[ ! -s "$var/mastodon.port" ]]; then
+  echo "quickstart: the recorded Mastodon server did not start (python3 missing? run scripts/setup.sh)" >&2
+  exit 1
+fi
+export OMNILOOP_QUICKSTART_MASTODON_URL="http://127.0.0.1:$(cat "$var/mastodon.port")"
+
 # The CRMs first (SuiteCRM over ODBC, the Salesforce report export), then the shop, the tills,
-# the call center and social. --stop-when-idle: the polled CRM source ends once it has read
-# every row (file sources end at their end anyway).
+# the call center and social. --stop-when-idle: the polled sources (CRM, Mastodon) end once they
+# have read every row and page available now (file sources end at their end anyway).
 for p in crm-suitecrm-odbc crm-contacts pos-orders pos-tills call-center-cdr social-mastodon; do
   "$omniloop" run "$here/pipelines/$p.yaml" --config "$here/omniloop.yaml" --no-progress \
     --stop-when-idle
   echo
 done
+kill "$mastodon_pid" 2>/dev/null || true
 "$omniloop" stats --config "$here/omniloop.yaml"
 echo
-# One customer seen by both CRMs, the shop, a till and the call center, as one profile.
+# One customer seen by both CRMs, the shop, a till, the call center and Mastodon, as one profile.
 "$omniloop" profile --identity email:amy@demo.net --timeline 12 --config "$here/omniloop.yaml"
 ms=$(( $(date +%s%N) / 1000000 - start_ms ))
 printf '\nquickstart finished in %d.%03d s; the store is var/quickstart.db\n' $((ms / 1000)) $((ms % 1000))

@@ -11,6 +11,7 @@
 
 #include "../support/pg_server.h"
 #include "command.h"
+#include "mastodon_server.h"
 
 using namespace omniloop::testing;
 namespace fs = std::filesystem;
@@ -127,10 +128,9 @@ TEST(Cli, RunJsonSummaryAndFailureExitCode) {
   const std::string dir = tempDir("runjson");
   const std::string file = dir + "/p.yaml";
   writeFile(dir + "/in.jsonl", "{\"a\":1}\n{\"a\":2}\n");
-  writeFile(file,
-            "version: 1\nname: j\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
-                "/in.jsonl }\nsink:\n  type: file.jsonl\n  with: { path: " + dir +
-                "/out.jsonl }\n");
+  writeFile(file, "version: 1\nname: j\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                      "/in.jsonl }\nsink:\n  type: file.jsonl\n  with: { path: " + dir +
+                      "/out.jsonl }\n");
   auto r = runCommand({omniloopBin(), "run", file, "--store", "sqlite:" + dir + "/s.db", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"read\":2"), std::string::npos) << r.out;
@@ -160,32 +160,41 @@ TEST(Cli, PhonesAreValidatedByLibphonenumberAndEveryRejectionIsCounted) {
             "{\"id\":4,\"phone\":\"0049 30 1234567\",\"email\":\"cy.example.com\"}\n"
             "{\"id\":5,\"phone\":\"12ab\",\"email\":\"dee@example.com\"}\n"
             "{\"id\":6,\"phone\":\"123\",\"email\":\"test@test.com\"}\n");
-  writeFile(dir + "/p.yaml", "version: 1\nname: phones\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
-                                 "/in.jsonl, key_field: id }\nstages:\n  - map: { rename: { phone: $identities.phone, "
-                                 "email: $identities.email } }\nsink:\n  type: cdp\n");
-  writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/cdp.db\nidentity:\n  default_region: DE\n");
+  writeFile(
+      dir + "/p.yaml",
+      "version: 1\nname: phones\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+          "/in.jsonl, key_field: id }\nstages:\n  - map: { rename: { phone: $identities.phone, "
+          "email: $identities.email } }\nsink:\n  type: cdp\n");
+  writeFile(dir + "/omniloop.yaml",
+            "store: sqlite:" + dir + "/cdp.db\nidentity:\n  default_region: DE\n");
   const std::string config = dir + "/omniloop.yaml";
   auto r = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--config", config, "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.out.find("\"identity_rejected\":{\"blocklisted\":1,\"email_malformed\":1,\"phone_invalid\":2}"),
-            std::string::npos)
+  EXPECT_NE(
+      r.out.find(
+          "\"identity_rejected\":{\"blocklisted\":1,\"email_malformed\":1,\"phone_invalid\":2}"),
+      std::string::npos)
       << r.out;
 
   // +49 30 1234567, (030) 123-4567 and 0049 30 1234567 are one number: Ann's and Cy's events meet.
-  auto national = runCommand({omniloopBin(), "profile", "--identity", "phone:030 1234567", "--json", "--config", config});
+  auto national = runCommand(
+      {omniloopBin(), "profile", "--identity", "phone:030 1234567", "--json", "--config", config});
   ASSERT_EQ(national.exit_code, 0) << national.err;
   EXPECT_NE(national.out.find("\"event_count\":3"), std::string::npos) << national.out;
-  auto us = runCommand({omniloopBin(), "profile", "--identity", "phone:(234) 567-8901", "--region", "US", "--json",
-                        "--config", config});
+  auto us = runCommand({omniloopBin(), "profile", "--identity", "phone:(234) 567-8901", "--region",
+                        "US", "--json", "--config", config});
   ASSERT_EQ(us.exit_code, 0) << us.err;
   EXPECT_NE(us.out.find("\"event_count\":1"), std::string::npos) << us.out;
-  auto de = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region", "de", "--config", config});
+  auto de = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region",
+                        "de", "--config", config});
   EXPECT_EQ(de.exit_code, 0) << de.err;
-  auto bad_region = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567", "--region", "Germany",
-                                "--config", config});
+  auto bad_region = runCommand({omniloopBin(), "profile", "--identity", "phone:0301234567",
+                                "--region", "Germany", "--config", config});
   EXPECT_EQ(bad_region.exit_code, 2);
-  EXPECT_NE(bad_region.err.find("--region takes a two-letter region"), std::string::npos) << bad_region.err;
-  auto invalid = runCommand({omniloopBin(), "profile", "--identity", "phone:12ab", "--region", "DE", "--config", config});
+  EXPECT_NE(bad_region.err.find("--region takes a two-letter region"), std::string::npos)
+      << bad_region.err;
+  auto invalid = runCommand(
+      {omniloopBin(), "profile", "--identity", "phone:12ab", "--region", "DE", "--config", config});
   EXPECT_EQ(invalid.exit_code, 2);
   EXPECT_NE(invalid.err.find("not a valid number in region DE"), std::string::npos) << invalid.err;
   EXPECT_EQ(invalid.err.find("12ab"), std::string::npos) << "the clear value was echoed";
@@ -196,15 +205,18 @@ TEST(Cli, PhonesAreValidatedByLibphonenumberAndEveryRejectionIsCounted) {
 TEST(Cli, SameIdWithOtherContentIsReportedNotOverwritten) {
   const std::string dir = tempDir("sameid");
   writeFile(dir + "/in.jsonl", "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":20}\n");
-  writeFile(dir + "/p.yaml", "version: 1\nname: orders\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
-                                 "/in.jsonl, key_field: id }\nsink:\n  type: cdp\n  with: { same_id: collision }\n");
+  writeFile(dir + "/p.yaml",
+            "version: 1\nname: orders\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
+                "/in.jsonl, key_field: id }\nsink:\n  type: cdp\n  with: { same_id: collision }\n");
   const std::string store = "sqlite:" + dir + "/cdp.db";
   auto first = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--json"});
   ASSERT_EQ(first.exit_code, 0) << first.out << first.err;
   // Order 1 again as it was, and order 2 again with another total (a reused order number).
-  std::ofstream(dir + "/in.jsonl", std::ios::app) << "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":99}\n";
+  std::ofstream(dir + "/in.jsonl", std::ios::app)
+      << "{\"id\":1,\"total\":10}\n{\"id\":2,\"total\":99}\n";
   auto second = runCommand({omniloopBin(), "run", dir + "/p.yaml", "--store", store, "--json"});
-  EXPECT_NE(second.out.find("\"same_id\":{\"collision\":1}"), std::string::npos) << second.out << second.err;
+  EXPECT_NE(second.out.find("\"same_id\":{\"collision\":1}"), std::string::npos)
+      << second.out << second.err;
   auto stats = runCommand({omniloopBin(), "stats", "--store", store, "--json"});
   EXPECT_NE(stats.out.find("\"events\":2"), std::string::npos) << stats.out;
   EXPECT_NE(stats.out.find("\"dead_letters\":1"), std::string::npos) << stats.out;
@@ -213,23 +225,28 @@ TEST(Cli, SameIdWithOtherContentIsReportedNotOverwritten) {
   auto one = [&](const char* sql) {
     sqlite3_stmt* st = nullptr;
     std::string out;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
       out = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
     }
     sqlite3_finalize(st);
     return out;
   };
-  EXPECT_EQ(one("SELECT group_concat(json_extract(attributes, '$.total')) FROM (SELECT attributes FROM events "
+  EXPECT_EQ(one("SELECT group_concat(json_extract(attributes, '$.total')) FROM (SELECT attributes "
+                "FROM events "
                 "ORDER BY json_extract(attributes, '$.id'))"),
             "10,20");  // the stored order 2 stays as it was
-  EXPECT_NE(one("SELECT reason FROM dead_letters").find("same id, different content"), std::string::npos);
+  EXPECT_NE(one("SELECT reason FROM dead_letters").find("same id, different content"),
+            std::string::npos);
   sqlite3_close(db);
 }
 
 // A misspelt identity type in omniloop.yaml stops the command with file:line:column and a hint.
 TEST(Cli, MisspeltIdentityTypeInTheConfigIsAnError) {
   const std::string dir = tempDir("idtypo");
-  writeFile(dir + "/omniloop.yaml", "store: sqlite:" + dir + "/cdp.db\nidentity:\n  types:\n    emial: { max_per_profile: 1 }\n");
+  writeFile(
+      dir + "/omniloop.yaml",
+      "store: sqlite:" + dir + "/cdp.db\nidentity:\n  types:\n    emial: { max_per_profile: 1 }\n");
   auto r = runCommand({omniloopBin(), "stats", "--config", dir + "/omniloop.yaml"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find(dir + "/omniloop.yaml:4:5"), std::string::npos) << r.err;
@@ -249,7 +266,8 @@ TEST(Cli, SigintDrainsCommitsAndResumesWithoutLossOrDuplicates) {
   const std::string dir = tempDir("sigint");
   {
     std::ofstream f(dir + "/in.jsonl");
-    for (int i = 0; i < 300000; ++i) f << "{\"n\":" << i << ",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n";
+    for (int i = 0; i < 300000; ++i)
+      f << "{\"n\":" << i << ",\"pad\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n";
   }
   const std::string file = dir + "/p.yaml";
   writeFile(file, "version: 1\nname: s\nsource:\n  type: file.jsonl\n  with: { path: " + dir +
@@ -273,14 +291,14 @@ TEST(Cli, SigintDrainsCommitsAndResumesWithoutLossOrDuplicates) {
     sqlite3_close(db);
     return n;
   };
-  auto first = runCommand({omniloopBin(), "run", file, "--store", store, "--json"}, {},
-                          [&](pid_t pid) {
-                            const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-                            while (stored() == 0 && std::chrono::steady_clock::now() < deadline) {
-                              std::this_thread::sleep_for(std::chrono::milliseconds(20));
-                            }
-                            kill(pid, SIGINT);
-                          });
+  auto first =
+      runCommand({omniloopBin(), "run", file, "--store", store, "--json"}, {}, [&](pid_t pid) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+        while (stored() == 0 && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        kill(pid, SIGINT);
+      });
   ASSERT_EQ(first.exit_code, 0) << first.err;
   // The signal really arrived mid-run: the first run stopped early and said so.
   std::smatch m;
@@ -322,7 +340,8 @@ TEST(Cli, RunResumesAfterARolledBackGroupAndDeadLettersTheFailingBatch) {
   ASSERT_EQ(sqlite3_open(db_path.c_str(), &db), SQLITE_OK);
   auto query = [&](const std::string& sql) {
     sqlite3_stmt* st = nullptr;
-    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+    EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr), SQLITE_OK)
+        << sqlite3_errmsg(db);
     std::string out;
     while (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
       const unsigned char* text = sqlite3_column_text(st, 0);
@@ -361,12 +380,15 @@ TEST(Cli, RunResumesAfterARolledBackGroupAndDeadLettersTheFailingBatch) {
   // dead letters with the reason; the cursor is at the end (a rerun reads nothing).
   EXPECT_EQ(query("SELECT count(*) FROM events"), "1900\n");
   EXPECT_EQ(query("SELECT count(DISTINCT id) FROM events"), "1900\n");
-  EXPECT_EQ(query("SELECT count(*) FROM events WHERE json_extract(attributes, '$.n') BETWEEN 1400 AND 1499"),
+  EXPECT_EQ(query("SELECT count(*) FROM events WHERE json_extract(attributes, '$.n') BETWEEN 1400 "
+                  "AND 1499"),
             "0\n");
-  EXPECT_EQ(query("SELECT count(*) FROM dead_letters WHERE reason LIKE '%injected failure%'"), "100\n");
+  EXPECT_EQ(query("SELECT count(*) FROM dead_letters WHERE reason LIKE '%injected failure%'"),
+            "100\n");
   EXPECT_EQ(query("SELECT count(*) FROM dead_letters"), "100\n");
   sqlite3_close(db);
-  auto again = runCommand({omniloopBin(), "run", file, "--store", store, "--json", "--no-progress"});
+  auto again =
+      runCommand({omniloopBin(), "run", file, "--store", store, "--json", "--no-progress"});
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_NE(again.out.find("\"read\":0,"), std::string::npos) << again.out;
   EXPECT_NE(again.out.find("\"resumes\":0,"), std::string::npos) << again.out;
@@ -405,30 +427,36 @@ TEST(Quickstart, ProfileShowsOneCustomerAcrossChannels) {
   ASSERT_EQ(q.exit_code, 0) << q.out << q.err;
   const std::string config = kQuickstart + "/omniloop.yaml";
 
-  auto r = runCommand({omniloopBin(), "profile", "--identity", "email:Amy@Demo.net ", "--json", "--config", config});
+  auto r = runCommand({omniloopBin(), "profile", "--identity", "email:Amy@Demo.net ", "--json",
+                       "--config", config});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   // One profile, fed by several systems, with its identities as pseudonyms only.
   EXPECT_NE(r.out.find("\"type\":\"email\",\"value\":\"h1:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"type\":\"phone\",\"value\":\"h1:"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("amy@demo.net"), std::string::npos) << "a clear identity value was shown";
   for (const char* channel : {"\"channel\":\"crm\"", "\"channel\":\"pos\""}) {
-    EXPECT_NE(r.out.find(channel), std::string::npos) << channel << " missing from the timeline: " << r.out;
+    EXPECT_NE(r.out.find(channel), std::string::npos)
+        << channel << " missing from the timeline: " << r.out;
   }
   EXPECT_NE(r.out.find("\"lifetime_value\":"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"events_by_channel\":"), std::string::npos) << r.out;
 
-  auto human = runCommand({omniloopBin(), "profile", "--identity", "email:amy@demo.net", "--config", config});
+  auto human = runCommand(
+      {omniloopBin(), "profile", "--identity", "email:amy@demo.net", "--config", config});
   ASSERT_EQ(human.exit_code, 0) << human.err;
   EXPECT_NE(human.out.find("identities ("), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("timeline"), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("lifetime_value"), std::string::npos) << human.out;
 
-  auto unknown = runCommand({omniloopBin(), "profile", "--identity", "email:nobody-here@demo.net", "--config", config});
+  auto unknown = runCommand(
+      {omniloopBin(), "profile", "--identity", "email:nobody-here@demo.net", "--config", config});
   EXPECT_EQ(unknown.exit_code, 1);
-  EXPECT_NE(unknown.err.find("no profile holds this email identity"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("no profile holds this email identity"), std::string::npos)
+      << unknown.err;
   EXPECT_EQ(unknown.err.find("nobody-here"), std::string::npos) << "the clear value was echoed";
 
-  auto usage = runCommand({omniloopBin(), "profile", "--identity", "amy@demo.net", "--config", config});
+  auto usage =
+      runCommand({omniloopBin(), "profile", "--identity", "amy@demo.net", "--config", config});
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_NE(usage.err.find("TYPE:VALUE"), std::string::npos) << usage.err;
 }
@@ -462,7 +490,7 @@ std::vector<std::string> timelineEntries(const std::string& profile_json) {
 // SuiteCRM database over SQLite ODBC (crm.odbc), the tills' POSLog file (pos.poslog), the PBX's
 // Master.csv with its queue_log (callcenter.asterisk) — from a clean var/, and Amy's profile
 // shows each; running every pipeline again adds nothing.
-TEST(Quickstart, LegacyConnectorsFeedAmysProfileAndARerunAddsNothing) {
+TEST(Quickstart, LegacyConnectorsFeedAmysProfileWithCallsTillAndMentionsAndARerunAddsNothing) {
   const std::string var = sourceDir() + "/var";
   for (const char* f : {"quickstart.db", "quickstart.db-wal", "quickstart.db-shm",
                         "quickstart-suitecrm.db", "quickstart.key", "quickstart.vault.key"}) {
@@ -497,7 +525,7 @@ TEST(Quickstart, LegacyConnectorsFeedAmysProfileAndARerunAddsNothing) {
   auto amy = runCommand({omniloopBin(), "profile", "--identity", "email:amy@demo.net", "--json",
                          "--timeline", "50", "--config", config});
   ASSERT_EQ(amy.exit_code, 0) << amy.err;
-  int crm = 0, till_sales = 0, till_returns = 0, shop = 0, calls = 0;
+  int crm = 0, till_sales = 0, till_returns = 0, shop = 0, calls = 0, mentions = 0;
   std::set<std::string> waits;
   const std::regex wait_re("\"wait_seconds\":([0-9]+)");
   for (const std::string& e : timelineEntries(amy.out)) {
@@ -524,6 +552,10 @@ TEST(Quickstart, LegacyConnectorsFeedAmysProfileAndARerunAddsNothing) {
       ++till_returns;  // her loyalty card only: joined through the loyalty id of the sale
     }
     if (e.find("\"pipeline\":\"pos-orders\"") != std::string::npos) ++shop;
+    if (e.find("\"pipeline\":\"social-mastodon\"") != std::string::npos &&
+        e.find("\"type\":\"social.mentioned\"") != std::string::npos) {
+      ++mentions;  // read from the recorded Mastodon API the quickstart served on loopback
+    }
     if (e.find("\"pipeline\":\"call-center-cdr\"") != std::string::npos) {
       ++calls;
       std::smatch m;
@@ -536,6 +568,7 @@ TEST(Quickstart, LegacyConnectorsFeedAmysProfileAndARerunAddsNothing) {
   EXPECT_EQ(till_returns, 1) << amy.out;
   EXPECT_EQ(shop, 1) << amy.out;  // the Shopify order; the voided one is filtered out
   EXPECT_EQ(calls, 2) << amy.out;
+  EXPECT_GE(mentions, 1) << amy.out;
   // Her two calls' waits in the support queue, from queue_log (CONNECT holdtime 17 s; ABANDON
   // waittime 129 s).
   EXPECT_EQ(waits, (std::set<std::string>{"17", "129"})) << amy.out;
@@ -574,8 +607,9 @@ TEST(Quickstart, LegacyConnectorsFeedAmysProfileAndARerunAddsNothing) {
   // from the start: the same events again, none added.
   const std::string before = stats_of();
   ASSERT_NE(before.find("\"events\":"), std::string::npos) << before;
+  QuickstartMastodonServer mastodon;  // the same recorded pages run.sh served
   const std::vector<std::string> env = {"ODBCSYSINI=" + var + "/odbc",
-                                        "ODBCINI=" + var + "/odbc/odbc.ini"};
+                                        "ODBCINI=" + var + "/odbc/odbc.ini", mastodon.env()};
   for (const char* p : {"crm-suitecrm-odbc", "crm-contacts", "pos-orders", "pos-tills",
                         "call-center-cdr", "social-mastodon"}) {
     const std::string file = kQuickstart + "/pipelines/" + p + ".yaml";
@@ -703,8 +737,9 @@ std::vector<std::string> quickstartPersonalValues() {
     if (d.size() == 11 && d[0] == '1') d.erase(0, 1);
     if (d.size() != 10) continue;
     const std::string a = d.substr(0, 3), b = d.substr(3, 3), n = d.substr(6);
-    for (const std::string& v : {p, d, "+1" + d, "1" + d, "(" + a + ") " + b + "-" + n,
-                                 a + "-" + b + "-" + n, a + "." + b + "." + n, a + " " + b + " " + n}) {
+    for (const std::string& v :
+         {p, d, "+1" + d, "1" + d, "(" + a + ") " + b + "-" + n, a + "-" + b + "-" + n,
+          a + "." + b + "." + n, a + " " + b + " " + n}) {
       needles.insert(v);
     }
   }
@@ -804,8 +839,7 @@ TEST(Cli, RunJsonAnswersEveryFailureWithOkFalseAndError) {
     const std::string label = c.args.back();
     const CommandResult r = runCommand(argv, {"OMNILOOP_KEY=" + std::string(64, 'a')});
     EXPECT_EQ(r.exit_code, c.exit_code) << label << "\n" << r.out << r.err;
-    EXPECT_TRUE(isOneJsonObject(r.out))
-        << label << ": stdout is not one JSON object: " << r.out;
+    EXPECT_TRUE(isOneJsonObject(r.out)) << label << ": stdout is not one JSON object: " << r.out;
     EXPECT_NE(r.out.find("\"ok\":false"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find("\"error\":"), std::string::npos) << r.out;
     EXPECT_NE(r.out.find(c.in_error), std::string::npos) << r.out;

@@ -31,7 +31,8 @@ inline std::string readFile(const std::string& path) {
 }
 
 inline std::string tempDir(const std::string& name) {
-  std::string tmpl = (std::filesystem::temp_directory_path() / ("omniloop-" + name + "-XXXXXX")).string();
+  std::string tmpl =
+      (std::filesystem::temp_directory_path() / ("omniloop-" + name + "-XXXXXX")).string();
   char* p = mkdtemp(tmpl.data());
   if (!p) std::abort();
   return p;
@@ -75,7 +76,11 @@ inline CommandResult runCommand(const std::vector<std::string>& argv,
   return r;
 }
 
-inline std::string omniloopBin() { return std::string(OMNILOOP_BIN_DIR) + "/omniloop"; }
-inline std::string sourceDir() { return OMNILOOP_SOURCE_DIR; }
+inline std::string omniloopBin() {
+  return std::string(OMNILOOP_BIN_DIR) + "/omniloop";
+}
+inline std::string sourceDir() {
+  return OMNILOOP_SOURCE_DIR;
+}
 
 }  // namespace omniloop::testing

@@ -36,14 +36,15 @@ void writeEvents(const std::string& path) {
   std::ofstream f(path);
   std::mt19937_64 rng(7);
   const char* channels[] = {"pos", "web", "call_center", "crm", "social"};
-  const char* types[] = {"order.placed", "page.viewed", "call.ended", "contact.updated", "social.post"};
+  const char* types[] = {"order.placed", "page.viewed", "call.ended", "contact.updated",
+                         "social.post"};
   for (int i = 0; i < kEvents; ++i) {
     const uint64_t r = rng();
     const unsigned c = static_cast<unsigned>(r % kCustomers);
     const unsigned k = static_cast<unsigned>((r >> 20) % 5);
     const long long ts = 1704067200LL + static_cast<long long>((r >> 8) % 31536000);
-    f << "{\"event_id\":\"ev-" << i << "\",\"channel\":\"" << channels[k] << "\",\"type\":\"" << types[k]
-      << "\",\"ts\":" << ts;
+    f << "{\"event_id\":\"ev-" << i << "\",\"channel\":\"" << channels[k] << "\",\"type\":\""
+      << types[k] << "\",\"ts\":" << ts;
     const unsigned shape = static_cast<unsigned>((r >> 32) % 100);
     const std::string email = "customer" + std::to_string(c) + "@example.com";
     const std::string crm = "C" + std::to_string(c);
@@ -56,7 +57,8 @@ void writeEvents(const std::string& path) {
     } else if (shape < 97) {
       f << ",\"email\":\"" << email << "\",\"phone\":\"+49171" << (1000000 + c / 3) << "\"";
     } else {
-      f << ",\"crm\":\"" << crm << "\",\"email\":\"customer" << (c + 1) % kCustomers << "@example.com\"";
+      f << ",\"crm\":\"" << crm << "\",\"email\":\"customer" << (c + 1) % kCustomers
+        << "@example.com\"";
     }
     if (k == 0) f << ",\"order\":{\"total\":" << (r >> 40) % 50000 / 100.0 << "}";
     f << "}\n";
@@ -68,10 +70,13 @@ std::string pipelineYaml(const std::string& input) {
          "name: crash\n"
          "source:\n"
          "  type: file.jsonl\n"
-         "  with: { path: " + input + ", key_field: event_id }\n"
+         "  with: { path: " +
+         input +
+         ", key_field: event_id }\n"
          "stages:\n"
          "  - map:\n"
-         "      copy: { email: $identities.email, crm: $identities.crm_id, phone: $identities.phone,\n"
+         "      copy: { email: $identities.email, crm: $identities.crm_id, phone: "
+         "$identities.phone,\n"
          "              channel: $channel, type: $type }\n"
          "      time: { from: ts, format: unix }\n"
          "sink:\n"
@@ -80,8 +85,11 @@ std::string pipelineYaml(const std::string& input) {
 }
 
 std::string configYaml(const std::string& store, const std::string& key) {
-  return "store: " + store + "\n"
-         "key_file: " + key + "\n"
+  return "store: " + store +
+         "\n"
+         "key_file: " +
+         key +
+         "\n"
          "log: { level: warn }\n"
          // Groups of at most 4 batches: the kills land inside open groups and between them.
          "group_commit: { max_events: 4000, max_ms: 300 }\n"
@@ -123,7 +131,8 @@ std::string snapshot(const Backend& b, const std::string& table) {
                     ", source, first_seen, last_seen FROM identities ORDER BY 1, 2");
   }
   if (table == "profile_merges") {
-    return raw->all("SELECT from_profile, into_profile, reason FROM profile_merges ORDER BY 1, 2, 3");
+    return raw->all(
+        "SELECT from_profile, into_profile, reason FROM profile_merges ORDER BY 1, 2, 3");
   }
   if (table == "identity_conflicts") {
     return raw->all("SELECT type, " + hash + ", reason, " + profile_id +
@@ -148,7 +157,8 @@ std::string firstDifference(const std::string& a, const std::string& b) {
     const size_t from = start == std::string::npos ? 0 : start + 1;
     return s.substr(from, s.find('\n', from) - from);
   };
-  return "line " + std::to_string(line + 1) + ": clean '" + lineAt(a, i) + "' vs crashed '" + lineAt(b, i) + "'";
+  return "line " + std::to_string(line + 1) + ": clean '" + lineAt(a, i) + "' vs crashed '" +
+         lineAt(b, i) + "'";
 }
 
 class CrashTest : public ::testing::TestWithParam<bool> {
@@ -184,8 +194,9 @@ class CrashTest : public ::testing::TestWithParam<bool> {
   }
 
   CommandResult run(const Backend& b, const std::function<void(pid_t)>& during = nullptr) {
-    return runCommand({omniloopBin(), "run", pipeline_, "--config", configs_[b.uri], "--no-progress"}, {},
-                      during);
+    return runCommand(
+        {omniloopBin(), "run", pipeline_, "--config", configs_[b.uri], "--no-progress"}, {},
+        during);
   }
 
   std::string dir_, input_, pipeline_;
@@ -197,7 +208,8 @@ TEST_P(CrashTest, TwentySigkillsLoseAndDuplicateNothing) {
   const auto t0 = std::chrono::steady_clock::now();
   const CommandResult ok = run(clean);
   const auto clean_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+          .count();
   ASSERT_EQ(ok.exit_code, 0) << ok.err;
   ASSERT_EQ(count(clean, "events"), kEvents);
   ASSERT_GT(count(clean, "profile_merges"), 0) << "the input is meant to exercise merges";
@@ -213,7 +225,8 @@ TEST_P(CrashTest, TwentySigkillsLoseAndDuplicateNothing) {
   const auto r0 = std::chrono::steady_clock::now();
   ASSERT_EQ(run(clean).exit_code, 0);
   const long long startup_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - r0).count();
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - r0)
+          .count();
   const Backend crashed = makeBackend("crashed");
   std::mt19937 rng(static_cast<unsigned>(std::random_device{}()));
   std::uniform_int_distribution<long long> slice(startup_ms + clean_ms / 100 + 20,
@@ -237,7 +250,8 @@ TEST_P(CrashTest, TwentySigkillsLoseAndDuplicateNothing) {
       break;
     }
   }
-  EXPECT_EQ(kills, kKills) << "the run finished after " << kills << " kills; the kills came too late";
+  EXPECT_EQ(kills, kKills) << "the run finished after " << kills
+                           << " kills; the kills came too late";
   // The kills interrupted the ingest at many different points, not all before the first commit.
   size_t mid_ingest = 0;
   for (long long n : progress) mid_ingest += (n > 0 && n < kEvents) ? 1 : 0;
@@ -249,11 +263,11 @@ TEST_P(CrashTest, TwentySigkillsLoseAndDuplicateNothing) {
 
   std::string sizes;
   for (long long n : progress) sizes += " " + std::to_string(n);
-  std::cout << "clean run " << clean_ms << " ms; " << kills << " kills; events stored at the kills:" << sizes
-            << "\n";
+  std::cout << "clean run " << clean_ms << " ms; " << kills
+            << " kills; events stored at the kills:" << sizes << "\n";
   EXPECT_EQ(count(crashed, "events"), kEvents) << "events lost or duplicated";
-  for (const char* table :
-       {"events", "profiles", "identities", "profile_merges", "identity_conflicts", "checkpoints"}) {
+  for (const char* table : {"events", "profiles", "identities", "profile_merges",
+                            "identity_conflicts", "checkpoints"}) {
     const std::string a = snapshot(clean, table);
     const std::string b = snapshot(crashed, table);
     EXPECT_EQ(a.size(), b.size()) << table;

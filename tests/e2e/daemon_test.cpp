@@ -26,7 +26,9 @@ namespace {
 
 const std::string kToken = "e2e-token-0123456789";
 
-std::string omniloopdBin() { return std::string(OMNILOOP_BIN_DIR) + "/omniloopd"; }
+std::string omniloopdBin() {
+  return std::string(OMNILOOP_BIN_DIR) + "/omniloopd";
+}
 
 void writeFile(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
@@ -152,12 +154,14 @@ class Install {
   }
 
   void writeConfig(const std::string& extra, bool with_token = true) {
-    writeFile(config(), "store: sqlite:var/cdp.db\n"
-                        "pipelines_dir: pipelines.d\n"
-                        "shutdown_timeout_seconds: 10\n"
-                        "admin:\n"
-                        "  listen: 127.0.0.1:" + std::to_string(port) + "\n" +
-                            (with_token ? "  token_file: token\n" : "") + extra);
+    writeFile(config(),
+              "store: sqlite:var/cdp.db\n"
+              "pipelines_dir: pipelines.d\n"
+              "shutdown_timeout_seconds: 10\n"
+              "admin:\n"
+              "  listen: 127.0.0.1:" +
+                  std::to_string(port) + "\n" + (with_token ? "  token_file: token\n" : "") +
+                  extra);
   }
 
   std::string config() const { return dir + "/omniloop.yaml"; }
@@ -171,17 +175,23 @@ class Install {
                      int batch = 100, const std::string& extra_set = "") const {
     writeFile(pipelineFile(name),
               "version: 1\n"
-              "name: " + name + "\n"
-              "source:\n"
-              "  type: file.jsonl\n"
-              "  with: { path: ../data/" + data_file + ", key_field: id" +
-                  (follow ? ", follow: true" : "") + " }\n"
-              "stages:\n"
-              "  - map:\n"
-              "      set: { $channel: test, $type: line.added" + extra_set + " }\n"
-              "sink:\n"
-              "  type: cdp\n"
-              "batch: { size: " + std::to_string(batch) + " }\n");
+              "name: " +
+                  name +
+                  "\n"
+                  "source:\n"
+                  "  type: file.jsonl\n"
+                  "  with: { path: ../data/" +
+                  data_file + ", key_field: id" + (follow ? ", follow: true" : "") +
+                  " }\n"
+                  "stages:\n"
+                  "  - map:\n"
+                  "      set: { $channel: test, $type: line.added" +
+                  extra_set +
+                  " }\n"
+                  "sink:\n"
+                  "  type: cdp\n"
+                  "batch: { size: " +
+                  std::to_string(batch) + " }\n");
   }
 
   // `omniloop stats --json` of this installation's store: the number of events.
@@ -228,8 +238,9 @@ class Daemon {
 
   // Waits for /health to answer (false if the process exited first or it took too long).
   bool waitHealthy(milliseconds timeout = milliseconds(10000)) {
-    return waitFor([&] { return exited() || http(install_.port, "GET", "/health", "").status == 200; },
-                   timeout) &&
+    return waitFor(
+               [&] { return exited() || http(install_.port, "GET", "/health", "").status == 200; },
+               timeout) &&
            !exited();
   }
 
@@ -307,7 +318,8 @@ const std::string kPosOrders = sourceDir() + "/examples/quickstart/pipelines/pos
 void installPosOrders(const Install& in) {
   std::string text = readFile(kPosOrders);
   const std::string rel = "../data/pos/orders.jsonl";
-  text.replace(text.find(rel), rel.size(), sourceDir() + "/examples/quickstart/data/pos/orders.jsonl");
+  text.replace(text.find(rel), rel.size(),
+               sourceDir() + "/examples/quickstart/data/pos/orders.jsonl");
   writeFile(in.pipelineFile("pos-orders"), text);
 }
 
@@ -382,8 +394,9 @@ TEST(Daemon, AdminEndpointsNeedTheBearerToken) {
   // Token rotation: a new token in the file takes effect on reload; the old one stops working.
   writeFile(in.dir + "/token", "rotated-token\n");
   d.signal(SIGHUP);
-  ASSERT_TRUE(waitFor([&] { return http(in.port, "GET", "/v1/pipelines", "rotated-token").status == 200; }))
-      << d.log();
+  ASSERT_TRUE(waitFor([&] {
+    return http(in.port, "GET", "/v1/pipelines", "rotated-token").status == 200;
+  })) << d.log();
   EXPECT_EQ(http(in.port, "GET", "/v1/pipelines").status, 401);
   EXPECT_EQ(d.stop(), 0) << d.log();
 }
@@ -415,20 +428,31 @@ TEST(Daemon, MetricsCountTheIngestedEvents) {
   EXPECT_EQ(metric(m, "omniloop_events_written_total" + p), 5);
   EXPECT_EQ(metric(m, "omniloop_events_filtered_total" + p), 1);       // the voided order
   EXPECT_EQ(metric(m, "omniloop_events_dead_lettered_total" + p), 1);  // the broken JSON line
-  EXPECT_EQ(metric(m, "omniloop_stage_events_in_total{pipeline=\"pos-orders\",stage=\"1:filter\"}"), 6);
-  EXPECT_EQ(metric(m, "omniloop_stage_events_filtered_total{pipeline=\"pos-orders\",stage=\"1:filter\"}"), 1);
-  EXPECT_EQ(metric(m, "omniloop_stage_events_in_total{pipeline=\"pos-orders\",stage=\"2:map\"}"), 5);
-  EXPECT_EQ(metric(m, "omniloop_stage_events_dead_lettered_total{pipeline=\"pos-orders\",stage=\"2:map\"}"), 0);
+  EXPECT_EQ(metric(m, "omniloop_stage_events_in_total{pipeline=\"pos-orders\",stage=\"1:filter\"}"),
+            6);
+  EXPECT_EQ(
+      metric(m, "omniloop_stage_events_filtered_total{pipeline=\"pos-orders\",stage=\"1:filter\"}"),
+      1);
+  EXPECT_EQ(metric(m, "omniloop_stage_events_in_total{pipeline=\"pos-orders\",stage=\"2:map\"}"),
+            5);
+  EXPECT_EQ(
+      metric(m,
+             "omniloop_stage_events_dead_lettered_total{pipeline=\"pos-orders\",stage=\"2:map\"}"),
+      0);
   const double batches = metric(m, "omniloop_batch_duration_seconds_count" + p);
   EXPECT_GE(batches, 1);
-  EXPECT_EQ(metric(m, "omniloop_batch_duration_seconds_bucket{pipeline=\"pos-orders\",le=\"+Inf\"}"), batches);
+  EXPECT_EQ(
+      metric(m, "omniloop_batch_duration_seconds_bucket{pipeline=\"pos-orders\",le=\"+Inf\"}"),
+      batches);
   EXPECT_GE(metric(m, "omniloop_batch_duration_seconds_sum" + p), 0);
   EXPECT_EQ(metric(m, "omniloop_queue_depth" + p), 0);
   EXPECT_EQ(metric(m, "omniloop_pipeline_up" + p), 1);
   EXPECT_EQ(metric(m, "omniloop_pipeline_restarts_total" + p), 0);
   EXPECT_EQ(metric(m, "omniloop_plugin_load_failures_total"), 0);
   EXPECT_EQ(metric(m, "omniloop_store_errors_total"), 0);
-  EXPECT_EQ(metric(m, std::string("omniloop_build_info{version=\"") + OMNILOOP_VERSION_STRING + "\"}"), 1);
+  EXPECT_EQ(
+      metric(m, std::string("omniloop_build_info{version=\"") + OMNILOOP_VERSION_STRING + "\"}"),
+      1);
   EXPECT_EQ(in.storedEvents(), 5);
   EXPECT_EQ(d.stop(), 0);
 }
@@ -476,7 +500,8 @@ TEST(Daemon, ReloadDuringIngestLosesAndDuplicatesNothing) {
   in.jsonlPipeline("stream", "stream.jsonl", /*follow=*/true, /*batch=*/40, ", version: 3");
   d.signal(SIGHUP);
   writer.join();
-  ASSERT_TRUE(waitFor([&] { return counter(in.port, "stream", "written") >= kLines; }, milliseconds(15000)))
+  ASSERT_TRUE(
+      waitFor([&] { return counter(in.port, "stream", "written") >= kLines; }, milliseconds(15000)))
       << d.log();
   std::this_thread::sleep_for(milliseconds(300));  // anything extra would show now
 
@@ -622,10 +647,12 @@ TEST(Daemon, AFailingPipelineBacksOffWhileTheOthersWork) {
       << info->getValue<std::string>("last_error");
   EXPECT_GT(info->getValue<double>("retry_in_seconds"), 0.0);
   // It is retried (1 s, then 2 s...) and counted.
-  ASSERT_TRUE(waitFor([&] { return pipelineInfo(in.port, "missing")->getValue<int>("restarts") >= 1; },
-                      milliseconds(5000)));
+  ASSERT_TRUE(
+      waitFor([&] { return pipelineInfo(in.port, "missing")->getValue<int>("restarts") >= 1; },
+              milliseconds(5000)));
   // The retry itself passes through "starting" before it fails again: wait, don't sample.
-  EXPECT_TRUE(waitFor([&] { return stateOf(in.port, "missing") == "backoff"; }, milliseconds(3000))) << d.log();
+  EXPECT_TRUE(waitFor([&] { return stateOf(in.port, "missing") == "backoff"; }, milliseconds(3000)))
+      << d.log();
 
   // The other pipeline works all along.
   ASSERT_TRUE(waitFor([&] { return counter(in.port, "good", "written") == 5; })) << d.log();
@@ -679,8 +706,10 @@ TEST(Daemon, SigtermDrainsCommitsAndExitsZero) {
   ASSERT_TRUE(again.waitHealthy()) << again.log();
   ASSERT_TRUE(waitFor([&] { return in.storedEvents() == kLines; }, milliseconds(15000)))
       << again.log();
-  ASSERT_TRUE(waitFor([&] { return counter(in.port, "flow", "read") == static_cast<uint64_t>(kLines - stored_first); }))
-      << counter(in.port, "flow", "read") << " read, expected " << kLines - stored_first;
+  ASSERT_TRUE(waitFor([&] {
+    return counter(in.port, "flow", "read") == static_cast<uint64_t>(kLines - stored_first);
+  })) << counter(in.port, "flow", "read")
+      << " read, expected " << kLines - stored_first;
   EXPECT_EQ(again.stop(SIGINT), 0);
 }
 
@@ -692,8 +721,9 @@ TEST(Daemon, CheckConfigExitCodes) {
   EXPECT_NE(ok.out.find(in.pipelineFile("pos-orders") + ": ok"), std::string::npos) << ok.out;
   EXPECT_NE(ok.out.find("\nok\n"), std::string::npos) << ok.out;
 
-  writeFile(in.pipelineFile("bad"), "version: 1\nname: bad\nsource:\n  type: file.jsonl\n"
-                                    "  with: { pth: x.jsonl }\nsink:\n  type: cdp\n");
+  writeFile(in.pipelineFile("bad"),
+            "version: 1\nname: bad\nsource:\n  type: file.jsonl\n"
+            "  with: { pth: x.jsonl }\nsink:\n  type: cdp\n");
   writeFile(in.pipelineFile("dup"), readFile(in.pipelineFile("pos-orders")));
   CommandResult bad = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
   EXPECT_EQ(bad.exit_code, 2) << bad.out << bad.err;
@@ -706,7 +736,8 @@ TEST(Daemon, CheckConfigExitCodes) {
       << bad.out;
 
   writeFile(in.config(), "store: sqlite:var/cdp.db\nadmn: {}\n");
-  CommandResult bad_config = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
+  CommandResult bad_config =
+      runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
   EXPECT_EQ(bad_config.exit_code, 2);
   EXPECT_NE(bad_config.err.find(in.config() + ":2:1"), std::string::npos) << bad_config.err;
 
@@ -737,8 +768,9 @@ TEST(Daemon, StatusCommandPrintsThePipelineTable) {
   in.jsonlPipeline("missing", "missing.jsonl", true);
   Daemon d(in);
   ASSERT_TRUE(d.waitHealthy()) << d.log();
-  ASSERT_TRUE(waitFor([&] { return stateOf(in.port, "pos-orders") == "done" &&
-                                   stateOf(in.port, "missing") == "backoff"; }));
+  ASSERT_TRUE(waitFor([&] {
+    return stateOf(in.port, "pos-orders") == "done" && stateOf(in.port, "missing") == "backoff";
+  }));
   CommandResult r = runCommand({omniloopBin(), "status", "--config", in.config()});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("PIPELINE"), std::string::npos) << r.out;
@@ -756,9 +788,9 @@ TEST(Daemon, StatusCommandPrintsThePipelineTable) {
 
   // --url and --token-file instead of the config; a wrong token is refused.
   writeFile(in.dir + "/wrong", "nope\n");
-  CommandResult denied = runCommand({omniloopBin(), "status", "--url",
-                                     "http://127.0.0.1:" + std::to_string(in.port),
-                                     "--token-file", in.dir + "/wrong"});
+  CommandResult denied =
+      runCommand({omniloopBin(), "status", "--url", "http://127.0.0.1:" + std::to_string(in.port),
+                  "--token-file", in.dir + "/wrong"});
   EXPECT_EQ(denied.exit_code, 1);
   EXPECT_NE(denied.err.find("401"), std::string::npos) << denied.err;
   CommandResult json = runCommand({omniloopBin(), "status", "--config", in.config(), "--json"});
@@ -784,14 +816,16 @@ TEST(Daemon, ServesHttpsWhenGivenACertificate) {
   in.writeConfig("  tls_cert_file: admin.crt\n  tls_key_file: admin.key\n");
   installPosOrders(in);
   Daemon d(in);
-  ASSERT_TRUE(waitFor([&] { return d.log().find("admin API listening on https://") != std::string::npos; }))
-      << d.log();
+  ASSERT_TRUE(waitFor([&] {
+    return d.log().find("admin API listening on https://") != std::string::npos;
+  })) << d.log();
   EXPECT_EQ(http(in.port, "GET", "/health", "").status, 0);  // plain HTTP is not spoken
   CommandResult r;
   ASSERT_TRUE(waitFor([&] {
     r = runCommand({omniloopBin(), "status", "--config", in.config()});
     return r.exit_code == 0 && r.out.find("pos-orders") != std::string::npos;
-  })) << r.out << r.err;
+  })) << r.out
+      << r.err;
   EXPECT_NE(r.out.find("https://127.0.0.1:" + std::to_string(in.port)), std::string::npos) << r.out;
   EXPECT_EQ(d.stop(), 0);
 }

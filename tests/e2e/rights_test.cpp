@@ -8,7 +8,8 @@
 #include <regex>
 
 #include "command.h"
-#include "tests/support/odbc_env.h"
+#include "mastodon_server.h"
+#include "quickstart_env.h"
 
 using namespace omniloop::testing;
 namespace fs = std::filesystem;
@@ -24,31 +25,22 @@ struct Quickstart {
     fs::copy(sourceDir() + "/examples/quickstart", dir, fs::copy_options::recursive);
     std::ofstream(config()) << "store: sqlite:var/q.db\nkey_file: var/q.key\n"
                                "retention: { default: 1y, call_center: 400d, dead_letters: 30d }\n";
-    // The quickstart's SuiteCRM database and its ODBC driver and DSN, as run.sh makes them.
-    fs::create_directories(dir + "/var/odbc");
-    const std::string crm_db = dir + "/var/quickstart-suitecrm.db";
-    sqlite3* h = nullptr;
-    sqlite3_open(crm_db.c_str(), &h);
-    const std::string sql = readFile(sourceDir() + "/plugins/crm.odbc/sql/suitecrm-schema.sql") +
-                            readFile(dir + "/data/crm/suitecrm-data.sql");
-    EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
-    sqlite3_close(h);
-    std::ofstream(dir + "/var/odbc/odbcinst.ini")
-        << "[SQLite3]\nDriver=" << OdbcEnv::driverPath("libsqlite3odbc.so") << "\n";
-    std::ofstream(dir + "/var/odbc/odbc.ini")
-        << "[omniloop-quickstart-suitecrm]\nDriver=SQLite3\nDatabase=" << crm_db << "\n";
+    odbc_env = prepareQuickstartCrm(dir);  // its SuiteCRM database and DSN, as run.sh makes them
   }
   ~Quickstart() {
     if (!::testing::Test::HasFailure()) fs::remove_all(dir);
   }
+  QuickstartMastodonServer mastodon;  // the recorded Mastodon API the social pipeline reads
+  std::vector<std::string> odbc_env;
   std::string config() const { return dir + "/omniloop.yaml"; }
   std::string db() const { return dir + "/var/q.db"; }
   CommandResult omniloop(std::vector<std::string> args) const {
     args.insert(args.begin(), omniloopBin());
     args.push_back("--config");
     args.push_back(config());
-    return runCommand(args,
-                      {"ODBCSYSINI=" + dir + "/var/odbc", "ODBCINI=" + dir + "/var/odbc/odbc.ini"});
+    std::vector<std::string> env = odbc_env;
+    env.push_back(mastodon.env());
+    return runCommand(args, env);
   }
   // Runs every pipeline; the summed value of `counter` lines ("suppressed (email)  1").
   long runAll() const {

@@ -193,12 +193,12 @@ TEST(MastodonE2e, QuickstartServerFeedsAmysProfileWithHerMentions) {
   const std::string dir = tempDir("mastodon-quickstart");
   const std::string store = "sqlite:" + dir + "/q.db";
   auto validate =
-      runCommand({omniloopBin(), "validate", quickstart + "/mastodon/social-mastodon.yaml"});
+      runCommand({omniloopBin(), "validate", quickstart + "/pipelines/social-mastodon.yaml"});
   EXPECT_EQ(validate.exit_code, 0) << validate.out << validate.err;
   auto crm = runCommand({omniloopBin(), "run", quickstart + "/pipelines/crm-contacts.yaml",
                          "--store", store, "--no-progress"});
   ASSERT_EQ(crm.exit_code, 0) << crm.out << crm.err;
-  auto social = runCommand({omniloopBin(), "run", quickstart + "/mastodon/social-mastodon.yaml",
+  auto social = runCommand({omniloopBin(), "run", quickstart + "/pipelines/social-mastodon.yaml",
                             "--store", store, "--stop-when-idle", "--json", "--no-progress"},
                            {server.env()});
   ASSERT_EQ(social.exit_code, 0) << social.out << social.err;
