@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -426,6 +428,25 @@ struct ScratchDir {
   fs::path path;
 };
 
+// The digest as coreutils computes it.
+std::string sha256sum(const std::string& file) {
+  const std::string command = "sha256sum '" + file + "'";
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return {};
+  char buf[65] = {};
+  const size_t n = std::fread(buf, 1, 64, p);
+  ::pclose(p);
+  return std::string(buf, n);
+}
+
+omniloop::config::PluginPin pin(const std::string& name, const std::string& sha256, int line) {
+  omniloop::config::PluginPin p;
+  p.name = name;
+  p.sha256 = sha256;
+  p.mark = {"/etc/omniloop/omniloop.yaml", line, 13};
+  return p;
+}
+
 }  // namespace
 
 // The probe child of test_swap_on_probe renames a crashing plugin over the probed file: the
@@ -507,4 +528,64 @@ TEST(PluginSafeLoading, PluginFilesOfRootOrTheServiceUserWithoutGroupWriteLoad) 
   registry.scanDirectory(dir.path.string());
   EXPECT_TRUE(registry.errors().empty()) << registry.errors().front().reason;
   ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_EQ(registry.plugins()[0].sha256, sha256sum(caseFile("good")));
+}
+
+// Plugins that hang while loading share one probe budget: start-up waits for it once, not once
+// per plugin (before, each added 10 s). A good plugin beside them loads meanwhile.
+TEST(PluginSafeLoading, HangingPluginsShareOneProbeBudget) {
+  ScratchDir dir("budget");
+  dir.add("hang_on_load", "hang1.so");
+  dir.add("hang_on_load", "hang2.so");
+  dir.add("good", "zgood.so");
+  Registry registry;
+  registry.setProbeBudget(700);
+  const auto start = std::chrono::steady_clock::now();
+  registry.scanDirectory(dir.path.string());
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  EXPECT_GE(took, 650);
+  EXPECT_LT(took, 1300) << "the probes ran one after the other";
+  ASSERT_EQ(registry.errors().size(), 2u);
+  for (const auto& e : registry.errors()) {
+    EXPECT_EQ(e.reason, "timed out while loading (no answer after 700 ms)");
+  }
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_EQ(registry.plugins()[0].name, "test.good");
+}
+
+TEST(PluginSafeLoading, Sha256PinMismatchRefusesThePluginNamingBothDigests) {
+  const std::string actual = sha256sum(caseFile("good"));
+  ASSERT_EQ(actual.size(), 64u);
+  const std::string expected(64, 'a');
+  Registry registry;
+  registry.setPins({pin("test.good", expected, 7)});
+  registry.scanDirectory(caseDir("good"));
+  EXPECT_TRUE(registry.plugins().empty());
+  ASSERT_EQ(registry.errors().size(), 1u);
+  EXPECT_EQ(registry.errors()[0].path, caseFile("good"));
+  EXPECT_EQ(registry.errors()[0].reason,
+            "/etc/omniloop/omniloop.yaml:7:13: plugins.test.good.sha256 pins " + expected +
+                ", but this file's sha256 is " + actual +
+                ": install the plugin that was pinned, or update the pin");
+}
+
+TEST(PluginSafeLoading, Sha256PinThatMatchesLoadsThePlugin) {
+  Registry registry;
+  registry.setPins({pin("test.good", sha256sum(caseFile("good")), 7)});
+  registry.scanDirectory(caseDir("good"));
+  EXPECT_TRUE(registry.errors().empty()) << registry.errors().front().reason;
+  ASSERT_EQ(registry.plugins().size(), 1u);
+}
+
+TEST(PluginSafeLoading, PinnedPluginThatIsNowhereIsReportedAtThePin) {
+  Registry registry;
+  registry.setPins({pin("com.vendor.absent", std::string(64, 'b'), 9)});
+  registry.discover({caseDir("good")});
+  ASSERT_FALSE(registry.errors().empty());
+  EXPECT_EQ(registry.errors().back().path, "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(registry.errors().back().reason,
+            "/etc/omniloop/omniloop.yaml:9:13: plugins.com.vendor.absent: no plugin of that name "
+            "was found in the plugin directories (install it, or remove the pin)");
 }
