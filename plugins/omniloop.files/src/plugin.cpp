@@ -19,8 +19,8 @@ namespace {
   R"( "description": "Field, or list of fields, whose values are the record's natural key (default: the file's fingerprint and the record's byte offset; offset:<fingerprint>:<n> when every key field is missing or empty)."},)" \
   R"("type": {"type": "string", "description": "Event type set on every event."},)"           \
   R"("channel": {"type": "string", "description": "Channel set on every event."},)"           \
-  R"("max_record_bytes": {"type": "integer", "minimum": 1024, "default": 16777216,)"          \
-  R"( "description": "Longest record accepted; a longer one is dead-lettered."})"
+  R"("max_record_bytes": {"type": "integer", "minimum": 1, "default": 16777216,)"             \
+  R"( "description": "Longest record accepted (bytes, line break excluded); a longer one becomes one dead letter (its first 4 KiB kept) and reading goes on with the next record."})"
 
 constexpr const char* kJsonlSourceSchema =
     R"({"type": "object", "additionalProperties": false, "required": ["path"], "properties": {)"
