@@ -171,7 +171,8 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
         PluginPin pin;
         pin.name = it->first.Scalar();
         pin.sha256 = sha.Scalar();
-        for (char& c : pin.sha256) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        for (char& c : pin.sha256)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         pin.mark = markOf(sha, path);
         cfg.plugin_pins.push_back(std::move(pin));
       }

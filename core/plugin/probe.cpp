@@ -376,8 +376,9 @@ bool openPluginFile(const std::string& path, PluginFile* out, std::string* reaso
   const privacy::OtherWriters who = privacy::otherWriters(st, me);
   if (who != privacy::OtherWriters::kNone) {
     return refuse("refused: the file is " + privacy::describe(who, st, me) +
-                  (who == privacy::OtherWriters::kOtherOwner ? ", who" : ", so others than root "
-                                                                         "and the service user") +
+                  (who == privacy::OtherWriters::kOtherOwner ? ", who"
+                                                             : ", so others than root "
+                                                               "and the service user") +
                   " could change the code omniloop runs; " +
                   (who == privacy::OtherWriters::kOtherOwner ? "chown root " : "chmod go-w ") +
                   path);
@@ -388,11 +389,10 @@ bool openPluginFile(const std::string& path, PluginFile* out, std::string* reaso
   if (::stat(dir.c_str(), &dst) == 0) {
     const privacy::OtherWriters dir_who = privacy::otherWriters(dst, me);
     if (dir_who != privacy::OtherWriters::kNone) {
-      return refuse("refused: its directory " + dir + " is " +
-                    privacy::describe(dir_who, dst, me) +
-                    ", so others than root and the service user could replace it; " +
-                    (dir_who == privacy::OtherWriters::kOtherOwner ? "chown root " : "chmod go-w ") +
-                    dir);
+      return refuse(
+          "refused: its directory " + dir + " is " + privacy::describe(dir_who, dst, me) +
+          ", so others than root and the service user could replace it; " +
+          (dir_who == privacy::OtherWriters::kOtherOwner ? "chown root " : "chmod go-w ") + dir);
     }
   }
   std::string error;

@@ -146,7 +146,9 @@ std::vector<std::string> Registry::listDirectory(const std::string& dir) {
   return files;
 }
 
-void Registry::scanDirectory(const std::string& dir) { loadFiles(listDirectory(dir)); }
+void Registry::scanDirectory(const std::string& dir) {
+  loadFiles(listDirectory(dir));
+}
 
 void Registry::fail(const std::string& path, std::string reason) {
   spdlog::debug("plugin {}: {}", path, reason);
@@ -281,8 +283,8 @@ bool Registry::loadProbed(const PluginFile& file, const ProbeResult& probe) {
     plugin.components.push_back(c);
     plugin.personal_fields.push_back(personalFields(*c));
   }
-  spdlog::debug("loaded plugin {} {} from {} (sha256 {})", plugin.name, plugin.version,
-                plugin.path, plugin.sha256);
+  spdlog::debug("loaded plugin {} {} from {} (sha256 {})", plugin.name, plugin.version, plugin.path,
+                plugin.sha256);
   plugins_.push_back(std::move(plugin));
   return true;
 }

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "config/catalog.h"
+#include "config/loader.h"
 #include "omniloop/plugin.h"
 #include "pipeline/component.h"
-#include "config/loader.h"
 #include "plugin/host_api.h"
 #include "plugin/probe.h"
 

@@ -26,7 +26,9 @@ std::string describe(OtherWriters who, const struct stat& st, uid_t trusted_uid)
   return {};
 }
 
-bool accessibleByEveryone(const struct stat& st) { return (st.st_mode & 007) != 0; }
+bool accessibleByEveryone(const struct stat& st) {
+  return (st.st_mode & 007) != 0;
+}
 
 std::string modeText(const struct stat& st) {
   char buf[8];

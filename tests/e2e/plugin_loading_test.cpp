@@ -51,9 +51,10 @@ TEST(PluginLoading, PluginsCommandLoadsTheFileItProbedWhenThePathIsSwapped) {
   const std::string dir = pluginDir("swap");
   fs::copy_file(testPlugin("swap_on_probe"), dir + "/swap.so");
   fs::copy_file(testPlugin("crash_on_load"), dir + "/crash.spare");
-  auto r = runCommand({omniloopBin(), "plugins"},
-                      {"OMNILOOP_PLUGIN_PATH=" + dir, "OMNILOOP_TEST_SWAP_FROM=" + dir + "/crash.spare",
-                       "OMNILOOP_TEST_SWAP_TO=" + dir + "/swap.so"});
+  auto r =
+      runCommand({omniloopBin(), "plugins"},
+                 {"OMNILOOP_PLUGIN_PATH=" + dir, "OMNILOOP_TEST_SWAP_FROM=" + dir + "/crash.spare",
+                  "OMNILOOP_TEST_SWAP_TO=" + dir + "/swap.so"});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_FALSE(fs::exists(dir + "/crash.spare")) << "the probe did not swap the file";
   EXPECT_NE(r.out.find("test.swap_on_probe 1.0.0"), std::string::npos) << r.out;

@@ -463,8 +463,8 @@ TEST(PluginSafeLoading, FileSwappedBetweenProbeAndLoadIsNotLoaded) {
         Registry registry;
         registry.scanDirectory(dir.path.string());
         const bool swapped = !fs::exists(crasher);  // the probe child did swap the file
-        const bool loaded_probed = registry.plugins().size() == 1 &&
-                                   registry.plugins()[0].name == "test.swap_on_probe";
+        const bool loaded_probed =
+            registry.plugins().size() == 1 && registry.plugins()[0].name == "test.swap_on_probe";
         std::_Exit(swapped && loaded_probed && registry.errors().empty() ? 0 : 3);
       },
       ::testing::ExitedWithCode(0), "");
@@ -483,11 +483,13 @@ TEST(PluginSafeLoading, RefusesPluginFileWritableByItsGroupOrEveryone) {
   EXPECT_EQ(registry.errors()[0].path, group);
   EXPECT_EQ(registry.errors()[0].reason,
             "refused: the file is writable by its group (mode 0775), so others than root and "
-            "the service user could change the code omniloop runs; chmod go-w " + group);
+            "the service user could change the code omniloop runs; chmod go-w " +
+                group);
   EXPECT_EQ(registry.errors()[1].path, world);
   EXPECT_EQ(registry.errors()[1].reason,
             "refused: the file is writable by every user (mode 0757), so others than root and "
-            "the service user could change the code omniloop runs; chmod go-w " + world);
+            "the service user could change the code omniloop runs; chmod go-w " +
+                world);
 }
 
 TEST(PluginSafeLoading, RefusesPluginDirectoryWritableByOthers) {
@@ -516,8 +518,10 @@ TEST(PluginSafeLoading, RefusesPluginFileOwnedByAnotherUser) {
   ASSERT_EQ(registry.errors().size(), 1u);
   EXPECT_EQ(registry.errors()[0].reason,
             "refused: the file is owned by uid 65534, neither root nor the service user (uid " +
-                std::to_string(::geteuid()) + "), who could change the code omniloop runs; "
-                "chown root " + other);
+                std::to_string(::geteuid()) +
+                "), who could change the code omniloop runs; "
+                "chown root " +
+                other);
 }
 
 TEST(PluginSafeLoading, PluginFilesOfRootOrTheServiceUserWithoutGroupWriteLoad) {

@@ -263,8 +263,7 @@ CsvSource::Outcome CsvSource::processRecord(sdk::BatchWriter& out, const CsvScan
   return Outcome::kEvent;
 }
 
-bool CsvSource::skipOverLong(sdk::BatchWriter& out, bool* eof, bool* tail_final,
-                             bool* batch_full) {
+bool CsvSource::skipOverLong(sdk::BatchWriter& out, bool* eof, bool* tail_final, bool* batch_full) {
   std::string_view w = reader_.window();
   if (w.empty() && !*eof) {
     bool full = false;
@@ -283,7 +282,8 @@ bool CsvSource::skipOverLong(sdk::BatchWriter& out, bool* eof, bool* tail_final,
   const CsvSkip skip = skipCsvRecord(w, skip_state_, delimiter_, final_tail);
   if (skip_first_lf_ == kNoOffset) {
     if (const void* lf = std::memchr(w.data(), '\n', skip.consumed)) {
-      skip_first_lf_ = reader_.offset() + static_cast<uint64_t>(static_cast<const char*>(lf) - w.data());
+      skip_first_lf_ =
+          reader_.offset() + static_cast<uint64_t>(static_cast<const char*>(lf) - w.data());
     }
   }
   if (!skip.found) {
@@ -301,8 +301,9 @@ bool CsvSource::skipOverLong(sdk::BatchWriter& out, bool* eof, bool* tail_final,
     if (over_long_.preview.size() > first_line) {
       over_long_.preview.resize(static_cast<size_t>(first_line));
     }
-    const std::string_view rest =
-        first_line > passed ? w.substr(0, static_cast<size_t>(first_line - passed)) : std::string_view();
+    const std::string_view rest = first_line > passed
+                                      ? w.substr(0, static_cast<size_t>(first_line - passed))
+                                      : std::string_view();
     const std::string reason = "file.csv: the row at " + lineOf(over_long_.lines) +
                                " has an unterminated quoted field; skipped to the next line";
     over_long_.reason = reason;

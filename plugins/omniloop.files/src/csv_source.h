@@ -47,7 +47,7 @@ class CsvSource final : public FileSource {
   std::string scratch_;                       // reused (Latin-1 transcoding)
   std::string reason_;                        // reused
   static constexpr uint64_t kNoOffset = ~uint64_t{0};
-  CsvSkipState skip_state_;         // where the scan of an over-long row stopped
+  CsvSkipState skip_state_;             // where the scan of an over-long row stopped
   uint64_t skip_first_lf_ = kNoOffset;  // file offset of its first LF (kNoOffset: none yet)
 };
 

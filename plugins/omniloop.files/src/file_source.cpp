@@ -20,7 +20,8 @@ FileSource::FileSource(const sdk::Config& config, std::string kind)
     : kind_(std::move(kind)),
       path_(config.str("path")),
       follow_(config.boolean("follow", false)),
-      max_record_bytes_(static_cast<size_t>(std::max<int64_t>(config.integer("max_record_bytes", 16 << 20), 1))),
+      max_record_bytes_(
+          static_cast<size_t>(std::max<int64_t>(config.integer("max_record_bytes", 16 << 20), 1))),
       type_(config.str("type", "")),
       channel_(config.str("channel", "")),
       // Room for a record of the limit and its CRLF: a window this full holds a longer record.

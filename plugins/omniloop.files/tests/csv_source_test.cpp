@@ -318,7 +318,6 @@ TEST(CsvSource, FollowWaitsForWholeRowsAndRereadsTheHeaderAfterRotation) {
   EXPECT_EQ(got, (std::vector<std::string>{"3/4"}));
 }
 
-
 // ---- Records longer than max_record_bytes: exactly one dead letter, at any limit ----
 
 // Reads `path` with max_record_bytes 64, in batches of `batch` events.

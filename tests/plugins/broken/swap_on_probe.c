@@ -13,9 +13,13 @@ __attribute__((constructor)) static void swap_file(void) {
   if (from && to && *from && *to) (void)rename(from, to); /* fails harmlessly the second time */
 }
 
-static const ol_plugin_descriptor kDescriptor = {
-    sizeof(ol_plugin_descriptor), OMNILOOP_ABI_MAJOR, OMNILOOP_ABI_MINOR, "test.swap_on_probe",
-    "1.0.0", 1, &kStubSource};
+static const ol_plugin_descriptor kDescriptor = {sizeof(ol_plugin_descriptor),
+                                                 OMNILOOP_ABI_MAJOR,
+                                                 OMNILOOP_ABI_MINOR,
+                                                 "test.swap_on_probe",
+                                                 "1.0.0",
+                                                 1,
+                                                 &kStubSource};
 
 OMNILOOP_EXPORT const ol_plugin_descriptor* omniloop_plugin_entry(uint16_t major, uint16_t minor) {
   (void)major;
