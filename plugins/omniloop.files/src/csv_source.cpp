@@ -178,6 +178,11 @@ void CsvSource::seekTo(uint64_t offset) {
         lines_ += scan.newlines;
         continue;
       }
+      if (scan.length > max_record_bytes_) {
+        throw sdk::Error("file.csv: the header row of '" + reader_.file() +
+                         "' is longer than max_record_bytes (" +
+                         std::to_string(max_record_bytes_) + " bytes)");
+      }
       setHeader(reader_.windowData(), scan.length);
       reader_.consume(scan.consumed);
       lines_ += scan.newlines;
