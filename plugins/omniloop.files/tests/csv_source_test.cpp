@@ -404,5 +404,21 @@ TEST(CsvSource, FollowedOverlongRowKeepsTheCursorAtItsStartUntilItEnds) {
   EXPECT_EQ(b.events[1].str("b"), "next");
 }
 
+TEST(CsvSource, OverlongRowWithAnUnterminatedQuoteCostsItsFirstLineOnly) {
+  const std::string path = scratchDir("csv_overlong_unterminated") + "/a.csv";
+  const std::string first_line = "1,\"open " + std::string(100, 'x');
+  writeFile(path, "a,b\n" + first_line + "\n2,ok\n3," + std::string(70, 'y') + "\n4,end\n");
+  const auto events = readWithLimit(path, 1024);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].disposition, OL_DEAD_LETTER);
+  EXPECT_EQ(events[0].raw, first_line);
+  EXPECT_EQ(events[0].reason, "file.csv: the row at line 2 of '" + path +
+                                  "' has an unterminated quoted field; skipped to the next line");
+  EXPECT_EQ(events[1].str("b"), "ok");
+  EXPECT_EQ(events[2].disposition, OL_DEAD_LETTER);  // 72 bytes: over the limit too
+  EXPECT_NE(events[2].reason.find("line 4 of"), std::string::npos) << events[2].reason;
+  EXPECT_EQ(events[3].str("a"), "4");
+}
+
 }  // namespace
 }  // namespace filestest
