@@ -429,7 +429,9 @@ std::vector<ProbeResult> probeFiles(const std::vector<const PluginFile*>& files,
     for (size_t i = 0; i < running.size();) {
       Running& r = running[i];
       int status = 0;
-      if (r.eof && waitChild(r.pid, WNOHANG, &status) == r.pid) {
+      // (ECHILD: SIGCHLD is ignored, so the child was reaped already; its message tells.)
+      const pid_t reaped = r.eof ? waitChild(r.pid, WNOHANG, &status) : 0;
+      if (reaped == r.pid || (reaped < 0 && errno == ECHILD)) {
         results[r.index] = verdict(status, r.message, false, budget_ms);
         running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
         continue;
