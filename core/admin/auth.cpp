@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "privacy/file_access.h"
+
 namespace omniloop::admin {
 
 namespace {
@@ -84,7 +86,7 @@ std::string loadTokenFile(const std::string& path, std::string* warning) {
     }
   }
   // Group access is how operators share the token (root:omniloop 0640); everyone is too many.
-  if (warning != nullptr && (st.st_mode & 007) != 0) {
+  if (warning != nullptr && privacy::accessibleByEveryone(st)) {
     *warning = "admin.token_file " + path + " can be read by every user; chmod o-rwx it";
   }
   return token;

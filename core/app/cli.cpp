@@ -113,8 +113,11 @@ Exit status:
 constexpr const char* kPluginsHelp = R"(usage: omniloop plugins [--json] [--config FILE]
 
 Lists every plugin found in the bundled plugin directory, the configured plugin_dirs and
-$OMNILOOP_PLUGIN_PATH (colon-separated): name, version, ABI, components and the personal
-fields a source declares it emits; then each file that failed to load and why. Exit status: 0 (also when some plugins failed to load).
+$OMNILOOP_PLUGIN_PATH (colon-separated): name, version, ABI, the sha256 of its file (pin it in
+omniloop.yaml: plugins: {<name>: {sha256: ...}}), components and the personal fields a source
+declares it emits; then each file that failed to load and why (a plugin file or directory that
+others than root and the service user can write to is refused). Exit status: 0 (also when some
+plugins failed to load).
 )";
 
 struct Args {
@@ -464,6 +467,7 @@ int cmdPlugins(const Args& a) {
       j += ",\"abi\":\"" + std::to_string(p.abi_major) + "." + std::to_string(p.abi_minor) +
            "\",\"path\":";
       event::appendJsonString(j, p.path);
+      j += ",\"sha256\":\"" + p.sha256 + "\"";
       j += ",\"components\":[";
       for (size_t c = 0; c < p.components.size(); ++c) {
         if (c) j += ",";
@@ -495,6 +499,7 @@ int cmdPlugins(const Args& a) {
   for (const auto& p : reg.plugins()) {
     std::cout << p.name << " " << p.version << "  (ABI " << p.abi_major << "." << p.abi_minor
               << ", " << p.path << ")\n";
+    std::cout << "  sha256 " << p.sha256 << "\n";
     for (size_t i = 0; i < p.components.size(); ++i) {
       const ol_component* c = p.components[i];
       std::cout << "  " << std::left << std::setw(7) << kindName(c->kind) << std::setw(22)

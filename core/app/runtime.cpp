@@ -79,6 +79,7 @@ Runtime::Runtime(const RuntimeOptions& options) : read_only_(options.read_only) 
   if (!options.store_override.empty()) config_.store = options.store_override;
 
   registry_ = std::make_unique<plugin::Registry>();
+  registry_->setPins(config_.plugin_pins);
   // The bundled dir, then plugin_dirs, then $OMNILOOP_PLUGIN_PATH.
   registry_->discover(config_.plugin_dirs);
 

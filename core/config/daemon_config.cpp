@@ -1,6 +1,7 @@
 // omniloop.yaml: checked against schemas/omniloop.schema.json; relative paths are taken from
 // the file's directory so the daemon behaves the same whatever its working directory.
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 
@@ -163,6 +164,19 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     } else if (dirs.IsScalar()) {
       cfg.plugin_dirs.push_back(resolvePath(base, dirs.Scalar()));
     }
+    if (const YAML::Node plugins = child(root, "plugins"); plugins.IsMap()) {
+      for (auto it = plugins.begin(); it != plugins.end(); ++it) {
+        const YAML::Node sha = child(it->second, "sha256");
+        if (!it->first.IsScalar() || !sha.IsScalar()) continue;
+        PluginPin pin;
+        pin.name = it->first.Scalar();
+        pin.sha256 = sha.Scalar();
+        for (char& c : pin.sha256)
+          c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        pin.mark = markOf(sha, path);
+        cfg.plugin_pins.push_back(std::move(pin));
+      }
+    }
     setString(root, "key_file", cfg.key_file);
     cfg.key_file = resolvePath(base, cfg.key_file);
     setString(root, "suppression_key_file", cfg.suppression_key_file);
@@ -230,7 +244,7 @@ bool looksLikeDaemonConfig(const std::string& path) {
   try {
     const YAML::Node root = parseYaml(readConfigFile(path, "config file"), path);
     if (!root.IsMap() || child(root, "source").IsDefined()) return false;
-    for (const char* key : {"store", "pipelines_dir", "admin", "plugin_dirs", "key_file",
+    for (const char* key : {"store", "pipelines_dir", "admin", "plugin_dirs", "plugins", "key_file",
                             "shutdown_timeout_seconds", "group_commit", "identity", "log"}) {
       if (child(root, key).IsDefined()) return true;
     }

@@ -58,10 +58,19 @@ struct PrivacyConfig {
   }
 };
 
+// omniloop.yaml `plugins: {<plugin name>: {sha256: <64 hex digits>}}`: the digest the plugin's
+// file must have (plugin/registry.h refuses it otherwise).
+struct PluginPin {
+  std::string name;    // the plugin's name (as `omniloop plugins` lists it)
+  std::string sha256;  // lower-case hex
+  Mark mark;           // where the sha256 is written
+};
+
 struct DaemonConfig {
   std::string file;  // the config file's path ("" when defaults)
   std::string store = "sqlite:var/omniloop.db";
   std::vector<std::string> plugin_dirs;  // searched after the bundled dir
+  std::vector<PluginPin> plugin_pins;    // `plugins:`, file order
   std::string key_file;                  // HMAC key for pseudonymisation
   std::string suppression_key_file;      // HMAC key of erasure suppressions
   std::string retention_json;            // the `retention:` section as JSON ("" = keep forever)

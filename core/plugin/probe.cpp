@@ -4,17 +4,23 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <set>
 #include <string_view>
 #include <thread>
+
+#include "privacy/file_access.h"
 
 namespace omniloop::plugin {
 
@@ -99,12 +105,23 @@ void writeAll(int fd, std::string_view s) {
   }
 }
 
+// The loader's message about `load_path` (/proc/self/fd/N) with the file's own path in its place.
+std::string loaderError(const std::string& load_path, const std::string& path) {
+  const char* e = ::dlerror();
+  std::string text = e ? e : "unknown dlopen error";
+  for (size_t at = text.find(load_path); at != std::string::npos;
+       at = text.find(load_path, at + path.size())) {
+    text.replace(at, load_path.size(), path);
+  }
+  return text;
+}
+
 // In the child: 'K' + plugin name, or 'E' + reason. Returns the exit code.
-int childProbe(const std::string& path, int fd) {
-  void* handle = ::dlopen(path.c_str(), RTLD_LAZY | RTLD_LOCAL);
+int childProbe(const PluginFile& file, int fd) {
+  const std::string load_path = file.loadPath();
+  void* handle = ::dlopen(load_path.c_str(), RTLD_LAZY | RTLD_LOCAL);
   if (!handle) {
-    const char* e = ::dlerror();
-    writeAll(fd, std::string("Ecannot load: ") + (e ? e : "unknown dlopen error"));
+    writeAll(fd, "Ecannot load: " + loaderError(load_path, file.path));
     return 2;
   }
   void* sym = ::dlsym(handle, OMNILOOP_PLUGIN_ENTRY_SYMBOL);
@@ -123,6 +140,110 @@ int childProbe(const std::string& path, int fd) {
   }
   writeAll(fd, std::string("K") + d->name);
   return 0;
+}
+
+// sha256 of the whole file behind `fd`, read with pread (the file offset is left alone).
+bool digestFile(int fd, std::string* hex, std::string* error) {
+  std::unique_ptr<EVP_MD_CTX, void (*)(EVP_MD_CTX*)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1) {
+    *error = "cannot compute its sha256 (OpenSSL failed)";
+    return false;
+  }
+  std::vector<unsigned char> buf(1 << 16);
+  off_t at = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fd, buf.data(), buf.size(), at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      *error = std::string("cannot read it: ") + std::strerror(errno);
+      return false;
+    }
+    if (n == 0) break;
+    EVP_DigestUpdate(ctx.get(), buf.data(), static_cast<size_t>(n));
+    at += n;
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_DigestFinal_ex(ctx.get(), md, &len) != 1) {
+    *error = "cannot compute its sha256 (OpenSSL failed)";
+    return false;
+  }
+  static const char* kHex = "0123456789abcdef";
+  hex->clear();
+  for (unsigned int i = 0; i < len; ++i) {
+    hex->push_back(kHex[md[i] >> 4]);
+    hex->push_back(kHex[md[i] & 0xf]);
+  }
+  return true;
+}
+
+// A child started by probeFiles.
+struct Running {
+  size_t index = 0;
+  pid_t pid = -1;
+  int pipe = -1;
+  bool eof = false;  // the child closed its end (it is exiting)
+  std::string message;
+};
+
+// Forks the probe child of `file`. False (and `failure`) when the child cannot be started.
+bool startProbe(const PluginFile& file, Running* r, ProbeResult* failure) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    *failure = refused(std::string("cannot probe: pipe failed: ") + std::strerror(errno));
+    return false;
+  }
+  std::fflush(stdout);  // or the child would flush the parent's buffered output twice
+  std::fflush(stderr);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int e = errno;
+    ::close(fds[0]);
+    ::close(fds[1]);
+    *failure = refused(std::string("cannot probe: fork failed: ") + std::strerror(e));
+    return false;
+  }
+  if (pid == 0) {
+    ::close(fds[0]);
+    // Let a crash kill the child with its signal, even under a sanitizer's or the daemon's
+    // own handlers, so it is reported as a crash.
+    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
+    const int code = childProbe(file, fds[1]);
+    ::_exit(code);
+  }
+  ::close(fds[1]);
+  r->pid = pid;
+  r->pipe = fds[0];
+  return true;
+}
+
+// The verdict of a child that exited (or was killed at the deadline).
+ProbeResult verdict(int status, const std::string& message, bool timed_out, int budget_ms) {
+  if (timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
+    return refused("timed out while loading (no answer after " + std::to_string(budget_ms) +
+                   " ms)");
+  }
+  if (WIFSIGNALED(status)) {
+    return refused("crashed while loading (signal " + std::to_string(WTERMSIG(status)) + ")");
+  }
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !message.empty() && message[0] == 'K') {
+    ProbeResult r;
+    r.ok = true;
+    r.name = message.substr(1);
+    return r;
+  }
+  if (!message.empty() && message[0] == 'E') return refused(message.substr(1));
+  return refused("probe exited with status " +
+                 std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
+                 " without a verdict");
+}
+
+int waitChild(pid_t pid, int options, int* status) {
+  for (;;) {
+    const pid_t r = ::waitpid(pid, status, options);
+    if (r < 0 && errno == EINTR) continue;
+    return r;
+  }
 }
 
 }  // namespace
@@ -225,87 +346,155 @@ std::string validateDescriptor(const ol_plugin_descriptor* d) {
   return {};
 }
 
-ProbeResult probeFile(const std::string& path, int timeout_ms) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return refused(std::string("cannot probe: pipe failed: ") + std::strerror(errno));
-  }
-  std::fflush(stdout);  // or the child would flush the parent's buffered output twice
-  std::fflush(stderr);
-  const pid_t pid = ::fork();
-  if (pid < 0) {
-    const int e = errno;
-    ::close(fds[0]);
-    ::close(fds[1]);
-    return refused(std::string("cannot probe: fork failed: ") + std::strerror(e));
-  }
-  if (pid == 0) {
-    ::close(fds[0]);
-    // Let a crash kill the child with its signal, even under a sanitizer's or the daemon's
-    // own handlers, so it is reported as a crash.
-    for (int sig : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) ::signal(sig, SIG_DFL);
-    const int code = childProbe(path, fds[1]);
-    ::_exit(code);
-  }
-  ::close(fds[1]);
+std::string untrustedDirectory(const std::string& dir) {
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) return {};  // reported where it is read
+  const uid_t me = ::geteuid();
+  const privacy::OtherWriters who = privacy::otherWriters(st, me);
+  if (who == privacy::OtherWriters::kNone) return {};
+  return "refused: the plugin directory is " + privacy::describe(who, st, me) +
+         ", so others than root and the service user could place or replace plugins; " +
+         (who == privacy::OtherWriters::kOtherOwner ? "chown root " : "chmod go-w ") + dir;
+}
 
+bool openPluginFile(const std::string& path, PluginFile* out, std::string* reason) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) {
+    *reason = std::string("cannot open: ") + std::strerror(errno);
+    return false;
+  }
+  auto refuse = [&](std::string why) {
+    ::close(fd);
+    *reason = std::move(why);
+    return false;
+  };
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) return refuse(std::string("cannot stat: ") + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return refuse("not a regular file");
+  const uid_t me = ::geteuid();
+  // The descriptor's own inode: what is checked here is what is probed and loaded below.
+  const privacy::OtherWriters who = privacy::otherWriters(st, me);
+  if (who != privacy::OtherWriters::kNone) {
+    return refuse("refused: the file is " + privacy::describe(who, st, me) +
+                  (who == privacy::OtherWriters::kOtherOwner ? ", who"
+                                                             : ", so others than root "
+                                                               "and the service user") +
+                  " could change the code omniloop runs; " +
+                  (who == privacy::OtherWriters::kOtherOwner ? "chown root " : "chmod go-w ") +
+                  path);
+  }
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, slash ? slash : 1);
+  struct stat dst {};
+  if (::stat(dir.c_str(), &dst) == 0) {
+    const privacy::OtherWriters dir_who = privacy::otherWriters(dst, me);
+    if (dir_who != privacy::OtherWriters::kNone) {
+      return refuse(
+          "refused: its directory " + dir + " is " + privacy::describe(dir_who, dst, me) +
+          ", so others than root and the service user could replace it; " +
+          (dir_who == privacy::OtherWriters::kOtherOwner ? "chown root " : "chmod go-w ") + dir);
+    }
+  }
+  std::string error;
+  PluginFile file;
+  file.path = path;
+  file.fd = fd;
+  if (!digestFile(fd, &file.sha256, &error)) return refuse(error);
+  *out = std::move(file);
+  return true;
+}
+
+std::vector<ProbeResult> probeFiles(const std::vector<const PluginFile*>& files, int budget_ms) {
   using Clock = std::chrono::steady_clock;
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  const auto deadline = Clock::now() + std::chrono::milliseconds(budget_ms);
   auto remainingMs = [&] {
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     return left.count() > 0 ? static_cast<int>(left.count()) : 0;
   };
-
-  std::string message;
-  bool timed_out = false;
+  std::vector<ProbeResult> results(files.size());
+  std::vector<Running> running;
+  size_t next = 0;
   char buf[512];
   for (;;) {
-    pollfd p{fds[0], POLLIN, 0};
-    const int ready = ::poll(&p, 1, remainingMs());
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) {
-      timed_out = true;
-      break;
+    while (running.size() < kMaxParallelProbes && next < files.size() && remainingMs() > 0) {
+      Running r;
+      r.index = next;
+      if (startProbe(*files[next], &r, &results[next])) running.push_back(std::move(r));
+      ++next;
     }
-    const ssize_t n = ::read(fds[0], buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;  // EOF: the child exited (or closed the pipe)
-    if (message.size() < kMaxMessage) message.append(buf, static_cast<size_t>(n));
+    if (running.empty()) break;
+    // Children that closed their pipe are exiting: collect their verdicts.
+    bool lingering = false;
+    for (size_t i = 0; i < running.size();) {
+      Running& r = running[i];
+      int status = 0;
+      // (ECHILD: SIGCHLD is ignored, so the child was reaped already; its message tells.)
+      const pid_t reaped = r.eof ? waitChild(r.pid, WNOHANG, &status) : 0;
+      if (reaped == r.pid || (reaped < 0 && errno == ECHILD)) {
+        results[r.index] = verdict(status, r.message, false, budget_ms);
+        running.erase(running.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
+      }
+      lingering = lingering || r.eof;
+      ++i;
+    }
+    if (running.empty()) continue;
+    const int left = remainingMs();
+    if (left == 0) {  // the budget is spent: whatever still runs hangs
+      for (Running& r : running) {
+        ::kill(r.pid, SIGKILL);
+        int status = 0;
+        waitChild(r.pid, 0, &status);
+        if (r.pipe >= 0) ::close(r.pipe);
+        results[r.index] = verdict(status, r.message, true, budget_ms);
+      }
+      running.clear();
+      continue;
+    }
+    std::vector<pollfd> polls;
+    std::vector<size_t> owners;
+    for (size_t i = 0; i < running.size(); ++i) {
+      if (running[i].eof) continue;
+      polls.push_back(pollfd{running[i].pipe, POLLIN, 0});
+      owners.push_back(i);
+    }
+    // A lingering child (pipe closed, not exited yet) is looked at again shortly.
+    const int wait = lingering ? std::min(left, 2) : left;
+    if (polls.empty()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(wait));
+      continue;
+    }
+    const int ready = ::poll(polls.data(), polls.size(), wait);
+    if (ready <= 0) continue;  // timeout or EINTR: look again
+    for (size_t k = 0; k < polls.size(); ++k) {
+      if (polls[k].revents == 0) continue;
+      Running& r = running[owners[k]];
+      const ssize_t n = ::read(r.pipe, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {  // EOF: the child exited (or closed the pipe)
+        ::close(r.pipe);
+        r.pipe = -1;
+        r.eof = true;
+        continue;
+      }
+      if (r.message.size() < kMaxMessage) r.message.append(buf, static_cast<size_t>(n));
+    }
   }
-  ::close(fds[0]);
+  for (size_t i = next; i < files.size(); ++i) {
+    results[i] = refused("not probed: the plugin probe budget of " + std::to_string(budget_ms) +
+                         " ms was spent on other plugins (remove the ones that hang)");
+  }
+  return results;
+}
 
-  if (timed_out) ::kill(pid, SIGKILL);
-  int status = 0;
-  for (;;) {
-    const pid_t r = ::waitpid(pid, &status, timed_out ? 0 : WNOHANG);
-    if (r == pid) break;
-    if (r < 0 && errno == EINTR) continue;
-    if (r < 0) return refused(std::string("cannot probe: waitpid failed: ") + std::strerror(errno));
-    if (remainingMs() == 0) {  // the pipe closed but the child lingers
-      timed_out = true;
-      ::kill(pid, SIGKILL);
-      continue;  // now wait blocking
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  if (timed_out && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) {
-    return refused("timed out while loading (no answer after " + std::to_string(timeout_ms) +
-                   " ms)");
-  }
-  if (WIFSIGNALED(status)) {
-    return refused("crashed while loading (signal " + std::to_string(WTERMSIG(status)) + ")");
-  }
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && !message.empty() && message[0] == 'K') {
-    ProbeResult r;
-    r.ok = true;
-    r.name = message.substr(1);
-    return r;
-  }
-  if (!message.empty() && message[0] == 'E') return refused(message.substr(1));
-  return refused("probe exited with status " +
-                 std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) +
-                 " without a verdict");
+ProbeResult probeFile(const std::string& path, int timeout_ms) {
+  PluginFile file;
+  std::string reason;
+  if (!openPluginFile(path, &file, &reason)) return refused(reason);
+  ProbeResult r = probeFiles({&file}, timeout_ms).front();
+  ::close(file.fd);
+  return r;
 }
 
 }  // namespace omniloop::plugin

@@ -1,5 +1,7 @@
 #include "plugin/registry.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <deque>
@@ -97,24 +99,41 @@ std::vector<std::string> Registry::searchPath(const std::vector<std::string>& co
 
 void Registry::discover(const std::vector<std::string>& configured_dirs) {
   const std::string bundled = bundledDir();
+  std::vector<std::string> files;
   for (const std::string& dir : searchPath(configured_dirs)) {
     std::error_code ec;
     if (dir == bundled && !fs::is_directory(dir, ec)) continue;  // not installed: fine
-    scanDirectory(dir);
+    for (auto& f : listDirectory(dir)) files.push_back(std::move(f));
+  }
+  loadFiles(files);  // every probe of the search path under one budget
+  for (const config::PluginPin& pin : pins_) {
+    if (findPlugin(pin.name)) continue;
+    // A file of that name refused by the pin has its own LoadError.
+    if (std::find(mismatched_pins_.begin(), mismatched_pins_.end(), pin.name) !=
+        mismatched_pins_.end()) {
+      continue;
+    }
+    fail(pin.mark.file, pin.mark.str() + ": plugins." + pin.name +
+                            ": no plugin of that name was found in the plugin directories "
+                            "(install it, or remove the pin)");
   }
 }
 
-void Registry::scanDirectory(const std::string& dir) {
+std::vector<std::string> Registry::listDirectory(const std::string& dir) {
+  std::vector<std::string> files;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) {
     fail(dir, "plugin directory does not exist (check plugin_dirs / OMNILOOP_PLUGIN_PATH)");
-    return;
+    return files;
   }
-  std::vector<std::string> files;
+  if (std::string reason = untrustedDirectory(dir); !reason.empty()) {
+    fail(dir, std::move(reason));
+    return files;
+  }
   fs::directory_iterator it(dir, ec), end;
   if (ec) {
     fail(dir, "cannot read plugin directory: " + ec.message());
-    return;
+    return files;
   }
   for (; it != end; it.increment(ec)) {
     if (ec) {
@@ -124,7 +143,11 @@ void Registry::scanDirectory(const std::string& dir) {
     if (isCandidate(*it)) files.push_back(it->path().string());
   }
   std::sort(files.begin(), files.end());
-  for (const auto& f : files) loadFile(f);
+  return files;
+}
+
+void Registry::scanDirectory(const std::string& dir) {
+  loadFiles(listDirectory(dir));
 }
 
 void Registry::fail(const std::string& path, std::string reason) {
@@ -133,21 +156,57 @@ void Registry::fail(const std::string& path, std::string reason) {
 }
 
 bool Registry::loadFile(const std::string& file) {
-  std::error_code ec;
-  const fs::path canonical = fs::canonical(file, ec);
-  if (ec) {
-    fail(file, "cannot open: " + ec.message());
-    return false;
-  }
-  const std::string path = canonical.string();
-  for (const auto& p : plugins_) {
-    if (p.path == path) return true;  // the same file reached through two directories
-  }
+  const size_t before = errors_.size();
+  loadFiles({file});
+  return errors_.size() == before;
+}
 
-  // 1. In a child process: dlopen, entry point, handshake. Survives crashes and hangs.
-  const ProbeResult probe = probeFile(path);
+void Registry::loadFiles(const std::vector<std::string>& paths) {
+  // 1. Open each file once; from here on only the descriptor is used.
+  std::vector<PluginFile> files;
+  for (const std::string& file : paths) {
+    std::error_code ec;
+    const fs::path canonical = fs::canonical(file, ec);
+    if (ec) {
+      fail(file, "cannot open: " + ec.message());
+      continue;
+    }
+    const std::string path = canonical.string();
+    bool seen = false;  // the same file reached through two directories
+    for (const auto& p : plugins_) seen = seen || p.path == path;
+    for (const auto& f : files) seen = seen || f.path == path;
+    if (seen) continue;
+    PluginFile opened;
+    std::string reason;
+    if (!openPluginFile(path, &opened, &reason)) {
+      fail(path, std::move(reason));
+      continue;
+    }
+    files.push_back(std::move(opened));
+  }
+  // 2. In child processes, all at once: dlopen, entry point, handshake. Survives crashes and
+  // hangs; start-up waits for the budget at most.
+  std::vector<const PluginFile*> pointers;
+  for (const auto& f : files) pointers.push_back(&f);
+  const std::vector<ProbeResult> probes = probeFiles(pointers, probe_budget_ms_);
+  // 3. In this process, in search order (the first plugin of a name wins).
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!loadProbed(files[i], probes[i])) ::close(files[i].fd);
+  }
+}
+
+bool Registry::loadProbed(const PluginFile& file, const ProbeResult& probe) {
+  const std::string& path = file.path;
   if (!probe.ok) {
     fail(path, probe.reason);
+    return false;
+  }
+  for (const config::PluginPin& pin : pins_) {
+    if (pin.name != probe.name || pin.sha256 == file.sha256) continue;
+    fail(path, pin.mark.str() + ": plugins." + pin.name + ".sha256 pins " + pin.sha256 +
+                   ", but this file's sha256 is " + file.sha256 +
+                   ": install the plugin that was pinned, or update the pin");
+    mismatched_pins_.push_back(pin.name);
     return false;
   }
   if (const LoadedPlugin* other = findPlugin(probe.name)) {
@@ -155,16 +214,24 @@ bool Registry::loadFile(const std::string& file) {
     return false;
   }
 
-  // 2. The same in this process, now that it is known to behave.
+  // The same in this process, now that it is known to behave: through the descriptor that was
+  // probed and digested, so a file swapped in at the path meanwhile is never loaded.
+  const std::string load_path = file.loadPath();
   boost::dll::shared_library library;
   try {
-    library.load(boost::dll::fs::path(path),
+    library.load(boost::dll::fs::path(load_path),
                  boost::dll::load_mode::rtld_lazy | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
-    fail(path, std::string("cannot load: ") + e.what());
+    std::string what = e.what();
+    for (size_t at = what.find(load_path); at != std::string::npos;
+         at = what.find(load_path, at + path.size())) {
+      what.replace(at, load_path.size(), path);
+    }
+    fail(path, "cannot load: " + what);
     return false;
   }
-  // From here on the library stays loaded, even if refused below (its code has run).
+  // From here on the library stays loaded, even if refused below (its code has run), and so
+  // does its descriptor.
   struct KeepOnExit {
     boost::dll::shared_library& library;
     ~KeepOnExit() { keepLoaded(std::move(library)); }
@@ -172,7 +239,7 @@ bool Registry::loadFile(const std::string& file) {
   const boost::dll::shared_library& lib = library;
   if (!lib.has(OMNILOOP_PLUGIN_ENTRY_SYMBOL)) {
     fail(path, "missing entry point '" OMNILOOP_PLUGIN_ENTRY_SYMBOL "'");
-    return false;
+    return true;
   }
   const ol_plugin_descriptor* d = nullptr;
   try {
@@ -181,23 +248,24 @@ bool Registry::loadFile(const std::string& file) {
     d = entry(OMNILOOP_ABI_MAJOR, OMNILOOP_ABI_MINOR);
   } catch (const std::exception& e) {
     fail(path, std::string("entry point failed: ") + e.what());
-    return false;
+    return true;
   } catch (...) {
     fail(path, "entry point threw an unknown exception");
-    return false;
+    return true;
   }
   if (std::string reason = validateDescriptor(d); !reason.empty()) {
     fail(path, std::move(reason));
-    return false;
+    return true;
   }
   if (const LoadedPlugin* other = findPlugin(d->name)) {
     fail(path, "plugin '" + std::string(d->name) + "' already loaded from " + other->path);
-    return false;
+    return true;
   }
 
   LoadedPlugin plugin;
   const ol_plugin_descriptor desc = readDescriptor(d);  // by the size the plugin declares
   plugin.path = path;
+  plugin.sha256 = file.sha256;
   plugin.name = desc.name;
   plugin.version = desc.version;
   plugin.abi_major = desc.abi_major;
@@ -210,12 +278,13 @@ bool Registry::loadFile(const std::string& file) {
       fail(path, "plugin '" + plugin.name + "': " + kindText(toKind(c->kind)) + " type '" +
                      c->type + "' is already provided by plugin '" + owner->name + "' (" +
                      owner->path + ")");
-      return false;
+      return true;
     }
     plugin.components.push_back(c);
     plugin.personal_fields.push_back(personalFields(*c));
   }
-  spdlog::debug("loaded plugin {} {} from {}", plugin.name, plugin.version, plugin.path);
+  spdlog::debug("loaded plugin {} {} from {} (sha256 {})", plugin.name, plugin.version, plugin.path,
+                plugin.sha256);
   plugins_.push_back(std::move(plugin));
   return true;
 }

@@ -136,6 +136,22 @@ omniloop=$root/usr/bin/omniloop
 omniloopd=$root/usr/bin/omniloopd
 [[ -x $omniloopd ]] || fail "no executable $omniloopd after dpkg -x"
 
+# The unit bounds the daemon's memory (MemoryMax=, documented in operations.md and overridable
+# by a drop-in) and gives start-up the plugin probe budget (core/plugin/probe.h) plus a margin.
+step "unit limits: MemoryMax=, TimeoutStartSec="
+unit_file=$root/lib/systemd/system/omniloop.service
+memory_max=$(sed -n 's/^MemoryMax=//p' "$unit_file")
+[[ $memory_max =~ ^[0-9]+[KMGT]?$ ]] || fail "the unit sets no MemoryMax= (got '$memory_max')"
+grep -q 'MemoryMax=' "$src/docs/operations.md" || fail "docs/operations.md does not document MemoryMax="
+start_timeout=$(sed -n 's/^TimeoutStartSec=\([0-9]*\)s\{0,1\}$/\1/p' "$unit_file")
+[[ -n $start_timeout ]] || fail "the unit sets no TimeoutStartSec= in seconds"
+probe_budget_ms=$(sed -n 's/.*kProbeBudgetMs = \([0-9]*\);.*/\1/p' "$src/core/plugin/probe.h")
+[[ -n $probe_budget_ms ]] || fail "no kProbeBudgetMs in core/plugin/probe.h"
+(( start_timeout >= probe_budget_ms / 1000 + 15 )) ||
+  fail "TimeoutStartSec=$start_timeout leaves no room after the ${probe_budget_ms} ms plugin probe budget"
+(( start_timeout <= probe_budget_ms / 1000 + 120 )) ||
+  fail "TimeoutStartSec=$start_timeout is far beyond the plugin probe budget (a hung start-up waits that long)"
+
 if command -v systemd-analyze >/dev/null 2>&1; then
   step "systemd-analyze verify"
   unit=$tmp/omniloop.service  # verify needs ExecStart's binary to exist: point it at ours

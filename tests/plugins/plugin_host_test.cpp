@@ -5,6 +5,8 @@
 
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -401,4 +403,193 @@ TEST(PluginAbi, PersonalFieldsOfAnAbi11SourceReachTheCatalog) {
   const auto* contacts = catalog.find(ComponentKind::Source, "test.contacts");
   ASSERT_NE(contacts, nullptr);
   EXPECT_EQ(contacts->personal_fields, expected);
+}
+
+// ---- Safe loading: the file probed is the file loaded; who may change plugin files ----
+
+namespace {
+
+// A private directory (mode 0755, owned by this user) for one test's plugin files.
+struct ScratchDir {
+  explicit ScratchDir(const std::string& tag)
+      : path(fs::temp_directory_path() /
+             ("omniloop-safe-" + tag + "-" + std::to_string(::getpid()))) {
+    fs::remove_all(path);
+    fs::create_directories(path);
+    fs::permissions(path, fs::perms(0755));
+  }
+  ~ScratchDir() { fs::remove_all(path); }
+  std::string add(const std::string& test_case, const std::string& as) const {
+    const fs::path to = path / as;
+    fs::copy_file(caseFile(test_case), to, fs::copy_options::overwrite_existing);
+    fs::permissions(to, fs::perms(0755));
+    return to.string();
+  }
+  fs::path path;
+};
+
+// The digest as coreutils computes it.
+std::string sha256sum(const std::string& file) {
+  const std::string command = "sha256sum '" + file + "'";
+  FILE* p = ::popen(command.c_str(), "r");
+  if (!p) return {};
+  char buf[65] = {};
+  const size_t n = std::fread(buf, 1, 64, p);
+  ::pclose(p);
+  return std::string(buf, n);
+}
+
+omniloop::config::PluginPin pin(const std::string& name, const std::string& sha256, int line) {
+  omniloop::config::PluginPin p;
+  p.name = name;
+  p.sha256 = sha256;
+  p.mark = {"/etc/omniloop/omniloop.yaml", line, 13};
+  return p;
+}
+
+}  // namespace
+
+// The probe child of test_swap_on_probe renames a crashing plugin over the probed file: the
+// host must load the file it probed (the original inode), not what the path names afterwards.
+// Before, the host dlopen'ed the path again and died of SIGSEGV (`omniloop plugins` too).
+TEST(PluginSafeLoading, FileSwappedBetweenProbeAndLoadIsNotLoaded) {
+  ScratchDir dir("swap");
+  const std::string plugin = dir.add("swap_on_probe", "a_swap.so");
+  const std::string crasher = dir.add("crash_on_load", "crash.so.spare");  // not a *.so
+  EXPECT_EXIT(
+      {
+        ::setenv("OMNILOOP_TEST_SWAP_FROM", crasher.c_str(), 1);
+        ::setenv("OMNILOOP_TEST_SWAP_TO", plugin.c_str(), 1);
+        Registry registry;
+        registry.scanDirectory(dir.path.string());
+        const bool swapped = !fs::exists(crasher);  // the probe child did swap the file
+        const bool loaded_probed =
+            registry.plugins().size() == 1 && registry.plugins()[0].name == "test.swap_on_probe";
+        std::_Exit(swapped && loaded_probed && registry.errors().empty() ? 0 : 3);
+      },
+      ::testing::ExitedWithCode(0), "");
+}
+
+TEST(PluginSafeLoading, RefusesPluginFileWritableByItsGroupOrEveryone) {
+  ScratchDir dir("mode");
+  const std::string group = dir.add("good", "group.so");
+  const std::string world = dir.add("bad_config", "world.so");
+  fs::permissions(group, fs::perms(0775));
+  fs::permissions(world, fs::perms(0757));
+  Registry registry;
+  registry.scanDirectory(dir.path.string());
+  EXPECT_TRUE(registry.plugins().empty());
+  ASSERT_EQ(registry.errors().size(), 2u);
+  EXPECT_EQ(registry.errors()[0].path, group);
+  EXPECT_EQ(registry.errors()[0].reason,
+            "refused: the file is writable by its group (mode 0775), so others than root and "
+            "the service user could change the code omniloop runs; chmod go-w " +
+                group);
+  EXPECT_EQ(registry.errors()[1].path, world);
+  EXPECT_EQ(registry.errors()[1].reason,
+            "refused: the file is writable by every user (mode 0757), so others than root and "
+            "the service user could change the code omniloop runs; chmod go-w " +
+                world);
+}
+
+TEST(PluginSafeLoading, RefusesPluginDirectoryWritableByOthers) {
+  ScratchDir dir("dirmode");
+  dir.add("good", "good.so");
+  fs::permissions(dir.path, fs::perms(0777));
+  Registry registry;
+  registry.scanDirectory(dir.path.string());
+  EXPECT_TRUE(registry.plugins().empty());
+  ASSERT_EQ(registry.errors().size(), 1u);
+  EXPECT_EQ(registry.errors()[0].path, dir.path.string());
+  EXPECT_EQ(registry.errors()[0].reason,
+            "refused: the plugin directory is writable by every user (mode 0777), so others "
+            "than root and the service user could place or replace plugins; chmod go-w " +
+                dir.path.string());
+}
+
+TEST(PluginSafeLoading, RefusesPluginFileOwnedByAnotherUser) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a file to another user";
+  ScratchDir dir("owner");
+  const std::string other = dir.add("good", "other.so");
+  ASSERT_EQ(::chown(other.c_str(), 65534, 65534), 0);
+  Registry registry;
+  registry.scanDirectory(dir.path.string());
+  EXPECT_TRUE(registry.plugins().empty());
+  ASSERT_EQ(registry.errors().size(), 1u);
+  EXPECT_EQ(registry.errors()[0].reason,
+            "refused: the file is owned by uid 65534, neither root nor the service user (uid " +
+                std::to_string(::geteuid()) +
+                "), who could change the code omniloop runs; "
+                "chown root " +
+                other);
+}
+
+TEST(PluginSafeLoading, PluginFilesOfRootOrTheServiceUserWithoutGroupWriteLoad) {
+  ScratchDir dir("fine");
+  dir.add("good", "good.so");
+  fs::permissions(dir.path / "good.so", fs::perms(0750));
+  Registry registry;
+  registry.scanDirectory(dir.path.string());
+  EXPECT_TRUE(registry.errors().empty()) << registry.errors().front().reason;
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_EQ(registry.plugins()[0].sha256, sha256sum(caseFile("good")));
+}
+
+// Plugins that hang while loading share one probe budget: start-up waits for it once, not once
+// per plugin (before, each added 10 s). A good plugin beside them loads meanwhile.
+TEST(PluginSafeLoading, HangingPluginsShareOneProbeBudget) {
+  ScratchDir dir("budget");
+  dir.add("hang_on_load", "hang1.so");
+  dir.add("hang_on_load", "hang2.so");
+  dir.add("good", "zgood.so");
+  Registry registry;
+  registry.setProbeBudget(700);
+  const auto start = std::chrono::steady_clock::now();
+  registry.scanDirectory(dir.path.string());
+  const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        std::chrono::steady_clock::now() - start)
+                        .count();
+  EXPECT_GE(took, 650);
+  EXPECT_LT(took, 1300) << "the probes ran one after the other";
+  ASSERT_EQ(registry.errors().size(), 2u);
+  for (const auto& e : registry.errors()) {
+    EXPECT_EQ(e.reason, "timed out while loading (no answer after 700 ms)");
+  }
+  ASSERT_EQ(registry.plugins().size(), 1u);
+  EXPECT_EQ(registry.plugins()[0].name, "test.good");
+}
+
+TEST(PluginSafeLoading, Sha256PinMismatchRefusesThePluginNamingBothDigests) {
+  const std::string actual = sha256sum(caseFile("good"));
+  ASSERT_EQ(actual.size(), 64u);
+  const std::string expected(64, 'a');
+  Registry registry;
+  registry.setPins({pin("test.good", expected, 7)});
+  registry.scanDirectory(caseDir("good"));
+  EXPECT_TRUE(registry.plugins().empty());
+  ASSERT_EQ(registry.errors().size(), 1u);
+  EXPECT_EQ(registry.errors()[0].path, caseFile("good"));
+  EXPECT_EQ(registry.errors()[0].reason,
+            "/etc/omniloop/omniloop.yaml:7:13: plugins.test.good.sha256 pins " + expected +
+                ", but this file's sha256 is " + actual +
+                ": install the plugin that was pinned, or update the pin");
+}
+
+TEST(PluginSafeLoading, Sha256PinThatMatchesLoadsThePlugin) {
+  Registry registry;
+  registry.setPins({pin("test.good", sha256sum(caseFile("good")), 7)});
+  registry.scanDirectory(caseDir("good"));
+  EXPECT_TRUE(registry.errors().empty()) << registry.errors().front().reason;
+  ASSERT_EQ(registry.plugins().size(), 1u);
+}
+
+TEST(PluginSafeLoading, PinnedPluginThatIsNowhereIsReportedAtThePin) {
+  Registry registry;
+  registry.setPins({pin("com.vendor.absent", std::string(64, 'b'), 9)});
+  registry.discover({caseDir("good")});
+  ASSERT_FALSE(registry.errors().empty());
+  EXPECT_EQ(registry.errors().back().path, "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(registry.errors().back().reason,
+            "/etc/omniloop/omniloop.yaml:9:13: plugins.com.vendor.absent: no plugin of that name "
+            "was found in the plugin directories (install it, or remove the pin)");
 }

@@ -173,6 +173,15 @@ class ConfigReloader {
     restartOnly("group_commit", fresh.group_commit_events != running_.group_commit_events ||
                                     fresh.group_commit_ms != running_.group_commit_ms);
     restartOnly("plugin_dirs", fresh.plugin_dirs != running_.plugin_dirs);
+    restartOnly("plugins", [&] {  // sha256 pins are checked when plugins load, at start
+      const auto& a = fresh.plugin_pins;
+      const auto& b = running_.plugin_pins;
+      if (a.size() != b.size()) return true;
+      for (size_t i = 0; i < a.size(); ++i) {
+        if (a[i].name != b[i].name || a[i].sha256 != b[i].sha256) return true;
+      }
+      return false;
+    }());
     restartOnly("privacy", [&] {  // purposes feed the consent stages' checks and decisions
       const auto& a = fresh.privacy;
       const auto& b = running_.privacy;

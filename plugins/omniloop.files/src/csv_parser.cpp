@@ -127,6 +127,90 @@ void splitCsvRecord(char* record, size_t length, char delimiter,
   }
 }
 
+CsvSkip skipCsvRecord(std::string_view block, CsvSkipState st, char delimiter, bool at_eof) {
+  CsvSkip r;
+  const char* w = block.data();
+  const size_t n = block.size();
+  auto found = [&](size_t length, size_t consumed) {
+    r.found = true;
+    r.length = length;
+    r.consumed = consumed;
+    r.newlines = countLf(w, w + consumed);
+    r.state = CsvSkipState{};
+    return r;
+  };
+  size_t i = 0;
+  if (st.cr_pending) {  // the CR that ended the last block ended the record
+    return found(0, n > 0 && w[0] == '\n' ? 1 : 0);
+  }
+  if (st.quote_pending && (n > 0 || at_eof)) {
+    st.quote_pending = false;
+    if (n > 0 && w[0] == '"') {
+      i = 1;  // a doubled quote: still inside the field
+    } else {
+      st.in_quotes = false;  // it was the closing quote
+      st.field_start = false;
+    }
+  }
+  while (i < n) {
+    if (st.in_quotes) {
+      const void* q = std::memchr(w + i, '"', n - i);
+      if (q == nullptr) {
+        i = n;
+        break;
+      }
+      i = static_cast<size_t>(static_cast<const char*>(q) - w) + 1;
+      if (i == n) {
+        st.quote_pending = !at_eof;
+        st.in_quotes = !at_eof && st.in_quotes;  // at EOF it closes the field
+        break;
+      }
+      if (w[i] == '"') {
+        ++i;
+        continue;
+      }
+      st.in_quotes = false;
+      st.field_start = false;
+      continue;
+    }
+    const char c = w[i];
+    if (c == '"' && st.field_start) {
+      st.in_quotes = true;
+      st.field_start = false;
+      ++i;
+      continue;
+    }
+    if (c == delimiter) {
+      st.field_start = true;
+      ++i;
+      continue;
+    }
+    if (c == '\n') return found(i, i + 1);
+    if (c == '\r') {
+      if (i + 1 < n) return found(i, w[i + 1] == '\n' ? i + 2 : i + 1);
+      if (at_eof) return found(i, i + 1);
+      st.cr_pending = true;
+      r.length = i;
+      r.consumed = n;
+      r.newlines = countLf(w, w + n);
+      r.state = st;
+      return r;
+    }
+    st.field_start = false;
+    ++i;
+  }
+  if (at_eof) {
+    r = found(n, n);
+    r.unterminated = st.in_quotes && !st.quote_pending;
+    return r;
+  }
+  r.length = n;
+  r.consumed = n;
+  r.newlines = countLf(w, w + n);
+  r.state = st;
+  return r;
+}
+
 size_t firstLineLength(std::string_view window) {
   const void* lf = std::memchr(window.data(), '\n', window.size());
   return lf ? static_cast<size_t>(static_cast<const char*>(lf) - window.data()) : window.size();

@@ -3,11 +3,11 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace omniloop::files {
 
 namespace {
-constexpr size_t kRawPreview = 4096;  // bytes of an over-long record kept in its dead letter
 
 // Latin-1 bytes to UTF-8 (every byte is a code point below 256).
 void latin1ToUtf8(const char* in, size_t len, std::string* out) {
@@ -178,6 +178,11 @@ void CsvSource::seekTo(uint64_t offset) {
         lines_ += scan.newlines;
         continue;
       }
+      if (scan.length > max_record_bytes_) {
+        throw sdk::Error("file.csv: the header row of '" + reader_.file() +
+                         "' is longer than max_record_bytes (" +
+                         std::to_string(max_record_bytes_) + " bytes)");
+      }
       setHeader(reader_.windowData(), scan.length);
       reader_.consume(scan.consumed);
       lines_ += scan.newlines;
@@ -263,6 +268,69 @@ CsvSource::Outcome CsvSource::processRecord(sdk::BatchWriter& out, const CsvScan
   return Outcome::kEvent;
 }
 
+bool CsvSource::skipOverLong(sdk::BatchWriter& out, bool* eof, bool* tail_final, bool* batch_full) {
+  std::string_view w = reader_.window();
+  if (w.empty() && !*eof) {
+    bool full = false;
+    fill(eof, &full);
+    return true;
+  }
+  const bool final_tail = *eof && (!follow_ || *tail_final);
+  if (w.empty() && !final_tail) {
+    // Following: the writer has not finished the row yet (unless the file was rotated away).
+    if (!*tail_final && tailIsFinal()) {
+      *tail_final = true;
+      return true;
+    }
+    return false;
+  }
+  const CsvSkip skip = skipCsvRecord(w, skip_state_, delimiter_, final_tail);
+  if (skip_first_lf_ == kNoOffset) {
+    if (const void* lf = std::memchr(w.data(), '\n', skip.consumed)) {
+      skip_first_lf_ =
+          reader_.offset() + static_cast<uint64_t>(static_cast<const char*>(lf) - w.data());
+    }
+  }
+  if (!skip.found) {
+    keepPreview(w.substr(0, skip.length));
+    reader_.consume(skip.consumed);
+    lines_ += skip.newlines;
+    skip_state_ = skip.state;
+    return true;
+  }
+  if (skip.unterminated && skip_first_lf_ != kNoOffset) {
+    // As for a row that fits: an unterminated quote costs the row's first line, and reading
+    // resumes on the next one.
+    const uint64_t first_line = skip_first_lf_ - over_long_.offset;
+    const uint64_t passed = reader_.offset() - over_long_.offset;  // bytes of it consumed
+    if (over_long_.preview.size() > first_line) {
+      over_long_.preview.resize(static_cast<size_t>(first_line));
+    }
+    const std::string_view rest = first_line > passed
+                                      ? w.substr(0, static_cast<size_t>(first_line - passed))
+                                      : std::string_view();
+    const std::string reason = "file.csv: the row at " + lineOf(over_long_.lines) +
+                               " has an unterminated quoted field; skipped to the next line";
+    over_long_.reason = reason;
+    if (!appendOverLong(out, rest)) {
+      *batch_full = true;
+      return false;
+    }
+    std::string error;
+    if (!reader_.seek(skip_first_lf_ + 1, &error)) throw sdk::Error("file.csv: " + error);
+    lines_ = over_long_.lines + 1;
+    *eof = false;
+    return true;
+  }
+  if (!appendOverLong(out, w.substr(0, skip.length))) {
+    *batch_full = true;
+    return false;
+  }
+  reader_.consume(skip.consumed);
+  lines_ += skip.newlines;
+  return true;
+}
+
 ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
   startRead();
   bool eof = false;
@@ -271,6 +339,11 @@ ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
   size_t appended = 0;
   bool batch_full = false;
   while (appended < max) {
+    if (over_long_.active) {  // inside a row longer than max_record_bytes
+      if (!skipOverLong(out, &eof, &tail_final, &batch_full)) break;
+      if (!over_long_.active) ++appended;  // its dead letter
+      continue;
+    }
     stripBom(eof);
     const std::string_view w = reader_.window();
     if (w.empty()) {
@@ -280,6 +353,18 @@ ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
     }
     const CsvScan scan =
         scanCsvRecord(w, delimiter_, eof && (!follow_ || tail_final));
+    if (scan.status == CsvScanStatus::kNeedMore && w.size() > max_record_bytes_ + 1) {
+      // Longer than the limit whatever follows: skip it, one dead letter at its end.
+      if (!have_columns_) {
+        throw sdk::Error("file.csv: the header row of '" + reader_.file() +
+                         "' is longer than max_record_bytes (" + std::to_string(max_record_bytes_) +
+                         " bytes)");
+      }
+      startOverLong(overLongReason("the row at " + lineOf(lines_)));
+      skip_state_ = CsvSkipState{};
+      skip_first_lf_ = kNoOffset;
+      continue;
+    }
     if (scan.status == CsvScanStatus::kNeedMore) {
       if (!eof) {
         if (fill(&eof, &full) || !full) continue;
@@ -292,8 +377,7 @@ ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
       }
     }
     if (scan.status != CsvScanStatus::kRecord) {
-      // An unterminated quote at EOF, or a record longer than max_record_bytes: dead-letter its
-      // first line and carry on after it.
+      // An unterminated quote at EOF: dead-letter its first line and carry on after it.
       sdk::EventBuilder ev = out.append();
       if (!ev) {
         batch_full = true;
@@ -308,6 +392,25 @@ ol_status CsvSource::read(sdk::BatchWriter& out, size_t max) {
       if (len < w.size()) ++lines_;
       ++appended;
       full = false;
+      continue;
+    }
+    if (scan.length > max_record_bytes_) {
+      if (!have_columns_) {
+        throw sdk::Error("file.csv: the header row of '" + reader_.file() +
+                         "' is longer than max_record_bytes (" + std::to_string(max_record_bytes_) +
+                         " bytes)");
+      }
+      sdk::EventBuilder ev = out.append();
+      if (!ev) {
+        batch_full = true;
+        break;
+      }
+      reason_ = overLongReason("the row at " + lineOf(lines_));
+      deadLetter(out, ev, reader_.offset(), w.substr(0, std::min(scan.length, kRawPreview)),
+                 reason_);
+      reader_.consume(scan.consumed);
+      lines_ += scan.newlines;
+      ++appended;
       continue;
     }
     const Outcome outcome = processRecord(out, scan);

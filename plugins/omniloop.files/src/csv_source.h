@@ -25,6 +25,10 @@ class CsvSource final : public FileSource {
   void deadLetter(sdk::BatchWriter& out, sdk::EventBuilder& ev, uint64_t offset,
                   std::string_view raw, std::string_view reason);
   std::string_view toUtf8(char* record, size_t length, bool* ok);
+  // One step through a row longer than max_record_bytes (over_long_ active): consumes what the
+  // window holds of it, or at its end appends its one dead letter. False when read() must stop
+  // (the batch is full, or a followed file's row is not finished yet).
+  bool skipOverLong(sdk::BatchWriter& out, bool* eof, bool* tail_final, bool* batch_full);
 
   bool header_;
   bool skip_empty_lines_;
@@ -42,6 +46,9 @@ class CsvSource final : public FileSource {
   std::vector<std::string_view> fields_;      // reused
   std::string scratch_;                       // reused (Latin-1 transcoding)
   std::string reason_;                        // reused
+  static constexpr uint64_t kNoOffset = ~uint64_t{0};
+  CsvSkipState skip_state_;             // where the scan of an over-long row stopped
+  uint64_t skip_first_lf_ = kNoOffset;  // file offset of its first LF (kNoOffset: none yet)
 };
 
 }  // namespace omniloop::files

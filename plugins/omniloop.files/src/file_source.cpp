@@ -20,11 +20,12 @@ FileSource::FileSource(const sdk::Config& config, std::string kind)
     : kind_(std::move(kind)),
       path_(config.str("path")),
       follow_(config.boolean("follow", false)),
-
+      max_record_bytes_(
+          static_cast<size_t>(std::max<int64_t>(config.integer("max_record_bytes", 16 << 20), 1))),
       type_(config.str("type", "")),
       channel_(config.str("channel", "")),
-      reader_(path_, kBlockSize,
-              static_cast<size_t>(config.integer("max_record_bytes", 16 << 20))) {
+      // Room for a record of the limit and its CRLF: a window this full holds a longer record.
+      reader_(path_, kBlockSize, max_record_bytes_ + 2) {
   if (path_.empty()) throw sdk::Error(kind_ + ": option 'path' must not be empty");
   if (const sdk::JsonValue* key = config.find("key_field"); key && !key->isNull()) {
     if (key->isString()) {
@@ -49,8 +50,8 @@ FileSource::FileSource(const sdk::Config& config, std::string kind)
       }
     }
   }
-  if (config.integer("max_record_bytes", 16 << 20) < 1024) {
-    throw sdk::Error(kind_ + ": option 'max_record_bytes' must be at least 1024");
+  if (config.integer("max_record_bytes", 16 << 20) < 1) {
+    throw sdk::Error(kind_ + ": option 'max_record_bytes' must be at least 1");
   }
   std::string error;
   if (!reader_.open(&error)) {
@@ -61,6 +62,7 @@ FileSource::FileSource(const sdk::Config& config, std::string kind)
 void FileSource::restartAtZero() {
   std::string error;
   if (!reader_.seek(0, &error)) throw sdk::Error(kind_ + ": " + error);
+  over_long_.active = false;
   check_bom_ = true;
   lines_ = 0;
   line_origin_offset_ = 0;
@@ -73,6 +75,7 @@ void FileSource::restartAtZero() {
 void FileSource::seekTo(uint64_t offset) {
   std::string error;
   if (!reader_.seek(offset, &error)) throw sdk::Error(kind_ + ": " + error);
+  over_long_.active = false;
   check_bom_ = offset == 0;
   lines_ = 0;
   line_origin_offset_ = offset;
@@ -349,7 +352,39 @@ ol_status FileSource::finishRead(sdk::BatchWriter& out, bool eof, bool batch_ful
 void FileSource::setCursor(sdk::BatchWriter& out) {
   // Only a fingerprint of the whole identifying prefix names the file (see resume()).
   fingerprint();
-  out.cursor(formatCursor(reader_.offset(), reader_.inode(), fp_final_ ? fp_ : 0, path_));
+  // While an over-long record is skipped, the cursor stays at its start (see OverLong).
+  const uint64_t offset = over_long_.active ? over_long_.offset : reader_.offset();
+  out.cursor(formatCursor(offset, reader_.inode(), fp_final_ ? fp_ : 0, path_));
+}
+
+void FileSource::startOverLong(std::string reason) {
+  over_long_.active = true;
+  over_long_.offset = reader_.offset();
+  over_long_.lines = lines_;
+  over_long_.reason = std::move(reason);
+  over_long_.preview.clear();
+}
+
+void FileSource::keepPreview(std::string_view bytes) {
+  const size_t room = kRawPreview - std::min(kRawPreview, over_long_.preview.size());
+  over_long_.preview.append(bytes.data(), std::min(room, bytes.size()));
+}
+
+bool FileSource::appendOverLong(sdk::BatchWriter& out, std::string_view last) {
+  sdk::EventBuilder ev = out.append();
+  if (!ev) return false;
+  keepPreview(last);
+  ev.key(offsetKey(over_long_.offset));
+  setStaticEnvelope(ev);
+  ev.deadLetter(over_long_.preview, over_long_.reason);
+  ++dead_letters_;
+  over_long_.active = false;
+  return true;
+}
+
+std::string FileSource::overLongReason(const std::string& where) const {
+  return kind_ + ": " + where + " is longer than max_record_bytes (" +
+         std::to_string(max_record_bytes_) + " bytes); skipped";
 }
 
 uint64_t FileSource::fingerprint() {

@@ -73,9 +73,33 @@ class FileSource : public sdk::SourceBase {
   // The open file's fingerprint, computed once its first `fingerprint_lines_` lines exist.
   uint64_t fingerprint();
 
+  // A record longer than max_record_bytes being skipped across blocks (and reads): its one dead
+  // letter is appended when its end is found, and until then the batch cursor stays at its
+  // start, so a restart in between reads it again from there.
+  struct OverLong {
+    bool active = false;
+    uint64_t offset = 0;  // where the record starts
+    uint64_t lines = 0;   // lines_ at its start
+    std::string reason;
+    std::string preview;  // its first kRawPreview bytes, kept in the dead letter
+  };
+  static constexpr size_t kRawPreview = 4096;
+  // Starts skipping the record at the window's start: `reason` is its dead letter's reason.
+  void startOverLong(std::string reason);
+  // Keeps the record's bytes passing by (up to kRawPreview in all) for its dead letter.
+  void keepPreview(std::string_view bytes);
+  // Adds the skipped record's dead letter, with `last` (the record's bytes in the window before
+  // its end) kept too. False (nothing changed) when the batch is full.
+  bool appendOverLong(sdk::BatchWriter& out, std::string_view last);
+  // The reason of a record over the limit: "<kind>: <where> is longer than max_record_bytes
+  // (N bytes); skipped".
+  std::string overLongReason(const std::string& where) const;
+
   std::string kind_;
   std::string path_;
   bool follow_ = false;
+  size_t max_record_bytes_;  // option max_record_bytes: the longest record read as an event
+  OverLong over_long_;
   std::vector<std::string> key_fields_;  // option key_field: one name or several
   size_t fingerprint_lines_ = 1;         // lines that identify a file (2 with a CSV header)
   std::string type_;

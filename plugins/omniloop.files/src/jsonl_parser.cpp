@@ -14,6 +14,16 @@ bool JsonlParser::parse(const char* line, size_t len, size_t capacity, FieldVisi
   dom::element root;
   simdjson::error_code err =
       parser_.parse(reinterpret_cast<const uint8_t*>(line), len, false).get(root);
+  if (err == simdjson::NUMBER_ERROR && widenBigIntegers(line, len)) {
+    // An integer beyond 64 bits (simdjson refuses it as a number error): read it as the double
+    // it is closest to, like every other number that is not a 64-bit integer.
+    const size_t widened = widened_.size();
+    widened_.resize(widened + simdjson::SIMDJSON_PADDING);
+    if (!parser_.parse(reinterpret_cast<const uint8_t*>(widened_.data()), widened, false)
+             .get(root)) {
+      err = simdjson::SUCCESS;
+    }
+  }
   if (err) {
     *error = simdjson::error_message(err);
     return false;
@@ -25,6 +35,61 @@ bool JsonlParser::parse(const char* line, size_t len, size_t capacity, FieldVisi
   }
   walkObject(object, visitor);
   return true;
+}
+
+bool JsonlParser::widenBigIntegers(const char* line, size_t len) {
+  widened_.clear();
+  bool changed = false;
+  bool in_string = false;
+  size_t i = 0;
+  while (i < len) {
+    const char c = line[i];
+    if (in_string) {
+      widened_.push_back(c);
+      if (c == '\\' && i + 1 < len) {
+        widened_.push_back(line[++i]);
+      } else if (c == '"') {
+        in_string = false;
+      }
+      ++i;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      widened_.push_back(c);
+      ++i;
+      continue;
+    }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      // A number token: digits, sign, fraction, exponent.
+      size_t end = i + 1;
+      size_t digits = c == '-' ? 0 : 1;
+      bool integer = true;
+      while (end < len) {
+        const char d = line[end];
+        if (d >= '0' && d <= '9') {
+          ++digits;
+        } else if (d == '.' || d == 'e' || d == 'E' || d == '+' || d == '-') {
+          integer = false;
+        } else {
+          break;
+        }
+        ++end;
+      }
+      widened_.append(line + i, end - i);
+      // 20 digits and more may not fit 64 bits (2^64 has 20): written as a fraction, it is
+      // parsed as a double.
+      if (integer && digits >= 20) {
+        widened_.append(".0");
+        changed = true;
+      }
+      i = end;
+      continue;
+    }
+    widened_.push_back(c);
+    ++i;
+  }
+  return changed;
 }
 
 void JsonlParser::walkObject(dom::object object, FieldVisitor& visitor) {

@@ -37,7 +37,12 @@ class JsonlParser {
   void walkObject(simdjson::dom::object object, FieldVisitor& visitor);
   void walkValue(simdjson::dom::element value, FieldVisitor& visitor);
 
+  // Copies the line into widened_ with every integer of 20 digits or more written as a
+  // fraction ("...0.0"), outside strings. True when it changed anything.
+  bool widenBigIntegers(const char* line, size_t len);
+
   simdjson::dom::parser parser_;
+  std::string widened_;  // reused: a line whose big integers are written as fractions
   std::string path_;  // reused: the dotted path of the field being visited
   std::string json_;  // reused: minified text of an array
 };

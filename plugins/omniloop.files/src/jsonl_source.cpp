@@ -6,10 +6,6 @@
 
 namespace omniloop::files {
 
-namespace {
-constexpr size_t kRawPreview = 4096;  // bytes of an over-long line kept in its dead letter
-}  // namespace
-
 // Forwards flattened fields to the host and picks out the key and time fields on the way.
 class JsonlSource::Visitor final : public FieldVisitor {
  public:
@@ -162,41 +158,47 @@ ol_status JsonlSource::read(sdk::BatchWriter& out, size_t max) {
   while (appended < max) {
     stripBom(eof);
     const std::string_view w = reader_.window();
-    if (skipping_) {  // inside a line longer than max_record_bytes
-      const void* lf = std::memchr(w.data(), '\n', w.size());
-      if (lf) {
-        reader_.consume(static_cast<size_t>(static_cast<const char*>(lf) - w.data()) + 1);
-        ++lines_;
-        skipping_ = false;
+    const void* lf = std::memchr(w.data(), '\n', w.size());
+    if (over_long_.active) {  // inside a line longer than max_record_bytes
+      if (lf == nullptr) {
+        keepPreview(w);
+        reader_.consume(w.size());
+        if (!eof) {
+          fill(&eof, &full);
+          continue;
+        }
+        // A finished file ends the line; a followed one may go on with it.
+        if (follow_ && !tailIsFinal()) break;
+        if (!appendOverLong(out, {})) {
+          batch_full = true;
+          break;
+        }
+        ++appended;
         continue;
       }
-      reader_.consume(w.size());
-      if (eof) {
-        skipping_ = follow_;  // a finished file ends the line; a followed one may continue it
+      size_t len = static_cast<size_t>(static_cast<const char*>(lf) - w.data());
+      const size_t consumed = len + 1;
+      if (len > 0 && w[len - 1] == '\r') --len;
+      if (!appendOverLong(out, w.substr(0, len))) {
+        batch_full = true;
         break;
       }
-      fill(&eof, &full);
+      reader_.consume(consumed);
+      ++lines_;
+      ++appended;
       continue;
     }
-    const void* lf = std::memchr(w.data(), '\n', w.size());
     size_t len = 0;
     size_t consumed = 0;
     if (lf) {
       len = static_cast<size_t>(static_cast<const char*>(lf) - w.data());
       consumed = len + 1;
+    } else if (w.size() > max_record_bytes_ + 1) {
+      // Longer than the limit whatever follows: skip it, one dead letter at its end.
+      startOverLong(overLongReason(lineOf(lines_)));
+      continue;
     } else if (!eof) {
-      if (fill(&eof, &full) || !full) continue;
-      // One line longer than max_record_bytes: dead-letter its start and skip the rest.
-      sdk::EventBuilder ev = out.append();
-      if (!ev) {
-        batch_full = true;
-        break;
-      }
-      reason_ = "file.jsonl: " + lineOf(lines_) +
-                " is longer than max_record_bytes; skipped (its first 4 KiB kept)";
-      deadLetter(ev, reader_.offset(), w.substr(0, kRawPreview), reason_);
-      ++appended;
-      skipping_ = true;
+      fill(&eof, &full);
       continue;
     } else {
       // At EOF with an unterminated last line: complete unless the file is followed and has
@@ -204,6 +206,20 @@ ol_status JsonlSource::read(sdk::BatchWriter& out, size_t max) {
       if (w.empty() || (follow_ && !tailIsFinal())) break;
       len = w.size();
       consumed = len;
+    }
+    const size_t record = len > 0 && w[len - 1] == '\r' ? len - 1 : len;
+    if (record > max_record_bytes_) {
+      sdk::EventBuilder ev = out.append();
+      if (!ev) {
+        batch_full = true;
+        break;
+      }
+      reason_ = overLongReason(lineOf(lines_));
+      deadLetter(ev, reader_.offset(), w.substr(0, std::min(record, kRawPreview)), reason_);
+      reader_.consume(consumed);
+      ++lines_;
+      ++appended;
+      continue;
     }
     const Outcome outcome = processLine(out, w.data(), len, reader_.offset());
     if (outcome == Outcome::kBatchFull) {

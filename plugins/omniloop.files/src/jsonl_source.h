@@ -28,7 +28,6 @@ class JsonlSource final : public FileSource {
   JsonlParser parser_;
   std::string error_;   // reused
   std::string reason_;  // reused
-  bool skipping_ = false;  // discarding the rest of a line longer than max_record_bytes
   // Per record, the values of key_fields_ (reused; found: the field was present).
   std::vector<std::string> key_values_;
   std::vector<std::string_view> key_views_;

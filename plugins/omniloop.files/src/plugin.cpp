@@ -10,17 +10,17 @@
 namespace {
 
 // Options both sources share (JSON Schema "properties" members).
-#define OMNILOOP_FILES_COMMON_OPTIONS                                                           \
-  R"("path": {"type": "string", "format": "path", "minLength": 1, "description": "File to read (relative: to the pipeline file)."},)"              \
-  R"("follow": {"type": "boolean", "default": false,)"                                          \
-  R"( "description": "Keep reading lines appended to the file (and follow rotation); otherwise stop at its end."},)" \
-  R"("key_field": {"anyOf": [{"type": "string", "minLength": 1},)"                              \
-  R"( {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],)"          \
+#define OMNILOOP_FILES_COMMON_OPTIONS                                                                                                                                                                                             \
+  R"("path": {"type": "string", "format": "path", "minLength": 1, "description": "File to read (relative: to the pipeline file)."},)"                                                                                             \
+  R"("follow": {"type": "boolean", "default": false,)"                                                                                                                                                                            \
+  R"( "description": "Keep reading lines appended to the file (and follow rotation); otherwise stop at its end."},)"                                                                                                              \
+  R"("key_field": {"anyOf": [{"type": "string", "minLength": 1},)"                                                                                                                                                                \
+  R"( {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}],)"                                                                                                                                           \
   R"( "description": "Field, or list of fields, whose values are the record's natural key (default: the file's fingerprint and the record's byte offset; offset:<fingerprint>:<n> when every key field is missing or empty)."},)" \
-  R"("type": {"type": "string", "description": "Event type set on every event."},)"           \
-  R"("channel": {"type": "string", "description": "Channel set on every event."},)"           \
-  R"("max_record_bytes": {"type": "integer", "minimum": 1024, "default": 16777216,)"          \
-  R"( "description": "Longest record accepted; a longer one is dead-lettered."})"
+  R"("type": {"type": "string", "description": "Event type set on every event."},)"                                                                                                                                               \
+  R"("channel": {"type": "string", "description": "Channel set on every event."},)"                                                                                                                                               \
+  R"("max_record_bytes": {"type": "integer", "minimum": 1, "default": 16777216,)"                                                                                                                                                 \
+  R"( "description": "Longest record accepted (bytes, line break excluded); a longer one becomes one dead letter (its first 4 KiB kept) and reading goes on with the next record."})"
 
 constexpr const char* kJsonlSourceSchema =
     R"({"type": "object", "additionalProperties": false, "required": ["path"], "properties": {)"

@@ -66,7 +66,7 @@ TEST(FilesConfig, EveryRuleHasItsOwnMessage) {
        "'rename' applies to header labels"},
       {OL_SOURCE, "file.csv", R"("columns":["a"])", "use rename"},
       {OL_SOURCE, "file.csv", R"("rename":{"a":1})", "must be a string"},
-      {OL_SOURCE, "file.csv", R"("max_record_bytes":10)", "at least 1024"},
+      {OL_SOURCE, "file.csv", R"("max_record_bytes":0)", "at least 1"},
       {OL_SOURCE, "file.jsonl", R"("time_field":"t","time_format":"rfc2822")",
        "'time_format' must be iso8601, unix or unix_ms"},
   };

@@ -104,5 +104,38 @@ TEST(CsvParser, AsteriskRowWithUnquotedIntegers) {
                                       "NO ANSWER"}));
 }
 
+// Skipping an over-long record block by block finds the same end wherever a block boundary
+// falls: inside a doubled quote, between CR and LF, inside a quoted line break.
+TEST(CsvParser, SkipFindsTheRecordsEndAcrossEveryBlockBoundary) {
+  const std::string text = "1,\"a\"\"b\r\nc\",x\"y\r\n2,z\n";
+  const size_t end = text.find("\r\n2,z") + 2;
+  for (size_t k = 1; k < end; ++k) {
+    const CsvSkip a = skipCsvRecord(std::string_view(text).substr(0, k), {}, ',', false);
+    ASSERT_FALSE(a.found) << k;
+    ASSERT_EQ(a.consumed, k);
+    const CsvSkip b = skipCsvRecord(std::string_view(text).substr(k), a.state, ',', false);
+    ASSERT_TRUE(b.found) << k;
+    EXPECT_FALSE(b.unterminated);
+    EXPECT_EQ(k + b.consumed, end) << "split at " << k;
+    EXPECT_EQ(a.newlines + b.newlines, 2u) << "split at " << k;
+  }
+}
+
+TEST(CsvParser, SkipAtEofReportsAnOpenQuotedField) {
+  const CsvSkip open = skipCsvRecord("1,\"abc\ndef", {}, ',', true);
+  EXPECT_TRUE(open.found);
+  EXPECT_TRUE(open.unterminated);
+  EXPECT_EQ(open.consumed, 10u);
+  const CsvSkip closed = skipCsvRecord("1,\"abc\ndef\"", {}, ',', true);
+  EXPECT_TRUE(closed.found);
+  EXPECT_FALSE(closed.unterminated);
+  // A lone CR ends a record; one at a block's end waits for the next byte.
+  const CsvSkip cr = skipCsvRecord("ab\r", {}, ',', false);
+  EXPECT_FALSE(cr.found);
+  const CsvSkip lone = skipCsvRecord("cd", cr.state, ',', false);
+  EXPECT_TRUE(lone.found);
+  EXPECT_EQ(lone.consumed, 0u);
+}
+
 }  // namespace
 }  // namespace omniloop::files

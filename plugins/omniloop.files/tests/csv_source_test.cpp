@@ -318,5 +318,107 @@ TEST(CsvSource, FollowWaitsForWholeRowsAndRereadsTheHeaderAfterRotation) {
   EXPECT_EQ(got, (std::vector<std::string>{"3/4"}));
 }
 
+// ---- Records longer than max_record_bytes: exactly one dead letter, at any limit ----
+
+// Reads `path` with max_record_bytes 64, in batches of `batch` events.
+std::vector<ol_event> readWithLimit(const std::string& path, size_t batch,
+                                    const std::string& extra = "") {
+  Instance src(OL_SOURCE, "file.csv",
+               csvConfig(path, R"("max_record_bytes":64)" + (extra.empty() ? "" : "," + extra)));
+  EXPECT_TRUE(src.ok()) << src.createError();
+  const auto d = src.drain(batch);
+  EXPECT_EQ(d.last_status, OL_END);
+  return d.events;
+}
+
+TEST(CsvSource, OverlongRowIsOneDeadLetterAtASmallLimitAndTheNextRowIsRead) {
+  const std::string path = scratchDir("csv_overlong_small") + "/a.csv";
+  const std::string long_row = "2," + std::string(300, 'x');
+  writeFile(path, "a,b\n1,short\n" + long_row + "\n3,after\n");
+  for (size_t batch : {1u, 2u, 1024u}) {
+    const auto events = readWithLimit(path, batch);
+    ASSERT_EQ(events.size(), 3u) << "batch " << batch;
+    EXPECT_EQ(events[0].str("b"), "short");
+    EXPECT_EQ(events[1].disposition, OL_DEAD_LETTER);
+    EXPECT_EQ(events[1].raw, long_row);  // shorter than the 4 KiB kept
+    EXPECT_EQ(events[1].reason, "file.csv: the row at line 3 of '" + path +
+                                    "' is longer than max_record_bytes (64 bytes); skipped");
+    EXPECT_EQ(offsetOf(events[1].key), "12");
+    EXPECT_EQ(events[2].disposition, OL_KEEP);
+    EXPECT_EQ(events[2].str("a"), "3");
+    EXPECT_EQ(events[2].str("b"), "after");
+  }
+}
+
+TEST(CsvSource, OverlongQuotedRowWithLineBreaksIsOneDeadLetter) {
+  const std::string path = scratchDir("csv_overlong_quoted") + "/a.csv";
+  // The long row's quoted field holds line breaks, doubled quotes and commas: it ends at the
+  // line break after its closing quote, not at its first line break.
+  const std::string long_row = "2,\"first line\n" + std::string(100, 'q') + ",\"\"x\"\"\r\n" +
+                               std::string(100, 'r') + "\nlast\"";
+  writeFile(path, "a,b\n1,short\n" + long_row + "\r\n3,\"after\nbreak\"\n4,end\n");
+  const auto events = readWithLimit(path, 1024);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[1].disposition, OL_DEAD_LETTER);
+  EXPECT_EQ(events[1].raw, long_row);
+  EXPECT_NE(events[1].reason.find("the row at line 3 of"), std::string::npos) << events[1].reason;
+  EXPECT_EQ(events[2].str("b"), "after\nbreak");
+  // Line numbers after the skipped row count its line breaks.
+  EXPECT_EQ(events[3].str("a"), "4");
+}
+
+TEST(CsvSource, OverlongRowAcrossManyBlocksIsOneDeadLetterWithItsFirst4KiB) {
+  const std::string path = scratchDir("csv_overlong_big") + "/a.csv";
+  const std::string big = std::string(3u << 20, 'y');  // 3 MiB: several 1 MiB blocks
+  writeFile(path, "a,b\n1,\"" + big + "\nstill\"\n2,z\n");
+  Instance src(OL_SOURCE, "file.csv", csvConfig(path, R"("max_record_bytes":1048576)"));
+  ASSERT_TRUE(src.ok()) << src.createError();
+  const auto d = src.drain();
+  ASSERT_EQ(d.events.size(), 2u);
+  EXPECT_EQ(d.events[0].disposition, OL_DEAD_LETTER);
+  EXPECT_EQ(d.events[0].raw.size(), 4096u);
+  EXPECT_EQ(d.events[0].raw.substr(0, 4), "1,\"y");
+  EXPECT_EQ(src.log().counters["dead_letters"], 1);
+  EXPECT_EQ(d.events[1].str("a"), "2");
+  EXPECT_EQ(d.events[1].str("b"), "z");
+}
+
+TEST(CsvSource, FollowedOverlongRowKeepsTheCursorAtItsStartUntilItEnds) {
+  const std::string path = scratchDir("csv_overlong_follow") + "/a.csv";
+  writeFile(path, "a,b\n1,ok\n2," + std::string(200, 'x'));
+  Instance src(OL_SOURCE, "file.csv", csvConfig(path, R"("max_record_bytes":64,"follow":true)"));
+  ASSERT_TRUE(src.ok()) << src.createError();
+  std::string cursor;
+  {
+    ol_batch b;
+    src.read(&b, 10);
+    ASSERT_EQ(b.events.size(), 1u);
+    cursor = b.cursor;
+    EXPECT_NE(cursor.find("offset=9;"), std::string::npos) << cursor;  // the long row's start
+  }
+  appendFile(path, std::string(200, 'x') + "\n3,next\n");
+  ol_batch b;
+  src.read(&b, 10);
+  ASSERT_EQ(b.events.size(), 2u);
+  EXPECT_EQ(b.events[0].disposition, OL_DEAD_LETTER);
+  EXPECT_EQ(b.events[1].str("b"), "next");
+}
+
+TEST(CsvSource, OverlongRowWithAnUnterminatedQuoteCostsItsFirstLineOnly) {
+  const std::string path = scratchDir("csv_overlong_unterminated") + "/a.csv";
+  const std::string first_line = "1,\"open " + std::string(100, 'x');
+  writeFile(path, "a,b\n" + first_line + "\n2,ok\n3," + std::string(70, 'y') + "\n4,end\n");
+  const auto events = readWithLimit(path, 1024);
+  ASSERT_EQ(events.size(), 4u);
+  EXPECT_EQ(events[0].disposition, OL_DEAD_LETTER);
+  EXPECT_EQ(events[0].raw, first_line);
+  EXPECT_EQ(events[0].reason, "file.csv: the row at line 2 of '" + path +
+                                  "' has an unterminated quoted field; skipped to the next line");
+  EXPECT_EQ(events[1].str("b"), "ok");
+  EXPECT_EQ(events[2].disposition, OL_DEAD_LETTER);  // 72 bytes: over the limit too
+  EXPECT_NE(events[2].reason.find("line 4 of"), std::string::npos) << events[2].reason;
+  EXPECT_EQ(events[3].str("a"), "4");
+}
+
 }  // namespace
 }  // namespace filestest

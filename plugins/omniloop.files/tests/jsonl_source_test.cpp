@@ -287,6 +287,63 @@ TEST(JsonlSource, OverlongLineIsDeadLetteredAndSkipped) {
   EXPECT_EQ(d.events[2].find("a")->i, 3);
 }
 
+TEST(JsonlSource, OverlongLineAtASmallLimitIsOneDeadLetterAndTheNextLineIsRead) {
+  const std::string path = scratchDir("jsonl_overlong_small") + "/in.jsonl";
+  const std::string long_line = "{\"big\":\"" + std::string(300, 'y') + "\"}";
+  writeFile(path, "{\"a\":1}\n" + long_line + "\n{\"a\":3}\n");
+  for (size_t batch : {1u, 2u, 1024u}) {
+    Instance src(OL_SOURCE, "file.jsonl", jsonlConfig(path, R"("max_record_bytes":64)"));
+    ASSERT_TRUE(src.ok()) << src.createError();
+    const auto d = src.drain(batch);
+    EXPECT_EQ(d.last_status, OL_END);
+    ASSERT_EQ(d.events.size(), 3u) << "batch " << batch;
+    EXPECT_EQ(d.events[0].find("a")->i, 1);
+    EXPECT_EQ(d.events[1].disposition, OL_DEAD_LETTER);
+    EXPECT_EQ(d.events[1].raw, long_line);
+    EXPECT_EQ(d.events[1].reason, "file.jsonl: line 2 of '" + path +
+                                      "' is longer than max_record_bytes (64 bytes); skipped");
+    EXPECT_EQ(offsetOf(d.events[1].key), "8");
+    EXPECT_EQ(d.events[2].disposition, OL_KEEP);
+    EXPECT_EQ(d.events[2].find("a")->i, 3);
+    EXPECT_EQ(src.log().counters["dead_letters"], 1);
+  }
+}
+
+TEST(JsonlSource, LastLineOverTheLimitWithoutNewlineIsOneDeadLetter) {
+  const std::string path = scratchDir("jsonl_overlong_last") + "/in.jsonl";
+  writeFile(path, "{\"a\":1}\n{\"big\":\"" + std::string(100, 'y') + "\"}");
+  Instance src(OL_SOURCE, "file.jsonl", jsonlConfig(path, R"("max_record_bytes":64)"));
+  const auto d = src.drain();
+  EXPECT_EQ(d.last_status, OL_END);
+  ASSERT_EQ(d.events.size(), 2u);
+  EXPECT_EQ(d.events[1].disposition, OL_DEAD_LETTER);
+}
+
+// The README says: integers become ints, other numbers doubles (an integer beyond 64 bits too).
+TEST(JsonlSource, IntegersBeyond64BitsBecomeDoublesNotDeadLetters) {
+  const std::string path = scratchDir("jsonl_bigint") + "/in.jsonl";
+  writeFile(path,
+            "{\"id\":1,\"big\":123456789012345678901234567890,\"neg\":-99999999999999999999,"
+            "\"u\":18446744073709551615,\"s\":\"12345678901234567890123\",\"o\":{\"x\":"
+            "340282366920938463463374607431768211456}}\n"
+            "{\"id\":2,\"n\":7}\n");
+  Instance src(OL_SOURCE, "file.jsonl", jsonlConfig(path));
+  const auto d = src.drain();
+  ASSERT_EQ(d.events.size(), 2u);
+  const ol_event& e = d.events[0];
+  ASSERT_EQ(e.disposition, OL_KEEP) << e.reason;
+  EXPECT_EQ(e.find("id")->i, 1);
+  ASSERT_EQ(e.find("big")->type, OL_DOUBLE);
+  EXPECT_DOUBLE_EQ(e.find("big")->d, 1.2345678901234568e29);
+  ASSERT_EQ(e.find("neg")->type, OL_DOUBLE);
+  EXPECT_DOUBLE_EQ(e.find("neg")->d, -1e20);
+  ASSERT_EQ(e.find("u")->type, OL_DOUBLE);
+  EXPECT_EQ(e.find("s")->s, "12345678901234567890123");  // strings stay strings
+  ASSERT_EQ(e.find("o.x")->type, OL_DOUBLE);
+  EXPECT_DOUBLE_EQ(e.find("o.x")->d, 3.402823669209385e38);
+  EXPECT_EQ(d.events[1].find("n")->i, 7);
+}
+
 // Not a pass/fail test: prints the source's own throughput (stub host) for ~300-byte lines.
 TEST(JsonlSource, DISABLED_Throughput) {
   const std::string path = scratchDir("jsonl_throughput") + "/in.jsonl";

@@ -71,6 +71,24 @@ TEST(DaemonConfig, GroupCommitBoundsAreReadAndChecked) {
   EXPECT_EQ(diags[1].message, "unknown key 'max_seconds' in 'group_commit'");
 }
 
+TEST(DaemonConfig, PluginSha256PinsAreReadWithTheirPositions) {
+  const std::string digest = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+  const DaemonConfig cfg = parseDaemonConfig(
+      "plugins:\n  omniloop.files:\n    sha256: " + digest + "\n  com.vendor.crm: {}\n",
+      "/etc/omniloop/omniloop.yaml");
+  ASSERT_EQ(cfg.plugin_pins.size(), 1u);  // a plugin without a sha256 is not pinned
+  EXPECT_EQ(cfg.plugin_pins[0].name, "omniloop.files");
+  EXPECT_EQ(cfg.plugin_pins[0].sha256,
+            "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08");
+  EXPECT_EQ(cfg.plugin_pins[0].mark.str(), "/etc/omniloop/omniloop.yaml:3:13");
+
+  const auto diags = errorsOf("plugins:\n  x:\n    sha256: abc\n    md5: def\n");
+  ASSERT_EQ(diags.size(), 2u);
+  EXPECT_EQ(diags[0].mark.line, 3);
+  EXPECT_NE(diags[0].hint.find("sha256sum"), std::string::npos) << diags[0].hint;
+  EXPECT_EQ(diags[1].message, "unknown key 'md5' in 'plugins.x'");
+}
+
 TEST(DaemonConfig, RelativePathsResolveAgainstTheFilesDirectory) {
   StoreEnv env(nullptr);
   const DaemonConfig cfg = parseDaemonConfig(
