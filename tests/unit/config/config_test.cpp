@@ -575,6 +575,7 @@ TEST(PipelineLoader, QuickstartPipelinesPassWithPermissiveComponents) {
                                                           {ComponentKind::Source, "crm.odbc"},
                                                           {ComponentKind::Source, "pos.poslog"},
                                                           {ComponentKind::Source, "asterisk.cdr"},
+                                                          {ComponentKind::Source, "mastodon.api"},
                                                           {ComponentKind::Stage, "map"},
                                                           {ComponentKind::Stage, "filter"},
                                                           {ComponentKind::Stage, "mask"},
@@ -629,7 +630,8 @@ namespace {
 // "Billion laughs": nine levels of nine aliases each, 9^9 (387 million) leaves once expanded,
 // in well under a kilobyte. Refused at the alias that crosses the bound, before any expansion.
 TEST(PipelineLoader, NestedAliasesThatExpandBeyondTheBoundAreRefusedWithAPosition) {
-  std::string yaml = minimal() + "labels:\n  l0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
+  std::string yaml =
+      minimal() + "labels:\n  l0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
   for (int i = 1; i <= 8; ++i) {
     const std::string prev = "*a" + std::to_string(i - 1);
     yaml += "  l" + std::to_string(i) + ": &a" + std::to_string(i) + " [" + prev;
