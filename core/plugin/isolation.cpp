@@ -321,7 +321,9 @@ bool IsolatedStage::ensureWorker(std::string& error) {
 void IsolatedStage::noteCrash(event::Batch& batch, const WorkerFailure& f, size_t records) {
   ++crash_streak_;
   std::string what = f.reason;
-  if (f.kind == WorkerFailure::Kind::Signal) what += " " + signalName(f.code);
+  if (f.kind == WorkerFailure::Kind::Signal) {
+    what = "plugin crashed (signal " + std::to_string(f.code) + ", " + signalName(f.code) + ")";
+  }
   spdlog::error("{}: {} on a batch of {} record(s); restarting its worker{}", who(), what, records,
                 records > 1 ? " and bisecting the batch to find the record" : "");
   batch.count("plugin_crashes", f.label);
