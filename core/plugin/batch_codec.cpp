@@ -50,19 +50,17 @@ void WireWriter::event(const event::Event& e) {
   u32(e.route);
 }
 
-bool WireReader::raw(void* p, size_t n) {
-  if (!ok_ || in_.size() - pos_ < n) {
-    ok_ = false;
-    return false;
-  }
-  std::memcpy(p, in_.data() + pos_, n);
-  pos_ += n;
-  return true;
-}
-
 bool WireReader::str(std::string_view& s) {
   uint32_t n = 0;
   if (!u32(n)) return false;
+  if (n & WireWriter::kRef) {
+    n &= ~WireWriter::kRef;
+    uint32_t offset = 0;
+    if (!u32(offset)) return false;
+    if (offset > origin_.size() || origin_.size() - offset < n) return ok_ = false;
+    s = origin_.substr(offset, n);
+    return true;
+  }
   if (in_.size() - pos_ < n) {
     ok_ = false;
     return false;
@@ -72,7 +70,7 @@ bool WireReader::str(std::string_view& s) {
   return true;
 }
 
-bool WireReader::event(event::Event& e, event::Arena& arena) {
+bool WireReader::event(event::Event& e, event::Arena* arena) {
   // Keeps the vectors' capacity; every string goes into the arena.
   event::Arena* owner = e.arena;
   e.clear();
@@ -80,7 +78,10 @@ bool WireReader::event(event::Event& e, event::Arena& arena) {
   auto text = [&](std::string_view& out) {
     std::string_view s;
     if (!str(s)) return false;
-    out = arena.copy(s);
+    // A reference points into the origin, which lives as long as the event (see setOrigin).
+    const bool in_origin = !origin_.empty() && !s.empty() && s.data() >= origin_.data() &&
+                           s.data() + s.size() <= origin_.data() + origin_.size();
+    out = (arena && !in_origin) ? arena->copy(s) : s;
     return true;
   };
   if (!text(e.id) || !text(e.key) || !text(e.source) || !text(e.channel) || !text(e.type) ||

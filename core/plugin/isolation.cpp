@@ -180,6 +180,12 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(const std::string& exe,
     error = std::string("socketpair failed: ") + std::strerror(errno);
     return nullptr;
   }
+  // Batches are megabytes: large socket buffers mean few wake-ups per batch.
+  const int buffer = 4 << 20;
+  for (int fd : sv) {
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
+  }
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   const std::vector<std::string> env = workerEnvironment(memory_limit_mb);
   std::vector<char*> envp;
@@ -351,9 +357,15 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   w.u32(static_cast<uint32_t>(indices.size()));
   for (uint32_t i : indices) w.event(batch[i]);
 
+  // The request is kept in the batch's arena: what the plugin leaves unchanged comes back as
+  // references into it, so the answer's strings need no copy.
+  char* kept = batch.arena().allocate(request_.size());
+  std::memcpy(kept, request_.data(), request_.size());
+  const std::string_view origin(kept, request_.size());
+
   const int fd = worker_->fd();
   const wire::Deadline deadline = Clock::now() + options_.call_timeout;
-  wire::IoStatus s = wire::writeFrame(fd, wire::Frame::Process, request_, deadline);
+  wire::IoStatus s = wire::writeFrame(fd, wire::Frame::Process, origin, deadline);
   wire::Frame type{};
   bool answered = false;
   while (s == wire::IoStatus::Ok) {
@@ -374,6 +386,7 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
 
   // Check the whole answer before the batch changes.
   WireReader r(answer_);
+  r.setOrigin(origin);
   int32_t status = 0;
   std::string_view message;
   uint32_t counters = 0, n = 0;
@@ -403,11 +416,11 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   if (whole) {
     for (uint32_t k = 0; k < n; ++k) {
       event::Event* e = k < batch.size() ? &batch[k] : batch.append();
-      events.event(*e, batch.arena());
+      events.event(*e, &batch.arena());
     }
     while (batch.size() > n) batch.discardLast();
   } else {
-    for (uint32_t k = 0; k < n; ++k) events.event(batch[indices[k]], batch.arena());
+    for (uint32_t k = 0; k < n; ++k) events.event(batch[indices[k]], &batch.arena());
   }
   out.result.status = static_cast<pipeline::Status>(status);
   out.result.message = std::string(message);

@@ -134,11 +134,13 @@ int runPluginWorker(int fd) {
     batch->reset();
     for (uint32_t i = 0; i < n; ++i) {
       event::Event* e = batch->append();
-      if (!e || !req.event(*e, batch->arena())) return 2;
+      // Strings stay in `in` (alive until the answer is sent); the plugin's go to the arena.
+      if (!e || !req.event(*e, nullptr)) return 2;
     }
     const pipeline::Result result = stage.process(*batch);
     out.clear();
     WireWriter w(out);
+    w.setOrigin(in);  // what the plugin left unchanged goes back as references
     w.i32(static_cast<int32_t>(result.status));
     w.str(result.message);
     w.u32(static_cast<uint32_t>(counters.size()));

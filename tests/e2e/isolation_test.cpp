@@ -69,19 +69,20 @@ struct Case {
   std::string reason;  // the dead letter's reason
   std::string log;     // in the log besides plugin, component and pipeline
   std::string config;  // plugin_isolation settings
+  int batch = 8;       // smaller for the slow case: each bisection step fills the memory limit
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.action; }
 
 class IsolatedRun : public ::testing::TestWithParam<Case> {};
 
-// `omniloop run`: 40 records in batches of 8, the plugin dies on record 23. The run finishes,
+// `omniloop run`: 40 records in batches of 8 (2 for alloc), the plugin dies on record 23. The run finishes,
 // 39 events are stored once each (processed by the plugin), record 23 is the one dead letter.
 TEST_P(IsolatedRun, PoisonRecordBecomesADeadLetterAndTheRunGoesOn) {
   const Case& c = GetParam();
   const std::string dir = tempDir("isolation-" + c.action);
   writeFile(dir + "/data.jsonl", lines(40, 23));
-  writeFile(dir + "/poisoned.yaml", pipelineYaml("poisoned", "data.jsonl", c.action, 8));
+  writeFile(dir + "/poisoned.yaml", pipelineYaml("poisoned", "data.jsonl", c.action, c.batch));
   writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\nplugin_isolation:\n" + c.config);
   const auto t0 = Clock::now();
   const CommandResult r =
@@ -130,7 +131,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"hang", "plugin timed out (no answer within 400 ms) on this record",
              "plugin timed out", "  call_timeout_ms: 400\n"},
         Case{"alloc", "plugin exceeded its memory limit (256 MiB) on this record",
-             "memory limit", "  memory_limit_mb: 256\n"}),
+             "memory limit", "  memory_limit_mb: 256\n", 2}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
 
 // In process (the opt-out) the same plugin takes the whole run down: what isolation prevents.
