@@ -351,17 +351,24 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
     out.result = pipeline::Result::error(error);
     return out;
   }
-  request_.clear();
-  WireWriter w(request_);
+  // The request must outlive the batch's events: what the plugin leaves unchanged comes back
+  // as references into it, so the answer's strings need no copy. A whole batch's request goes
+  // into a buffer kept for that batch object (reused when the recycled batch comes back: its
+  // events, and their references, are gone by then); a bisection step's goes into the arena
+  // (the steps of one batch must not overwrite each other).
+  std::string* buffer = whole ? requestBuffer(batch) : nullptr;
+  std::string& request = buffer ? *buffer : request_;
+  request.clear();
+  WireWriter w(request);
   w.u32(static_cast<uint32_t>(std::max(batch.capacity(), indices.size())));
   w.u32(static_cast<uint32_t>(indices.size()));
   for (uint32_t i : indices) w.event(batch[i]);
-
-  // The request is kept in the batch's arena: what the plugin leaves unchanged comes back as
-  // references into it, so the answer's strings need no copy.
-  char* kept = batch.arena().allocate(request_.size());
-  std::memcpy(kept, request_.data(), request_.size());
-  const std::string_view origin(kept, request_.size());
+  std::string_view origin = request;
+  if (!buffer) {
+    char* kept = batch.arena().allocate(request.size());
+    std::memcpy(kept, request.data(), request.size());
+    origin = std::string_view(kept, request.size());
+  }
 
   const int fd = worker_->fd();
   const wire::Deadline deadline = Clock::now() + options_.call_timeout;
@@ -427,6 +434,16 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   out.outcome = out.result.isOk() ? Outcome::Done : Outcome::Failed;
   crash_streak_ = 0;
   return out;
+}
+
+std::string* IsolatedStage::requestBuffer(const event::Batch& batch) {
+  for (auto& [owner, buffer] : buffers_) {
+    if (owner == &batch) return buffer.get();
+  }
+  // The executor recycles a small pool of batches; anything beyond goes through the arena.
+  if (buffers_.size() >= kMaxBuffers) return nullptr;
+  buffers_.emplace_back(&batch, std::make_unique<std::string>());
+  return buffers_.back().second.get();
 }
 
 pipeline::Result IsolatedStage::process(event::Batch& batch) {

@@ -92,6 +92,8 @@ class IsolatedStage : public pipeline::Stage {
   void noteCrash(event::Batch& batch, const WorkerFailure& f, size_t records);
   void deadLetter(event::Batch& batch, uint32_t index, const std::string& reason);
   std::string who() const;
+  std::string* requestBuffer(const event::Batch& batch);
+  static constexpr size_t kMaxBuffers = 80;
 
   IsolatedPlugin plugin_;
   HostContext context_;
@@ -102,6 +104,7 @@ class IsolatedStage : public pipeline::Stage {
   uint64_t starts_ = 0;
   int crash_streak_ = 0;  // crashes with no successful call in between (backoff)
   std::string request_, answer_;
+  std::vector<std::pair<const event::Batch*, std::unique_ptr<std::string>>> buffers_;
 };
 
 }  // namespace omniloop::plugin
