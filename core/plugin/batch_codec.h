@@ -39,6 +39,7 @@ class WireWriter {
   static constexpr uint32_t kRef = 0x80000000u;
   // One event: envelope, identities, consents, attributes, disposition, reason, raw, route.
   void event(const event::Event& e);
+  void field(const event::Field& f);
 
  private:
   void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
@@ -66,6 +67,10 @@ class WireReader {
   bool event(event::Event& e, event::Arena* arena);
   // Walks over one event without storing it (validates an answer before it is applied).
   bool skipEvent();
+  bool field(event::Field& f, event::Arena* arena);
+  // One event of an answer as EventDelta wrote it, applied to `e` (which holds the event as it
+  // was sent). `e` may be a scratch event to validate the answer: then pass a null arena.
+  bool delta(event::Event& e, event::Arena* arena);
   bool ok() const { return ok_; }
   bool atEnd() const { return ok_ && pos_ == in_.size(); }
 
@@ -83,6 +88,31 @@ class WireReader {
   std::string_view origin_;
   size_t pos_ = 0;
   bool ok_ = true;
+};
+
+// The worker's side of an answer: remembers each event as it arrived and writes, per event,
+// only what the plugin changed: kUnchanged, kAppended (new attributes at the end: the common
+// case of a stage that adds fields) or kWhole (the event in full).
+class EventDelta {
+ public:
+  enum Op : uint8_t { kUnchanged = 0, kAppended = 1, kWhole = 2 };
+  // Call once the request's events are decoded, before the plugin runs.
+  void snapshot(const event::Batch& batch);
+  void write(WireWriter& w, const event::Batch& batch) const;
+
+ private:
+  struct Envelope {
+    std::string_view id, key, source, channel, type, reason, raw;
+    int64_t occurred_at_us;
+    event::Disposition disposition;
+    uint16_t route;
+    size_t identities, consents, fields;  // offsets into the flat copies
+    size_t n_identities, n_consents, n_fields;
+  };
+  std::vector<Envelope> envelopes_;
+  std::vector<event::Identity> identities_;
+  std::vector<event::Consent> consents_;
+  std::vector<event::Field> fields_;
 };
 
 }  // namespace omniloop::plugin

@@ -409,7 +409,10 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   }
   valid = valid && r.u32(n) && (whole ? n <= batch.capacity() : n == indices.size());
   WireReader events = r;
-  for (uint32_t k = 0; valid && k < n; ++k) valid = r.skipEvent();
+  for (uint32_t k = 0; valid && k < n; ++k) {
+    scratch_.clear();
+    valid = r.delta(scratch_, nullptr);
+  }
   valid = valid && r.atEnd();
   if (!valid) {
     out.outcome = Outcome::Crashed;
@@ -423,11 +426,11 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   if (whole) {
     for (uint32_t k = 0; k < n; ++k) {
       event::Event* e = k < batch.size() ? &batch[k] : batch.append();
-      events.event(*e, &batch.arena());
+      events.delta(*e, &batch.arena());
     }
     while (batch.size() > n) batch.discardLast();
   } else {
-    for (uint32_t k = 0; k < n; ++k) events.event(batch[indices[k]], &batch.arena());
+    for (uint32_t k = 0; k < n; ++k) events.delta(batch[indices[k]], &batch.arena());
   }
   out.result.status = static_cast<pipeline::Status>(status);
   out.result.message = std::string(message);

@@ -104,6 +104,7 @@ class IsolatedStage : public pipeline::Stage {
   uint64_t starts_ = 0;
   int crash_streak_ = 0;  // crashes with no successful call in between (backoff)
   std::string request_, answer_;
+  event::Event scratch_;  // validates answers
   std::vector<std::pair<const event::Batch*, std::unique_ptr<std::string>>> buffers_;
 };
 

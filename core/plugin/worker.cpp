@@ -122,6 +122,7 @@ int runPluginWorker(int fd) {
   if (wire::writeFrame(fd, wire::Frame::Ready, {}, std::nullopt) != wire::IoStatus::Ok) return 2;
 
   auto batch = std::make_unique<event::Batch>(1024);
+  EventDelta delta;
   std::string out;
   for (;;) {
     const wire::IoStatus s = wire::readFrame(fd, type, in, std::nullopt);
@@ -137,6 +138,7 @@ int runPluginWorker(int fd) {
       // Strings stay in `in` (alive until the answer is sent); the plugin's go to the arena.
       if (!e || !req.event(*e, nullptr)) return 2;
     }
+    delta.snapshot(*batch);
     const pipeline::Result result = stage.process(*batch);
     out.clear();
     WireWriter w(out);
@@ -150,7 +152,7 @@ int runPluginWorker(int fd) {
     }
     counters.clear();
     w.u32(static_cast<uint32_t>(batch->size()));
-    for (const event::Event& e : *batch) w.event(e);
+    delta.write(w, *batch);  // per event only what the plugin changed
     if (wire::writeFrame(fd, wire::Frame::Result, out, std::nullopt) != wire::IoStatus::Ok) {
       return 2;
     }
