@@ -297,8 +297,8 @@ bool WireReader::skipEvent() {
     }
   }
   uint64_t bits = 0;
-  if (!u64(bits) || !u8(b) || b > static_cast<uint8_t>(event::Disposition::Elsewhere) ||
-      !str(s) || !str(s) || !u32(n) || n > 0xffff) {
+  if (!u64(bits) || !u8(b) || b > static_cast<uint8_t>(event::Disposition::Elsewhere) || !str(s) ||
+      !str(s) || !u32(n) || n > 0xffff) {
     return ok_ = false;
   }
   return true;

@@ -97,14 +97,14 @@ class WorkerProcess {
       return f;
     }
     // ru_maxrss is in KiB. Near the limit, the signal or exit is the allocation failing.
-    const bool near_limit =
-        memory_limit_mb_ > 0 &&
-        static_cast<uint64_t>(ru.ru_maxrss) >= memory_limit_mb_ * 1024 * 3 / 4;
+    const bool near_limit = memory_limit_mb_ > 0 &&
+                            static_cast<uint64_t>(ru.ru_maxrss) >= memory_limit_mb_ * 1024 * 3 / 4;
     if (WIFSIGNALED(status) || (WIFEXITED(status) && WEXITSTATUS(status) != 0)) {
       if (near_limit) {
         f.kind = WorkerFailure::Kind::MemoryLimit;
         f.code = WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
-        f.reason = "plugin exceeded its memory limit (" + std::to_string(memory_limit_mb_) + " MiB)";
+        f.reason =
+            "plugin exceeded its memory limit (" + std::to_string(memory_limit_mb_) + " MiB)";
         f.label = "memory_limit";
         return f;
       }
@@ -274,8 +274,8 @@ bool IsolatedStage::ensureWorker(std::string& error) {
   if (crash_streak_ > 1) {
     // Keeps dying: back off (50 ms, doubling, at most 2 s) before the next start.
     const int shift = std::min(crash_streak_ - 2, 6);
-    std::this_thread::sleep_for(std::min(std::chrono::milliseconds(50 << shift),
-                                         std::chrono::milliseconds(2000)));
+    std::this_thread::sleep_for(
+        std::min(std::chrono::milliseconds(50 << shift), std::chrono::milliseconds(2000)));
   }
   worker_ = WorkerProcess::spawn(worker_path_, options_.memory_limit_mb, error);
   if (!worker_) {

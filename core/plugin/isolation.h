@@ -32,11 +32,11 @@
 namespace omniloop::plugin {
 
 struct IsolationOptions {
-  bool enabled = true;                        // false: in_process
+  bool enabled = true;                            // false: in_process
   std::chrono::milliseconds call_timeout{10000};  // per process() call of the plugin
-  uint64_t memory_limit_mb = 1024;            // per worker (address space); 0 = unlimited
-  int max_restarts = 16;                      // worker restarts per batch
-  std::string worker_path;                    // "" = findWorkerExecutable()
+  uint64_t memory_limit_mb = 1024;                // per worker (address space); 0 = unlimited
+  int max_restarts = 16;                          // worker restarts per batch
+  std::string worker_path;                        // "" = findWorkerExecutable()
 };
 
 // $OMNILOOP_PLUGIN_WORKER, else <dir of the executable>/../lib/omniloop/omniloop-plugin-worker,

@@ -95,7 +95,8 @@ int runPluginWorker(int fd) {
   InstanceContext ictx{std::string(pipeline), std::string(component),
                        [&counters](std::string_view name, int64_t delta) {
                          auto it = counters.find(name);
-                         if (it == counters.end()) it = counters.emplace(std::string(name), 0).first;
+                         if (it == counters.end())
+                           it = counters.emplace(std::string(name), 0).first;
                          it->second += delta;
                        }};
   auto context = std::make_unique<HostContext>(std::move(ictx), std::string(component_type));

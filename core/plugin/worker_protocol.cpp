@@ -41,8 +41,7 @@ IoStatus sendAll(int fd, const char* p, size_t n, const Deadline& deadline) {
       if (IoStatus s = waitFor(fd, POLLOUT, deadline); s != IoStatus::Ok) return s;
       continue;
     }
-    return (w < 0 && (errno == EPIPE || errno == ECONNRESET)) ? IoStatus::Closed
-                                                               : IoStatus::Failed;
+    return (w < 0 && (errno == EPIPE || errno == ECONNRESET)) ? IoStatus::Closed : IoStatus::Failed;
   }
   return IoStatus::Ok;
 }

@@ -18,7 +18,14 @@
 
 namespace omniloop::plugin::wire {
 
-enum class Frame : uint32_t { Init = 1, Ready = 2, InitFailed = 3, Process = 4, Result = 5, Log = 6 };
+enum class Frame : uint32_t {
+  Init = 1,
+  Ready = 2,
+  InitFailed = 3,
+  Process = 4,
+  Result = 5,
+  Log = 6
+};
 
 // Larger frames are refused (a worker gone mad cannot make the host allocate without bound).
 inline constexpr uint64_t kMaxFrame = uint64_t{1} << 31;

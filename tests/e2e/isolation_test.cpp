@@ -35,8 +35,8 @@ void writeFile(const std::string& path, const std::string& text) {
 std::string lines(int n, int poison) {
   std::string out;
   for (int i = 0; i < n; ++i) {
-    out += "{\"id\":" + std::to_string(i) + ",\"note\":\"" + (i == poison ? "POISON" : "ok") +
-           "\"}\n";
+    out +=
+        "{\"id\":" + std::to_string(i) + ",\"note\":\"" + (i == poison ? "POISON" : "ok") + "\"}\n";
   }
   return out;
 }
@@ -44,15 +44,22 @@ std::string lines(int n, int poison) {
 std::string pipelineYaml(const std::string& name, const std::string& data,
                          const std::string& action, int batch) {
   return "version: 1\n"
-         "name: " + name + "\n"
+         "name: " +
+         name +
+         "\n"
          "source:\n"
          "  type: file.jsonl\n"
-         "  with: { path: " + data + ", key_field: id }\n"
+         "  with: { path: " +
+         data +
+         ", key_field: id }\n"
          "stages:\n"
-         "  - test.poison: { action: " + action + " }\n"
+         "  - test.poison: { action: " +
+         action +
+         " }\n"
          "sink:\n"
          "  type: cdp\n"
-         "batch: { size: " + std::to_string(batch) + " }\n";
+         "batch: { size: " +
+         std::to_string(batch) + " }\n";
 }
 
 long count(const std::string& db, const std::string& sql) {
@@ -72,12 +79,15 @@ struct Case {
   int batch = 8;       // smaller for the slow case: each bisection step fills the memory limit
 };
 
-void PrintTo(const Case& c, std::ostream* os) { *os << c.action; }
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.action;
+}
 
 class IsolatedRun : public ::testing::TestWithParam<Case> {};
 
-// `omniloop run`: 40 records in batches of 8 (2 for alloc), the plugin dies on record 23. The run finishes,
-// 39 events are stored once each (processed by the plugin), record 23 is the one dead letter.
+// `omniloop run`: 40 records in batches of 8 (2 for alloc), the plugin dies on record 23. The run
+// finishes, 39 events are stored once each (processed by the plugin), record 23 is the one dead
+// letter.
 TEST_P(IsolatedRun, PoisonRecordBecomesADeadLetterAndTheRunGoesOn) {
   const Case& c = GetParam();
   const std::string dir = tempDir("isolation-" + c.action);
@@ -85,10 +95,9 @@ TEST_P(IsolatedRun, PoisonRecordBecomesADeadLetterAndTheRunGoesOn) {
   writeFile(dir + "/poisoned.yaml", pipelineYaml("poisoned", "data.jsonl", c.action, c.batch));
   writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\nplugin_isolation:\n" + c.config);
   const auto t0 = Clock::now();
-  const CommandResult r =
-      runCommand({omniloopBin(), "run", dir + "/poisoned.yaml", "--config", dir + "/omniloop.yaml",
-                  "--no-progress"},
-                 {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  const CommandResult r = runCommand({omniloopBin(), "run", dir + "/poisoned.yaml", "--config",
+                                      dir + "/omniloop.yaml", "--no-progress"},
+                                     {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
   const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const std::string db = dir + "/cdp.db";
@@ -96,10 +105,9 @@ TEST_P(IsolatedRun, PoisonRecordBecomesADeadLetterAndTheRunGoesOn) {
   // Every stored record went through the plugin exactly once, and record 23 is not among them.
   EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE json_extract(attributes,'$.checked')=1"),
             39);
-  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE json_extract(attributes,'$.note')='POISON'"),
-            0);
-  EXPECT_EQ(query(db, "SELECT reason FROM dead_letters WHERE pipeline='poisoned'"),
-            c.reason + "\n")
+  EXPECT_EQ(
+      count(db, "SELECT count(*) FROM events WHERE json_extract(attributes,'$.note')='POISON'"), 0);
+  EXPECT_EQ(query(db, "SELECT reason FROM dead_letters WHERE pipeline='poisoned'"), c.reason + "\n")
       << r.err;
   EXPECT_NE(query(db, "SELECT payload FROM dead_letters").find("POISON"), std::string::npos);
   // The log names the pipeline, the plugin, the component and what happened.
@@ -111,10 +119,9 @@ TEST_P(IsolatedRun, PoisonRecordBecomesADeadLetterAndTheRunGoesOn) {
   EXPECT_NE(r.out.find("plugin_crashes"), std::string::npos) << r.out;
   EXPECT_LT(took.count(), 20000);
   // A rerun reads nothing new: the poison batch was committed, not read again.
-  const CommandResult again =
-      runCommand({omniloopBin(), "run", dir + "/poisoned.yaml", "--config", dir + "/omniloop.yaml",
-                  "--no-progress"},
-                 {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  const CommandResult again = runCommand({omniloopBin(), "run", dir + "/poisoned.yaml", "--config",
+                                          dir + "/omniloop.yaml", "--no-progress"},
+                                         {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
   ASSERT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(count(db, "SELECT count(*) FROM events"), 39);
   EXPECT_EQ(count(db, "SELECT count(*) FROM dead_letters"), 1);
@@ -123,15 +130,14 @@ TEST_P(IsolatedRun, PoisonRecordBecomesADeadLetterAndTheRunGoesOn) {
 
 INSTANTIATE_TEST_SUITE_P(
     Plugin, IsolatedRun,
-    ::testing::Values(
-        Case{"segv", "plugin crashed (signal 11) on this record", "crashed (signal 11, SIGSEGV)",
-             "  mode: process\n"},
-        Case{"abort", "plugin crashed (signal 6) on this record", "crashed (signal 6, SIGABRT)",
-             "  mode: process\n"},
-        Case{"hang", "plugin timed out (no answer within 400 ms) on this record",
-             "plugin timed out", "  call_timeout_ms: 400\n"},
-        Case{"alloc", "plugin exceeded its memory limit (256 MiB) on this record",
-             "memory limit", "  memory_limit_mb: 256\n", 2}),
+    ::testing::Values(Case{"segv", "plugin crashed (signal 11) on this record",
+                           "crashed (signal 11, SIGSEGV)", "  mode: process\n"},
+                      Case{"abort", "plugin crashed (signal 6) on this record",
+                           "crashed (signal 6, SIGABRT)", "  mode: process\n"},
+                      Case{"hang", "plugin timed out (no answer within 400 ms) on this record",
+                           "plugin timed out", "  call_timeout_ms: 400\n"},
+                      Case{"alloc", "plugin exceeded its memory limit (256 MiB) on this record",
+                           "memory limit", "  memory_limit_mb: 256\n", 2}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
 
 // In process (the opt-out) the same plugin takes the whole run down: what isolation prevents.
@@ -141,10 +147,9 @@ TEST(IsolatedRunOptOut, InProcessCrashKillsTheRun) {
   writeFile(dir + "/p.yaml",
             pipelineYaml("inproc", "data.jsonl", "segv", 8) + "isolation: in_process\n");
   writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\n");
-  const CommandResult r =
-      runCommand({omniloopBin(), "run", dir + "/p.yaml", "--config", dir + "/omniloop.yaml",
-                  "--no-progress"},
-                 {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  const CommandResult r = runCommand(
+      {omniloopBin(), "run", dir + "/p.yaml", "--config", dir + "/omniloop.yaml", "--no-progress"},
+      {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
   EXPECT_NE(r.exit_code, 0);
   fs::remove_all(dir);
 }
@@ -212,11 +217,14 @@ TEST(IsolatedDaemon, PoisonedPipelineGoesOnAndTheOtherIsUntouched) {
             pipelineYaml("poisoned", "../data/poisoned.jsonl", "segv", 16));
   writeFile(dir + "/pipelines.d/healthy.yaml",
             pipelineYaml("healthy", "../data/healthy.jsonl", "segv", 16));
-  writeFile(dir + "/omniloop.yaml", "store: sqlite:var/cdp.db\n"
-                                    "pipelines_dir: pipelines.d\n"
-                                    "admin:\n"
-                                    "  listen: 127.0.0.1:" + std::to_string(port) + "\n"
-                                    "  token_file: token\n");
+  writeFile(dir + "/omniloop.yaml",
+            "store: sqlite:var/cdp.db\n"
+            "pipelines_dir: pipelines.d\n"
+            "admin:\n"
+            "  listen: 127.0.0.1:" +
+                std::to_string(port) +
+                "\n"
+                "  token_file: token\n");
   const std::string err = dir + "/daemon.err";
   const pid_t pid = fork();
   if (pid == 0) {
@@ -234,8 +242,9 @@ TEST(IsolatedDaemon, PoisonedPipelineGoesOnAndTheOtherIsUntouched) {
     return p ? p->getValue<std::string>("state") : std::string();
   };
   const std::string db = dir + "/var/cdp.db";
-  EXPECT_TRUE(waitFor([&] { return !alive() || (state("poisoned") == "done" && state("healthy") == "done"); }))
-      << readFile(err);
+  EXPECT_TRUE(waitFor([&] {
+    return !alive() || (state("poisoned") == "done" && state("healthy") == "done");
+  })) << readFile(err);
   EXPECT_TRUE(alive()) << readFile(err);
   EXPECT_EQ(get(port, "/health").empty(), false);
   EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE pipeline='healthy'"), 50);
