@@ -140,6 +140,50 @@ INSTANTIATE_TEST_SUITE_P(
                            "memory limit", "  memory_limit_mb: 256\n", 2}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
 
+// A plugin that dies on every record: the restarts per batch are bounded (max_restarts), the
+// records not isolated by then become dead letters naming the spent budget, and the run ends.
+TEST(IsolatedRunBudget, RestartsPerBatchAreBounded) {
+  const std::string dir = tempDir("isolation-budget");
+  writeFile(dir + "/data.jsonl", lines(10, -1));  // every note is "ok": the marker below
+  writeFile(dir + "/p.yaml",
+            "version: 1\n"
+            "name: doomed\n"
+            "source:\n"
+            "  type: file.jsonl\n"
+            "  with: { path: data.jsonl, key_field: id }\n"
+            "stages:\n"
+            "  - test.poison: { action: segv, marker: ok }\n"
+            "sink:\n"
+            "  type: cdp\n"
+            "batch: { size: 10 }\n");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\nplugin_isolation:\n  max_restarts: 3\n");
+  const CommandResult r = runCommand(
+      {omniloopBin(), "run", dir + "/p.yaml", "--config", dir + "/omniloop.yaml", "--no-progress"},
+      {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  // The run ends (3: `omniloop run` says so when every record read was dead-lettered).
+  ASSERT_EQ(r.exit_code, 3) << r.out << r.err;
+  EXPECT_NE(r.err.find("every record read was dead-lettered"), std::string::npos) << r.err;
+  const std::string db = dir + "/cdp.db";
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events"), 0);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM dead_letters"), 10);
+  // 1 + 3 restarts: the fourth crash isolated one record; the rest waited for no more restarts.
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM dead_letters WHERE reason = "
+                  "'plugin crashed (signal 11) on this record'"),
+            1);
+  EXPECT_EQ(count(db,
+                  "SELECT count(*) FROM dead_letters WHERE reason LIKE "
+                  "'plugin crashed (signal 11); the restart budget (3 per batch) was spent%'"),
+            9);
+  size_t crashes = 0;
+  for (size_t at = r.err.find("restarting its worker"); at != std::string::npos;
+       at = r.err.find("restarting its worker", at + 1)) {
+    ++crashes;
+  }
+  EXPECT_EQ(crashes, 4u) << r.err;
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
 // In process (the opt-out) the same plugin takes the whole run down: what isolation prevents.
 TEST(IsolatedRunOptOut, InProcessCrashKillsTheRun) {
   const std::string dir = tempDir("isolation-inproc");
