@@ -136,8 +136,8 @@ INSTANTIATE_TEST_SUITE_P(
                            "crashed (signal 6, SIGABRT)", "  mode: process\n"},
                       Case{"hang", "plugin timed out (no answer within 400 ms) on this record",
                            "plugin timed out", "  call_timeout_ms: 400\n"},
-                      Case{"alloc", "plugin exceeded its memory limit (256 MiB) on this record",
-                           "memory limit", "  memory_limit_mb: 256\n", 2}),
+                      Case{"alloc", "plugin exceeded its memory limit (128 MiB) on this record",
+                           "memory limit", "  memory_limit_mb: 128\n", 2}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
 
 // A plugin that dies on every record: the restarts per batch are bounded (max_restarts), the
