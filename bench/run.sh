@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Throughput and memory benchmark. Prints events/s, CPU seconds and peak RSS for
 #   file.jsonl -> map -> filter -> discard        (engine + parsing, one worker thread)
+#   file.jsonl -> map -> test.tag -> filter -> discard, the plugin stage in process and isolated
+#                                                 (plugin isolation: its cost, target >= 0.7x)
 #   file.jsonl -> map -> mask -> discard          (hmac of email + phone per event)
 #   file.jsonl -> map -> consent -> discard       (a TC string per event, decoded; one thread)
 #   file.jsonl -> map -> filter -> cdp (SQLite)   (the embedded store, one identity)
@@ -16,7 +18,7 @@ BUILD="${3:-$root/build}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/omniloop-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-TARGETS="omniloop omniloop_plugin_omniloop_files gen_events" bash "$root/scripts/build.sh" "$BUILD" >/dev/null
+TARGETS="omniloop omniloop_plugin_omniloop_files gen_events omniloop-plugin-worker omniloop_plugin_test_good" bash "$root/scripts/build.sh" "$BUILD" >/dev/null
 echo "generating $N events from $CUSTOMERS customers..."
 "$BUILD/bin/gen_events" "$N" "$CUSTOMERS" "$work/events.jsonl"
 echo "input: $(du -m "$work/events.jsonl" | cut -f1) MiB, $(( $(stat -c %s "$work/events.jsonl") / N )) bytes/event"
@@ -42,6 +44,29 @@ batch: { size: 4096 }
 YAML
 }
 write_pipeline discard discard
+# Plugin isolation (issue 15): the discard workload plus one plugin stage (test.tag of the test
+# plugin test.good: one string field set per event), in the host and in its worker process.
+for mode in in_process process; do
+  cat > "$work/plugin-$mode.yaml" <<YAML
+version: 1
+name: bench-plugin-$mode
+isolation: $mode
+source:
+  type: file.jsonl
+  with: { path: $work/events.jsonl, key_field: event_id }
+stages:
+  - map:
+      rename: { customer.email: email, customer.phone: phone }
+      copy: { email: \$identities.email, channel: \$channel, type: \$type }
+      time: { from: ts, format: unix }
+      cast: { score: int }
+  - test.tag: { tag: benched }
+  - filter: 'consent.analytics == true and order.total >= 1'
+sink:
+  type: discard
+batch: { size: 4096 }
+YAML
+done
 # The consent workload: the same map, then a consent stage deciding from each event's TC string
 # (8 different strings, picked at random per event: nearly every event is decoded).
 cat > "$work/consent.yaml" <<YAML
@@ -126,10 +151,11 @@ run() {  # label pipeline [store-uri]
   rm -f "$work"/bench.db*
   local json
   json="$("$BUILD/bin/omniloop" run "$work/$2.yaml" --store "${3:-sqlite:$work/bench.db}" --json --no-progress)"
-  python3 - "$1" "$json" <<'PY'
+  python3 - "$1" "$json" "$work/rate-$2" <<'PY'
 import json, sys
 label, j = sys.argv[1], json.loads(sys.argv[2])
 secs = j["seconds"]
+open(sys.argv[3], "w").write(str(j["read"] / secs))
 print(f"{label:<34} {j['read']:>10} read {j['written']:>10} written "
       f"{j['read']/secs:>12,.0f} events/s  cpu {j['cpu_seconds']:.2f} s  "
       f"peak RSS {j['peak_rss_mib']:.0f} MiB")
@@ -137,6 +163,12 @@ PY
 }
 echo
 run "jsonl -> map -> filter -> discard" discard
+export OMNILOOP_PLUGIN_PATH="$BUILD/test-plugins/good"
+run "jsonl -> map -> plugin -> discard (in)" plugin-in_process
+run "jsonl -> map -> plugin -> discard (iso)" plugin-process
+unset OMNILOOP_PLUGIN_PATH
+python3 -c "import sys; a, b = (float(open(f).read()) for f in sys.argv[1:]); print(f'{\"plugin isolation cost\":<34} isolated/in-process = {b / a:.2f}x (target >= 0.7x)')" \
+  "$work/rate-plugin-in_process" "$work/rate-plugin-process"
 run "jsonl -> map -> mask(hmac) -> discard" mask
 OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent(tcf) -> discard" consent
 OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent -> mask -> discard" privacy

@@ -11,6 +11,7 @@
 #include "config/yaml_input.h"
 #include "identity/config.h"
 #include "pipeline/stages/builtin.h"
+#include "plugin/isolation.h"
 #include "plugin/registry.h"
 #include "privacy/keyed_hasher.h"
 #include "store/cdp_sink.h"
@@ -341,7 +342,23 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
       stages.push_back({st.name, pipeline::makeBuiltinStage(st, stage_ctx)});
     } else {
       plugin::InstanceContext ctx{spec.name, "stage " + st.name, nullptr};
-      stages.push_back({st.name, registry_->makeStage(st.type, st.json, ctx)});
+      const std::string& mode =
+          spec.isolation.empty() ? config_.plugin_isolation.mode : spec.isolation;
+      const plugin::LoadedPlugin* provider = nullptr;
+      if (mode == "process" &&
+          registry_->findComponent(config::ComponentKind::Stage, st.type, &provider) != nullptr) {
+        // Out of process (plugin/isolation.h): a crash costs the record, not the daemon.
+        plugin::IsolationOptions iso;
+        iso.call_timeout = std::chrono::milliseconds(config_.plugin_isolation.call_timeout_ms);
+        iso.memory_limit_mb = config_.plugin_isolation.memory_limit_mb;
+        iso.max_restarts = config_.plugin_isolation.max_restarts;
+        plugin::IsolatedPlugin p{provider->path, provider->name, st.type,
+                                 st.json.empty() ? std::string("{}") : st.json};
+        stages.push_back(
+            {st.name, std::make_unique<plugin::IsolatedStage>(std::move(p), ctx, std::move(iso))});
+      } else {
+        stages.push_back({st.name, registry_->makeStage(st.type, st.json, ctx)});
+      }
     }
   }
 

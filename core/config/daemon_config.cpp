@@ -228,6 +228,19 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
       if (const JsonValue* section = all.get("identity")) appendJson(cfg.identity_json, *section);
     }
     readPrivacy(root, path, cfg.privacy);
+    if (const YAML::Node iso = child(root, "plugin_isolation"); iso.IsMap()) {
+      // Types and ranges checked by the schema.
+      std::string v;
+      setString(iso, "mode", cfg.plugin_isolation.mode);
+      setString(iso, "call_timeout_ms", v);
+      if (!v.empty()) cfg.plugin_isolation.call_timeout_ms = std::stoi(v);
+      v.clear();
+      setString(iso, "memory_limit_mb", v);
+      if (!v.empty()) cfg.plugin_isolation.memory_limit_mb = std::stoull(v);
+      v.clear();
+      setString(iso, "max_restarts", v);
+      if (!v.empty()) cfg.plugin_isolation.max_restarts = std::stoi(v);
+    }
   }
 
   if (const char* env = std::getenv("OMNILOOP_STORE"); env != nullptr && *env != '\0') {

@@ -66,6 +66,14 @@ struct PluginPin {
   Mark mark;           // where the sha256 is written
 };
 
+// omniloop.yaml `plugin_isolation:` (docs/operations.md, "Plugin isolation").
+struct PluginIsolationConfig {
+  std::string mode = "process";     // process | in_process; a pipeline's `isolation:` overrides it
+  int call_timeout_ms = 10000;      // per call of a plugin stage
+  uint64_t memory_limit_mb = 1024;  // per worker process; 0 = unlimited
+  int max_restarts = 32;            // worker restarts per batch
+};
+
 struct DaemonConfig {
   std::string file;  // the config file's path ("" when defaults)
   std::string store = "sqlite:var/omniloop.db";
@@ -87,6 +95,7 @@ struct DaemonConfig {
   int group_commit_ms = 2000;
   std::string identity_json;          // the `identity:` section as JSON ("" = defaults; identity/config.h)
   PrivacyConfig privacy;              // the `privacy:` section
+  PluginIsolationConfig plugin_isolation;    // the `plugin_isolation:` section
   std::map<std::string, std::string> extra;  // future keys
 };
 

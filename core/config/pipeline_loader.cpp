@@ -87,6 +87,9 @@ class PipelineLoader {
       for (size_t i = 0; i < stages.size(); ++i) stage(stages[i], i + 1, spec, sink_names);
     }
 
+    if (const YAML::Node iso = child(root, "isolation"); iso.IsScalar()) {
+      spec.isolation = iso.Scalar();  // schema-checked
+    }
     if (const YAML::Node batch = child(root, "batch"); batch.IsMap()) {
       spec.batch_size = sizeValue(child(batch, "size"), spec.batch_size);
       spec.queue_depth = sizeValue(child(batch, "queue"), spec.queue_depth);

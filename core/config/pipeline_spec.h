@@ -89,6 +89,7 @@ struct PipelineSpec {
   std::vector<SinkSpec> sinks;  // [0] is the default `sink:`; then `sinks:` in file order
   size_t batch_size = 1024;     // `batch.size`
   size_t queue_depth = 4;       // `batch.queue`: batches in flight between threads
+  std::string isolation;        // `isolation:` process | in_process; "" = omniloop.yaml's
   std::vector<PersonalField> personal;  // `personal:` + the source type's, with `allow_clear:`
   std::string personal_explanation;     // `omniloop validate --explain` (config/personal.h)
   YAML::Node root;

@@ -6,7 +6,8 @@ namespace omniloop::event {
 
 void Arena::grow(size_t min) {
   size_t size = std::max(block_size_, min);
-  blocks_.push_back(std::make_unique<char[]>(size));
+  // Not value-initialised: every byte is written before it is read (no memset of the block).
+  blocks_.push_back(std::unique_ptr<char[]>(new char[size]));
   sizes_.push_back(size);
   cursor_ = blocks_.back().get();
   remaining_ = size;

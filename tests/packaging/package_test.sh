@@ -86,7 +86,8 @@ done
 dpkg-deb -c "$runtime_deb" | awk '{print $NF}' | sed 's|^\./|/|; s|/$||' >"$tmp/runtime.list"
 dpkg-deb -c "$dev_deb" | awk '{print $NF}' | sed 's|^\./|/|; s|/$||' >"$tmp/dev.list"
 has() { grep -qxF "$2" "$1" || { cat "$1" >&2; fail "$(basename "$1" .list) package lacks $2"; }; }
-for f in /usr/bin/omniloop /usr/bin/omniloopd /etc/omniloop/omniloop.yaml \
+for f in /usr/bin/omniloop /usr/bin/omniloopd /usr/lib/omniloop/omniloop-plugin-worker \
+         /etc/omniloop/omniloop.yaml \
          /etc/omniloop/pipelines.d /etc/omniloop/pipelines.d/README \
          /lib/systemd/system/omniloop.service /etc/logrotate.d/omniloop \
          /usr/share/doc/omniloop/copyright /usr/share/doc/omniloop/README.md \

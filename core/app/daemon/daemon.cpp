@@ -182,6 +182,12 @@ class ConfigReloader {
       }
       return false;
     }());
+    restartOnly("plugin_isolation", [&] {  // read when pipelines are built, from the start config
+      const auto& a = fresh.plugin_isolation;
+      const auto& b = running_.plugin_isolation;
+      return a.mode != b.mode || a.call_timeout_ms != b.call_timeout_ms ||
+             a.memory_limit_mb != b.memory_limit_mb || a.max_restarts != b.max_restarts;
+    }());
     restartOnly("privacy", [&] {  // purposes feed the consent stages' checks and decisions
       const auto& a = fresh.privacy;
       const auto& b = running_.privacy;

@@ -1,0 +1,28 @@
+// omniloop-plugin-worker: runs one plugin stage out of the host's process (plugin/isolation.h).
+// Started by omniloop and omniloopd with the socket to talk over as file descriptor 3; not a
+// command for people.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+
+#include "plugin/worker.h"
+
+int main(int argc, char** argv) {
+  int fd = -1;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string_view(argv[i]) == "--fd") fd = std::atoi(argv[i + 1]);
+  }
+  if (fd < 0) {
+    std::fputs(
+        "omniloop-plugin-worker runs one plugin stage for omniloop/omniloopd in a process of its "
+        "own (see 'Plugin isolation' in docs/operations.md); it is started by them, not by "
+        "hand.\n",
+        stderr);
+    return 2;
+  }
+  const int rc = omniloop::plugin::runPluginWorker(fd);
+  // No atexit handlers, no static destructors: a plugin's leftovers are not our business.
+  ::_exit(rc);
+}
