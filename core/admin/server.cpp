@@ -137,8 +137,9 @@ struct Conn {
   int served = 0;
   bool sent_continue = false;
   size_t discarded = 0;
-  HttpRequest req;     // the request a worker handles
-  bool close = false;  // set by the worker: close instead of waiting for the next request
+  HttpRequest req;           // the request a worker handles
+  bool close = false;        // set by the worker: close instead of waiting for the next request
+  bool peer_closed = false;  // the client shut its sending side down: answer, then close
 
   Conn() = default;
   Conn(const Conn&) = delete;
@@ -358,14 +359,13 @@ struct AdminServer::Shared {
 
   std::optional<Response> authenticate(const HttpRequest& req) {
     const std::optional<std::string> expected = currentToken();
+    const std::string authorization = req.header("Authorization");  // `given` points into it
     Response r;
     if (!expected) {
       r = errorReply(401, "the admin API has no token configured",
                      "configure admin.token_file in omniloop.yaml (a file holding a random token) "
                      "and restart omniloopd; only /health is served without it");
-    } else if (const std::optional<std::string_view> given =
-                   bearerToken(req.header("Authorization"));
-               !given) {
+    } else if (const std::optional<std::string_view> given = bearerToken(authorization); !given) {
       r = errorReply(401, "missing bearer token",
                      "send the header `Authorization: Bearer <token>` with the token from "
                      "admin.token_file");
@@ -414,7 +414,7 @@ struct AdminServer::Shared {
         work.pop_front();
       }
       const Response r = handleLogged(*c);
-      const bool keep = !r.close && c->req.keepAlive() &&
+      const bool keep = !r.close && !c->peer_closed && c->req.keepAlive() &&
                         c->served + 1 < options.max_keep_alive_requests && !stopping;
       const bool ok =
           writeAll(*c, wire(r, c->req.method == "HEAD", keep), Clock::now() + options.timeout);
@@ -504,7 +504,8 @@ struct AdminServer::Shared {
       }
       if (path == "/health") {
         const Response r = handleLogged(*c);
-        const bool keep = c->req.keepAlive() && ++c->served < options.max_keep_alive_requests;
+        const bool keep = c->req.keepAlive() && ++c->served < options.max_keep_alive_requests &&
+                          (!c->peer_closed || !c->in.empty());
         if (!answerNow(*c, r, c->req.method == "HEAD", keep) || !keep) return Next::Close;
         c->phase = Conn::Phase::Idle;
         c->deadline = Clock::now() + options.keep_alive_timeout;
@@ -531,7 +532,12 @@ struct AdminServer::Shared {
     char buf[16384];
     for (int rounds = 0; rounds < 16; ++rounds) {
       const long n = readSome(*c, buf, sizeof(buf));
-      if (n == 0) return Next::Close;
+      if (n == 0) {
+        // The client closed its side; it may still read the answers to what it sent.
+        if (c->phase == Conn::Phase::Lingering || c->in.empty()) return Next::Close;
+        c->peer_closed = true;
+        break;
+      }
       if (n < 0) break;
       if (c->phase == Conn::Phase::Lingering) {
         c->discarded += static_cast<size_t>(n);
@@ -547,7 +553,8 @@ struct AdminServer::Shared {
       if (c->in.size() > limits.max_header_bytes + 2 * limits.max_body_bytes + 65536) break;
     }
     if (c->phase == Conn::Phase::Lingering) return Next::Keep;
-    return process(c);
+    const Next next = process(c);
+    return next == Next::Keep && c->peer_closed ? Next::Close : next;
   }
 
   void warnRefusal(const std::string& client, const char* why) {

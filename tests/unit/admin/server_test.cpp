@@ -475,3 +475,14 @@ TEST(HttpRequestParser, LogEscapingKeepsARequestOnOneLogLine) {
   EXPECT_EQ(escapeForLog("a\\b\x1b[31m"), "a\\x5cb\\x1b[31m");
   EXPECT_EQ(escapeForLog(std::string(300, 'a'), 10), "aaaaaaaaaa...");
 }
+
+TEST_F(AdminServerTest, ALongTokenIsAccepted) {
+  const std::string token(64, 'k');  // longer than any short-string buffer
+  server->setToken(token);
+  EXPECT_EQ(request(port, "GET", "/v1/pipelines", token).status, 200);
+  EXPECT_EQ(request(port, "GET", "/v1/pipelines", token + "x").status, 401);
+}
+
+TEST_F(AdminServerTest, PutWithoutABodyGets405) {
+  EXPECT_EQ(request(port, "PUT", "/v1/pipelines", "tok").status, 405);
+}
