@@ -17,6 +17,8 @@
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "omniloop/redact.hpp"
+
 namespace omniloop::app {
 
 namespace {
@@ -79,13 +81,27 @@ void appendJsonString(spdlog::memory_buf_t& out, std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"': append(out, "\\\""); break;
-        case '\\': append(out, "\\\\"); break;
-        case '\n': append(out, "\\n"); break;
-        case '\r': append(out, "\\r"); break;
-        case '\t': append(out, "\\t"); break;
-        case '\b': append(out, "\\b"); break;
-        case '\f': append(out, "\\f"); break;
+        case '"':
+          append(out, "\\\"");
+          break;
+        case '\\':
+          append(out, "\\\\");
+          break;
+        case '\n':
+          append(out, "\\n");
+          break;
+        case '\r':
+          append(out, "\\r");
+          break;
+        case '\t':
+          append(out, "\\t");
+          break;
+        case '\b':
+          append(out, "\\b");
+          break;
+        case '\f':
+          append(out, "\\f");
+          break;
         default:
           if (c < 0x20 || c == 0x7F) {
             const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
@@ -125,8 +141,8 @@ class JsonFormatter final : public spdlog::formatter {
     const std::tm tm = spdlog::details::os::gmtime(static_cast<std::time_t>(secs.count()));
     char ts[48];
     const int n = std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                                tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
+                                tm.tm_sec, static_cast<int>(millis));
     append(dest, "{\"ts\":\"");
     if (n > 0 && static_cast<std::size_t>(n) < sizeof ts) dest.append(ts, ts + n);
     append(dest, "\",\"level\":");
@@ -144,9 +160,39 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// Every log line, ours and the plugins', goes through omniloop's one redaction
+// (omniloop/redact.hpp) before it is formatted: a connection string or URI with a password that
+// reaches a message anyway is printed with [secret].
+class RedactingFormatter final : public spdlog::formatter {
+ public:
+  explicit RedactingFormatter(std::unique_ptr<spdlog::formatter> inner)
+      : inner_(std::move(inner)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    const std::string redacted = sdk::redactSecrets(payload);
+    if (redacted == payload) {
+      inner_->format(msg, dest);
+      return;
+    }
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(redacted.data(), redacted.size());
+    inner_->format(copy, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<RedactingFormatter>(inner_->clone());
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
 std::unique_ptr<spdlog::formatter> makeFormatter(const std::string& format) {
-  if (format == "text") return std::make_unique<spdlog::pattern_formatter>(kTextPattern);
-  if (format == "json") return std::make_unique<JsonFormatter>();
+  if (format == "text") {
+    return std::make_unique<RedactingFormatter>(
+        std::make_unique<spdlog::pattern_formatter>(kTextPattern));
+  }
+  if (format == "json")
+    return std::make_unique<RedactingFormatter>(std::make_unique<JsonFormatter>());
   throw std::invalid_argument("log.format: unknown format '" + format + "': use text or json");
 }
 
@@ -186,7 +232,7 @@ void setupLogging(const config::LogConfig& config, std::string_view program) {
   } else {
     try {
       out = std::make_shared<spdlog::sinks::rotating_file_sink_st>(config.file, kMaxFileBytes,
-                                                                    kMaxFiles);
+                                                                   kMaxFiles);
     } catch (const spdlog::spdlog_ex& e) {
       throw std::runtime_error("log.file: cannot open " + config.file + ": " + e.what() +
                                ": make its directory writable by the service user, or remove "
@@ -201,8 +247,8 @@ void setupLogging(const config::LogConfig& config, std::string_view program) {
   shared->set_sinks({out});
   s.level = level;
 
-  auto logger = std::make_shared<spdlog::logger>(std::string(program.empty() ? "omniloop" : program),
-                                                 shared);
+  auto logger =
+      std::make_shared<spdlog::logger>(std::string(program.empty() ? "omniloop" : program), shared);
   logger->set_level(level);
   // Few lines (never one per event at info): write each one through, so `tail -f` and a crash
   // lose nothing.

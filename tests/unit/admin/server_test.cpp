@@ -14,6 +14,7 @@
 
 #include "admin/http_request.h"
 #include "admin/server.h"
+#include "omniloop/redact.hpp"
 
 using namespace omniloop::admin;
 
@@ -485,4 +486,27 @@ TEST_F(AdminServerTest, ALongTokenIsAccepted) {
 
 TEST_F(AdminServerTest, PutWithoutABodyGets405) {
   EXPECT_EQ(request(port, "PUT", "/v1/pipelines", "tok").status, 405);
+}
+
+TEST(Redaction, EverySecretFormBecomesTheSecretMark) {
+  using omniloop::sdk::redactSecrets;
+  EXPECT_EQ(redactSecrets("cannot open postgresql://cdp:pw1@db:5432/cdp?password=pw2&x=1 now"),
+            "cannot open postgresql://cdp:[secret]@db:5432/cdp?password=[secret]&x=1 now");
+  EXPECT_EQ(redactSecrets("conn 'DSN=crm;UID=u;PWD={a;}}b};X=1' failed"),
+            "conn 'DSN=crm;UID=u;PWD=[secret];X=1' failed");
+  EXPECT_EQ(redactSecrets("Password = hunter22 (from file)"), "Password = [secret] (from file)");
+  EXPECT_EQ(redactSecrets("login with s3cr3t-value refused", {"s3cr3t-value"}),
+            "login with [secret] refused");
+  EXPECT_EQ(redactSecrets("GET /v1/pipelines 200"), "GET /v1/pipelines 200");
+  EXPECT_EQ(redactSecrets("already [secret]: PWD=[secret]"), "already [secret]: PWD=[secret]");
+}
+
+TEST(Redaction, AMessageAboutAConnectionStringLosesItsSecretsInAnyForm) {
+  using omniloop::sdk::redactSecretsOf;
+  using omniloop::sdk::secretValues;
+  const std::string uri = "postgresql://cdp:pw%zz@db/cdp?password=other";
+  EXPECT_EQ(secretValues(uri), (std::vector<std::string>{"pw%zz", "other"}));
+  EXPECT_EQ(redactSecretsOf("invalid percent-encoded token: \"pw%zz\"", uri),
+            "invalid percent-encoded token: \"[secret]\"");
+  EXPECT_EQ(redactSecretsOf("bad value {a;b} in DSN=x", "DSN=x;PWD={a;b}"), "bad value [secret] in DSN=x");
 }
