@@ -81,27 +81,13 @@ void appendJsonString(spdlog::memory_buf_t& out, std::string_view s) {
     const auto c = static_cast<unsigned char>(s[i]);
     if (c < 0x80) {
       switch (c) {
-        case '"':
-          append(out, "\\\"");
-          break;
-        case '\\':
-          append(out, "\\\\");
-          break;
-        case '\n':
-          append(out, "\\n");
-          break;
-        case '\r':
-          append(out, "\\r");
-          break;
-        case '\t':
-          append(out, "\\t");
-          break;
-        case '\b':
-          append(out, "\\b");
-          break;
-        case '\f':
-          append(out, "\\f");
-          break;
+        case '"': append(out, "\\\""); break;
+        case '\\': append(out, "\\\\"); break;
+        case '\n': append(out, "\\n"); break;
+        case '\r': append(out, "\\r"); break;
+        case '\t': append(out, "\\t"); break;
+        case '\b': append(out, "\\b"); break;
+        case '\f': append(out, "\\f"); break;
         default:
           if (c < 0x20 || c == 0x7F) {
             const char esc[6] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
@@ -141,8 +127,8 @@ class JsonFormatter final : public spdlog::formatter {
     const std::tm tm = spdlog::details::os::gmtime(static_cast<std::time_t>(secs.count()));
     char ts[48];
     const int n = std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                                tm.tm_sec, static_cast<int>(millis));
+                                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+                                tm.tm_min, tm.tm_sec, static_cast<int>(millis));
     append(dest, "{\"ts\":\"");
     if (n > 0 && static_cast<std::size_t>(n) < sizeof ts) dest.append(ts, ts + n);
     append(dest, "\",\"level\":");
@@ -191,8 +177,7 @@ std::unique_ptr<spdlog::formatter> makeFormatter(const std::string& format) {
     return std::make_unique<RedactingFormatter>(
         std::make_unique<spdlog::pattern_formatter>(kTextPattern));
   }
-  if (format == "json")
-    return std::make_unique<RedactingFormatter>(std::make_unique<JsonFormatter>());
+  if (format == "json") return std::make_unique<RedactingFormatter>(std::make_unique<JsonFormatter>());
   throw std::invalid_argument("log.format: unknown format '" + format + "': use text or json");
 }
 
@@ -232,7 +217,7 @@ void setupLogging(const config::LogConfig& config, std::string_view program) {
   } else {
     try {
       out = std::make_shared<spdlog::sinks::rotating_file_sink_st>(config.file, kMaxFileBytes,
-                                                                   kMaxFiles);
+                                                                    kMaxFiles);
     } catch (const spdlog::spdlog_ex& e) {
       throw std::runtime_error("log.file: cannot open " + config.file + ": " + e.what() +
                                ": make its directory writable by the service user, or remove "
@@ -247,8 +232,8 @@ void setupLogging(const config::LogConfig& config, std::string_view program) {
   shared->set_sinks({out});
   s.level = level;
 
-  auto logger =
-      std::make_shared<spdlog::logger>(std::string(program.empty() ? "omniloop" : program), shared);
+  auto logger = std::make_shared<spdlog::logger>(std::string(program.empty() ? "omniloop" : program),
+                                                 shared);
   logger->set_level(level);
   // Few lines (never one per event at info): write each one through, so `tail -f` and a crash
   // lose nothing.

@@ -16,19 +16,16 @@ constexpr const char* kSchemes =
 
 }  // namespace
 
-std::string redactStoreUri(std::string_view uri) {
-  return sdk::redactSecrets(uri);
-}
+std::string redactStoreUri(std::string_view uri) { return sdk::redactSecrets(uri); }
 
 std::optional<ProfileView> Store::profile(std::string_view, size_t) {
   throw StoreError("the " + std::string(backend()) + " store cannot show profiles yet");
 }
 
 bool Store::rightsTransaction(bool, const std::function<void(SqlSession&)>&) {
-  throw StoreError(
-      "the " + std::string(backend()) +
-      " store does not support erasure, export, purge or the audit log yet: use a SQLite or "
-      "PostgreSQL store");
+  throw StoreError("the " + std::string(backend()) +
+                   " store does not support erasure, export, purge or the audit log yet: use a SQLite or "
+                   "PostgreSQL store");
 }
 
 std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& options) {
@@ -55,9 +52,8 @@ std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& opt
   if (scheme == "odbc") {
     std::string connection = uri.substr(colon + 1);
     if (connection.empty()) {
-      throw StoreError(
-          "store URI 'odbc:' names no data source: use odbc:DSN=name or "
-          "odbc:Driver={driver};Database=...");
+      throw StoreError("store URI 'odbc:' names no data source: use odbc:DSN=name or "
+                       "odbc:Driver={driver};Database=...");
     }
     try {
       return std::make_unique<OdbcStore>(connection, options);
@@ -73,8 +69,7 @@ std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& opt
 namespace omniloop::store {
 
 pipeline::Result Store::putVault(const std::vector<VaultRow>&) {
-  return pipeline::Result::error("the " + std::string(backend()) +
-                                 " store has no tokenisation vault");
+  return pipeline::Result::error("the " + std::string(backend()) + " store has no tokenisation vault");
 }
 
 std::optional<VaultRow> Store::getVault(std::string_view) {
