@@ -791,7 +791,10 @@ void AdminServer::start() {
 
 void AdminServer::stop() {
   Shared& s = *shared_;
-  s.stopping = true;
+  {
+    std::lock_guard lock(s.queue_mu);  // so no worker misses the wake-up
+    s.stopping = true;
+  }
   s.queue_cv.notify_all();
   if (s.wake[1] >= 0) s.wakeReactor();
   if (s.reactor.joinable()) s.reactor.join();
