@@ -9,6 +9,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <sys/wait.h>
+
 #include <csignal>
 #include <thread>
 
@@ -244,14 +246,21 @@ TEST(Secrets, NoCanaryInAnyOutputLogOrAdminAnswer) {
            {omniloopBin(), "stats", "--config", cfg},
            {omniloopBin(), "stats", "--config", cfg, "--json"}}) {
     const CommandResult r = runCommand(argv, {}, [](pid_t pid) {
-      std::thread([pid] {
-        std::this_thread::sleep_for(std::chrono::seconds(8));
-        ::kill(pid, SIGKILL);  // (a pid reused that fast is not a concern in a test)
-      }).detach();
+      // At most 8 s (a `run` that retried forever would be a bug); the child is not reaped
+      // here (WNOWAIT), so the pid stays ours until runCommand waits for it.
+      for (int i = 0; i < 160; ++i) {
+        siginfo_t info{};
+        if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+            info.si_pid == pid) {
+          return;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+      ADD_FAILURE() << "still running after 8 s: killed";
+      ::kill(pid, SIGKILL);
     });
     std::string what;
     for (const auto& a : argv) what += a + " ";
-    std::cerr << what << "\n" << r.out << r.err;
     expectNone(canaries, r.out + r.err, what);
   }
 
@@ -280,7 +289,6 @@ TEST(Secrets, NoCanaryInAnyOutputLogOrAdminAnswer) {
         const Answer listing = adminGet(in.port, "GET", "/v1/pipelines", in.token);
         EXPECT_EQ(listing.status, 200) << listing.text;
         EXPECT_NE(listing.text.find("\"crm2\""), std::string::npos) << listing.text;
-        std::cerr << listing.text << "\n";
       }
       const CommandResult s = runCommand({omniloopBin(), "status", "--config", cfg});
       answers.push_back("status: " + s.out + s.err);
@@ -289,7 +297,6 @@ TEST(Secrets, NoCanaryInAnyOutputLogOrAdminAnswer) {
     });
     EXPECT_EQ(d.exit_code, 0) << d.err;
     EXPECT_NE(d.err.find(" debug "), std::string::npos) << "the log should be at trace level";
-    std::cerr << d.err;
     expectNone(canaries, d.out + d.err, tls ? "omniloopd (TLS)" : "omniloopd");
     for (const std::string& a : answers) expectNone(canaries, a, "admin answer");
   }
@@ -326,7 +333,6 @@ TEST(Secrets, NoCanaryInAnyOutputLogOrAdminAnswer) {
     if (argv.back() != "--check-config") {
       EXPECT_NE(r.exit_code, 0) << argv[1] << r.out << r.err;
     }
-    std::cerr << argv[0] << " " << argv[1] << "\n" << r.out << r.err;
     expectNone(canaries, r.out + r.err, argv[0] + " " + argv[1] + " (ODBC store)");
   }
   pg.dropDatabase(db);
