@@ -3,17 +3,24 @@
 // state, restart and reload. The daemon supplies the data and the actions through Backend; this
 // class owns the socket, the routes, authentication and the request limits.
 //
-//   GET  /health                         liveness, no authentication
+//   GET  /health                         liveness, no authentication (answered by the accepting
+//                                        thread itself, so busy workers never delay it)
 //   GET  /ready                          200 when every valid pipeline started, else 503
 //   GET  /metrics                        Prometheus text exposition 0.0.4
 //   GET  /v1/pipelines                   every pipeline's state, cursor, counters, last error
 //   GET  /v1/pipelines/{name}            one pipeline
 //   POST /v1/pipelines/{name}/restart    drain and start it again (or retry one in backoff now)
 //   POST /v1/reload                      re-read the config and the pipelines directory
-//   POST /v1/subjects/erase              erase a data subject: {"identities":["email:..."],"reason":"..."}
-//   GET  /v1/subjects/export?identity=   everything the store holds about a subject (JSON)
+//   POST /v1/subjects/erase              erase a data subject:
+//   {"identities":["email:..."],"reason":"..."} GET  /v1/subjects/export?identity=   everything the
+//   store holds about a subject (JSON)
 //
-// Every route but /health needs `Authorization: Bearer <token>`.
+// Every route but /health needs `Authorization: Bearer <token>`. HEAD is accepted wherever GET
+// is (same headers, no body).
+//
+// One thread accepts connections and reads requests without blocking (poll), so a client that
+// trickles its bytes holds a buffer, never a worker; complete requests go to `max_threads`
+// workers. Deadlines, caps and sizes: ServerOptions.
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -24,13 +31,6 @@
 #include <vector>
 
 #include "admin/snapshot.h"
-
-namespace Poco::Net {
-class HTTPServer;
-}
-namespace Poco {
-class ThreadPool;
-}
 
 namespace omniloop::admin {
 
@@ -52,7 +52,8 @@ class Backend {
     (void)actor;
     return {501, R"({"error":"this daemon cannot erase subjects"})"};
   }
-  virtual ActionResult exportSubject(const std::vector<std::string>& identities, const std::string& actor) {
+  virtual ActionResult exportSubject(const std::vector<std::string>& identities,
+                                     const std::string& actor) {
     (void)identities;
     (void)actor;
     return {501, R"({"error":"this daemon cannot export subjects"})"};
@@ -67,12 +68,22 @@ struct ServerOptions {
   std::string tls_cert_file;              // both set: HTTPS (PEM files)
   std::string tls_key_file;
   size_t max_body_bytes = 64 * 1024;
-  int max_threads = 8;
-  int max_queued = 64;  // connections waiting for a thread; more are closed at once
-  std::chrono::seconds timeout{5};            // socket send/receive
-  std::chrono::seconds keep_alive_timeout{5};
+  size_t max_header_bytes = 16 * 1024;
+  int max_threads = 8;  // requests handled at once (every route but /health)
+  int max_queued = 64;  // complete requests waiting for a thread; more get 503
+  // Connections open at once, in total and per client address; more get 503 and are closed.
+  int max_connections = 256;
+  int max_connections_per_client = 32;
+  // A request's header and body must arrive within this time of its first byte (of the
+  // connection's accept for the first request), however the bytes trickle in: else 408, closed.
+  std::chrono::seconds request_timeout{10};
+  std::chrono::seconds timeout{5};             // writing a response
+  std::chrono::seconds keep_alive_timeout{5};  // idle between requests
   int max_keep_alive_requests = 100;
 };
+
+// True when `listen` ("host:port") names a loopback address (127.0.0.0/8, ::1, localhost).
+bool isLoopbackListen(const std::string& listen);
 
 class AdminServer {
  public:
@@ -98,11 +109,8 @@ class AdminServer {
 
  private:
   std::shared_ptr<Shared> shared_;
-  std::unique_ptr<Poco::ThreadPool> pool_;
-  std::unique_ptr<Poco::Net::HTTPServer> server_;
   uint16_t port_ = 0;
   bool tls_ = false;
-  bool started_ = false;
 };
 
 }  // namespace omniloop::admin

@@ -17,6 +17,8 @@
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 
+#include "omniloop/redact.hpp"
+
 namespace omniloop::app {
 
 namespace {
@@ -144,9 +146,38 @@ class JsonFormatter final : public spdlog::formatter {
   }
 };
 
+// Every log line, ours and the plugins', goes through omniloop's one redaction
+// (omniloop/redact.hpp) before it is formatted: a connection string or URI with a password that
+// reaches a message anyway is printed with [secret].
+class RedactingFormatter final : public spdlog::formatter {
+ public:
+  explicit RedactingFormatter(std::unique_ptr<spdlog::formatter> inner)
+      : inner_(std::move(inner)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    const std::string_view payload(msg.payload.data(), msg.payload.size());
+    const std::string redacted = sdk::redactSecrets(payload);
+    if (redacted == payload) {
+      inner_->format(msg, dest);
+      return;
+    }
+    spdlog::details::log_msg copy = msg;
+    copy.payload = spdlog::string_view_t(redacted.data(), redacted.size());
+    inner_->format(copy, dest);
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<RedactingFormatter>(inner_->clone());
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
+};
+
 std::unique_ptr<spdlog::formatter> makeFormatter(const std::string& format) {
-  if (format == "text") return std::make_unique<spdlog::pattern_formatter>(kTextPattern);
-  if (format == "json") return std::make_unique<JsonFormatter>();
+  if (format == "text") {
+    return std::make_unique<RedactingFormatter>(
+        std::make_unique<spdlog::pattern_formatter>(kTextPattern));
+  }
+  if (format == "json") return std::make_unique<RedactingFormatter>(std::make_unique<JsonFormatter>());
   throw std::invalid_argument("log.format: unknown format '" + format + "': use text or json");
 }
 

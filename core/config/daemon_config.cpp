@@ -212,6 +212,19 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     cfg.admin.tls_cert_file = resolvePath(base, cfg.admin.tls_cert_file);
     setString(admin, "tls_key_file", cfg.admin.tls_key_file);
     cfg.admin.tls_key_file = resolvePath(base, cfg.admin.tls_key_file);
+    {
+      std::string v;
+      setString(admin, "allow_insecure", v);
+      cfg.admin.allow_insecure = v == "true";  // a boolean, checked by the schema
+      for (auto [key, out] : {std::pair{"request_timeout_seconds", &cfg.admin.request_timeout_seconds},
+                              std::pair{"max_connections", &cfg.admin.max_connections},
+                              std::pair{"max_connections_per_client",
+                                        &cfg.admin.max_connections_per_client}}) {
+        v.clear();
+        setString(admin, key, v);
+        if (!v.empty()) *out = std::stoi(v);  // range checked by the schema
+      }
+    }
     std::string timeout;
     setString(root, "shutdown_timeout_seconds", timeout);
     if (!timeout.empty()) cfg.shutdown_timeout_seconds = std::stoi(timeout);

@@ -30,6 +30,10 @@ struct AdminConfig {
   std::string token_file;  // empty: admin API only serves /health
   std::string tls_cert_file;  // both set: the admin API speaks HTTPS (PEM files)
   std::string tls_key_file;
+  bool allow_insecure = false;       // plain HTTP on a non-loopback listen: warn instead of refusing
+  int request_timeout_seconds = 10;  // whole request (header and body)
+  int max_connections = 256;
+  int max_connections_per_client = 32;
 };
 
 // One processing purpose of omniloop.yaml `privacy.purposes` (docs/privacy.md).

@@ -2,6 +2,7 @@
 
 #include <cctype>
 
+#include "omniloop/redact.hpp"
 #include "store/odbc_store.h"
 #include "store/postgres_store.h"
 #include "store/sqlite_store.h"
@@ -13,55 +14,9 @@ namespace {
 constexpr const char* kSchemes =
     "use sqlite:PATH, postgresql://user:password@host:port/database or odbc:DSN=name";
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace
 
-std::string redactStoreUri(std::string_view uri) {
-  std::string out(uri);
-  // URI user info: scheme://user:password@host
-  if (const size_t scheme_end = out.find("://"); scheme_end != std::string::npos) {
-    const size_t start = scheme_end + 3;
-    size_t end = out.find_first_of("/?#", start);
-    if (end == std::string::npos) end = out.size();
-    const size_t at = out.rfind('@', end);
-    if (at != std::string::npos && at >= start) {
-      const size_t colon = out.find(':', start);
-      if (colon != std::string::npos && colon < at) out.replace(colon + 1, at - colon - 1, "[secret]");
-    }
-  }
-  // Parameters: password=..., pwd=... after ?, &, ;, a blank or the scheme's colon; a value
-  // runs to the next separator, or to the closing brace of an ODBC {braced value}.
-  for (size_t i = 0; i < out.size(); ++i) {
-    if (i > 0 && std::string_view("?&; :").find(out[i - 1]) == std::string_view::npos) continue;
-    const size_t eq = out.find('=', i);
-    if (eq == std::string::npos) break;
-    std::string_view key(out.data() + i, eq - i);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    if (!iequals(key, "password") && !iequals(key, "pwd")) continue;
-    size_t value = eq + 1;
-    while (value < out.size() && out[value] == ' ') ++value;
-    size_t end;
-    if (value < out.size() && out[value] == '{') {
-      end = out.find('}', value);
-      end = end == std::string::npos ? out.size() : end + 1;
-    } else {
-      end = out.find_first_of("&; #", value);
-      if (end == std::string::npos) end = out.size();
-    }
-    out.replace(value, end - value, "[secret]");
-    i = value + 7;
-  }
-  return out;
-}
+std::string redactStoreUri(std::string_view uri) { return sdk::redactSecrets(uri); }
 
 std::optional<ProfileView> Store::profile(std::string_view, size_t) {
   throw StoreError("the " + std::string(backend()) + " store cannot show profiles yet");
@@ -87,7 +42,12 @@ std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& opt
     return std::make_unique<SqliteStore>(path, options);
   }
   if (scheme == "postgresql" || scheme == "postgres") {
-    return std::make_unique<PostgresStore>(uri, options);
+    try {
+      return std::make_unique<PostgresStore>(uri, options);
+    } catch (const StoreError& e) {
+      // libpq may quote a part of the URI (a malformed password token) in its own words.
+      throw StoreError(sdk::redactSecretsOf(e.what(), uri), e.retryable());
+    }
   }
   if (scheme == "odbc") {
     std::string connection = uri.substr(colon + 1);
@@ -95,7 +55,11 @@ std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& opt
       throw StoreError("store URI 'odbc:' names no data source: use odbc:DSN=name or "
                        "odbc:Driver={driver};Database=...");
     }
-    return std::make_unique<OdbcStore>(connection, options);
+    try {
+      return std::make_unique<OdbcStore>(connection, options);
+    } catch (const StoreError& e) {
+      throw StoreError(sdk::redactSecretsOf(e.what(), connection), e.retryable());
+    }
   }
   throw StoreError("unsupported store URI scheme '" + scheme + "': " + kSchemes);
 }

@@ -940,3 +940,53 @@ TEST(Daemon, AdminApiErasesAndExportsSubjectsWhilePipelinesRun) {
   EXPECT_NE(audit.out.find("ticket 9"), std::string::npos);
   EXPECT_EQ(d.stop(), 0);
 }
+
+TEST(Daemon, RequestPathsAreLoggedEscapedSoTheyCannotForgeLogLines) {
+  Install in("logescape", "log:\n  level: debug\n");
+  Daemon d(in);
+  ASSERT_TRUE(d.waitHealthy()) << d.log();
+  const std::string forged = "/v1/x%0D%0A2026-12-06%2008:00:00.000%20[info]%20FORGED%20admin%20entry";
+  EXPECT_EQ(http(in.port, "GET", forged).status, 404);
+  EXPECT_EQ(http(in.port, "GET", "/health%0AFORGED2").status, 404);  // not /health
+  ASSERT_TRUE(waitFor([&] { return d.log().find("FORGED2") != std::string::npos; })) << d.log();
+  EXPECT_EQ(d.stop(), 0);
+  const std::string log = d.log();
+  std::istringstream lines(log);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("FORGED") == std::string::npos) continue;
+    EXPECT_NE(line.find("admin: GET "), std::string::npos)
+        << "a request path made a log line of its own: " << line;
+    EXPECT_NE(line.rfind("2026-12-06 08:00:00.000 [info] FORGED", 0), 0u) << line;
+    EXPECT_NE(line.rfind("FORGED2", 0), 0u) << line;
+  }
+  EXPECT_NE(log.find("/v1/x\\x0d\\x0a2026-12-06 08:00:00.000 [info] FORGED admin entry 404"),
+            std::string::npos)
+      << log;
+}
+
+TEST(Daemon, PlainHttpOnANonLoopbackAddressIsRefusedUnlessAllowed) {
+  Install in("insecure");
+  const std::string config = "store: sqlite:var/cdp.db\npipelines_dir: pipelines.d\n"
+                             "admin:\n  listen: 0.0.0.0:" + std::to_string(in.port) +
+                             "\n  token_file: token\n";
+  writeFile(in.config(), config);
+  Daemon refused(in);
+  EXPECT_EQ(refused.waitExit(), 2);
+  EXPECT_NE(refused.log().find("admin.listen 0.0.0.0:" + std::to_string(in.port) +
+                               " is not a loopback address and TLS is off"),
+            std::string::npos)
+      << refused.log();
+  EXPECT_NE(refused.log().find("admin.allow_insecure: true"), std::string::npos);
+  CommandResult check = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
+  EXPECT_EQ(check.exit_code, 2) << check.out;
+  EXPECT_NE(check.out.find("error: admin.listen 0.0.0.0:"), std::string::npos) << check.out;
+
+  // Allowed: a warning (checked without starting: tests listen on loopback only).
+  writeFile(in.config(), config + "  allow_insecure: true\n");
+  check = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_NE(check.out.find("warning: admin.listen 0.0.0.0:"), std::string::npos) << check.out;
+  writeFile(in.config(), config + "  allow_insecure: maybe\n");
+  check = runCommand({omniloopdBin(), "--config", in.config(), "--check-config"});
+  EXPECT_EQ(check.exit_code, 2) << check.out << check.err;
+}

@@ -41,7 +41,26 @@ admin::ServerOptions serverOptions(const config::DaemonConfig& cfg) {
   o.listen = cfg.admin.listen;
   o.tls_cert_file = cfg.admin.tls_cert_file;
   o.tls_key_file = cfg.admin.tls_key_file;
+  o.request_timeout = std::chrono::seconds(cfg.admin.request_timeout_seconds);
+  o.max_connections = cfg.admin.max_connections;
+  o.max_connections_per_client = cfg.admin.max_connections_per_client;
   return o;
+}
+
+// A plain-HTTP admin API reachable from the network sends the bearer token in clear: refused
+// unless admin.allow_insecure is true (then a warning). "" when the setting is fine.
+std::string insecureListen(const config::AdminConfig& admin, bool* refused) {
+  const bool tls = !admin.tls_cert_file.empty() && !admin.tls_key_file.empty();
+  *refused = false;
+  if (tls || admin::isLoopbackListen(admin.listen)) return {};
+  *refused = !admin.allow_insecure;
+  return "admin.listen " + admin.listen +
+         " is not a loopback address and TLS is off: the bearer token and every answer would "
+         "cross the network in clear" +
+         (admin.allow_insecure ? std::string(" (allowed by admin.allow_insecure: true)")
+                               : std::string("; set admin.tls_cert_file and admin.tls_key_file, "
+                                             "listen on 127.0.0.1, or set admin.allow_insecure: "
+                                             "true to accept the risk"));
 }
 
 // --check-config: everything that can be checked without starting anything. Prints `ok` or
@@ -82,6 +101,14 @@ int checkConfig(Runtime& rt) {
   if (cfg.admin.tls_cert_file.empty() != cfg.admin.tls_key_file.empty()) {
     std::cout << "error: admin TLS needs both admin.tls_cert_file and admin.tls_key_file\n";
     ++errors;
+  }
+  {
+    bool refused = false;
+    const std::string insecure = insecureListen(cfg.admin, &refused);
+    if (!insecure.empty()) {
+      std::cout << (refused ? "error: " : "warning: ") << insecure << "\n";
+      if (refused) ++errors;
+    }
   }
 
   const std::string dir = pipelinesDir(cfg);
@@ -205,6 +232,12 @@ class ConfigReloader {
     restartOnly("admin.tls_cert_file / admin.tls_key_file",
                 fresh.admin.tls_cert_file != running_.admin.tls_cert_file ||
                     fresh.admin.tls_key_file != running_.admin.tls_key_file);
+    restartOnly("admin limits (allow_insecure, request_timeout_seconds, max_connections*)",
+                fresh.admin.allow_insecure != running_.admin.allow_insecure ||
+                    fresh.admin.request_timeout_seconds != running_.admin.request_timeout_seconds ||
+                    fresh.admin.max_connections != running_.admin.max_connections ||
+                    fresh.admin.max_connections_per_client !=
+                        running_.admin.max_connections_per_client);
     return notes;
   }
 
@@ -292,6 +325,15 @@ int serveDaemon(const DaemonOptions& options) {
   so.pipelines_dir = dir;
   Supervisor supervisor(*rt, so);
 
+  {
+    bool refused = false;
+    const std::string insecure = insecureListen(cfg.admin, &refused);
+    if (refused) {
+      log->error("{}", insecure);
+      return 2;
+    }
+    if (!insecure.empty()) log->warn("{}", insecure);
+  }
   std::unique_ptr<admin::AdminServer> server;
   try {
     server = std::make_unique<admin::AdminServer>(serverOptions(cfg), supervisor);

@@ -1,5 +1,7 @@
 #include "crm_source.h"
 
+#include "omniloop/redact.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -240,50 +242,10 @@ CrmSource::CrmSource(const sdk::Config& config)
   }
 }
 
-// PWD=... and Password=... values (plain or {braced}) become ***, and so does the secret.
+// PWD=... and Password=... values (plain or {braced}) and the secret itself become [secret]
+// (omniloop's one redaction, omniloop/redact.hpp).
 std::string CrmSource::redact(std::string text) const {
-  if (!secret_.empty()) replaceAll(text, secret_, "***");
-  const std::string low = lower(text);
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    size_t hit = std::string::npos, len = 0;
-    for (const char* key : {"pwd=", "password="}) {
-      size_t at = low.find(key, i);
-      while (at != std::string::npos && at > 0 &&
-             std::isalnum(static_cast<unsigned char>(low[at - 1]))) {
-        at = low.find(key, at + 1);
-      }
-      if (at < hit) {
-        hit = at;
-        len = std::strlen(key);
-      }
-    }
-    if (hit == std::string::npos) {
-      out.append(text, i, std::string::npos);
-      break;
-    }
-    out.append(text, i, hit + len - i);
-    size_t j = hit + len;
-    if (j < text.size() && text[j] == '{') {
-      ++j;
-      while (j < text.size()) {
-        if (text[j] == '}' && j + 1 < text.size() && text[j + 1] == '}') {
-          j += 2;
-        } else if (text[j] == '}') {
-          ++j;
-          break;
-        } else {
-          ++j;
-        }
-      }
-    } else {
-      while (j < text.size() && text[j] != ';' && text[j] != ' ' && text[j] != '\n') ++j;
-    }
-    out += "***";
-    i = j;
-  }
-  return out;
+  return sdk::redactSecrets(sdk::redactSecretsOf(text, connection_), {secret_});
 }
 
 void CrmSource::ensureConnected() {

@@ -89,6 +89,27 @@ TEST(DaemonConfig, PluginSha256PinsAreReadWithTheirPositions) {
   EXPECT_EQ(diags[1].message, "unknown key 'md5' in 'plugins.x'");
 }
 
+TEST(DaemonConfig, AdminLimitsAndAllowInsecureAreReadAndChecked) {
+  const DaemonConfig defaults = parseDaemonConfig("{}\n", "/etc/omniloop/omniloop.yaml");
+  EXPECT_FALSE(defaults.admin.allow_insecure);
+  EXPECT_EQ(defaults.admin.request_timeout_seconds, 10);
+  EXPECT_EQ(defaults.admin.max_connections, 256);
+  EXPECT_EQ(defaults.admin.max_connections_per_client, 32);
+  const DaemonConfig cfg = parseDaemonConfig(
+      "admin: { allow_insecure: true, request_timeout_seconds: 3, max_connections: 50, "
+      "max_connections_per_client: 5 }\n",
+      "/etc/omniloop/omniloop.yaml");
+  EXPECT_TRUE(cfg.admin.allow_insecure);
+  EXPECT_EQ(cfg.admin.request_timeout_seconds, 3);
+  EXPECT_EQ(cfg.admin.max_connections, 50);
+  EXPECT_EQ(cfg.admin.max_connections_per_client, 5);
+  const auto diags = errorsOf(
+      "admin:\n  request_timeout_seconds: 0\n  max_connections: -1\n  allow_insecure: yes please\n");
+  ASSERT_EQ(diags.size(), 3u);
+  EXPECT_EQ(diags[0].mark.line, 2);
+  EXPECT_NE(diags[0].message.find("admin.request_timeout_seconds"), std::string::npos) << diags[0].message;
+}
+
 TEST(DaemonConfig, RelativePathsResolveAgainstTheFilesDirectory) {
   StoreEnv env(nullptr);
   const DaemonConfig cfg = parseDaemonConfig(
