@@ -4,7 +4,9 @@
 set -euo pipefail
 TOTAL="${1:-1200000}"
 CUSTOMERS="${2:-200000}"
-SLICE="${3:-200000}"
+# One size for every slice, or a comma-separated list (the last size repeats): 200000,800000
+SLICES="${3:-200000}"
+IFS=, read -r -a sizes <<<"$SLICES"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 BUILD="${4:-$root/build}"
 base="${BENCH_DIR:-/work/tmp-bench}"
@@ -15,13 +17,14 @@ if [ -z "${BENCH_NO_BUILD:-}" ]; then
   TARGETS="omniloop omniloop_plugin_omniloop_files gen_events" bash "$root/scripts/build.sh" "$BUILD" >/dev/null
 fi
 export OMNILOOP_KEY="${OMNILOOP_KEY:-$(printf '6b%.0s' $(seq 32))}"
-echo "growth: $TOTAL events from $CUSTOMERS customers in slices of $SLICE into one SQLite store"
+echo "growth: $TOTAL events from $CUSTOMERS customers in slices of $SLICES into one SQLite store"
 printf '%-10s %10s %12s %10s %8s %10s\n' "held" "slice" "events/s" "cpu us/ev" "x first" "peak RSS"
 first_cost=""
 slice=0
 held=0
 while [ "$held" -lt "$TOTAL" ]; do
-  n=$(( TOTAL - held < SLICE ? TOTAL - held : SLICE ))
+  size="${sizes[$(( slice < ${#sizes[@]} ? slice : ${#sizes[@]} - 1 ))]}"
+  n=$(( TOTAL - held < size ? TOTAL - held : size ))
   # Another seed per slice and event numbers following the previous slice's: new events of the
   # same customers.
   "$BUILD/bin/gen_events" "$n" "$CUSTOMERS" "$work/slice.jsonl" $(( slice + 1 )) real "$held"
