@@ -77,8 +77,8 @@ struct DaemonConfig {
   size_t group_commit_events = 131072;
   int group_commit_ms = 2000;
   // The store's memory bounds, `store_cache:` (store::StoreOptions::cache_profiles, sqlite_cache_mib).
-  size_t store_cache_profiles = 65536;
-  int store_cache_sqlite_mib = 64;
+  size_t store_cache_profiles = 32768;
+  int store_cache_sqlite_mib = 112;
   std::string identity_json;          // the `identity:` section as JSON ("" = defaults; identity/config.h)
   PrivacyConfig privacy;              // the `privacy:` section
   std::map<std::string, std::string> extra;  // future keys
