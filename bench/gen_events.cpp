@@ -51,8 +51,9 @@ const char* kTcStrings[] = {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: gen_events N [customers=100000] [out=-] [seed=42] [tcf|plain|real] [first=0]\n");
+    std::fprintf(
+        stderr,
+        "usage: gen_events N [customers=100000] [out=-] [seed=42] [tcf|plain|real] [first=0]\n");
     return 2;
   }
   const uint64_t n = std::strtoull(argv[1], nullptr, 10);
@@ -86,13 +87,15 @@ int main(int argc, char** argv) {
           std::snprintf(phone, sizeof phone, "+49 17%u %07llu", prefix, line);
           break;
         case 1:
-          std::snprintf(phone, sizeof phone, "+49 (17%u) %03llu-%04llu", prefix, line / 10000, line % 10000);
+          std::snprintf(phone, sizeof phone, "+49 (17%u) %03llu-%04llu", prefix, line / 10000,
+                        line % 10000);
           break;
         case 2:
           std::snprintf(phone, sizeof phone, "+4917%u%07llu", prefix, line);
           break;
         default:
-          std::snprintf(phone, sizeof phone, "+49-17%u-%03llu %04llu", prefix, line / 10000, line % 10000);
+          std::snprintf(phone, sizeof phone, "+49-17%u-%03llu %04llu", prefix, line / 10000,
+                        line % 10000);
           break;
       }
     }
@@ -107,11 +110,11 @@ int main(int argc, char** argv) {
                  "\"store\":\"%s\",\"consent\":{\"analytics\":%s},\"score\":%u%s%s%s}\n",
                  static_cast<unsigned long long>(i), kTypes[k], kChannels[k],
                  static_cast<long long>(ts), static_cast<unsigned long long>(c),
-                 static_cast<unsigned long long>(c), phone,
-                 kCountries[(r >> 40) % 5], cents / 100, cents % 100,
-                 static_cast<unsigned>((r >> 44) % 9 + 1), kStores[(r >> 48) % 4],
+                 static_cast<unsigned long long>(c), phone, kCountries[(r >> 40) % 5], cents / 100,
+                 cents % 100, static_cast<unsigned>((r >> 44) % 9 + 1), kStores[(r >> 48) % 4],
                  ((r >> 52) % 10) < 8 ? "true" : "false", static_cast<unsigned>((r >> 56) % 100),
-                 tcf ? ",\"tc_string\":\"" : "", tcf ? kTcStrings[next(seed) % 8] : "", tcf ? "\"" : "");
+                 tcf ? ",\"tc_string\":\"" : "", tcf ? kTcStrings[next(seed) % 8] : "",
+                 tcf ? "\"" : "");
   }
   if (f != stdout) std::fclose(f);
   return 0;

@@ -211,7 +211,8 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     const YAML::Node cache = child(root, "store_cache");
     value.clear();
     setString(cache, "profiles", value);
-    if (!value.empty()) cfg.store_cache_profiles = std::stoul(value);  // range checked by the schema
+    if (!value.empty())
+      cfg.store_cache_profiles = std::stoul(value);  // range checked by the schema
     value.clear();
     setString(cache, "sqlite_mib", value);
     if (!value.empty()) cfg.store_cache_sqlite_mib = std::stoi(value);
@@ -237,8 +238,9 @@ bool looksLikeDaemonConfig(const std::string& path) {
   try {
     const YAML::Node root = parseYaml(readConfigFile(path, "config file"), path);
     if (!root.IsMap() || child(root, "source").IsDefined()) return false;
-    for (const char* key : {"store", "pipelines_dir", "admin", "plugin_dirs", "key_file",
-                            "shutdown_timeout_seconds", "group_commit", "store_cache", "identity", "log"}) {
+    for (const char* key :
+         {"store", "pipelines_dir", "admin", "plugin_dirs", "key_file", "shutdown_timeout_seconds",
+          "group_commit", "store_cache", "identity", "log"}) {
       if (child(root, key).IsDefined()) return true;
     }
   } catch (const std::exception&) {

@@ -158,7 +158,8 @@ Resolver::IdentityMap::value_type* Resolver::lookup(Graph& graph, const Key& key
   if (!graph.findIdentity(key.type, key.hash, found_)) return nullptr;
   const uint32_t slot = slotOf(found_.profile);
   compactKey(key, compact_, true);
-  auto [it, inserted] = identities_.emplace(compact_, IdentityState{slot, found_.first_seen, found_.last_seen, false});
+  auto [it, inserted] = identities_.emplace(
+      compact_, IdentityState{slot, found_.first_seen, found_.last_seen, false});
   return &*it;
 }
 
@@ -422,7 +423,8 @@ void Resolver::flush(Graph& graph) {
             [this](uint32_t a, uint32_t b) { return profiles_[a].id < profiles_[b].id; });
   std::sort(dirty_identities_.begin(), dirty_identities_.end(),
             [this](const IdentityMap::value_type* a, const IdentityMap::value_type* b) {
-              if (a->first.prefix != b->first.prefix) return prefixes_[a->first.prefix] < prefixes_[b->first.prefix];
+              if (a->first.prefix != b->first.prefix)
+                return prefixes_[a->first.prefix] < prefixes_[b->first.prefix];
               return std::memcmp(a->first.digest, b->first.digest, sizeof a->first.digest) < 0;
             });
   for (uint32_t slot : dirty_profiles_) {

@@ -189,7 +189,9 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
   // I/O), so an erased subject's bytes do not linger in pages a merge or an update touched
   // before; the erasure itself runs with secure_delete ON (freelist pages too).
   db_.exec("PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA secure_delete = FAST");
-  db_.exec(("PRAGMA cache_size = -" + std::to_string(int64_t{std::max(options.sqlite_cache_mib, 1)} * 1024)).c_str());
+  db_.exec(("PRAGMA cache_size = -" +
+            std::to_string(int64_t{std::max(options.sqlite_cache_mib, 1)} * 1024))
+               .c_str());
   for (auto [name, fn] : {std::pair{"omniloop_id_blob", &sqlIdBlob}, std::pair{"omniloop_hash_blob", &sqlHashBlob}}) {
     const int rc = sqlite3_create_function_v2(db_.get(), name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                                               fn, nullptr, nullptr, nullptr);

@@ -72,11 +72,12 @@ TEST(DaemonConfig, GroupCommitBoundsAreReadAndChecked) {
 }
 
 TEST(DaemonConfig, StoreCacheBoundsAreReadAndChecked) {
-  const DaemonConfig defaults = parseDaemonConfig("log: { level: info }\n", "/etc/omniloop/omniloop.yaml");
+  const DaemonConfig defaults =
+      parseDaemonConfig("log: { level: info }\n", "/etc/omniloop/omniloop.yaml");
   EXPECT_EQ(defaults.store_cache_profiles, 32768u);
   EXPECT_EQ(defaults.store_cache_sqlite_mib, 112);
-  const DaemonConfig cfg =
-      parseDaemonConfig("store_cache: { profiles: 200000, sqlite_mib: 32 }\n", "/etc/omniloop/omniloop.yaml");
+  const DaemonConfig cfg = parseDaemonConfig("store_cache: { profiles: 200000, sqlite_mib: 32 }\n",
+                                             "/etc/omniloop/omniloop.yaml");
   EXPECT_EQ(cfg.store_cache_profiles, 200000u);
   EXPECT_EQ(cfg.store_cache_sqlite_mib, 32);
   const auto diags = errorsOf("store_cache:\n  profiles: 10\n  identities: 2\n");
