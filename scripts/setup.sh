@@ -8,7 +8,7 @@ PACKAGES=(
   libboost-dev libboost-filesystem-dev
   libpoco-dev libyaml-cpp-dev unixodbc-dev libsqlite3-dev libpq-dev
   libcurl4-openssl-dev libspdlog-dev libfmt-dev libssl-dev
-  libsimdjson-dev libphonenumber-dev librdkafka-dev libexpat1-dev
+  libsimdjson-dev libphonenumber-dev libre2-dev libprotobuf-dev librdkafka-dev libexpat1-dev
   libgtest-dev libgmock-dev
   postgresql odbc-postgresql libsqliteodbc unixodbc sqlite3
   python3 curl dpkg-dev file systemd

@@ -28,9 +28,11 @@ struct TypeRule {
   // At most this many identities of the type on one profile; 0 = no limit. Attaching or merging
   // that would exceed it is refused (the conflict is recorded).
   uint32_t max_per_profile = 0;
-  // false: a weak identifier (a shared family phone, a kiosk device). It never merges profiles
-  // and never pulls an event's other identities into its profile; an event carrying only weak
-  // identifiers joins the profile of the strongest known one.
+  // false: a weak identifier (a shared family phone, a kiosk device). It never merges two
+  // profiles that hold strong identifiers and never pulls an event's other identities into such
+  // a profile; it does bring a profile of weak identifiers only into the event's cluster (calls
+  // before the CRM record). An event carrying only weak identifiers joins the profile of the
+  // strongest known one (resolver.h).
   bool merge = true;
 };
 

@@ -219,6 +219,14 @@ uint32_t Resolver::clusterCount(Graph& graph, std::string_view type) {
   return countOf(cluster_counts_, type);
 }
 
+bool Resolver::hasStrongIdentity(Graph& graph, uint32_t slot) {
+  ensureCounts(graph, slot);
+  for (const TypeCount& c : profiles_[slot].counts) {
+    if (c.count > 0 && config_.rule(c.type).merge) return true;
+  }
+  return false;
+}
+
 const TypeRule* Resolver::brokenLimit(Graph& graph, uint32_t slot) {
   if (limited_.empty()) return nullptr;
   ensureCounts(graph, slot);
@@ -333,13 +341,23 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
   new_keys_.clear();
   rejected_.clear();
   counts_valid_ = false;
+  bool cluster_strong = false;  // the cluster holds a profile with a strong identity
   for (const Claim& c : claims_) {
     const bool combining = !cluster_.empty() || !new_keys_.empty();
     if (c.known != nullptr) {
       const uint32_t slot = root(c.known->second.profile);
       if (std::find(cluster_.begin(), cluster_.end(), slot) != cluster_.end()) continue;
-      // A weak identifier anchors only an event that carries nothing stronger.
-      if (!c.rule->merge && (any_strong || combining)) continue;
+      // (Whether it is strong matters only with something else in the event: skip the lookup
+      // for the common one-phone call.)
+      bool slot_strong = c.rule->merge;
+      if (!slot_strong && (any_strong || cluster_strong || claims_.size() > 1)) {
+        slot_strong = hasStrongIdentity(graph, slot);
+      }
+      // A weak identifier brings a profile that has nothing but weak identifiers into any
+      // cluster (so calls that came before the CRM record join it, whatever the order). It
+      // brings a profile with a strong identity only into an event that carries nothing
+      // stronger, and only one: two people sharing a phone never fuse.
+      if (!c.rule->merge && slot_strong && (any_strong || cluster_strong)) continue;
       if (combining) {
         if (const TypeRule* limit = brokenLimit(graph, slot); limit != nullptr) {
           rejected_.push_back(Rejected{c.key, slot, limit});
@@ -348,6 +366,7 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
       }
       cluster_.push_back(slot);
       brought_by_.push_back(c.key);
+      cluster_strong = cluster_strong || slot_strong;
       if (counts_valid_) {
         ensureCounts(graph, slot);
         for (const TypeCount& t : profiles_[slot].counts) addCount(cluster_counts_, t.type, t.count);

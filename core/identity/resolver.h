@@ -4,9 +4,14 @@
 //
 // An event's identities claim a profile one by one, strongest type first (Config::types
 // order: priority, then type name); weak identifiers (merge: false) come after every strong one.
+// A profile is "strong" when it holds an identity of a type that merges, "weak-only" otherwise.
 //   - a known identity brings its profile into the event's cluster, unless that would give the
 //     cluster more identities of a type than its max_per_profile (a conflict: the identity
-//     stays where it is), or it is weak and the cluster already holds something;
+//     stays where it is);
+//   - a known weak identifier of a weak-only profile always brings it (a strong cluster absorbs
+//     the calls that came before the CRM record); one of a strong profile brings it only into
+//     an event without strong identities whose cluster holds no strong profile yet (a shared
+//     phone never fuses two people);
 //   - an unknown identity joins the cluster unless its type is already at its limit there (a
 //     conflict: it is left unlinked this time);
 //   - the cluster's profiles become one: the smallest profile id wins, the others are merged
@@ -14,7 +19,10 @@
 //   - a cluster without a profile becomes a new profile named by its strongest new identity
 //     (newProfileId), so replaying the same events anywhere yields the same profiles.
 // The result depends only on the events and their order, never on batch boundaries, caches or
-// timing: crashes and replays end with identical profiles.
+// timing: crashes and replays end with identical profiles. Without conflicts (no limit reached,
+// no weak identifier claimed by two strong profiles) it does not depend on their order either:
+// the profiles are the connected components of the events' identities (docs/store.md).
+// Profile ids still do (a profile is named by the identity that opened it).
 //
 // Caches (identity -> profile, profile state) live across batches and are only trusted while
 // the backend says nothing else wrote the store (beginBatch's cache_valid). Not thread-safe:
@@ -174,6 +182,8 @@ class Resolver {
   void ensureLoaded(Graph& graph, uint32_t slot);
   void ensureCounts(Graph& graph, uint32_t slot);
   uint32_t clusterCount(Graph& graph, std::string_view type);
+  // The profile holds an identity of a type that merges (not only weak identifiers).
+  bool hasStrongIdentity(Graph& graph, uint32_t slot);
   // The first per-type limit that adding `slot` to the cluster would break, or nullptr.
   const TypeRule* brokenLimit(Graph& graph, uint32_t slot);
   uint32_t createProfile(Graph& graph, const Key& named_by, int64_t seen);

@@ -326,13 +326,17 @@ void Traits::observe(const Config& config, const event::Event& e, int64_t seen) 
         state.has = true;
         break;
       }
-      case Aggregate::Last:
+      case Aggregate::Last: {
         if (state.has && seen < state.n) break;  // an older event: the later value stays
-        state.text.clear();
-        event::appendJsonValue(state.text, v);
+        text.clear();
+        event::appendJsonValue(text, v);
+        // Equal times: the greater value (as JSON text) stays, whatever order they arrived in.
+        if (state.has && seen == state.n && text <= state.text) break;
+        state.text.swap(text);
         state.n = seen;
         state.has = true;
         break;
+      }
       case Aggregate::Distinct:
         text.clear();
         event::appendJsonValue(text, v);
@@ -369,7 +373,8 @@ void Traits::combine(const Config& config, const Traits& other) {
         if (!s.has || o.d > s.d) s.d = o.d;
         break;
       case Aggregate::Last:
-        if (!s.has || o.n > s.n) {  // equal times: the surviving profile's value stays
+        // Equal times: the greater value stays (as observe does), so merge order never matters.
+        if (!s.has || o.n > s.n || (o.n == s.n && o.text > s.text)) {
           s.text = o.text;
           s.n = o.n;
         }

@@ -51,7 +51,9 @@ std::string_view trimSpace(std::string_view s) {
   return s;
 }
 
-SHA256_CTX& ctx(void* p) { return *static_cast<SHA256_CTX*>(p); }
+SHA256_CTX& ctx(void* p) {
+  return *static_cast<SHA256_CTX*>(p);
+}
 
 // Wipes a std::string's bytes (key material) before it goes away.
 struct Wiped {
@@ -140,7 +142,8 @@ void KeyedHasher::pseudonymizeInto(std::string& out, std::string_view type,
   appendHex(out, digest, sizeof digest);
 }
 
-std::string KeyedHasher::pseudonymize(std::string_view type, std::string_view normalized_value) const {
+std::string KeyedHasher::pseudonymize(std::string_view type,
+                                      std::string_view normalized_value) const {
   std::string out;
   pseudonymizeInto(out, type, normalized_value);
   return out;
@@ -173,7 +176,8 @@ KeyedHasher KeyedHasher::loadKey(const std::string& path) {
   in.seekg(0, std::ios::end);
   const std::streamoff size = in.tellg();
   in.seekg(0, std::ios::beg);
-  if (size > 0 && size < (1 << 20)) content.s.reserve(static_cast<size_t>(size));  // no copies left behind
+  if (size > 0 && size < (1 << 20))
+    content.s.reserve(static_cast<size_t>(size));  // no copies left behind
   content.s.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   const std::string_view trimmed = trimSpace(content.s);
   bool hex_text = !trimmed.empty();
@@ -203,7 +207,8 @@ std::optional<KeyedHasher> KeyedHasher::fromEnv(const char* variable) {
   if (value == nullptr || *value == '\0') return std::nullopt;
   auto decoded = decodeHex(value);
   if (!decoded || decoded->size() < kMinKeyBytes) {
-    throw std::runtime_error(std::string(variable) + " must hold at least 64 hex digits (32 bytes) of key; " +
+    throw std::runtime_error(std::string(variable) +
+                             " must hold at least 64 hex digits (32 bytes) of key; " +
                              "create a key with: openssl rand -hex 32");
   }
   Wiped key{std::move(*decoded)};

@@ -75,6 +75,7 @@ struct TcString {
   size_t pub_restriction_count = 0;
   std::vector<Segment> segments;  // in string order
   size_t segment_count = 0;       // live entries of `segments` (the rest are kept for reuse)
+  std::vector<uint8_t> scratch;   // decode()'s unpacked bits of the segment being read
 
   bool purposeConsent(unsigned id) const {
     return id >= 1 && id <= 24 && ((purposes_consent >> (id - 1)) & 1U);

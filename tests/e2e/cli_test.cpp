@@ -435,13 +435,177 @@ TEST(Quickstart, ProfileShowsOneCustomerAcrossChannels) {
 
 namespace {
 
+// The timeline entries of a `profile --json` answer, one JSON object text each.
+std::vector<std::string> timelineEntries(const std::string& profile_json) {
+  std::vector<std::string> out;
+  const size_t start = profile_json.find("\"timeline\":[");
+  if (start == std::string::npos) return out;
+  // An entry starts with its event id and occurred_at (attributes may hold other "id"s).
+  const std::regex entry_re("\\{\"id\":\"[0-9a-f]{32}\",\"occurred_at\":");
+  std::vector<size_t> starts;
+  for (std::sregex_iterator it(profile_json.begin() + static_cast<std::ptrdiff_t>(start),
+                               profile_json.end(), entry_re),
+       end;
+       it != end; ++it) {
+    starts.push_back(start + static_cast<size_t>(it->position()));
+  }
+  for (size_t i = 0; i < starts.size(); ++i) {
+    const size_t to = i + 1 < starts.size() ? starts[i + 1] : profile_json.size();
+    out.push_back(profile_json.substr(starts[i], to - starts[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
+// Issues 13 and 14: the quickstart reaches its legacy systems through their connectors — a
+// SuiteCRM database over SQLite ODBC (crm.odbc), the tills' POSLog file (pos.poslog), the PBX's
+// Master.csv with its queue_log (callcenter.asterisk) — from a clean var/, and Amy's profile
+// shows each; running every pipeline again adds nothing.
+TEST(Quickstart, LegacyConnectorsFeedAmysProfileAndARerunAddsNothing) {
+  const std::string var = sourceDir() + "/var";
+  for (const char* f : {"quickstart.db", "quickstart.db-wal", "quickstart.db-shm",
+                        "quickstart-suitecrm.db", "quickstart.key", "quickstart.vault.key"}) {
+    fs::remove(var + "/" + f);
+  }
+  fs::remove_all(var + "/odbc");
+
+  auto plugins = runCommand({omniloopBin(), "plugins"});
+  ASSERT_EQ(plugins.exit_code, 0) << plugins.err;
+  for (const char* p : {"crm.odbc", "pos.poslog", "callcenter.asterisk", "source asterisk.cdr",
+                        "callcenter.connect", "source connect.ctr"}) {
+    EXPECT_NE(plugins.out.find(p), std::string::npos) << p << " not listed:\n" << plugins.out;
+  }
+
+  auto q = runCommand({"/bin/bash", kQuickstart + "/run.sh", omniloopBin()});
+  ASSERT_EQ(q.exit_code, 0) << q.out << q.err;
+  EXPECT_EQ(q.out.find("FAILED"), std::string::npos) << q.out;
+  for (const char* p : {"crm-suitecrm-odbc", "pos-tills", "call-center-cdr"}) {
+    EXPECT_NE(q.out.find(std::string("pipeline ") + p + " ("), std::string::npos) << p << q.out;
+  }
+  // The SuiteCRM database the quickstart made, and its private ODBC configuration (the SQLite
+  // driver, the DSN with NoCreat=1): under var/, nothing under /etc.
+  EXPECT_TRUE(fs::exists(var + "/quickstart-suitecrm.db"));
+  const std::string odbcinst = readFile(var + "/odbc/odbcinst.ini");
+  const std::string odbcini = readFile(var + "/odbc/odbc.ini");
+  EXPECT_NE(odbcinst.find("libsqlite3odbc.so"), std::string::npos) << odbcinst;
+  EXPECT_NE(odbcini.find("Database=" + var + "/quickstart-suitecrm.db"), std::string::npos)
+      << odbcini;
+  EXPECT_NE(odbcini.find("NoCreat=1"), std::string::npos) << odbcini;
+
+  const std::string config = kQuickstart + "/omniloop.yaml";
+  auto amy = runCommand({omniloopBin(), "profile", "--identity", "email:amy@demo.net", "--json",
+                         "--timeline", "50", "--config", config});
+  ASSERT_EQ(amy.exit_code, 0) << amy.err;
+  int crm = 0, till_sales = 0, till_returns = 0, shop = 0, calls = 0;
+  std::set<std::string> waits;
+  const std::regex wait_re("\"wait_seconds\":([0-9]+)");
+  for (const std::string& e : timelineEntries(amy.out)) {
+    if (e.find("\"pipeline\":\"crm-suitecrm-odbc\"") != std::string::npos &&
+        e.find("\"type\":\"contact.snapshot\"") != std::string::npos &&
+        e.find("\"source\":\"suitecrm\"") != std::string::npos) {
+      ++crm;
+      // Read from the database: her SuiteCRM id, her company, the city kept in clear; the
+      // names pseudonymised by the pipeline's mask.
+      EXPECT_NE(e.find("3c9f6a2e-1b0d-4e58-9a7c-5d2e8f100001"), std::string::npos) << e;
+      EXPECT_NE(e.find("\"city\":\"Burlington\""), std::string::npos) << e;
+      EXPECT_NE(e.find("\"first_name\":\"h1:"), std::string::npos) << e;
+      EXPECT_NE(e.find("\"email_opt_out\":true"), std::string::npos) << e;  // her private address
+    }
+    if (e.find("\"channel\":\"pos\",\"type\":\"order.placed\",\"pipeline\":\"pos-tills\"") !=
+        std::string::npos) {
+      ++till_sales;
+      EXPECT_NE(e.find("\"store_id\":\"12\""), std::string::npos) << e;
+      EXPECT_NE(e.find("\"voided_lines\":1"), std::string::npos) << e;
+      EXPECT_EQ(e.find("Wool socks"), std::string::npos) << "a voided line was kept: " << e;
+      EXPECT_NE(e.find("\"total_price\":66.5"), std::string::npos) << e;
+    }
+    if (e.find("\"type\":\"order.returned\",\"pipeline\":\"pos-tills\"") != std::string::npos) {
+      ++till_returns;  // her loyalty card only: joined through the loyalty id of the sale
+    }
+    if (e.find("\"pipeline\":\"pos-orders\"") != std::string::npos) ++shop;
+    if (e.find("\"pipeline\":\"call-center-cdr\"") != std::string::npos) {
+      ++calls;
+      std::smatch m;
+      if (std::regex_search(e, m, wait_re)) waits.insert(m[1].str());
+      EXPECT_NE(e.find("\"name\":\"support\""), std::string::npos) << "no queue: " << e;
+    }
+  }
+  EXPECT_EQ(crm, 1) << amy.out;
+  EXPECT_EQ(till_sales, 1) << amy.out;
+  EXPECT_EQ(till_returns, 1) << amy.out;
+  EXPECT_EQ(shop, 1) << amy.out;  // the Shopify order; the voided one is filtered out
+  EXPECT_EQ(calls, 2) << amy.out;
+  // Her two calls' waits in the support queue, from queue_log (CONNECT holdtime 17 s; ABANDON
+  // waittime 129 s).
+  EXPECT_EQ(waits, (std::set<std::string>{"17", "129"})) << amy.out;
+  // Shop 129.90 + till 66.50 - the returned mug 18.50.
+  EXPECT_NE(amy.out.find("\"lifetime_value\":177.9"), std::string::npos) << amy.out;
+  EXPECT_NE(amy.out.find("\"type\":\"loyalty_id\",\"value\":\"h1:"), std::string::npos) << amy.out;
+  EXPECT_NE(amy.out.find("\"type\":\"crm_id\",\"value\":\"h1:"), std::string::npos) << amy.out;
+  EXPECT_NE(amy.out.find("\"conflicts\":[]"), std::string::npos) << amy.out;
+
+  // The deleted duplicate contact arrives as contact.deleted; the training, control and voided
+  // till transactions give no event.
+  auto stats_of = [&] {
+    auto r = runCommand({omniloopBin(), "stats", "--json", "--config", config});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open_v2((var + "/quickstart.db").c_str(), &h, SQLITE_OPEN_READONLY, nullptr),
+            SQLITE_OK);
+  auto count = [&](const std::string& sql) {
+    sqlite3_stmt* st = nullptr;
+    long n = -1;
+    if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
+      n = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_finalize(st);
+    return n;
+  };
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE type = 'contact.deleted'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE pipeline = 'pos-tills'"), 3);
+  EXPECT_EQ(count("SELECT count(*) FROM events WHERE pipeline = 'call-center-cdr'"), 6);
+  sqlite3_close(h);
+
+  // Every pipeline again (the ODBC configuration run.sh made): nothing read, nothing added; and
+  // from the start: the same events again, none added.
+  const std::string before = stats_of();
+  ASSERT_NE(before.find("\"events\":"), std::string::npos) << before;
+  const std::vector<std::string> env = {"ODBCSYSINI=" + var + "/odbc",
+                                        "ODBCINI=" + var + "/odbc/odbc.ini"};
+  for (const char* p : {"crm-suitecrm-odbc", "crm-contacts", "pos-orders", "pos-tills",
+                        "call-center-cdr", "social-mastodon"}) {
+    const std::string file = kQuickstart + "/pipelines/" + p + ".yaml";
+    auto again = runCommand(
+        {omniloopBin(), "run", file, "--config", config, "--no-progress", "--stop-when-idle"}, env);
+    ASSERT_EQ(again.exit_code, 0) << p << again.out << again.err;
+    EXPECT_EQ(summaryValue(again.out, "read"), 0) << p << again.out;
+  }
+  EXPECT_EQ(stats_of(), before);
+  for (const char* p : {"crm-suitecrm-odbc", "pos-tills", "call-center-cdr"}) {
+    const std::string file = kQuickstart + "/pipelines/" + p + ".yaml";
+    auto replay = runCommand({omniloopBin(), "run", file, "--config", config, "--no-progress",
+                              "--stop-when-idle", "--from-start"},
+                             env);
+    ASSERT_EQ(replay.exit_code, 0) << p << replay.out << replay.err;
+    EXPECT_GT(summaryValue(replay.out, "read"), 0) << p << replay.out;
+  }
+  EXPECT_EQ(stats_of(), before);
+}
+
+namespace {
+
 // Every email, phone number (as written, E.164, digits only and the usual US layouts) and
 // first or last name in the quickstart's sample data, read from the data files themselves.
 std::vector<std::string> quickstartPersonalValues() {
   const std::string data = kQuickstart + "/data/";
   std::string all;
   for (const char* f : {"crm/salesforce-Accounts-Contacts.csv", "call-center/Master.csv",
-                        "pos/orders.jsonl", "social/statuses.jsonl"}) {
+                        "pos/orders.jsonl", "social/statuses.jsonl", "crm/suitecrm-data.sql",
+                        "pos/tills/store12-2024-03.xml", "call-center/queue_log"}) {
     all += readFile(data + f) + "\n";
   }
   std::set<std::string> emails, phones, names;
@@ -494,7 +658,37 @@ std::vector<std::string> quickstartPersonalValues() {
       names.insert(m[2]);
     }
   }
-  std::set<std::string> needles;
+  // The SuiteCRM database's rows: phones as quoted values ('(415) 256-8563', '+1 336 222 7015'),
+  // first and last names of contacts and leads (one INSERT per person, names after deleted).
+  const std::string crm_sql = readFile(data + "crm/suitecrm-data.sql");
+  const std::regex sql_phone_re(R"('([+(]?[0-9][0-9 ().-]{8,16})')");
+  for (std::sregex_iterator it(crm_sql.begin(), crm_sql.end(), sql_phone_re), end; it != end;
+       ++it) {
+    phones.insert((*it)[1].str());
+  }
+  const std::regex sql_name_re(
+      R"(INSERT INTO (?:contacts|leads) \([^)]*\) VALUES\s*\('[^']*', '[^']*', '[^']*', [01], '([^']*)', '([^']*)')");
+  for (std::sregex_iterator it(crm_sql.begin(), crm_sql.end(), sql_name_re), end; it != end; ++it) {
+    names.insert((*it)[1].str());
+    names.insert((*it)[2].str());
+  }
+  // The tills' POSLog: the customer's phone and name, and the identifiers the pipeline masks
+  // (loyalty account, POS customer number, cashier).
+  std::set<std::string> ids;
+  const std::string poslog = readFile(data + "pos/tills/store12-2024-03.xml");
+  const std::regex xml_re(
+      R"(<(TelephoneNumber|FirstName|LastName|LoyaltyAccountID|CustomerID|OperatorID)>([^<]+)<)");
+  for (std::sregex_iterator it(poslog.begin(), poslog.end(), xml_re), end; it != end; ++it) {
+    const std::string tag = (*it)[1].str(), value = (*it)[2].str();
+    if (tag == "TelephoneNumber") {
+      phones.insert(value);
+    } else if (tag == "FirstName" || tag == "LastName") {
+      names.insert(value);
+    } else {
+      ids.insert(value);
+    }
+  }
+  std::set<std::string> needles(ids.begin(), ids.end());
   for (const auto& e : emails) {
     needles.insert(e);
     std::string lower = e;
@@ -530,8 +724,10 @@ std::vector<std::string> quickstartPersonalValues() {
 TEST(Quickstart, StoreHoldsNoEmailPhoneOrNameInClearAnywhereInItsFiles) {
   const auto needles = quickstartPersonalValues();
   // The data really holds what we look for (the scan would pass vacuously otherwise).
-  for (const char* expected : {"amy@demo.net", "4152568563", "+14152568563", "(415) 256-8563",
-                               "Amy", "Taylor", "Wu", "Jones"}) {
+  for (const char* expected :
+       {"amy@demo.net", "4152568563", "+14152568563", "(415) 256-8563", "Amy", "Taylor", "Wu",
+        "Jones", "amy.taylor@home.example", "+1 336 222 7015", "3362227015", "Delgado",
+        "LOY-7730-0451", "C-12-000451", "E-2031"}) {
     EXPECT_NE(std::find(needles.begin(), needles.end(), expected), needles.end()) << expected;
   }
   auto q = runCommand({"/bin/bash", kQuickstart + "/run.sh", omniloopBin()});

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "command.h"
+#include "mastodon_server.h"
 #include "tests/support/odbc_env.h"
 
 using namespace omniloop::testing;
@@ -211,7 +212,8 @@ std::set<std::string> sampleValues() {
   const std::regex email("[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]+");
   const std::regex digits("\\+?1?[0-9]{10}");
   for (const char* rel : {"/data/crm/salesforce-Accounts-Contacts.csv", "/data/pos/orders.jsonl",
-                          "/data/social/statuses.jsonl", "/data/call-center/Master.csv"}) {
+                          "/data/social/statuses.jsonl", "/data/call-center/Master.csv",
+                          "/data/crm/suitecrm-data.sql"}) {
     const std::string text = readFile(kQuickstart + rel);
     for (std::sregex_iterator it(text.begin(), text.end(), email), end; it != end; ++it) {
       std::string e = it->str();
@@ -244,6 +246,39 @@ std::set<std::string> sampleValues() {
   const std::regex clid("\"\"([A-Za-z][A-Za-z ]+)\"\"");
   for (std::sregex_iterator it(cdr.begin(), cdr.end(), clid), end; it != end; ++it) {
     v.insert((*it)[1].str());
+  }
+  // The SuiteCRM rows: phones as quoted values, first and last names of contacts and leads.
+  const std::string crm_sql = readFile(kQuickstart + "/data/crm/suitecrm-data.sql");
+  const std::regex sql_phone("'([+(]?[0-9][0-9 ().-]{8,16})'");
+  for (std::sregex_iterator it(crm_sql.begin(), crm_sql.end(), sql_phone), end; it != end; ++it) {
+    std::string d;
+    for (char ch : (*it)[1].str()) {
+      if (std::isdigit(static_cast<unsigned char>(ch))) d.push_back(ch);
+    }
+    phone(d);
+  }
+  const std::regex sql_name(
+      "INSERT INTO (?:contacts|leads) \\([^)]*\\) VALUES\\s*\\('[^']*', '[^']*', '[^']*', [01], "
+      "'([^']*)', '([^']*)'");
+  for (std::sregex_iterator it(crm_sql.begin(), crm_sql.end(), sql_name), end; it != end; ++it) {
+    for (int i : {1, 2}) {
+      if ((*it)[i].length() >= 3) v.insert((*it)[i].str());
+    }
+  }
+  // The tills' POSLog: the customer's phone and name, loyalty account, POS customer number.
+  const std::string poslog = readFile(kQuickstart + "/data/pos/tills/store12-2024-03.xml");
+  const std::regex xml(
+      "<(TelephoneNumber|FirstName|LastName|LoyaltyAccountID|CustomerID)>([^<]+)<");
+  for (std::sregex_iterator it(poslog.begin(), poslog.end(), xml), end; it != end; ++it) {
+    if ((*it)[1].str() == "TelephoneNumber") {
+      std::string d;
+      for (char ch : (*it)[2].str()) {
+        if (std::isdigit(static_cast<unsigned char>(ch))) d.push_back(ch);
+      }
+      phone(d);
+    } else if ((*it)[2].length() >= 3) {
+      v.insert((*it)[2].str());
+    }
   }
   const std::string social = readFile(kQuickstart + "/data/social/statuses.jsonl");
   const std::regex handle("\"username\":\"([^\"]+)\"");
@@ -295,9 +330,9 @@ const char* kBadOrders =
     "\"total_price\":\"call Ophelia Brightwater\",\"email\":\"ophelia@leak-test.example\"}\n";
 
 // Shipped pipelines that follow their input: running, never done.
-const std::set<std::string> kFollowing = {"asterisk-cdr",        "poslog-tills",
-                                          "callcenter-asterisk", "callcenter-connect",
-                                          "webhook-json",        "crm-suitecrm"};
+const std::set<std::string> kFollowing = {
+    "asterisk-cdr", "poslog-tills", "callcenter-asterisk", "callcenter-connect",
+    "webhook-json", "crm-suitecrm", "crm-suitecrm-odbc", "mastodon-api", "social-mastodon"};
 
 }  // namespace
 
@@ -315,6 +350,9 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   writeFile(orders, readFile(kQuickstart + "/data/pos/orders.jsonl") + kBadOrders);
   std::vector<std::string> runs;
   std::set<std::string> names;
+  // Mastodon pipelines read the quickstart's recorded API pages from a local server.
+  const QuickstartMastodonServer mastodon;
+  ASSERT_FALSE(mastodon.url().empty()) << "examples/quickstart/mastodon/serve.py did not start";
   for (const std::string& f : shippedPipelines()) {
     std::string data = sampleDataFor(f);
     if (fs::path(f).stem() == "shopify-orders") data = orders;
@@ -326,8 +364,21 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
                                 std::regex_constants::format_first_only);
     } else {
       // The quickstart's own pipelines read the quickstart's data, relative to their file.
-      text = std::regex_replace(text, std::regex("path: \\.\\./data/"),
-                                "path: " + kQuickstart + "/data/");
+      text = std::regex_replace(text, std::regex("(path|queue_log): \\.\\./data/"),
+                                "$1: " + kQuickstart + "/data/");
+    }
+    if (fs::path(f).stem() == "crm-suitecrm-odbc") {  // the quickstart's SuiteCRM database, its DSN
+      const std::string crm_db = dir + "/quickstart-suitecrm.db";
+      sqlite3* h = nullptr;
+      ASSERT_EQ(sqlite3_open(crm_db.c_str(), &h), SQLITE_OK);
+      const std::string sql = readFile(sourceDir() + "/plugins/crm.odbc/sql/suitecrm-schema.sql") +
+                              readFile(kQuickstart + "/data/crm/suitecrm-data.sql");
+      EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+      sqlite3_close(h);
+      omniloop::testing::OdbcEnv::shared().addDsn(
+          "omniloop-quickstart-suitecrm",
+          "Driver=" + std::string(omniloop::testing::OdbcEnv::kSqliteDriver) +
+              "\nDatabase=" + crm_db + "\n");
     }
     if (fs::path(f).stem() == "callcenter-asterisk") {  // no queue_log in the sample data
       text = std::regex_replace(text, std::regex("\\n +queue_log: [^\\n]+"), "");
@@ -341,11 +392,18 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
       text = std::regex_replace(text, std::regex("secret_file: [^\\n]+"),
                                 "secret_file: " + dir + "/webhook.secret");
     }
+    if (fs::path(f).stem() == "mastodon-api") {  // the quickstart's recorded API pages
+      text =
+          std::regex_replace(text, std::regex("base_url: [^\\n]+"), "base_url: " + mastodon.url());
+      text = std::regex_replace(text, std::regex("token_file: [^\\n]+"),
+                                "token_file: " + kQuickstart + "/mastodon/token");
+    }
     if (fs::path(f).stem() == "crm-suitecrm") {  // a sample SuiteCRM database over SQLite ODBC
       const std::string crm_db = dir + "/suitecrm.db";
       sqlite3* h = nullptr;
       ASSERT_EQ(sqlite3_open(crm_db.c_str(), &h), SQLITE_OK);
       const std::string sql =
+          readFile(sourceDir() + "/plugins/crm.odbc/sql/suitecrm-schema.sql") +
           readFile(sourceDir() + "/plugins/crm.odbc/tests/data/suitecrm-sample.sql");
       EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
       sqlite3_close(h);
@@ -377,7 +435,7 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   for (const std::string& p : runs) {
     auto r = runCommand({omniloopBin(), "run", p, "--config", dir + "/omniloop.yaml",
                          "--stop-when-idle", "--no-progress"},
-                        {env});
+                        {env, mastodon.env()});
     EXPECT_EQ(r.exit_code, 0) << p << "\n" << r.out << r.err;
     EXPECT_NE(r.out.find("written"), std::string::npos) << p << "\n" << r.out;
     if (fs::path(p).stem() == "shopify-orders") {  // both bad orders went to the dead letters
@@ -391,8 +449,8 @@ TEST(PersonalData, LogsAtTraceLevelNeverContainPersonalValues) {
   fs::remove(dir + "/store.db");
   const std::string daemon_log = readFile(log);
   auto d = runCommand(
-      {std::string(OMNILOOP_BIN_DIR) + "/omniloopd", "--config", dir + "/omniloop.yaml"}, {env},
-      [&](pid_t pid) {
+      {std::string(OMNILOOP_BIN_DIR) + "/omniloopd", "--config", dir + "/omniloop.yaml"},
+      {env, mastodon.env()}, [&](pid_t pid) {
         const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
         auto settled = [&] {
           const std::string text = readFile(log).substr(daemon_log.size());

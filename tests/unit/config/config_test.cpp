@@ -572,6 +572,9 @@ TEST(PipelineLoader, QuickstartPipelinesPassWithPermissiveComponents) {
   for (auto [kind, type] :
        std::vector<std::pair<ComponentKind, std::string>>{{ComponentKind::Source, "file.csv"},
                                                           {ComponentKind::Source, "file.jsonl"},
+                                                          {ComponentKind::Source, "crm.odbc"},
+                                                          {ComponentKind::Source, "pos.poslog"},
+                                                          {ComponentKind::Source, "asterisk.cdr"},
                                                           {ComponentKind::Stage, "map"},
                                                           {ComponentKind::Stage, "filter"},
                                                           {ComponentKind::Stage, "mask"},

@@ -236,6 +236,75 @@ TEST(Resolver, WeakIdentifiersAloneAnchorButNeverMerge) {
   EXPECT_EQ(h.graph.events.at("e3"), h.profileOf("phone", "+4930111222"));  // phone outranks device
 }
 
+// Issue 10: calls (phone only) before the CRM record (email + phone) end as one profile, as
+// they do the other way round.
+TEST(Resolver, AWeakOnlyProfileIsAbsorbedWhenAStrongClusterClaimsItsWeakIdentifier) {
+  const std::vector<Ev> calls = {{"c1", {{"phone", "+14155550123"}}, 100, "call_center"},
+                                 {"c2", {{"phone", "+14155550123"}, {"device_id", "pbx-7"}}, 150, "call_center"}};
+  const Ev crm{"r1", {{"email", "amy@demo.net"}, {"phone", "+14155550123"}}, 200, "crm"};
+  Harness calls_first, crm_first;
+  std::vector<Ev> a = calls, b = {crm};
+  a.push_back(crm);
+  b.insert(b.end(), calls.begin(), calls.end());
+  calls_first.run(a, 1);
+  crm_first.run(b, 1);
+  for (Harness* h : {&calls_first, &crm_first}) {
+    ASSERT_EQ(h->profiles(), 1u);
+    const std::string amy = h->profileOf("email", "amy@demo.net");
+    EXPECT_EQ(h->profileOf("phone", "+14155550123"), amy);
+    EXPECT_EQ(h->profileOf("device_id", "pbx-7"), amy);
+    for (const char* e : {"c1", "c2", "r1"}) EXPECT_EQ(h->graph.events.at(e), amy) << e;
+    EXPECT_NE(h->traits(amy).find(R"("event_count":3)"), std::string::npos) << h->traits(amy);
+  }
+  // The calls' profile takes the email (no merge needed: the email was new).
+  EXPECT_EQ(calls_first.profileOf("email", "amy@demo.net"), idOf("phone", "+14155550123"));
+  EXPECT_TRUE(calls_first.graph.merges.empty());
+}
+
+// A phone claimed by two emails (a household) never fuses them, whatever the order; the
+// calls before the first claim go with the first claim.
+TEST(Resolver, AWeakOnlyProfileClaimedByTwoPeopleGoesToTheFirstAndNeverFusesThem) {
+  Harness h;
+  h.run({{"c1", {{"phone", "+4930111222"}}, 100},
+         {"r1", {{"email", "ann@example.com"}, {"phone", "+4930111222"}}, 200},
+         {"r2", {{"email", "bob@example.com"}, {"phone", "+4930111222"}}, 300},
+         {"c2", {{"phone", "+4930111222"}}, 400}},
+        1);
+  EXPECT_EQ(h.profiles(), 2u);
+  const std::string ann = h.profileOf("email", "ann@example.com");
+  EXPECT_NE(ann, h.profileOf("email", "bob@example.com"));
+  EXPECT_EQ(h.profileOf("phone", "+4930111222"), ann);
+  for (const char* e : {"c1", "r1", "c2"}) EXPECT_EQ(h.graph.events.at(e), ann) << e;
+}
+
+// A weak-only profile absorbed into a known strong profile is a recorded merge.
+TEST(Resolver, AbsorbingAWeakOnlyProfileIntoAKnownOneIsARecordedMerge) {
+  Harness h;
+  h.run({{"r0", {{"email", "amy@demo.net"}}, 50},
+         {"c1", {{"phone", "+14155550123"}}, 100, "call_center", 12.5},
+         {"r1", {{"email", "amy@demo.net"}, {"phone", "+14155550123"}}, 200}},
+        1);
+  ASSERT_EQ(h.profiles(), 1u);
+  ASSERT_EQ(h.graph.merges.size(), 1u);
+  EXPECT_NE(h.graph.merges[0].reason.find("phone via event r1"), std::string::npos) << h.graph.merges[0].reason;
+  const std::string amy = h.profileOf("email", "amy@demo.net");
+  EXPECT_EQ(h.graph.events.at("c1"), amy);
+  EXPECT_NE(h.traits(amy).find(R"("event_count":3)"), std::string::npos) << h.traits(amy);
+  EXPECT_NE(h.traits(amy).find(R"("call_center":1)"), std::string::npos) << h.traits(amy);
+}
+
+// Weak-only profiles linked by an event of weak identifiers only become one, in any order.
+TEST(Resolver, AnEventOfWeakIdentifiersJoinsTheirWeakOnlyProfiles) {
+  const std::vector<Ev> events = {{"e1", {{"phone", "+4930111222"}}},
+                                  {"e2", {{"device_id", "tab-1"}}},
+                                  {"e3", {{"device_id", "tab-1"}, {"phone", "+4930111222"}}}};
+  Harness forward, backward;
+  forward.run(events, 1);
+  backward.run({events[2], events[1], events[0]}, 1);
+  EXPECT_EQ(forward.profiles(), 1u);
+  EXPECT_EQ(backward.profiles(), 1u);
+}
+
 std::vector<Ev> mixedStream() {
   std::vector<Ev> events;
   // People appear under one identifier, later under two (merges), some share a phone.

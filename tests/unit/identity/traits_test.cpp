@@ -69,11 +69,31 @@ TEST(Traits, LastFollowsOccurrenceTimeNotArrival) {
   t.observe(c, make({"call_center", "call.ended", {}}), 300);
   t.observe(c, make({"pos", "order.placed", {}}), 100);  // older, arrives later: ignored
   EXPECT_NE(traitsJson(c, t).find(R"("last_contact_channel":"call_center")"), std::string::npos);
-  t.observe(c, make({"web", "page.viewed", {}}), 300);  // same time, arrives later: wins
+  t.observe(c, make({"web", "page.viewed", {}}), 300);  // same time: the greater value wins
   std::string traits, meta;
   t.toJson(c, traits, meta);
   EXPECT_NE(traits.find(R"("last_contact_channel":"web")"), std::string::npos) << traits;
   EXPECT_EQ(meta, R"({"last_contact_channel":300})");
+  t.observe(c, make({"call_center", "call.ended", {}}), 300);  // same time, smaller: stays "web"
+  EXPECT_NE(traitsJson(c, t).find(R"("last_contact_channel":"web")"), std::string::npos);
+}
+
+TEST(Traits, LastBreaksEqualTimesByValueWhateverTheArrivalOrMergeOrder) {
+  const Config c = withTraits(R"({"last_contact_channel":{"last":"$channel"}})");
+  Traits web_first, call_first, merged_a, merged_b, part_web, part_call;
+  web_first.observe(c, make({"web", "x", {}}), 300);
+  web_first.observe(c, make({"call_center", "x", {}}), 300);
+  call_first.observe(c, make({"call_center", "x", {}}), 300);
+  call_first.observe(c, make({"web", "x", {}}), 300);
+  part_web.observe(c, make({"web", "x", {}}), 300);
+  part_call.observe(c, make({"call_center", "x", {}}), 300);
+  merged_a = part_web;
+  merged_a.combine(c, part_call);
+  merged_b = part_call;
+  merged_b.combine(c, part_web);
+  for (const Traits* t : {&web_first, &call_first, &merged_a, &merged_b}) {
+    EXPECT_NE(traitsJson(c, *t).find(R"("last_contact_channel":"web")"), std::string::npos) << traitsJson(c, *t);
+  }
 }
 
 TEST(Traits, DistinctKeepsTheSmallestValuesSorted) {

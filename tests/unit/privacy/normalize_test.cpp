@@ -1,6 +1,14 @@
 #include "privacy/normalize.h"
 
+#include "privacy/phone_validity.h"
+
 #include <gtest/gtest.h>
+#include <phonenumbers/phonenumberutil.h>
+
+#include <algorithm>
+#include <set>
+#include <string>
+#include <vector>
 
 namespace omniloop::privacy {
 namespace {
@@ -96,7 +104,7 @@ TEST(NormalizePhone, RejectsNumbersNoNumberingPlanHas) {
   EXPECT_EQ(phone("+4915112345678901"), "<rejected:>");  // too long
   EXPECT_EQ(phone("123", "DE"), "<rejected:>");
   EXPECT_EQ(phone("+49 0000000000"), "<rejected:>");
-  EXPECT_EQ(phone("+1 555 555 5555"), "<rejected:>");   // no area code 555
+  EXPECT_EQ(phone("+1 555 555 5555"), "<rejected:>");  // no area code 555
   EXPECT_EQ(phone("1234567890", "DE"), "<rejected:>");
   EXPECT_EQ(phone("0000000000", "DE"), "<rejected:>");
   EXPECT_EQ(why("0000000000", "DE"), "phone_invalid");
@@ -142,7 +150,8 @@ TEST(IdentityNormalizer, CachesPhoneResultsPerRawValueWithinItsBound) {
   EXPECT_FALSE(n.normalize("phone", "0000000000", out, &r));  // a cached rejection keeps its reason
   EXPECT_EQ(r, Rejection::InvalidPhone);
   EXPECT_EQ(n.cached(), 2u);
-  EXPECT_TRUE(n.normalize("phone", "+1 415 555 0123", out, &r));  // full: starts over, stays bounded
+  EXPECT_TRUE(
+      n.normalize("phone", "+1 415 555 0123", out, &r));  // full: starts over, stays bounded
   EXPECT_EQ(out, "+14155550123");
   EXPECT_LE(n.cached(), 2u);
   EXPECT_TRUE(n.normalize("email", " A@B.C", out, &r));  // other types: not cached
@@ -179,6 +188,119 @@ TEST(CallingCode, AcceptsPlusAndOneToThreeDigits) {
   EXPECT_FALSE(isCallingCode("+0"));
   EXPECT_FALSE(isCallingCode("+"));
   EXPECT_FALSE(isCallingCode("+4a"));
+}
+
+// International numbers written with spaces, '-' or '.' take a fast path that skips
+// libphonenumber's Parse. It must give what Parse + IsValidNumber give, for every numbering
+// plan: every region's example number of every type, as written internationally, with
+// dashes, and with one and two digits put in front of the national number (where a national prefix
+// or a carrier code would be stripped by Parse).
+TEST(NormalizePhone, FastPathAgreesWithLibphonenumberForEveryRegion) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  auto oracle = [&](const std::string& in) {
+    PhoneNumber number;
+    if (util.Parse(in, "ZZ", &number) != PhoneNumberUtil::NO_PARSING_ERROR ||
+        !util.IsValidNumber(number)) {
+      return std::string("<rejected:>");
+    }
+    std::string out;
+    util.Format(number, PhoneNumberUtil::E164, &out);
+    return out;
+  };
+  std::vector<PhoneNumber> examples;
+  std::set<std::string> regions;
+  util.GetSupportedRegions(&regions);
+  for (const std::string& region : regions) {
+    for (int type = PhoneNumberUtil::FIXED_LINE; type <= PhoneNumberUtil::VOICEMAIL; ++type) {
+      PhoneNumber example;
+      if (util.GetExampleNumberForType(region, static_cast<PhoneNumberUtil::PhoneNumberType>(type),
+                                       &example)) {
+        examples.push_back(example);
+      }
+    }
+  }
+  std::set<int> global_codes;
+  util.GetSupportedGlobalNetworkCallingCodes(&global_codes);
+  for (int code : global_codes) {
+    PhoneNumber example;
+    if (util.GetExampleNumberForNonGeoEntity(code, &example)) examples.push_back(example);
+  }
+  ASSERT_GT(examples.size(), 1000u);
+  size_t compared = 0;
+  for (const PhoneNumber& example : examples) {
+    std::string written;
+    util.Format(example, PhoneNumberUtil::INTERNATIONAL, &written);
+    std::string dashed = written;
+    std::replace(dashed.begin(), dashed.end(), ' ', '-');
+    dashed.replace(0, dashed.find('-') + 1, written.substr(0, written.find(' ') + 1));
+    std::vector<std::string> inputs{written, dashed};
+    const std::string code = "+" + std::to_string(example.country_code());
+    const std::string national = std::to_string(example.national_number());
+    for (char d = '0'; d <= '9'; ++d) {  // "d", "0d", "1d" and "9d" in front
+      for (const char* before : {"", "0", "1", "9"}) {
+        inputs.push_back(code + " " + before + d + national);
+      }
+    }
+    for (const std::string& in : inputs) {
+      EXPECT_EQ(phone(in), oracle(in)) << "written as " << in;
+      ++compared;
+    }
+  }
+  EXPECT_GT(compared, 50000u);
+}
+
+// PhoneValidity reimplements IsValidNumber over libphonenumber's own metadata with RE2: it must
+// agree with the library on every region's example numbers, on their neighbours (last digit
+// changed, one digit more, one fewer) and with each digit put in front: valid and invalid
+// numbers of every plan, shared calling codes (+1, +7, +44) and non-geographic ones included.
+TEST(PhoneValidity, AgreesWithLibphonenumberOnEveryPlan) {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  const PhoneValidity& validity = PhoneValidity::instance();
+  ASSERT_TRUE(validity.available());
+  std::vector<PhoneNumber> examples;
+  std::set<std::string> regions;
+  util.GetSupportedRegions(&regions);
+  for (const std::string& region : regions) {
+    for (int type = PhoneNumberUtil::FIXED_LINE; type <= PhoneNumberUtil::VOICEMAIL; ++type) {
+      PhoneNumber example;
+      if (util.GetExampleNumberForType(region, static_cast<PhoneNumberUtil::PhoneNumberType>(type),
+                                       &example)) {
+        examples.push_back(example);
+      }
+    }
+  }
+  std::set<int> global_codes;
+  util.GetSupportedGlobalNetworkCallingCodes(&global_codes);
+  for (int code : global_codes) {
+    PhoneNumber example;
+    if (util.GetExampleNumberForNonGeoEntity(code, &example)) examples.push_back(example);
+  }
+  size_t valid = 0, invalid = 0;
+  for (const PhoneNumber& example : examples) {
+    const std::string national = std::to_string(example.national_number());
+    std::vector<std::string> variants{national, national + "7", national.substr(1)};
+    for (char d = '0'; d <= '9'; ++d) {
+      variants.push_back(national.substr(0, national.size() - 1) + d);
+      if (d != '0') variants.push_back(d + national);
+    }
+    for (const std::string& v : variants) {
+      if (v.empty() || v.size() > 17 || v[0] == '0') continue;
+      PhoneNumber number;
+      number.set_country_code(example.country_code());
+      number.set_national_number(std::stoull(v));
+      const bool expected = util.IsValidNumber(number);
+      EXPECT_EQ(validity.isValid(example.country_code(), v), expected)
+          << "+" << example.country_code() << " " << v;
+      ++(expected ? valid : invalid);
+    }
+  }
+  EXPECT_GT(valid, 1000u);
+  EXPECT_GT(invalid, 1000u);
+  EXPECT_FALSE(validity.isValid(999, "1234567"));  // no such calling code
 }
 
 }  // namespace

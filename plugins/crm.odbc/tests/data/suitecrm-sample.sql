@@ -1,34 +1,5 @@
--- A small SuiteCRM 7 database (SQLite): the tables crm.odbc reads, with the columns it selects.
--- Written for omniloop's tests from the public SuiteCRM vardefs (table and column names only);
--- the people are invented.
-CREATE TABLE contacts (id CHAR(36) PRIMARY KEY, date_entered DATETIME, date_modified DATETIME,
-  deleted SMALLINT DEFAULT 0, salutation VARCHAR(255), first_name VARCHAR(100),
-  last_name VARCHAR(100), title VARCHAR(100), department VARCHAR(255), birthdate DATE,
-  do_not_call SMALLINT DEFAULT 0, phone_home VARCHAR(100), phone_mobile VARCHAR(100),
-  phone_work VARCHAR(100), primary_address_street VARCHAR(150), primary_address_city VARCHAR(100),
-  primary_address_state VARCHAR(100), primary_address_postalcode VARCHAR(20),
-  primary_address_country VARCHAR(255), lead_source VARCHAR(255));
-CREATE TABLE leads (id CHAR(36) PRIMARY KEY, date_entered DATETIME, date_modified DATETIME,
-  deleted SMALLINT DEFAULT 0, salutation VARCHAR(255), first_name VARCHAR(100),
-  last_name VARCHAR(100), title VARCHAR(100), department VARCHAR(255), birthdate DATE,
-  do_not_call SMALLINT DEFAULT 0, phone_home VARCHAR(100), phone_mobile VARCHAR(100),
-  phone_work VARCHAR(100), primary_address_street VARCHAR(150), primary_address_city VARCHAR(100),
-  primary_address_state VARCHAR(100), primary_address_postalcode VARCHAR(20),
-  primary_address_country VARCHAR(255), lead_source VARCHAR(255), converted SMALLINT DEFAULT 0,
-  status VARCHAR(100), account_name VARCHAR(255), contact_id CHAR(36), account_id CHAR(36));
-CREATE TABLE accounts (id CHAR(36) PRIMARY KEY, name VARCHAR(150), date_entered DATETIME,
-  date_modified DATETIME, deleted SMALLINT DEFAULT 0, account_type VARCHAR(50),
-  industry VARCHAR(50), billing_address_city VARCHAR(100), billing_address_country VARCHAR(255),
-  website VARCHAR(255));
-CREATE TABLE accounts_contacts (id CHAR(36) PRIMARY KEY, contact_id CHAR(36), account_id CHAR(36),
-  date_modified DATETIME, deleted SMALLINT DEFAULT 0);
-CREATE TABLE email_addresses (id CHAR(36) PRIMARY KEY, email_address VARCHAR(255),
-  email_address_caps VARCHAR(255), invalid_email SMALLINT DEFAULT 0, opt_out SMALLINT DEFAULT 0,
-  date_created DATETIME, date_modified DATETIME, deleted SMALLINT DEFAULT 0);
-CREATE TABLE email_addr_bean_rel (id CHAR(36) PRIMARY KEY, email_address_id CHAR(36) NOT NULL,
-  bean_id CHAR(36), bean_module VARCHAR(100), primary_address SMALLINT DEFAULT 0,
-  reply_to_address SMALLINT DEFAULT 0, date_created DATETIME, date_modified DATETIME,
-  deleted SMALLINT DEFAULT 0);
+-- A small SuiteCRM 7 database (SQLite): rows for the tables of
+-- plugins/crm.odbc/sql/suitecrm-schema.sql (apply that first). The people are invented.
 INSERT INTO contacts (id, date_modified, salutation, first_name, last_name, title, department,
   birthdate, do_not_call, phone_mobile, primary_address_street, primary_address_city,
   primary_address_postalcode, primary_address_country)
