@@ -1,6 +1,13 @@
 // Writes N synthetic customer events as JSON lines (~300 bytes each) to stdout or a file.
-// usage: gen_events N [customers=100000] [out=-] [seed=42]
+// usage: gen_events N [customers=100000] [out=-] [seed=42] [tcf|plain|real] [first=0]
 // Deterministic for a given seed, so benchmark runs compare like with like.
+//   tcf:   each event also carries an IAB TC string (see kTcStrings);
+//   real:  phones written as people write them (`+49 171 2345678`, `+49 (171) 234-5678`,
+//          `+491712345678`, `+49-171-234 5678`), one customer's number in a different form
+//          from event to event, so a store keys them as one identity only after normalising;
+//   first: the number of the first event (`ev-<first>`): a second file made with another
+//          seed and `first` past the previous one's last event holds new events of the same
+//          customers (the store-growth run of bench/run.sh feeds slices like this).
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -44,7 +51,9 @@ const char* kTcStrings[] = {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: gen_events N [customers=100000] [out=-] [seed=42] [tcf]\n");
+    std::fprintf(
+        stderr,
+        "usage: gen_events N [customers=100000] [out=-] [seed=42] [tcf|plain|real] [first=0]\n");
     return 2;
   }
   const uint64_t n = std::strtoull(argv[1], nullptr, 10);
@@ -53,6 +62,8 @@ int main(int argc, char** argv) {
   uint64_t seed = argc > 4 ? std::strtoull(argv[4], nullptr, 10) : 42;
   if (seed == 0) seed = 42;
   const bool tcf = argc > 5 && std::string(argv[5]) == "tcf";
+  const bool real_phones = argc > 5 && std::string(argv[5]) == "real";
+  const uint64_t first = argc > 6 ? std::strtoull(argv[6], nullptr, 10) : 0;
   FILE* f = out == "-" ? stdout : std::fopen(out.c_str(), "w");
   if (!f) {
     std::perror(out.c_str());
@@ -61,25 +72,49 @@ int main(int argc, char** argv) {
   static char buf[1 << 20];
   std::setvbuf(f, buf, _IOFBF, sizeof buf);
   const int64_t base = 1704067200;  // 2024-01-01T00:00:00Z
-  for (uint64_t i = 0; i < n; ++i) {
+  char phone[48];
+  for (uint64_t i = first; i < first + n; ++i) {
     const uint64_t r = next(seed);
     const uint64_t c = r % (customers ? customers : 1);
+    // A German mobile number per customer: +49 17x then 7 digits.
+    const unsigned prefix = static_cast<unsigned>(c % 10);
+    const unsigned long long line = (c * 7919ULL + 1000000ULL) % 10000000ULL;
+    if (!real_phones) {
+      std::snprintf(phone, sizeof phone, "+4917%08llu", static_cast<unsigned long long>(c));
+    } else {
+      switch ((r >> 60) % 4) {
+        case 0:
+          std::snprintf(phone, sizeof phone, "+49 17%u %07llu", prefix, line);
+          break;
+        case 1:
+          std::snprintf(phone, sizeof phone, "+49 (17%u) %03llu-%04llu", prefix, line / 10000,
+                        line % 10000);
+          break;
+        case 2:
+          std::snprintf(phone, sizeof phone, "+4917%u%07llu", prefix, line);
+          break;
+        default:
+          std::snprintf(phone, sizeof phone, "+49-17%u-%03llu %04llu", prefix, line / 10000,
+                        line % 10000);
+          break;
+      }
+    }
     const unsigned k = static_cast<unsigned>((r >> 20) % 5);
     const int64_t ts = base + static_cast<int64_t>((r >> 8) % 31536000);
     const unsigned cents = static_cast<unsigned>((r >> 32) % 50000);
     std::fprintf(f,
                  "{\"event_id\":\"ev-%llu\",\"type\":\"%s\",\"channel\":\"%s\",\"ts\":%lld,"
                  "\"customer\":{\"id\":\"C%07llu\",\"email\":\"customer%llu@example.com\","
-                 "\"phone\":\"+4917%08llu\",\"country\":\"%s\"},"
+                 "\"phone\":\"%s\",\"country\":\"%s\"},"
                  "\"order\":{\"total\":%u.%02u,\"currency\":\"EUR\",\"items\":%u},"
                  "\"store\":\"%s\",\"consent\":{\"analytics\":%s},\"score\":%u%s%s%s}\n",
                  static_cast<unsigned long long>(i), kTypes[k], kChannels[k],
                  static_cast<long long>(ts), static_cast<unsigned long long>(c),
-                 static_cast<unsigned long long>(c), static_cast<unsigned long long>(c),
-                 kCountries[(r >> 40) % 5], cents / 100, cents % 100,
-                 static_cast<unsigned>((r >> 44) % 9 + 1), kStores[(r >> 48) % 4],
+                 static_cast<unsigned long long>(c), phone, kCountries[(r >> 40) % 5], cents / 100,
+                 cents % 100, static_cast<unsigned>((r >> 44) % 9 + 1), kStores[(r >> 48) % 4],
                  ((r >> 52) % 10) < 8 ? "true" : "false", static_cast<unsigned>((r >> 56) % 100),
-                 tcf ? ",\"tc_string\":\"" : "", tcf ? kTcStrings[next(seed) % 8] : "", tcf ? "\"" : "");
+                 tcf ? ",\"tc_string\":\"" : "", tcf ? kTcStrings[next(seed) % 8] : "",
+                 tcf ? "\"" : "");
   }
   if (f != stdout) std::fclose(f);
   return 0;

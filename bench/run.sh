@@ -9,8 +9,17 @@
 #   file.jsonl -> map -> cdp (SQLite)             (identify: email, phone, crm_id; every event)
 #   the same into PostgreSQL when BENCH_PG_URI is set (eval "$(bench/start_pg.sh)")
 # usage: bench/run.sh [N=1000000] [customers=100000] [build-dir=build]
+#        bench/run.sh growth [total=1200000] [customers=200000] [slice=200000] [build-dir=build]
+# The growth mode feeds the identify pipeline (realistic phone formatting) into ONE SQLite store
+# slice after slice, one `omniloop run` per slice, and prints each slice's CPU per event next to
+# the first (empty-store) slice's and its peak RSS: issue 10's flat-cost curve. Its data and
+# store live under $BENCH_DIR (default /work/tmp-bench, else $TMPDIR) and are removed at exit.
 # Not a timed test: run it by hand on an idle machine and compare ratios within one run.
 set -euo pipefail
+if [ "${1:-}" = growth ]; then
+  shift
+  exec bash "$(dirname "$0")/growth.sh" "$@"
+fi
 N="${1:-1000000}"
 CUSTOMERS="${2:-100000}"
 root="$(cd "$(dirname "$0")/.." && pwd)"

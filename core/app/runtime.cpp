@@ -297,6 +297,8 @@ store::Store& Runtime::store() {
     o.normalize.default_region = o.identity.default_region;
     o.group_commit_events = config_.group_commit_events;
     o.group_commit_ms = config_.group_commit_ms;
+    o.cache_profiles = config_.store_cache_profiles;
+    o.sqlite_cache_mib = config_.store_cache_sqlite_mib;
     store_ = store::openStore(config_.store, o);
     // Sealed rows past their retention (unparsable dead-letter records) go when a store opens.
     store_->purgeExpiredVault(std::chrono::duration_cast<std::chrono::microseconds>(

@@ -235,6 +235,14 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
     value.clear();
     setString(group, "max_ms", value);
     if (!value.empty()) cfg.group_commit_ms = std::stoi(value);
+    const YAML::Node cache = child(root, "store_cache");
+    value.clear();
+    setString(cache, "profiles", value);
+    if (!value.empty())
+      cfg.store_cache_profiles = std::stoul(value);  // range checked by the schema
+    value.clear();
+    setString(cache, "sqlite_mib", value);
+    if (!value.empty()) cfg.store_cache_sqlite_mib = std::stoi(value);
     if (const YAML::Node identity = child(root, "identity"); identity.IsMap()) {
       // Typed by the schema (a quoted or plain "0000000000" stays text), read by identity/.
       const JsonValue all = parseJson(daemonSchema().toJson(root));
@@ -270,8 +278,9 @@ bool looksLikeDaemonConfig(const std::string& path) {
   try {
     const YAML::Node root = parseYaml(readConfigFile(path, "config file"), path);
     if (!root.IsMap() || child(root, "source").IsDefined()) return false;
-    for (const char* key : {"store", "pipelines_dir", "admin", "plugin_dirs", "plugins", "key_file",
-                            "shutdown_timeout_seconds", "group_commit", "identity", "log"}) {
+    for (const char* key :
+         {"store", "pipelines_dir", "admin", "plugin_dirs", "plugins", "key_file",
+          "shutdown_timeout_seconds", "group_commit", "store_cache", "identity", "log"}) {
       if (child(root, key).IsDefined()) return true;
     }
   } catch (const std::exception&) {

@@ -97,6 +97,10 @@ struct DaemonConfig {
   // SQLite store group commit bounds (store::StoreOptions::group_commit_*).
   size_t group_commit_events = 131072;
   int group_commit_ms = 2000;
+  // The store's memory bounds, `store_cache:` (store::StoreOptions::cache_profiles,
+  // sqlite_cache_mib).
+  size_t store_cache_profiles = 32768;
+  int store_cache_sqlite_mib = 112;
   std::string identity_json;          // the `identity:` section as JSON ("" = defaults; identity/config.h)
   PrivacyConfig privacy;              // the `privacy:` section
   PluginIsolationConfig plugin_isolation;    // the `plugin_isolation:` section

@@ -10,10 +10,10 @@ bool lowerHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-// The type and hash of an identity cache key "type\x1fhash".
-std::pair<std::string_view, std::string_view> splitKey(std::string_view key) {
-  const size_t sep = key.find('\x1f');
-  return {key.substr(0, sep), key.substr(sep + 1)};
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  return -1;
 }
 
 }  // namespace
@@ -40,6 +40,9 @@ void Resolver::dropCaches() {
   profiles_.clear();
   profile_slots_.clear();
   identities_.clear();
+  prefixes_.clear();
+  whole_.clear();
+  prefix_ids_.clear();
   dirty_profiles_.clear();
   dirty_identities_.clear();
   conflicts_.clear();
@@ -101,13 +104,62 @@ const std::string& Resolver::identityKey(const Key& key) {
   return key_buffer_;
 }
 
+bool Resolver::compactKey(const Key& key, IdentityKey& out, bool intern) {
+  constexpr size_t kHex = 2 * sizeof out.digest;
+  const size_t colon = key.hash.rfind(':');
+  bool digest = colon != std::string_view::npos && key.hash.size() - colon - 1 == kHex;
+  for (size_t i = 0; digest && i < sizeof out.digest; ++i) {
+    const int hi = hexValue(key.hash[colon + 1 + 2 * i]);
+    const int lo = hexValue(key.hash[colon + 2 + 2 * i]);
+    digest = hi >= 0 && lo >= 0;
+    out.digest[i] = static_cast<unsigned char>(hi << 4 | lo);
+  }
+  key_buffer_.assign(key.type);
+  key_buffer_.push_back('\x1f');
+  if (digest) {
+    key_buffer_.append(key.hash.substr(0, colon + 1));
+  } else {
+    std::memset(out.digest, 0, sizeof out.digest);
+    key_buffer_.append(key.hash);
+    key_buffer_.push_back('\0');  // never equal to a digest prefix
+  }
+  if (auto it = prefix_ids_.find(std::string_view(key_buffer_)); it != prefix_ids_.end()) {
+    out.prefix = it->second;
+    return true;
+  }
+  if (!intern) return false;
+  out.prefix = static_cast<uint32_t>(prefixes_.size());
+  prefixes_.push_back(key_buffer_);
+  whole_.push_back(!digest);
+  prefix_ids_.emplace(key_buffer_, out.prefix);
+  return true;
+}
+
+std::string_view Resolver::expandKey(const IdentityKey& key, std::string& out) const {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  const std::string& prefix = prefixes_[key.prefix];
+  const size_t sep = prefix.find('\x1f');
+  if (whole_[key.prefix]) {
+    out.assign(prefix, sep + 1, prefix.size() - sep - 2);  // without the trailing '\0'
+  } else {
+    out.assign(prefix, sep + 1);
+    for (unsigned char b : key.digest) {
+      out.push_back(kDigits[b >> 4]);
+      out.push_back(kDigits[b & 15]);
+    }
+  }
+  return std::string_view(prefix).substr(0, sep);
+}
+
 Resolver::IdentityMap::value_type* Resolver::lookup(Graph& graph, const Key& key) {
-  const std::string& k = identityKey(key);
-  if (auto it = identities_.find(std::string_view(k)); it != identities_.end()) return &*it;
+  if (compactKey(key, compact_, false)) {
+    if (auto it = identities_.find(compact_); it != identities_.end()) return &*it;
+  }
   if (!graph.findIdentity(key.type, key.hash, found_)) return nullptr;
   const uint32_t slot = slotOf(found_.profile);
-  auto [it, inserted] =
-      identities_.emplace(identityKey(key), IdentityState{slot, found_.first_seen, found_.last_seen, false});
+  compactKey(key, compact_, true);
+  auto [it, inserted] = identities_.emplace(
+      compact_, IdentityState{slot, found_.first_seen, found_.last_seen, false});
   return &*it;
 }
 
@@ -240,7 +292,8 @@ uint32_t Resolver::createProfile(Graph& graph, const Key& named_by, int64_t seen
 void Resolver::attach(Graph& graph, const Key& key, uint32_t slot, std::string_view source, int64_t seen) {
   Profile& p = profiles_[slot];
   graph.insertIdentity(key.type, key.hash, p.id, source, seen, seen);
-  identities_.insert_or_assign(identityKey(key), IdentityState{slot, seen, seen, false});
+  compactKey(key, compact_, true);
+  identities_.insert_or_assign(compact_, IdentityState{slot, seen, seen, false});
   if (p.counts_known) addCount(p.counts, key.type, 1);
 }
 
@@ -388,7 +441,11 @@ void Resolver::flush(Graph& graph) {
   std::sort(dirty_profiles_.begin(), dirty_profiles_.end(),
             [this](uint32_t a, uint32_t b) { return profiles_[a].id < profiles_[b].id; });
   std::sort(dirty_identities_.begin(), dirty_identities_.end(),
-            [](const IdentityMap::value_type* a, const IdentityMap::value_type* b) { return a->first < b->first; });
+            [this](const IdentityMap::value_type* a, const IdentityMap::value_type* b) {
+              if (a->first.prefix != b->first.prefix)
+                return prefixes_[a->first.prefix] < prefixes_[b->first.prefix];
+              return std::memcmp(a->first.digest, b->first.digest, sizeof a->first.digest) < 0;
+            });
   for (uint32_t slot : dirty_profiles_) {
     Profile& p = profiles_[slot];
     if (!p.dirty || p.merged_into != kNoSlot) continue;
@@ -400,8 +457,8 @@ void Resolver::flush(Graph& graph) {
   for (IdentityMap::value_type* identity : dirty_identities_) {
     IdentityState& s = identity->second;
     s.dirty = false;
-    const auto [type, hash] = splitKey(identity->first);
-    graph.touchIdentity(type, hash, s.first_seen, s.last_seen);
+    const std::string_view type = expandKey(identity->first, expanded_);
+    graph.touchIdentity(type, expanded_, s.first_seen, s.last_seen);
   }
   dirty_identities_.clear();
   for (PendingConflict& c : conflicts_) {

@@ -151,7 +151,30 @@ class Resolver {
   };
   template <typename V>
   using Map = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-  using IdentityMap = Map<IdentityState>;
+  // A cached identity's key, compact and fixed-size (one allocation per cached identity, ~100
+  // bytes with its state, instead of two and ~200): a pseudonym "h1:<key id>:<64 hex>" keeps
+  // its digest as 32 bytes and the rest, "type\x1fh1:<key id>:", as a number into
+  // prefixes_ (a handful of entries). Any other form is interned whole (digest all zero).
+  struct IdentityKey {
+    unsigned char digest[32];
+    uint32_t prefix;
+    bool operator==(const IdentityKey& o) const {
+      return prefix == o.prefix && std::memcmp(digest, o.digest, sizeof digest) == 0;
+    }
+  };
+  struct IdentityKeyHash {
+    size_t operator()(const IdentityKey& k) const {
+      uint64_t a = 0, b = 0;
+      std::memcpy(&a, k.digest, 8);
+      std::memcpy(&b, k.digest + 24, 8);
+      uint64_t h = a ^ (b * 0x9e3779b97f4a7c15ULL) ^ (uint64_t{k.prefix} << 40);
+      h ^= h >> 32;
+      h *= 0xd6e8feb86659fd93ULL;
+      h ^= h >> 32;
+      return static_cast<size_t>(h);
+    }
+  };
+  using IdentityMap = std::unordered_map<IdentityKey, IdentityState, IdentityKeyHash>;
 
   uint32_t root(uint32_t slot);
   uint32_t slotOf(std::string_view profile_id);  // adds an unloaded slot when unknown
@@ -170,6 +193,11 @@ class Resolver {
   void widen(Graph& graph, uint32_t slot, int64_t seen);
   void widen(IdentityMap::value_type& identity, int64_t seen);
   const std::string& identityKey(const Key& key);
+  // The compact cache key of `key` into `out`; false when its prefix is not interned and
+  // `intern` is false (then it cannot be cached).
+  bool compactKey(const Key& key, IdentityKey& out, bool intern);
+  // The type and pseudonym a compact key stands for (the pseudonym into `out`).
+  std::string_view expandKey(const IdentityKey& key, std::string& out) const;
   void dropCaches();
 
   Config config_;
@@ -180,7 +208,10 @@ class Resolver {
 
   std::deque<Profile> profiles_;   // stable addresses: Resolution::profile views their ids
   Map<uint32_t> profile_slots_;    // id -> slot
-  IdentityMap identities_;         // "type\x1fhash" -> state
+  IdentityMap identities_;         // (type, pseudonym) -> state
+  std::vector<std::string> prefixes_;  // IdentityKey::prefix -> "type\x1fh1:<key id>:" or whole key
+  std::vector<bool> whole_;            // the prefix is a whole "type\x1fhash" (no digest)
+  Map<uint32_t> prefix_ids_;
 
   // Since the last flush.
   std::vector<uint32_t> dirty_profiles_;
@@ -210,7 +241,8 @@ class Resolver {
   std::vector<Rejected> rejected_;
   std::vector<TypeCount> cluster_counts_;
   bool counts_valid_ = false;
-  std::string key_buffer_, id_buffer_, reason_, traits_json_, meta_json_;
+  std::string key_buffer_, id_buffer_, reason_, traits_json_, meta_json_, expanded_;
+  IdentityKey compact_{};
   StoredIdentity found_;
   StoredProfile stored_;
 };

@@ -155,7 +155,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
       same_id_(options.hasher),
-      resolver_(options.identity),
+      resolver_(options.identity, options.cache_profiles),
       suppressions_(options.suppression_key),
       group_max_events_(std::max<size_t>(options.group_commit_events, 1)),
       group_max_age_(std::max(options.group_commit_ms, 0)) {
@@ -188,8 +188,10 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
   // secure_delete FAST: content a delete or update leaves behind in a page is zeroed (no extra
   // I/O), so an erased subject's bytes do not linger in pages a merge or an update touched
   // before; the erasure itself runs with secure_delete ON (freelist pages too).
-  db_.exec("PRAGMA synchronous = NORMAL; PRAGMA cache_size = -131072; PRAGMA temp_store = MEMORY; "
-           "PRAGMA secure_delete = FAST");
+  db_.exec("PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY; PRAGMA secure_delete = FAST");
+  db_.exec(("PRAGMA cache_size = -" +
+            std::to_string(int64_t{std::max(options.sqlite_cache_mib, 1)} * 1024))
+               .c_str());
   for (auto [name, fn] : {std::pair{"omniloop_id_blob", &sqlIdBlob}, std::pair{"omniloop_hash_blob", &sqlHashBlob}}) {
     const int rc = sqlite3_create_function_v2(db_.get(), name, 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, nullptr,
                                               fn, nullptr, nullptr, nullptr);

@@ -66,6 +66,12 @@ struct StoreOptions {
   // a deferred transaction is committed once it holds this many events or is this old.
   size_t group_commit_events = 131072;
   int group_commit_ms = 2000;
+  // Memory bounds (omniloop.yaml `store_cache:`), so a process stays the same size however
+  // large the store grows: profiles the identity resolver keeps in memory (and 4x as many
+  // identities; beyond that its caches are dropped at the next commit and refilled from the
+  // store), and the SQLite page cache in MiB.
+  size_t cache_profiles = 32768;
+  int sqlite_cache_mib = 112;
   // How often the consent ledger view loads records other processes committed (docs/privacy.md).
   int consent_refresh_ms = 2000;
 };

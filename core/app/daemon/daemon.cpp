@@ -199,6 +199,8 @@ class ConfigReloader {
     restartOnly("key_file", fresh.key_file != running_.key_file);
     restartOnly("group_commit", fresh.group_commit_events != running_.group_commit_events ||
                                     fresh.group_commit_ms != running_.group_commit_ms);
+    restartOnly("store_cache", fresh.store_cache_profiles != running_.store_cache_profiles ||
+                                   fresh.store_cache_sqlite_mib != running_.store_cache_sqlite_mib);
     restartOnly("plugin_dirs", fresh.plugin_dirs != running_.plugin_dirs);
     restartOnly("plugins", [&] {  // sha256 pins are checked when plugins load, at start
       const auto& a = fresh.plugin_pins;

@@ -110,6 +110,22 @@ TEST(DaemonConfig, AdminLimitsAndAllowInsecureAreReadAndChecked) {
   EXPECT_NE(diags[0].message.find("admin.request_timeout_seconds"), std::string::npos) << diags[0].message;
 }
 
+TEST(DaemonConfig, StoreCacheBoundsAreReadAndChecked) {
+  const DaemonConfig defaults =
+      parseDaemonConfig("log: { level: info }\n", "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(defaults.store_cache_profiles, 32768u);
+  EXPECT_EQ(defaults.store_cache_sqlite_mib, 112);
+  const DaemonConfig cfg = parseDaemonConfig("store_cache: { profiles: 200000, sqlite_mib: 32 }\n",
+                                             "/etc/omniloop/omniloop.yaml");
+  EXPECT_EQ(cfg.store_cache_profiles, 200000u);
+  EXPECT_EQ(cfg.store_cache_sqlite_mib, 32);
+  const auto diags = errorsOf("store_cache:\n  profiles: 10\n  identities: 2\n");
+  ASSERT_EQ(diags.size(), 2u);
+  EXPECT_EQ(diags[0].mark.line, 2);
+  EXPECT_NE(diags[0].message.find("store_cache.profiles"), std::string::npos) << diags[0].message;
+  EXPECT_EQ(diags[1].message, "unknown key 'identities' in 'store_cache'");
+}
+
 TEST(DaemonConfig, RelativePathsResolveAgainstTheFilesDirectory) {
   StoreEnv env(nullptr);
   const DaemonConfig cfg = parseDaemonConfig(

@@ -402,3 +402,41 @@ TEST(Resolver, AnEventWithoutIdentitiesHasNoProfile) {
 
 }  // namespace
 }  // namespace omniloop::identity
+
+namespace omniloop::identity {
+namespace {
+
+// The identity cache keys pseudonyms compactly (digest bytes + an interned prefix); whatever
+// the pseudonym's form, the rows it widens at flush are the ones it looked up.
+TEST(Resolver, CacheKeepsEveryPseudonymFormExact) {
+  MemoryGraph graph;
+  Resolver resolver(defaultConfig(), /*max_cached_profiles=*/2);
+  const std::vector<std::string> hashes = {
+      "h1:0badcafe:" + std::string(64, 'a'),        // the usual form
+      "h1:0badcafe:" + std::string(63, 'b') + "C",  // upper case: kept whole
+      "h1:k2:" + std::string(64, 'e'),              // another key id
+      "legacy-" + std::string(10, '7'),             // no digest at all
+      "h1:0badcafe:" + std::string(62, 'd')};       // too short for a digest
+  int64_t now = 0;
+  for (int64_t seen : {1000, 500, 2000}) {
+    for (size_t i = 0; i < hashes.size(); ++i) {
+      resolver.beginBatch(++now, true);
+      const Key key{"email", hashes[i]};
+      const Resolution r = resolver.resolve(graph, std::span<const Key>(&key, 1),
+                                            "e" + std::to_string(i), "t", seen);
+      EXPECT_FALSE(r.profile.empty());
+      resolver.flush(graph);  // touchIdentity throws (MemoryGraph::at) on a wrong pseudonym
+      resolver.committed();
+    }
+  }
+  ASSERT_EQ(graph.identities.size(), hashes.size());
+  for (const std::string& h : hashes) {
+    const auto& row = graph.identities.at({"email", h});
+    EXPECT_EQ(row.first_seen, 500) << h;
+    EXPECT_EQ(row.last_seen, 2000) << h;
+  }
+  EXPECT_EQ(graph.profiles.size(), hashes.size());  // five identities, five people
+}
+
+}  // namespace
+}  // namespace omniloop::identity
