@@ -243,8 +243,11 @@ void PoslogParser::parse(const char* data, size_t len, bool final) {
   failOn(std::move(reason), at);
   resyncing_ = true;  // the next '<Transaction' starts a fresh parser
   if (at_end) return;
-  const uint64_t from = at + 1;
-  if (from >= chunk_abs_ && from < end) {
+  // The bad token may have started in an earlier chunk (expat reports an error where its token
+  // begins, and sees the token whole only once its last byte arrives): the search for the next
+  // '<Transaction' then starts at this chunk's first byte, not after its end.
+  const uint64_t from = std::max(at + 1, chunk_abs_);
+  if (from < end) {
     resyncFrom(chunk_ + (from - chunk_abs_), static_cast<size_t>(end - from), from, final);
   }
 }

@@ -145,6 +145,27 @@ TEST(PoslogParser, MalformedXmlDeadLettersOneTransactionAndReadingGoesOn) {
   EXPECT_EQ(text.substr(txs[2].end_offset - 14, 14), "</Transaction>");
 }
 
+// Found by fuzzing (tests/fuzz/poslog_fuzz.cpp): when the bad tag began in an earlier chunk, the
+// rest of the chunk where expat saw it whole was not searched, so the good transaction starting
+// there was lost.
+TEST(PoslogParser, MalformedTagSplitAcrossChunksDoesNotLoseTheNextTransaction) {
+  const std::string text = wrap(
+      "<Transaction><RetailStoreID>1</RetailStoreID><RetailTransaction><LineItem><Sale>"
+      "<ItemID>1</ItemID></Sale></LineItem></Transaction>" +
+      sale(2));
+  const auto whole = parseAll(text);
+  ASSERT_EQ(whole.size(), 2u);
+  for (size_t chunk : {1, 7, 16, 17, 64}) {
+    const auto txs = parseAll(text, chunk);
+    ASSERT_EQ(txs.size(), 2u) << "chunks of " << chunk;
+    EXPECT_NE(txs[0].error.find("mismatched tag"), std::string::npos) << txs[0].error;
+    EXPECT_TRUE(txs[1].error.empty()) << "chunks of " << chunk << ": " << txs[1].error;
+    EXPECT_EQ(txs[1].sequence, "2");
+    EXPECT_EQ(txs[1].start_offset, whole[1].start_offset);
+    EXPECT_EQ(txs[1].end_offset, whole[1].end_offset);
+  }
+}
+
 TEST(PoslogParser, ResyncKeepsPrefixedNamesResolvable) {
   const std::string text =
       "<p:POSLog xmlns:p=\"http://www.nrf-arts.org/IXRetail/namespace/\">\n"
