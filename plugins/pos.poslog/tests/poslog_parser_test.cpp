@@ -228,6 +228,24 @@ TEST(PoslogParser, ATruncatedFileDeadLettersItsOpenTransactionAtTheEnd) {
   EXPECT_TRUE(one[0].error.empty());
 }
 
+// Found by fuzzing (tests/fuzz/poslog_fuzz.cpp): the dead letter of a transaction cut off by the
+// end of the file ended one byte past the end, so the cursor committed with it pointed beyond the
+// file (a resume would skip a byte of what is appended, or see the file as truncated).
+TEST(PoslogParser, ATruncatedTransactionNeverEndsPastTheBytesRead) {
+  const std::string text = wrap(sale(1) + sale(2));
+  const size_t second = text.find("<Transaction", text.find("</Transaction>"));
+  const size_t second_end = text.find("</Transaction>", second);
+  for (size_t cut = second + 14; cut < second_end; cut += 7) {  // from inside the open tag on
+    for (size_t chunk : {size_t{1} << 20, size_t{17}}) {
+      const auto txs = parseAll(text.substr(0, cut), chunk);
+      ASSERT_EQ(txs.size(), 2u) << "cut at " << cut;
+      EXPECT_EQ(txs[1].start_offset, second);
+      EXPECT_LE(txs[1].end_offset, cut) << "cut at " << cut << ", chunks of " << chunk;
+      EXPECT_GT(txs[1].end_offset, txs[1].start_offset);
+    }
+  }
+}
+
 TEST(PoslogParser, EntityDeclarationsAreRefused) {
   const std::string text =
       "<?xml version=\"1.0\"?>\n<!DOCTYPE POSLog [<!ENTITY a \"aaaaaaaaaa\"><!ENTITY b "
