@@ -17,7 +17,7 @@ struct JsonValue {
   int64_t integer = 0;
   double number = 0;
   std::string string;
-  std::vector<JsonValue> items;                            // Array
+  std::vector<JsonValue> items;  // Array
   // Object, in document order. (A named struct rather than std::pair<std::string, JsonValue>:
   // clang rejects instantiating that pair while JsonValue is still incomplete.)
   std::vector<JsonMember> members;

@@ -1,6 +1,6 @@
 // The file.jsonl source of omniloop.files over an arbitrary file. The first byte picks the options
-// (time field and format, a small record limit, key fields, type and channel); the rest is the file,
-// read to its end in small batches.
+// (time field and format, a small record limit, key fields, type and channel); the rest is the
+// file, read to its end in small batches.
 #include <cstddef>
 #include <cstdint>
 #include <string>

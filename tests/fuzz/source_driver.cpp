@@ -14,7 +14,7 @@
 #include "plugin/host_api.h"
 
 extern "C" const ol_plugin_descriptor* omniloop_plugin_entry(uint16_t host_abi_major,
-                                                              uint16_t host_abi_minor);
+                                                             uint16_t host_abi_minor);
 
 namespace omniloop::fuzz {
 

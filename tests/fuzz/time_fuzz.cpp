@@ -46,8 +46,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   namespace files = omniloop::files;
   (void)files::parseTimeFormat(text);
   (void)files::parseIso8601Micros(text);
-  for (files::TimeFormat f : {files::TimeFormat::kIso8601, files::TimeFormat::kUnix,
-                              files::TimeFormat::kUnixMs}) {
+  for (files::TimeFormat f :
+       {files::TimeFormat::kIso8601, files::TimeFormat::kUnix, files::TimeFormat::kUnixMs}) {
     (void)files::epochTextToMicros(text, f);
   }
 

@@ -126,6 +126,10 @@ std::string regexRisk(std::string_view re) {
     const char c = re[i];
     if (c == '\\') {
       ++i;
+      size_t digits = 0;
+      while (i + digits < re.size() && re[i + digits] >= '0' && re[i + digits] <= '9') ++digits;
+      if (digits > 3) return "a back-reference number over 999";
+      if (digits > 0) i += digits - 1;
       prev = Prev::Atom;
     } else if (c == '[') {
       ++i;
@@ -157,6 +161,18 @@ std::string regexRisk(std::string_view re) {
           continue;
         }
         const std::string_view body = re.substr(i + 1, close - i - 1);
+        // std::regex copies the repeated part once per count (and its count parser overflows
+        // on long numbers).
+        for (size_t at = 0; at < body.size();) {
+          size_t digits = 0;
+          uint64_t count = 0;
+          while (at < body.size() && body[at] >= '0' && body[at] <= '9') {
+            if (++digits <= 5) count = count * 10 + static_cast<uint64_t>(body[at] - '0');
+            ++at;
+          }
+          if (digits > 5 || count > 1000) return "a repetition count over 1000";
+          if (digits == 0) ++at;
+        }
         const size_t comma = body.find(',');
         unbounded = comma != std::string_view::npos && comma + 1 == body.size();
         repeats = unbounded || body.substr(comma == std::string_view::npos ? 0 : comma + 1) != "1";
@@ -167,10 +183,12 @@ std::string regexRisk(std::string_view re) {
           prev = Prev::Atom;
           continue;
         }
-        return "a quantifier follows another one";
+        return "a quantifier follows another one (matching can take exponential time)";
       }
       if (prev == Prev::Group && last_group_unbounded && repeats) {
-        return "a repeated group holds an unbounded quantifier (nested quantifiers)";
+        return "a repeated group holds an unbounded quantifier (nested quantifiers: matching can "
+               "take "
+               "exponential time)";
       }
       if (unbounded) groups.back().unbounded = true;
       prev = Prev::Quantifier;
@@ -815,8 +833,9 @@ class ExprParser {
              "email =~ \"@example\\\\.com$\"");
       }
       if (const std::string risk = regexRisk(re.text); !risk.empty()) {
-        fail(re, "regular expression refused: " + risk + "; matching it can take exponential time",
-             "write it without nested quantifiers: \"(\\\\w+\\\\s?)+\" as \"[\\\\w\\\\s]+\"");
+        fail(re, "regular expression refused: " + risk,
+             "write it without nested quantifiers (\"(\\\\w+\\\\s?)+\" as \"[\\\\w\\\\s]+\"), with "
+             "repetition counts up to 1000");
       }
       try {
         out_.regexes_.emplace_back(re.text, std::regex::ECMAScript | std::regex::optimize);

@@ -158,6 +158,14 @@ TEST_F(ExprTest, RegexWithNestedQuantifiersIsRefused) {
   EXPECT_EQ(errorOffset("t =~ \"[(+*)]+\""), SIZE_MAX);
   EXPECT_EQ(errorOffset("t =~ \"\\\\(a+\\\\)+\""), SIZE_MAX);
   EXPECT_EQ(errorOffset("t =~ \"(a+){1}x{2,5}\""), SIZE_MAX);
+  // Huge counts: std::regex copies the repeated part per count, and its number parser
+  // overflowed (UBSan) on "\\4444444444444444444".
+  EXPECT_NE(errorOffset("t =~ \"a{1001}\"", &msg), SIZE_MAX);
+  EXPECT_NE(msg.find("repetition count over 1000"), std::string::npos) << msg;
+  EXPECT_NE(errorOffset("t =~ \"a{2,99999999999999999999}\""), SIZE_MAX);
+  EXPECT_NE(errorOffset("t =~ \"(a)\\\\4444444444444444444\"", &msg), SIZE_MAX);
+  EXPECT_NE(msg.find("back-reference"), std::string::npos) << msg;
+  EXPECT_EQ(errorOffset("t =~ \"(a)\\\\1x{0,1000}\""), SIZE_MAX);
 }
 
 // std::regex recurses once per character: a long value (100 KB and up) used to overflow the
@@ -361,9 +369,10 @@ TEST(ExprSyntax, DeepNestingIsRefusedNotCrashed) {
 
 TEST_F(ExprTest, TokenSoupEitherParsesOrFailsWithAnOffsetInside) {
   const std::vector<std::string> pieces = {
-      "age", "name", "$channel", "`a b`", "exists(", "(", ")", "[", "]", ",", "==", "!=", "<",
-      "<=", ">", ">=", "=~", "!~", "in", "not", "and", "or", "!", "&&", "||", "true", "null",
-      "42", "-3.5", "\"x\"", "'y'", "\"(\"", "\"a\\\"", "=", "&", "#", " ", "`", "\"", "$"};
+      "age", "name",  "$channel", "`a b`", "exists(", "(",    ")",    "[",  "]",    ",",
+      "==",  "!=",    "<",        "<=",    ">",       ">=",   "=~",   "!~", "in",   "not",
+      "and", "or",    "!",        "&&",    "||",      "true", "null", "42", "-3.5", "\"x\"",
+      "'y'", "\"(\"", "\"a\\\"",  "=",     "&",       "#",    " ",    "`",  "\"",   "$"};
   uint64_t state = 12345;
   auto next = [&] {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
