@@ -369,10 +369,9 @@ TEST(ExprSyntax, DeepNestingIsRefusedNotCrashed) {
 
 TEST_F(ExprTest, TokenSoupEitherParsesOrFailsWithAnOffsetInside) {
   const std::vector<std::string> pieces = {
-      "age", "name",  "$channel", "`a b`", "exists(", "(",    ")",    "[",  "]",    ",",
-      "==",  "!=",    "<",        "<=",    ">",       ">=",   "=~",   "!~", "in",   "not",
-      "and", "or",    "!",        "&&",    "||",      "true", "null", "42", "-3.5", "\"x\"",
-      "'y'", "\"(\"", "\"a\\\"",  "=",     "&",       "#",    " ",    "`",  "\"",   "$"};
+      "age", "name", "$channel", "`a b`", "exists(", "(", ")", "[", "]", ",", "==", "!=", "<",
+      "<=", ">", ">=", "=~", "!~", "in", "not", "and", "or", "!", "&&", "||", "true", "null",
+      "42", "-3.5", "\"x\"", "'y'", "\"(\"", "\"a\\\"", "=", "&", "#", " ", "`", "\"", "$"};
   uint64_t state = 12345;
   auto next = [&] {
     state = state * 6364136223846793005ULL + 1442695040888963407ULL;
