@@ -122,6 +122,8 @@ std::string regexRisk(std::string_view re) {
   enum class Prev { None, Atom, Group, Quantifier };
   Prev prev = Prev::None;
   bool last_group_unbounded = false;
+  constexpr int kMaxUnboundedQuantifiers = 3;
+  int unbounded_count = 0;
   for (size_t i = 0; i < re.size(); ++i) {
     const char c = re[i];
     if (c == '\\') {
@@ -190,7 +192,15 @@ std::string regexRisk(std::string_view re) {
                "take "
                "exponential time)";
       }
-      if (unbounded) groups.back().unbounded = true;
+      if (unbounded) {
+        groups.back().unbounded = true;
+        // Each one multiplies the backtracking on a value that does not match (".+a.+b.+c").
+        if (++unbounded_count > kMaxUnboundedQuantifiers) {
+          return "more than " + std::to_string(kMaxUnboundedQuantifiers) +
+                 " unbounded quantifiers ('*', '+', '{n,}'; matching can take polynomial time "
+                 "of a high degree)";
+        }
+      }
       prev = Prev::Quantifier;
     } else {
       prev = Prev::Atom;
@@ -835,7 +845,7 @@ class ExprParser {
       if (const std::string risk = regexRisk(re.text); !risk.empty()) {
         fail(re, "regular expression refused: " + risk,
              "write it without nested quantifiers (\"(\\\\w+\\\\s?)+\" as \"[\\\\w\\\\s]+\"), with "
-             "repetition counts up to 1000");
+             "repetition counts up to 1000 and at most 3 of '*', '+'");
       }
       try {
         out_.regexes_.emplace_back(re.text, std::regex::ECMAScript | std::regex::optimize);

@@ -166,6 +166,10 @@ TEST_F(ExprTest, RegexWithNestedQuantifiersIsRefused) {
   EXPECT_NE(errorOffset("t =~ \"(a)\\\\4444444444444444444\"", &msg), SIZE_MAX);
   EXPECT_NE(msg.find("back-reference"), std::string::npos) << msg;
   EXPECT_EQ(errorOffset("t =~ \"(a)\\\\1x{0,1000}\""), SIZE_MAX);
+  // Many unbounded quantifiers over overlapping atoms (found by fuzzing: ".+.+.+...").
+  EXPECT_NE(errorOffset("t =~ \"a.+b.+c.*d+e\"", &msg), SIZE_MAX);
+  EXPECT_NE(msg.find("more than 3 unbounded quantifiers"), std::string::npos) << msg;
+  EXPECT_EQ(errorOffset("t =~ \"^.+@.+\\\\.[a-z]+$\""), SIZE_MAX);
 }
 
 // std::regex recurses once per character: a long value (100 KB and up) used to overflow the
