@@ -10,6 +10,7 @@ PACKAGES=(
   libcurl4-openssl-dev libspdlog-dev libfmt-dev libssl-dev
   libsimdjson-dev libphonenumber-dev libre2-dev libprotobuf-dev librdkafka-dev libexpat1-dev
   libgtest-dev libgmock-dev
+  clang-14 libclang-rt-14-dev
   postgresql odbc-postgresql libsqliteodbc unixodbc sqlite3
   python3 curl dpkg-dev file systemd
 )

@@ -8,6 +8,8 @@
 
 namespace omniloop::config {
 
+struct JsonMember;
+
 struct JsonValue {
   enum class Kind { Null, Bool, Int, Double, String, Array, Object };
   Kind kind = Kind::Null;
@@ -15,8 +17,10 @@ struct JsonValue {
   int64_t integer = 0;
   double number = 0;
   std::string string;
-  std::vector<JsonValue> items;                            // Array
-  std::vector<std::pair<std::string, JsonValue>> members;  // Object, in document order
+  std::vector<JsonValue> items;  // Array
+  // Object, in document order. (A named struct rather than std::pair<std::string, JsonValue>:
+  // clang rejects instantiating that pair while JsonValue is still incomplete.)
+  std::vector<JsonMember> members;
 
   bool isObject() const { return kind == Kind::Object; }
   bool isArray() const { return kind == Kind::Array; }
@@ -26,6 +30,13 @@ struct JsonValue {
   double asDouble() const { return kind == Kind::Int ? static_cast<double>(integer) : number; }
   // Member `key` of an object, or nullptr.
   const JsonValue* get(std::string_view key) const;
+};
+
+struct JsonMember {
+  JsonMember() = default;
+  JsonMember(std::string key, JsonValue value) : first(std::move(key)), second(std::move(value)) {}
+  std::string first;
+  JsonValue second;
 };
 
 // Throws std::invalid_argument on malformed JSON.

@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -17,6 +19,41 @@
 namespace omniloop::config {
 
 namespace {
+
+// Offset of the first byte of `s` that is not part of well-formed UTF-8 (no overlongs, no
+// surrogates, nothing above U+10FFFF), or npos.
+size_t firstInvalidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (b >= 0xC2 && b <= 0xDF) {
+      n = 1;
+    } else if (b >= 0xE0 && b <= 0xEF) {
+      n = 2;
+      if (b == 0xE0) lo = 0xA0;
+      if (b == 0xED) hi = 0x9F;
+    } else if (b >= 0xF0 && b <= 0xF4) {
+      n = 3;
+      if (b == 0xF0) lo = 0x90;
+      if (b == 0xF4) hi = 0x8F;
+    } else {
+      return i;
+    }
+    if (i + n >= s.size()) return i;  // cut off by the end of the file
+    for (size_t k = 1; k <= n; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if (k == 1 ? (c < lo || c > hi) : (c < 0x80 || c > 0xBF)) return i;
+    }
+    i += n + 1;
+  }
+  return std::string_view::npos;
+}
 
 std::string syntaxHint(const std::string& msg) {
   if (msg.find("illegal map value") != std::string::npos) {
@@ -152,6 +189,16 @@ YAML::Node parseYaml(const std::string& text, const std::string& file) {
                                       " bytes; a configuration file may have at most " +
                                       std::to_string(kMaxYamlBytes),
                                   "check that this is the file you meant"}});
+  }
+  if (const size_t bad = firstInvalidUtf8(text); bad != std::string_view::npos) {
+    const size_t line_start = text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    const size_t col0 = line_start == std::string::npos || bad == 0 ? bad : bad - line_start - 1;
+    const int line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + bad, '\n'));
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
+    throw ConfigError({Diagnostic{Mark{file, line, static_cast<int>(col0) + 1},
+                                  std::string("the file is not valid UTF-8 (byte ") + hex + ")",
+                                  "save the file as UTF-8"}});
   }
   try {
     // First pass: bounds (expanded size, one document) without building nodes.

@@ -18,10 +18,10 @@ struct Alphabet {
       v['a' + i] = static_cast<uint8_t>(26 + i);
     }
     for (int i = 0; i < 10; ++i) v['0' + i] = static_cast<uint8_t>(52 + i);
-    v['-'] = 62;
-    v['_'] = 63;
-    v['+'] = 62;
-    v['/'] = 63;
+    v[static_cast<unsigned char>('-')] = 62;
+    v[static_cast<unsigned char>('_')] = 63;
+    v[static_cast<unsigned char>('+')] = 62;
+    v[static_cast<unsigned char>('/')] = 63;
   }
 };
 constexpr Alphabet kAlphabet;

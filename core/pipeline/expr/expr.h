@@ -20,6 +20,10 @@
 
 namespace omniloop::pipeline {
 
+// `=~` reads values up to this size; a longer value never matches (so `!~` is true for it):
+// std::regex recurses once per character and would overflow the stack on a long value.
+inline constexpr size_t kMaxRegexInputBytes = 1024;
+
 // A syntax error with the byte offset of the offending token in the expression text.
 class ExprSyntaxError : public std::runtime_error {
  public:

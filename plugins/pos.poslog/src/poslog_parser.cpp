@@ -243,8 +243,11 @@ void PoslogParser::parse(const char* data, size_t len, bool final) {
   failOn(std::move(reason), at);
   resyncing_ = true;  // the next '<Transaction' starts a fresh parser
   if (at_end) return;
-  const uint64_t from = at + 1;
-  if (from >= chunk_abs_ && from < end) {
+  // The bad token may have started in an earlier chunk (expat reports an error where its token
+  // begins, and sees the token whole only once its last byte arrives): the search for the next
+  // '<Transaction' then starts at this chunk's first byte, not after its end.
+  const uint64_t from = std::max(at + 1, chunk_abs_);
+  if (from < end) {
     resyncFrom(chunk_ + (from - chunk_abs_), static_cast<size_t>(end - from), from, final);
   }
 }
@@ -279,8 +282,12 @@ void PoslogParser::failOn(std::string reason, uint64_t abs_offset) {
     appendRaw(t.raw, abs_offset, abs_offset + 256);
     reason += " (outside any transaction)";
   }
-  // Strictly after every record before it, so a resume never skips it by mistake.
+  // Strictly after every record before it, so a resume never skips it by mistake; never past
+  // the bytes read (an error reported at the end of the file would otherwise end one byte
+  // beyond it, and a resume there would skip the first byte appended).
   t.end_offset = std::max(abs_offset + 1, t.start_offset + 1);
+  const uint64_t fed = chunk_abs_ + chunk_len_;
+  if (t.end_offset > fed && fed > t.start_offset) t.end_offset = fed;
   t.error = std::move(reason);
   ready_.push_back(std::move(t));
   tx_depth_ = -1;

@@ -145,6 +145,27 @@ TEST(PoslogParser, MalformedXmlDeadLettersOneTransactionAndReadingGoesOn) {
   EXPECT_EQ(text.substr(txs[2].end_offset - 14, 14), "</Transaction>");
 }
 
+// Found by fuzzing (tests/fuzz/poslog_fuzz.cpp): when the bad tag began in an earlier chunk, the
+// rest of the chunk where expat saw it whole was not searched, so the good transaction starting
+// there was lost.
+TEST(PoslogParser, MalformedTagSplitAcrossChunksDoesNotLoseTheNextTransaction) {
+  const std::string text = wrap(
+      "<Transaction><RetailStoreID>1</RetailStoreID><RetailTransaction><LineItem><Sale>"
+      "<ItemID>1</ItemID></Sale></LineItem></Transaction>" +
+      sale(2));
+  const auto whole = parseAll(text);
+  ASSERT_EQ(whole.size(), 2u);
+  for (size_t chunk : {1, 7, 16, 17, 64}) {
+    const auto txs = parseAll(text, chunk);
+    ASSERT_EQ(txs.size(), 2u) << "chunks of " << chunk;
+    EXPECT_NE(txs[0].error.find("mismatched tag"), std::string::npos) << txs[0].error;
+    EXPECT_TRUE(txs[1].error.empty()) << "chunks of " << chunk << ": " << txs[1].error;
+    EXPECT_EQ(txs[1].sequence, "2");
+    EXPECT_EQ(txs[1].start_offset, whole[1].start_offset);
+    EXPECT_EQ(txs[1].end_offset, whole[1].end_offset);
+  }
+}
+
 TEST(PoslogParser, ResyncKeepsPrefixedNamesResolvable) {
   const std::string text =
       "<p:POSLog xmlns:p=\"http://www.nrf-arts.org/IXRetail/namespace/\">\n"
@@ -205,6 +226,24 @@ TEST(PoslogParser, ATruncatedFileDeadLettersItsOpenTransactionAtTheEnd) {
   const auto one = parseAll(between);
   ASSERT_EQ(one.size(), 1u);
   EXPECT_TRUE(one[0].error.empty());
+}
+
+// Found by fuzzing (tests/fuzz/poslog_fuzz.cpp): the dead letter of a transaction cut off by the
+// end of the file ended one byte past the end, so the cursor committed with it pointed beyond the
+// file (a resume would skip a byte of what is appended, or see the file as truncated).
+TEST(PoslogParser, ATruncatedTransactionNeverEndsPastTheBytesRead) {
+  const std::string text = wrap(sale(1) + sale(2));
+  const size_t second = text.find("<Transaction", text.find("</Transaction>"));
+  const size_t second_end = text.find("</Transaction>", second);
+  for (size_t cut = second + 14; cut < second_end; cut += 7) {  // from inside the open tag on
+    for (size_t chunk : {size_t{1} << 20, size_t{17}}) {
+      const auto txs = parseAll(text.substr(0, cut), chunk);
+      ASSERT_EQ(txs.size(), 2u) << "cut at " << cut;
+      EXPECT_EQ(txs[1].start_offset, second);
+      EXPECT_LE(txs[1].end_offset, cut) << "cut at " << cut << ", chunks of " << chunk;
+      EXPECT_GT(txs[1].end_offset, txs[1].start_offset);
+    }
+  }
 }
 
 TEST(PoslogParser, EntityDeclarationsAreRefused) {

@@ -45,6 +45,24 @@ std::vector<Diagnostic> errorsOf(const std::string& yaml) {
   return {};
 }
 
+// Found by fuzzing (tests/fuzz/pipeline_yaml_fuzz.cpp): a byte that is not UTF-8 in a file with
+// an identity: section escaped as std::invalid_argument ("invalid JSON: The input is not valid
+// UTF-8"), naming neither the file nor the line.
+TEST(DaemonConfig, BytesThatAreNotUtf8AreAnErrorAtTheirPosition) {
+  const auto errors = errorsOf(
+      "store: sqlite:x.db\nvault_key_file: ab\xa8\xa8.key\nidentity:\n  traits:\n"
+      "    orders: { count: \"*\", where: { type: order.placed } }\n");
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].mark.line, 2);
+  EXPECT_EQ(errors[0].mark.column, 19);
+  EXPECT_NE(errors[0].message.find("not valid UTF-8 (byte 0xA8)"), std::string::npos)
+      << errors[0].message;
+  // Well-formed multi-byte text is fine; a sequence cut off at the end of the file is not.
+  EXPECT_NO_THROW(parseDaemonConfig("log: {file: \"f\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80.log\"}\n",
+                                    "/etc/omniloop/omniloop.yaml"));
+  EXPECT_EQ(errorsOf("store: sqlite:x\xe2\x82").at(0).mark.column, 16);
+}
+
 TEST(DaemonConfig, EmptyFileGivesDefaults) {
   StoreEnv env(nullptr);
   const DaemonConfig cfg = parseDaemonConfig("# all defaults\n", "/etc/omniloop/omniloop.yaml");

@@ -139,6 +139,49 @@ TEST_F(ExprTest, InAndNotInLists) {
   EXPECT_TRUE(eval("vip in [true]"));
 }
 
+// Found by fuzzing (tests/fuzz/condition_fuzz.cpp): "a****" and "(a+)+" made std::regex
+// backtrack for minutes on a short value. Refused when the pipeline loads, at the regex.
+TEST_F(ExprTest, RegexWithNestedQuantifiersIsRefused) {
+  std::string msg, hint;
+  EXPECT_EQ(errorOffset("email =~ \"(a+)+$\"", &msg, &hint), 9u);
+  EXPECT_NE(msg.find("nested quantifiers"), std::string::npos) << msg;
+  EXPECT_NE(hint.find("without nested quantifiers"), std::string::npos) << hint;
+  EXPECT_EQ(errorOffset("t =~ \"x ****\"", &msg), 5u);
+  EXPECT_NE(msg.find("a quantifier follows another one"), std::string::npos) << msg;
+  EXPECT_NE(errorOffset("t !~ \"(?:x*y)*\""), SIZE_MAX);
+  EXPECT_NE(errorOffset("t =~ \"((a|b)+c){2,}\""), SIZE_MAX);
+  EXPECT_NE(errorOffset("t =~ \"(a*){9}\""), SIZE_MAX);
+  // Safe forms still load: lazy quantifiers, repeated groups without inner repetition,
+  // quantifier characters inside a class or escaped.
+  EXPECT_EQ(errorOffset("t =~ \"a*?b+?\""), SIZE_MAX);
+  EXPECT_EQ(errorOffset("t =~ \"^(ab|cd)+$\""), SIZE_MAX);
+  EXPECT_EQ(errorOffset("t =~ \"[(+*)]+\""), SIZE_MAX);
+  EXPECT_EQ(errorOffset("t =~ \"\\\\(a+\\\\)+\""), SIZE_MAX);
+  EXPECT_EQ(errorOffset("t =~ \"(a+){1}x{2,5}\""), SIZE_MAX);
+  // Huge counts: std::regex copies the repeated part per count, and its number parser
+  // overflowed (UBSan) on "\\4444444444444444444".
+  EXPECT_NE(errorOffset("t =~ \"a{1001}\"", &msg), SIZE_MAX);
+  EXPECT_NE(msg.find("repetition count over 1000"), std::string::npos) << msg;
+  EXPECT_NE(errorOffset("t =~ \"a{2,99999999999999999999}\""), SIZE_MAX);
+  EXPECT_NE(errorOffset("t =~ \"(a)\\\\4444444444444444444\"", &msg), SIZE_MAX);
+  EXPECT_NE(msg.find("back-reference"), std::string::npos) << msg;
+  EXPECT_EQ(errorOffset("t =~ \"(a)\\\\1x{0,1000}\""), SIZE_MAX);
+  // Many unbounded quantifiers over overlapping atoms (found by fuzzing: ".+.+.+...").
+  EXPECT_NE(errorOffset("t =~ \"a.+b.+c.*d+e\"", &msg), SIZE_MAX);
+  EXPECT_NE(msg.find("more than 3 unbounded quantifiers"), std::string::npos) << msg;
+  EXPECT_EQ(errorOffset("t =~ \"^.+@.+\\\\.[a-z]+$\""), SIZE_MAX);
+}
+
+// std::regex recurses once per character: a long value (100 KB and up) used to overflow the
+// stack and take the process down. Values over kMaxRegexInputBytes never match.
+TEST_F(ExprTest, RegexDoesNotReadValuesLongerThanTheLimit) {
+  e_->set("long", Value::string(batch_.intern(std::string(200000, 'a') + "z")));
+  e_->set("edge", Value::string(batch_.intern(std::string(kMaxRegexInputBytes, 'a'))));
+  EXPECT_FALSE(eval("long =~ \"a.*z\""));
+  EXPECT_TRUE(eval("long !~ \"a\""));
+  EXPECT_TRUE(eval("edge =~ \"^a.*a$\""));
+}
+
 TEST_F(ExprTest, RegexMatchAndNotMatch) {
   EXPECT_TRUE(eval("email =~ \"@example\\\\.com$\""));  // "@example\\.com$" in the text
   EXPECT_TRUE(eval("email =~ \"@example\\.com$\""));    // unknown escapes are kept
