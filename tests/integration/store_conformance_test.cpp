@@ -1069,7 +1069,7 @@ void appendCanonical(std::string& out, const config::JsonValue& v) {
   using Kind = config::JsonValue::Kind;
   switch (v.kind) {
     case Kind::Object: {
-      std::vector<const std::pair<std::string, config::JsonValue>*> members;
+      std::vector<const config::JsonMember*> members;
       for (const auto& m : v.members) members.push_back(&m);
       std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
       out += '{';
