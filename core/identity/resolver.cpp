@@ -7,7 +7,8 @@ namespace omniloop::identity {
 namespace {
 
 bool lowerHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+  return std::all_of(s.begin(), s.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
 int hexValue(char c) {
@@ -74,7 +75,9 @@ void Resolver::committed() {
   conflict_slots_.clear();
 }
 
-void Resolver::rolledBack() { dropCaches(); }
+void Resolver::rolledBack() {
+  dropCaches();
+}
 
 uint32_t Resolver::root(uint32_t slot) {
   uint32_t r = slot;
@@ -277,7 +280,7 @@ uint32_t Resolver::createProfile(Graph& graph, const Key& named_by, int64_t seen
     reason_.assign(named_by.hash);
     reason_.push_back('#');
     reason_.append(std::to_string(attempt));
-    newProfileId(reason_, id_buffer_);
+    id_buffer_ = event::makeEventId("profile", reason_);  // not newProfileId: same 32-hex prefix
   }
   const uint32_t slot = slotOf(id_buffer_);
   Profile& p = profiles_[slot];
@@ -289,7 +292,8 @@ uint32_t Resolver::createProfile(Graph& graph, const Key& named_by, int64_t seen
   return slot;
 }
 
-void Resolver::attach(Graph& graph, const Key& key, uint32_t slot, std::string_view source, int64_t seen) {
+void Resolver::attach(Graph& graph, const Key& key, uint32_t slot, std::string_view source,
+                      int64_t seen) {
   Profile& p = profiles_[slot];
   graph.insertIdentity(key.type, key.hash, p.id, source, seen, seen);
   compactKey(key, compact_, true);
@@ -369,7 +373,8 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
       cluster_strong = cluster_strong || slot_strong;
       if (counts_valid_) {
         ensureCounts(graph, slot);
-        for (const TypeCount& t : profiles_[slot].counts) addCount(cluster_counts_, t.type, t.count);
+        for (const TypeCount& t : profiles_[slot].counts)
+          addCount(cluster_counts_, t.type, t.count);
       }
     } else {
       const uint32_t max = c.rule->max_per_profile;
@@ -407,7 +412,8 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
   }
 
   for (const Rejected& r : rejected_) {
-    const std::string_view stays = r.stays == kNoSlot ? std::string_view() : profiles_[root(r.stays)].id;
+    const std::string_view stays =
+        r.stays == kNoSlot ? std::string_view() : profiles_[root(r.stays)].id;
     const std::string_view other = profiles_[winner].id;
     reason_.assign("max_per_profile:");
     reason_.append(r.limit->type);
@@ -417,8 +423,8 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
     key_buffer_.append(reason_);
     auto [slot, added] = conflict_slots_.try_emplace(key_buffer_, conflicts_.size());
     if (added) {
-      conflicts_.push_back(PendingConflict{std::string(r.key->type), std::string(r.key->hash), reason_,
-                                           std::string(stays), std::string(other), 0});
+      conflicts_.push_back(PendingConflict{std::string(r.key->type), std::string(r.key->hash),
+                                           reason_, std::string(stays), std::string(other), 0});
     }
     PendingConflict* pending = &conflicts_[slot->second];
     pending->profile.assign(stays);
@@ -469,7 +475,8 @@ void Resolver::flush(Graph& graph) {
         id->assign(profiles_[root(it->second)].id);
       }
     }
-    graph.recordConflict(Conflict{c.type, c.hash, c.profile, c.other, c.reason, now_}, c.occurrences);
+    graph.recordConflict(Conflict{c.type, c.hash, c.profile, c.other, c.reason, now_},
+                         c.occurrences);
   }
   conflicts_.clear();
   conflict_slots_.clear();

@@ -1,5 +1,6 @@
 #include "pipeline/expr/expr.h"
 
+#include <re2/re2.h>
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -108,105 +109,6 @@ Ordering compareNumbers(const Number& a, const Number& b) {
 template <typename T>
 Ordering order(const T& a, const T& b) {
   return a < b ? Ordering::Less : b < a ? Ordering::Greater : Ordering::Equal;
-}
-
-// Why a regular expression could take exponential (or high-polynomial) time in std::regex's
-// backtracking matcher, or "" when it looks safe: a quantifier right after another one
-// ("a**", "a+*"), or a repeated group that holds an unbounded quantifier ("(a+)+", "(x*y)*",
-// "(a*){9}"). A lazy '?' after a quantifier ("a*?") is fine.
-std::string regexRisk(std::string_view re) {
-  struct Group {
-    bool unbounded = false;  // holds a '*', '+' or '{n,}' (at any depth)
-  };
-  std::vector<Group> groups(1);
-  enum class Prev { None, Atom, Group, Quantifier };
-  Prev prev = Prev::None;
-  bool last_group_unbounded = false;
-  constexpr int kMaxUnboundedQuantifiers = 3;
-  int unbounded_count = 0;
-  for (size_t i = 0; i < re.size(); ++i) {
-    const char c = re[i];
-    if (c == '\\') {
-      ++i;
-      size_t digits = 0;
-      while (i + digits < re.size() && re[i + digits] >= '0' && re[i + digits] <= '9') ++digits;
-      if (digits > 3) return "a back-reference number over 999";
-      if (digits > 0) i += digits - 1;
-      prev = Prev::Atom;
-    } else if (c == '[') {
-      ++i;
-      if (i < re.size() && re[i] == '^') ++i;
-      if (i < re.size() && re[i] == ']') ++i;
-      while (i < re.size() && re[i] != ']') {
-        if (re[i] == '\\') ++i;
-        ++i;
-      }
-      prev = Prev::Atom;
-    } else if (c == '(') {
-      groups.emplace_back();
-      if (i + 2 < re.size() && re[i + 1] == '?') i += 2;  // (?: (?= (?!
-      prev = Prev::None;
-    } else if (c == ')') {
-      if (groups.size() > 1) {
-        last_group_unbounded = groups.back().unbounded;
-        groups.pop_back();
-        if (last_group_unbounded) groups.back().unbounded = true;
-      }
-      prev = Prev::Group;
-    } else if (c == '*' || c == '+' || c == '?' || c == '{') {
-      bool unbounded = c == '*' || c == '+';
-      bool repeats = c != '?';
-      if (c == '{') {
-        const size_t close = re.find('}', i);
-        if (close == std::string_view::npos) {
-          prev = Prev::Atom;  // a literal '{': std::regex reports it if it is wrong
-          continue;
-        }
-        const std::string_view body = re.substr(i + 1, close - i - 1);
-        // std::regex copies the repeated part once per count (and its count parser overflows
-        // on long numbers).
-        for (size_t at = 0; at < body.size();) {
-          size_t digits = 0;
-          uint64_t count = 0;
-          while (at < body.size() && body[at] >= '0' && body[at] <= '9') {
-            if (++digits <= 5) count = count * 10 + static_cast<uint64_t>(body[at] - '0');
-            ++at;
-          }
-          if (digits > 5 || count > 1000) return "a repetition count over 1000";
-          if (digits == 0) ++at;
-        }
-        const size_t comma = body.find(',');
-        unbounded = comma != std::string_view::npos && comma + 1 == body.size();
-        repeats = unbounded || body.substr(comma == std::string_view::npos ? 0 : comma + 1) != "1";
-        i = close;
-      }
-      if (prev == Prev::Quantifier) {
-        if (c == '?') {  // lazy
-          prev = Prev::Atom;
-          continue;
-        }
-        return "a quantifier follows another one (matching can take exponential time)";
-      }
-      if (prev == Prev::Group && last_group_unbounded && repeats) {
-        return "a repeated group holds an unbounded quantifier (nested quantifiers: matching can "
-               "take "
-               "exponential time)";
-      }
-      if (unbounded) {
-        groups.back().unbounded = true;
-        // Each one multiplies the backtracking on a value that does not match (".+a.+b.+c").
-        if (++unbounded_count > kMaxUnboundedQuantifiers) {
-          return "more than " + std::to_string(kMaxUnboundedQuantifiers) +
-                 " unbounded quantifiers ('*', '+', '{n,}'; matching can take polynomial time "
-                 "of a high degree)";
-        }
-      }
-      prev = Prev::Quantifier;
-    } else {
-      prev = Prev::Atom;
-    }
-  }
-  return {};
 }
 
 }  // namespace
@@ -842,17 +744,15 @@ class ExprParser {
         fail(re, "a regular expression must be a quoted string, found " + describe(re, src_),
              "email =~ \"@example\\\\.com$\"");
       }
-      if (const std::string risk = regexRisk(re.text); !risk.empty()) {
-        fail(re, "regular expression refused: " + risk,
-             "write it without nested quantifiers (\"(\\\\w+\\\\s?)+\" as \"[\\\\w\\\\s]+\"), with "
-             "repetition counts up to 1000 and at most 3 of '*', '+'");
+      re2::RE2::Options options;
+      options.set_log_errors(false);
+      auto compiled = std::make_shared<const re2::RE2>(re.text, options);
+      if (!compiled->ok()) {
+        fail(re, "invalid regular expression: " + compiled->error(),
+             "the syntax is RE2's (Perl-like: classes, groups, alternation, repetition up to "
+             "1000; no back-references or lookaround); escape a backslash in the string as \\\\");
       }
-      try {
-        out_.regexes_.emplace_back(re.text, std::regex::ECMAScript | std::regex::optimize);
-      } catch (const std::regex_error& e) {
-        fail(re, "invalid regular expression: " + std::string(e.what()),
-             "the syntax is ECMAScript (JavaScript); escape a backslash in the string as \\\\");
-      }
+      out_.regexes_.push_back(std::move(compiled));
       take();
       n.left = static_cast<uint32_t>(out_.regexes_.size() - 1);
       return add(std::move(n));
@@ -1019,9 +919,7 @@ bool Expression::eval(uint32_t index, const event::Event& e) const {
       if (!v.isNull()) {
         std::array<char, 40> buf;
         std::string_view s = textOf(v, buf);
-        // std::regex recurses once per character: a long value would overflow the stack.
-        matched = s.size() <= kMaxRegexInputBytes &&
-                  std::regex_search(s.data(), s.data() + s.size(), regexes_[n.left]);
+        matched = re2::RE2::PartialMatch(re2::StringPiece(s.data(), s.size()), *regexes_[n.left]);
       }
       return n.op == Op::Match ? matched : !matched;
     }

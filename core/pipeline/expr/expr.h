@@ -10,7 +10,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
-#include <regex>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -18,11 +18,11 @@
 
 #include "event/event.h"
 
-namespace omniloop::pipeline {
+namespace re2 {
+class RE2;
+}
 
-// `=~` reads values up to this size; a longer value never matches (so `!~` is true for it):
-// std::regex recurses once per character and would overflow the stack on a long value.
-inline constexpr size_t kMaxRegexInputBytes = 1024;
+namespace omniloop::pipeline {
 
 // A syntax error with the byte offset of the offending token in the expression text.
 class ExprSyntaxError : public std::runtime_error {
@@ -136,7 +136,9 @@ class Expression {
   std::deque<std::string> strings_;  // paths and string literals (stable addresses)
   std::vector<Node> nodes_;
   std::vector<event::Value> list_items_;
-  std::vector<std::regex> regexes_;
+  // RE2: matching takes time linear in the value and no stack (std::regex backtracks and
+  // recurses per character, so a pattern or a value could stall or crash the pipeline).
+  std::vector<std::shared_ptr<const re2::RE2>> regexes_;
   std::vector<std::string_view> paths_;
   uint32_t root_ = 0;
 };

@@ -85,7 +85,8 @@ TEST(Resolver, UnknownIdentitiesMakeAProfileNamedByTheStrongest) {
 
 TEST(Resolver, AKnownIdentityAttachesTheEventsNewOnes) {
   Harness h;
-  h.run({{"e1", {{"email", "ann@example.com"}}, 500}, {"e2", {{"email", "ann@example.com"}, {"crm_id", "7"}}, 900}});
+  h.run({{"e1", {{"email", "ann@example.com"}}, 500},
+         {"e2", {{"email", "ann@example.com"}, {"crm_id", "7"}}, 900}});
   EXPECT_EQ(h.profiles(), 1u);
   EXPECT_EQ(h.profileOf("crm_id", "7"), h.profileOf("email", "ann@example.com"));
   const auto& row = h.graph.identities.at({"email", pseudo("email", "ann@example.com")});
@@ -111,7 +112,8 @@ TEST(Resolver, AnEventCarryingTwoProfilesIdentitiesMergesThemIntoTheSmallestId) 
   ASSERT_EQ(h.graph.merges.size(), 1u);
   EXPECT_EQ(h.graph.merges[0].from, loser);
   EXPECT_EQ(h.graph.merges[0].into, winner);
-  EXPECT_EQ(h.graph.merges[0].reason, (loser == a ? "email" : "crm_id") + std::string(" via event e3"));
+  EXPECT_EQ(h.graph.merges[0].reason,
+            (loser == a ? "email" : "crm_id") + std::string(" via event e3"));
   EXPECT_EQ(h.traits(winner), R"({"event_count":3,"events_by_channel":{"crm":1,"pos":1,"web":1}})");
   EXPECT_EQ(h.graph.profiles.at(winner).first_seen, 100);
   EXPECT_EQ(h.graph.profiles.at(winner).last_seen, 300);
@@ -127,9 +129,10 @@ TEST(Resolver, AMergeThatWouldBreakAPerTypeLimitIsRefusedAndRecorded) {
   EXPECT_NE(a, b);
   EXPECT_EQ(h.profiles(), 2u);
   EXPECT_EQ(h.profileOf("email", "ann@example.com"), a);  // stays
-  EXPECT_EQ(h.graph.events.at("e3"), b);                 // crm_id outranks email
+  EXPECT_EQ(h.graph.events.at("e3"), b);                  // crm_id outranks email
   EXPECT_TRUE(h.graph.merges.empty());
-  const auto& c = h.graph.conflicts.at({"email", pseudo("email", "ann@example.com"), "max_per_profile:crm_id"});
+  const auto& c =
+      h.graph.conflicts.at({"email", pseudo("email", "ann@example.com"), "max_per_profile:crm_id"});
   EXPECT_EQ(c.profile, a);
   EXPECT_EQ(c.other, b);
   EXPECT_EQ(c.occurrences, 1u);
@@ -144,22 +147,25 @@ TEST(Resolver, AConflictNamesWhereItsProfileWentWhenTheBatchMergesItLater) {
   h.run({{"e0", {{"social", social}}},
          {"e1", {{"crm_id", "1"}, {"email", "ann@example.com"}}},
          {"e2", {{"crm_id", "2"}}},
-         {"e3", {{"crm_id", "2"}, {"email", "ann@example.com"}}},      // ann stays on crm 1's profile
+         {"e3", {{"crm_id", "2"}, {"email", "ann@example.com"}}},  // ann stays on crm 1's profile
          {"e4", {{"email", "ann@example.com"}, {"social", social}}}});  // which then folds away
   ASSERT_EQ(h.graph.merges.size(), 1u);
   EXPECT_EQ(h.graph.merges[0].from, idOf("crm_id", "1"));
-  const auto& c = h.graph.conflicts.at({"email", pseudo("email", "ann@example.com"), "max_per_profile:crm_id"});
+  const auto& c =
+      h.graph.conflicts.at({"email", pseudo("email", "ann@example.com"), "max_per_profile:crm_id"});
   EXPECT_EQ(c.profile, idOf("social", social));
   EXPECT_EQ(c.other, idOf("crm_id", "2"));
 }
 
 TEST(Resolver, ANewIdentityOverItsLimitIsLeftUnlinked) {
   Harness h;
-  h.run({{"e1", {{"crm_id", "1"}, {"loyalty_id", "L0"}}}, {"e2", {{"crm_id", "1"}, {"loyalty_id", "L1"}}}});
+  h.run({{"e1", {{"crm_id", "1"}, {"loyalty_id", "L0"}}},
+         {"e2", {{"crm_id", "1"}, {"loyalty_id", "L1"}}}});
   const std::string a = h.profileOf("crm_id", "1");
   EXPECT_EQ(h.graph.events.at("e2"), a);
   EXPECT_EQ(h.profileOf("loyalty_id", "L1"), "");  // not linked anywhere
-  const auto& c = h.graph.conflicts.at({"loyalty_id", pseudo("loyalty_id", "L1"), "max_per_profile:loyalty_id"});
+  const auto& c = h.graph.conflicts.at(
+      {"loyalty_id", pseudo("loyalty_id", "L1"), "max_per_profile:loyalty_id"});
   EXPECT_EQ(c.profile, "");
   EXPECT_EQ(c.other, a);
 }
@@ -167,7 +173,8 @@ TEST(Resolver, ANewIdentityOverItsLimitIsLeftUnlinked) {
 TEST(Resolver, AStrongerNewIdentityOpensItsOwnProfileRatherThanBreakAWeakerMatchsLimit) {
   Harness h;
   h.run({{"e1", {{"crm_id", "1"}, {"email", "family@example.com"}}},
-         {"e2", {{"crm_id", "2"}, {"email", "family@example.com"}}}});  // two CRM records, one mailbox
+         {"e2",
+          {{"crm_id", "2"}, {"email", "family@example.com"}}}});  // two CRM records, one mailbox
   EXPECT_EQ(h.profiles(), 2u);
   EXPECT_EQ(h.graph.events.at("e2"), idOf("crm_id", "2"));
   EXPECT_EQ(h.profileOf("email", "family@example.com"), idOf("crm_id", "1"));
@@ -176,9 +183,10 @@ TEST(Resolver, AStrongerNewIdentityOpensItsOwnProfileRatherThanBreakAWeakerMatch
 std::vector<Ev> sharedPhone(int customers) {
   std::vector<Ev> events;
   for (int i = 0; i < customers; ++i) {
-    events.push_back({"e" + std::to_string(i),
-                      {{"email", "member" + std::to_string(i) + "@family.example"}, {"phone", "+4989555000"}},
-                      1000 + i});
+    events.push_back(
+        {"e" + std::to_string(i),
+         {{"email", "member" + std::to_string(i) + "@family.example"}, {"phone", "+4989555000"}},
+         1000 + i});
   }
   return events;
 }
@@ -202,7 +210,8 @@ TEST(Resolver, AStrongPhoneStillCannotFuseCustomersWhenEmailsAreLimitedToOne) {
   h.run(sharedPhone(1000), 100);
   EXPECT_EQ(h.profiles(), 1000u);
   EXPECT_TRUE(h.graph.merges.empty());
-  const auto& c = h.graph.conflicts.at({"phone", pseudo("phone", "+4989555000"), "max_per_profile:email"});
+  const auto& c =
+      h.graph.conflicts.at({"phone", pseudo("phone", "+4989555000"), "max_per_profile:email"});
   EXPECT_EQ(c.occurrences, 999u);
 }
 
@@ -239,8 +248,9 @@ TEST(Resolver, WeakIdentifiersAloneAnchorButNeverMerge) {
 // Issue 10: calls (phone only) before the CRM record (email + phone) end as one profile, as
 // they do the other way round.
 TEST(Resolver, AWeakOnlyProfileIsAbsorbedWhenAStrongClusterClaimsItsWeakIdentifier) {
-  const std::vector<Ev> calls = {{"c1", {{"phone", "+14155550123"}}, 100, "call_center"},
-                                 {"c2", {{"phone", "+14155550123"}, {"device_id", "pbx-7"}}, 150, "call_center"}};
+  const std::vector<Ev> calls = {
+      {"c1", {{"phone", "+14155550123"}}, 100, "call_center"},
+      {"c2", {{"phone", "+14155550123"}, {"device_id", "pbx-7"}}, 150, "call_center"}};
   const Ev crm{"r1", {{"email", "amy@demo.net"}, {"phone", "+14155550123"}}, 200, "crm"};
   Harness calls_first, crm_first;
   std::vector<Ev> a = calls, b = {crm};
@@ -286,7 +296,8 @@ TEST(Resolver, AbsorbingAWeakOnlyProfileIntoAKnownOneIsARecordedMerge) {
         1);
   ASSERT_EQ(h.profiles(), 1u);
   ASSERT_EQ(h.graph.merges.size(), 1u);
-  EXPECT_NE(h.graph.merges[0].reason.find("phone via event r1"), std::string::npos) << h.graph.merges[0].reason;
+  EXPECT_NE(h.graph.merges[0].reason.find("phone via event r1"), std::string::npos)
+      << h.graph.merges[0].reason;
   const std::string amy = h.profileOf("email", "amy@demo.net");
   EXPECT_EQ(h.graph.events.at("c1"), amy);
   EXPECT_NE(h.traits(amy).find(R"("event_count":3)"), std::string::npos) << h.traits(amy);
@@ -310,14 +321,20 @@ std::vector<Ev> mixedStream() {
   // People appear under one identifier, later under two (merges), some share a phone.
   for (int i = 0; i < 60; ++i) {
     const std::string n = std::to_string(i % 20);
-    Ev e{"s" + std::to_string(i), {}, 10'000 - i * 37 % 500, i % 3 == 0 ? "pos" : "web", (i % 7) * 1.25};
+    Ev e{"s" + std::to_string(i),
+         {},
+         10'000 - i * 37 % 500,
+         i % 3 == 0 ? "pos" : "web",
+         (i % 7) * 1.25};
     // Person n shows a different face each round (i / 20): email only, crm id only, both.
     const int shape = (i + i / 20) % 4;
     if (shape == 0) e.ids.push_back({"email", "p" + n + "@example.com"});
     if (shape == 1) e.ids.push_back({"crm_id", "C" + n});
     if (shape == 2) e.ids = {{"crm_id", "C" + n}, {"email", "p" + n + "@example.com"}};
-    if (shape == 3) e.ids = {{"loyalty_id", "L" + n}, {"phone", "+49301000" + std::to_string(i % 5)}};
-    if (i % 10 == 9) e.ids.push_back({"email", "p" + std::to_string((i + 1) % 20) + "@example.com"});
+    if (shape == 3)
+      e.ids = {{"loyalty_id", "L" + n}, {"phone", "+49301000" + std::to_string(i % 5)}};
+    if (i % 10 == 9)
+      e.ids.push_back({"email", "p" + std::to_string((i + 1) % 20) + "@example.com"});
     events.push_back(e);
   }
   return events;
@@ -326,12 +343,12 @@ std::vector<Ev> mixedStream() {
 std::string dump(const MemoryGraph& g) {
   std::string out;
   for (const auto& [key, row] : g.identities) {
-    out += key.first + " " + key.second + " -> " + row.profile + " " + std::to_string(row.first_seen) + "-" +
-           std::to_string(row.last_seen) + "\n";
+    out += key.first + " " + key.second + " -> " + row.profile + " " +
+           std::to_string(row.first_seen) + "-" + std::to_string(row.last_seen) + "\n";
   }
   for (const auto& [id, p] : g.profiles) {
-    out += id + " " + std::to_string(p.first_seen) + "-" + std::to_string(p.last_seen) + " " + p.traits + " " +
-           p.traits_meta + "\n";
+    out += id + " " + std::to_string(p.first_seen) + "-" + std::to_string(p.last_seen) + " " +
+           p.traits + " " + p.traits_meta + "\n";
   }
   for (const auto& m : g.merges) out += m.from + " > " + m.into + " " + m.reason + "\n";
   for (const auto& [id, p] : g.events) out += id + " @ " + p + "\n";
@@ -349,7 +366,8 @@ TEST(Resolver, ResultsDoNotDependOnBatchBoundariesOrCaches) {
     for (bool cache : {true, false}) {
       Harness other(cfg);
       other.run(mixedStream(), size, cache);
-      EXPECT_EQ(dump(other.graph), expected) << "batches of " << size << (cache ? "" : ", cold caches");
+      EXPECT_EQ(dump(other.graph), expected)
+          << "batches of " << size << (cache ? "" : ", cold caches");
     }
   }
 }
@@ -359,11 +377,11 @@ TEST(Resolver, ReplayedEventsAreNeverCountedTwice) {
   Harness h(cfg);
   h.run(mixedStream(), 9);
   const std::string before = dump(h.graph);
-  h.run(mixedStream(), 13);                    // the same events again, warm
+  h.run(mixedStream(), 13);  // the same events again, warm
   EXPECT_EQ(dump(h.graph), before);
   Harness cold(cfg);
   cold.graph = h.graph;
-  cold.run(mixedStream(), 5, false);           // and through a resolver that knows nothing
+  cold.run(mixedStream(), 5, false);  // and through a resolver that knows nothing
   EXPECT_EQ(dump(cold.graph), before);
 }
 
@@ -373,9 +391,30 @@ TEST(Resolver, ACachedResolverNoticesWhenToldTheStoreChanged) {
   const std::string ann = h.profileOf("email", "ann@example.com");
   // Another writer re-points Ann's email behind the resolver's back.
   h.graph.insertProfile("ffffffffffffffffffffffffffffffff", 1, 1, 1);
-  h.graph.identities.at({"email", pseudo("email", "ann@example.com")}).profile = "ffffffffffffffffffffffffffffffff";
+  h.graph.identities.at({"email", pseudo("email", "ann@example.com")}).profile =
+      "ffffffffffffffffffffffffffffffff";
   h.run({{"e2", {{"email", "ann@example.com"}}}}, 10, /*cache_valid=*/false);
   EXPECT_EQ(h.graph.events.at("e2"), "ffffffffffffffffffffffffffffffff");
+}
+
+// A new profile is named by its identity's pseudonym (its first 32 hex digits). When that id
+// is taken (a 128-bit collision, or a profile row some other writer made) the next candidate
+// is derived from the same identity: deterministic, and never the same id again (it used to
+// be, and the resolver looped for ever).
+TEST(Resolver, ATakenProfileIdGivesTheNewProfileAnotherDeterministicId) {
+  const std::string hash = pseudo("email", "ann@example.com");
+  const std::string taken = hash.substr(hash.rfind(':') + 1, 32);
+  Harness h;
+  h.graph.insertProfile(taken, 1, 1, 1);  // somebody else's profile under Ann's natural id
+  h.run({{"e1", {{"email", "ann@example.com"}}}});
+  const std::string ann = h.profileOf("email", "ann@example.com");
+  EXPECT_NE(ann, taken);
+  EXPECT_EQ(ann.size(), 32u);
+  EXPECT_EQ(h.graph.events.at("e1"), ann);
+  Harness again;
+  again.graph.insertProfile(taken, 1, 1, 1);
+  again.run({{"e1", {{"email", "ann@example.com"}}}});
+  EXPECT_EQ(again.profileOf("email", "ann@example.com"), ann);
 }
 
 TEST(Resolver, AColdResolverReadsEachProfileOnce) {
@@ -386,8 +425,9 @@ TEST(Resolver, AColdResolverReadsEachProfileOnce) {
   cold.graph.reads = 0;  // count this resolver's reads only
   std::vector<Ev> again;
   for (int round = 0; round < 5; ++round) {
-    for (int i = 0; i < 20; ++i) again.push_back({"r" + std::to_string(round) + "-" + std::to_string(i),
-                                                 {{"email", "member" + std::to_string(i) + "@family.example"}}});
+    for (int i = 0; i < 20; ++i)
+      again.push_back({"r" + std::to_string(round) + "-" + std::to_string(i),
+                       {{"email", "member" + std::to_string(i) + "@family.example"}}});
   }
   cold.run(again, 1000);
   EXPECT_EQ(cold.graph.reads, 20 + 20);  // one identity lookup and one profile load per person
