@@ -240,16 +240,32 @@ void PoslogParser::parse(const char* data, size_t len, bool final) {
              std::to_string(absLine(XML_GetCurrentLineNumber(parser_))) + ", column " +
              std::to_string(XML_GetCurrentColumnNumber(parser_) + 1);
   }
-  failOn(std::move(reason), at);
+  const unsigned long error_line = XML_GetCurrentLineNumber(parser_);
+  failOn(std::move(reason), at, absLine(error_line));
   resyncing_ = true;  // the next '<Transaction' starts a fresh parser
   if (at_end) return;
   // The bad token may have started in an earlier chunk (expat reports an error where its token
   // begins, and sees the token whole only once its last byte arrives): the search for the next
-  // '<Transaction' then starts at this chunk's first byte, not after its end.
-  const uint64_t from = std::max(at + 1, chunk_abs_);
+  // '<Transaction' must start right after it, in bytes fed before this chunk, so the caller
+  // feeds the file again from there (a good transaction inside the bad token's span would
+  // otherwise be lost when the file is read in chunks, and found when it is read whole).
+  if (at + 1 < chunk_abs_) {
+    rewind_to_ = at + 1;
+    rewind_line_ = absLine(error_line);
+    return;
+  }
+  const uint64_t from = at + 1;
   if (from < end) {
     resyncFrom(chunk_ + (from - chunk_abs_), static_cast<size_t>(end - from), from, final);
   }
+}
+
+void PoslogParser::rewound(uint64_t offset) {
+  // The byte at rewind_to_ - 1 starts the bad token ('<'), so it ends no line.
+  consumed_ = offset;
+  lines_before_chunk_ = rewind_line_ - 1;
+  carry_.clear();
+  resyncing_ = true;
 }
 
 void PoslogParser::resyncFrom(const char* data, size_t len, uint64_t abs_start, bool final) {
@@ -270,7 +286,7 @@ void PoslogParser::resyncFrom(const char* data, size_t len, uint64_t abs_start, 
   }
 }
 
-void PoslogParser::failOn(std::string reason, uint64_t abs_offset) {
+void PoslogParser::failOn(std::string reason, uint64_t abs_offset, uint64_t line) {
   Transaction t;
   if (tx_depth_ >= 0) {
     appendRaw(tx_.raw, raw_from_, abs_offset + 1);
@@ -278,7 +294,7 @@ void PoslogParser::failOn(std::string reason, uint64_t abs_offset) {
     tx_ = Transaction{};
   } else {
     t.start_offset = abs_offset;
-    t.line = lineAt(abs_offset);
+    t.line = line;  // expat's: the bad token may have begun in an earlier chunk
     appendRaw(t.raw, abs_offset, abs_offset + 256);
     reason += " (outside any transaction)";
   }

@@ -14,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -48,6 +49,18 @@ class PoslogParser {
   // A transaction has started and not ended yet.
   bool inTransaction() const { return tx_depth_ >= 0; }
 
+  // After a malformed token that began in an earlier chunk (expat reports an error where the
+  // token starts, once its end has arrived), the search for the next '<Transaction' must start
+  // right after that point, in bytes this parser no longer holds. feed() then asks its caller
+  // to feed again from this file offset (once; nullopt otherwise): call rewound() with it and
+  // feed the file from there.
+  std::optional<uint64_t> takeRewind() {
+    auto r = rewind_to_;
+    rewind_to_.reset();
+    return r;
+  }
+  void rewound(uint64_t offset);
+
  private:
   friend struct ParserCallbacks;
 
@@ -58,7 +71,7 @@ class PoslogParser {
   void onText(const char* s, int len);
   void onNamespace(const char* prefix, const char* uri);
   void finishTransaction();
-  void failOn(std::string reason, uint64_t abs_offset);
+  void failOn(std::string reason, uint64_t abs_offset, uint64_t line);
   void resyncFrom(const char* data, size_t len, uint64_t abs_start, bool final);
 
   uint64_t absOffset(long long parser_index) const;
@@ -73,6 +86,8 @@ class PoslogParser {
   size_t synthetic_len_ = 0;  // bytes of the replayed root start tag fed first
   bool resyncing_ = false;    // looking for the next '<Transaction'
   std::string carry_;         // resync: tail of the previous chunk (a start tag split in two)
+  std::optional<uint64_t> rewind_to_;  // see takeRewind()
+  uint64_t rewind_line_ = 1;           // the line of rewind_to_
 
   // The chunk being parsed (for raw bytes and line numbers).
   const char* chunk_ = nullptr;

@@ -346,6 +346,10 @@ ol_status PoslogSource::read(sdk::BatchWriter& out, size_t) {
     if (n > 0) {
       file_->parser->feed(std::string_view(chunk.data(), static_cast<size_t>(n)), false);
       file_->fed += static_cast<uint64_t>(n);
+      if (const auto back = file_->parser->takeRewind()) {  // resync inside earlier bytes
+        file_->parser->rewound(*back);
+        file_->fed = *back;
+      }
       continue;
     }
     // End of the file as it is now (every record parsed so far has been taken).
@@ -359,6 +363,11 @@ ol_status PoslogSource::read(sdk::BatchWriter& out, size_t) {
       break;
     }
     file_->parser->feed({}, true);  // a truncated file: its open transaction is dead-lettered
+    if (const auto back = file_->parser->takeRewind()) {
+      file_->parser->rewound(*back);
+      file_->fed = *back;
+      continue;
+    }
     file_->ended = true;
   }
   out.cursor(cursorText());
