@@ -21,6 +21,7 @@
 #include <set>
 #include <sstream>
 
+#include "canonical_json.h"
 #include "config/json_value.h"
 #include "event/event.h"
 #include "identity/config.h"
@@ -179,46 +180,6 @@ std::map<Id, Id> components(const Scenario& s) {
   }
   std::map<Id, Id> out;
   for (const auto& [id, _] : parent) out.emplace(id, find(id));
-  return out;
-}
-
-// A JSON text in one canonical form (members sorted, numbers as doubles): jsonb reorders.
-void appendCanonical(std::string& out, const config::JsonValue& v) {
-  using Kind = config::JsonValue::Kind;
-  switch (v.kind) {
-    case Kind::Object: {
-      std::vector<const config::JsonMember*> members;
-      for (const auto& m : v.members) members.push_back(&m);
-      std::sort(members.begin(), members.end(),
-                [](auto* a, auto* b) { return a->first < b->first; });
-      out += '{';
-      for (size_t i = 0; i < members.size(); ++i) {
-        if (i > 0) out += ',';
-        out += '"' + members[i]->first + "\":";
-        appendCanonical(out, members[i]->second);
-      }
-      out += '}';
-      return;
-    }
-    case Kind::Array:
-      out += '[';
-      for (size_t i = 0; i < v.items.size(); ++i) {
-        if (i > 0) out += ',';
-        appendCanonical(out, v.items[i]);
-      }
-      out += ']';
-      return;
-    case Kind::Int:
-    case Kind::Double:
-      config::appendJsonNumber(out, v.asDouble());
-      return;
-    default:
-      config::appendJson(out, v);
-  }
-}
-std::string canonical(std::string_view json) {
-  std::string out;
-  appendCanonical(out, config::parseJson(json));
   return out;
 }
 

@@ -16,6 +16,7 @@
 #include "store/migrations.h"
 #include "store/postgres_store.h"
 #include "store/store.h"
+#include "canonical_json.h"
 #include "store_backends.h"
 
 namespace omniloop::store::testing {
@@ -1062,47 +1063,6 @@ TEST(StoreMigrations, ConcurrentOpensMigrateOnce) {
 }
 
 // --- same id, different content ---
-
-// A JSON text in one canonical form: object members sorted, numbers as doubles (PostgreSQL's
-// jsonb reorders members and may respell numbers).
-void appendCanonical(std::string& out, const config::JsonValue& v) {
-  using Kind = config::JsonValue::Kind;
-  switch (v.kind) {
-    case Kind::Object: {
-      std::vector<const config::JsonMember*> members;
-      for (const auto& m : v.members) members.push_back(&m);
-      std::sort(members.begin(), members.end(), [](auto* a, auto* b) { return a->first < b->first; });
-      out += '{';
-      for (size_t i = 0; i < members.size(); ++i) {
-        if (i > 0) out += ',';
-        out += '"' + members[i]->first + "\":";
-        appendCanonical(out, members[i]->second);
-      }
-      out += '}';
-      return;
-    }
-    case Kind::Array:
-      out += '[';
-      for (size_t i = 0; i < v.items.size(); ++i) {
-        if (i > 0) out += ',';
-        appendCanonical(out, v.items[i]);
-      }
-      out += ']';
-      return;
-    case Kind::Int:
-    case Kind::Double:
-      config::appendJsonNumber(out, v.asDouble());
-      return;
-    default:
-      config::appendJson(out, v);
-  }
-}
-
-std::string canonical(std::string_view json) {
-  std::string out;
-  appendCanonical(out, config::parseJson(json));
-  return out;
-}
 
 // A stored event's attributes JSON back into event attributes (dotted paths).
 void setAttributes(const config::JsonValue& v, const std::string& path, event::Event& e, event::Batch& holder) {

@@ -190,6 +190,33 @@ TEST(CallingCode, AcceptsPlusAndOneToThreeDigits) {
   EXPECT_FALSE(isCallingCode("+4a"));
 }
 
+// libphonenumber's example number of every type of every region, and of every
+// non-geographic calling code: one valid number of each numbering plan's kinds.
+std::vector<i18n::phonenumbers::PhoneNumber> everyExampleNumber() {
+  using i18n::phonenumbers::PhoneNumber;
+  using i18n::phonenumbers::PhoneNumberUtil;
+  const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
+  std::vector<PhoneNumber> examples;
+  std::set<std::string> regions;
+  util.GetSupportedRegions(&regions);
+  for (const std::string& region : regions) {
+    for (int type = PhoneNumberUtil::FIXED_LINE; type <= PhoneNumberUtil::VOICEMAIL; ++type) {
+      PhoneNumber example;
+      if (util.GetExampleNumberForType(region, static_cast<PhoneNumberUtil::PhoneNumberType>(type),
+                                       &example)) {
+        examples.push_back(example);
+      }
+    }
+  }
+  std::set<int> global_codes;
+  util.GetSupportedGlobalNetworkCallingCodes(&global_codes);
+  for (int code : global_codes) {
+    PhoneNumber example;
+    if (util.GetExampleNumberForNonGeoEntity(code, &example)) examples.push_back(example);
+  }
+  return examples;
+}
+
 // International numbers written with spaces, '-' or '.' take a fast path that skips
 // libphonenumber's Parse. It must give what Parse + IsValidNumber give, for every numbering
 // plan: every region's example number of every type, as written internationally, with
@@ -209,24 +236,7 @@ TEST(NormalizePhone, FastPathAgreesWithLibphonenumberForEveryRegion) {
     util.Format(number, PhoneNumberUtil::E164, &out);
     return out;
   };
-  std::vector<PhoneNumber> examples;
-  std::set<std::string> regions;
-  util.GetSupportedRegions(&regions);
-  for (const std::string& region : regions) {
-    for (int type = PhoneNumberUtil::FIXED_LINE; type <= PhoneNumberUtil::VOICEMAIL; ++type) {
-      PhoneNumber example;
-      if (util.GetExampleNumberForType(region, static_cast<PhoneNumberUtil::PhoneNumberType>(type),
-                                       &example)) {
-        examples.push_back(example);
-      }
-    }
-  }
-  std::set<int> global_codes;
-  util.GetSupportedGlobalNetworkCallingCodes(&global_codes);
-  for (int code : global_codes) {
-    PhoneNumber example;
-    if (util.GetExampleNumberForNonGeoEntity(code, &example)) examples.push_back(example);
-  }
+  const std::vector<PhoneNumber> examples = everyExampleNumber();
   ASSERT_GT(examples.size(), 1000u);
   size_t compared = 0;
   for (const PhoneNumber& example : examples) {
@@ -261,24 +271,7 @@ TEST(PhoneValidity, AgreesWithLibphonenumberOnEveryPlan) {
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   const PhoneValidity& validity = PhoneValidity::instance();
   ASSERT_TRUE(validity.available());
-  std::vector<PhoneNumber> examples;
-  std::set<std::string> regions;
-  util.GetSupportedRegions(&regions);
-  for (const std::string& region : regions) {
-    for (int type = PhoneNumberUtil::FIXED_LINE; type <= PhoneNumberUtil::VOICEMAIL; ++type) {
-      PhoneNumber example;
-      if (util.GetExampleNumberForType(region, static_cast<PhoneNumberUtil::PhoneNumberType>(type),
-                                       &example)) {
-        examples.push_back(example);
-      }
-    }
-  }
-  std::set<int> global_codes;
-  util.GetSupportedGlobalNetworkCallingCodes(&global_codes);
-  for (int code : global_codes) {
-    PhoneNumber example;
-    if (util.GetExampleNumberForNonGeoEntity(code, &example)) examples.push_back(example);
-  }
+  const std::vector<PhoneNumber> examples = everyExampleNumber();
   size_t valid = 0, invalid = 0;
   for (const PhoneNumber& example : examples) {
     const std::string national = std::to_string(example.national_number());
