@@ -410,18 +410,6 @@ TEST(Cli, PlainProgressLinesWhenNotOnATerminal) {
   EXPECT_EQ(r.err.find("\r"), std::string::npos);
 }
 
-TEST(Quickstart, FillsTheStoreInUnderTenSeconds) {
-  const auto t0 = std::chrono::steady_clock::now();
-  auto r = runCommand({"/bin/bash", kQuickstart + "/run.sh", omniloopBin()});
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_LT(secs, 10.0);
-  EXPECT_NE(r.out.find("pipeline crm-contacts"), std::string::npos);
-  EXPECT_NE(r.out.find("pipeline call-center-cdr"), std::string::npos);
-  EXPECT_NE(r.out.find("profiles"), std::string::npos);
-  EXPECT_EQ(r.out.find("FAILED"), std::string::npos) << r.out;
-}
-
 TEST(Quickstart, ProfileShowsOneCustomerAcrossChannels) {
   auto q = runCommand({"/bin/bash", kQuickstart + "/run.sh", omniloopBin()});
   ASSERT_EQ(q.exit_code, 0) << q.out << q.err;
@@ -1048,12 +1036,8 @@ TEST_P(DeadLetters, ListShowAndReplayAfterAFix) {
   writeFile(dir + "/pipelines.d/other.yaml",
             jsonlPipeline("other", dir + "/in.jsonl", "cast: { n: int }"));
   writeFile(dir + "/omniloop.yaml", "pipelines_dir: pipelines.d\n");
-  // Under ASan, LeakSanitizer's own tracer crashes at the exit of this replay (signal 11 in
-  // the tracer, not in omniloop); leak checking is off for this one command until that is
-  // understood (ASan's other checks stay on).
   const CommandResult worse = omniloop(
-      {"dead-letters", "replay", "--pipeline", "orders", "--config", dir + "/omniloop.yaml"},
-      {"ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1"});
+      {"dead-letters", "replay", "--pipeline", "orders", "--config", dir + "/omniloop.yaml"});
   EXPECT_NE(worse.out.find("(" + dir + "/pipelines.d/worse.yaml)"), std::string::npos) << worse.out;
   EXPECT_EQ(omniloop({"dead-letters", "replay", "--pipeline", "nosuch", "--config",
                       dir + "/omniloop.yaml"})

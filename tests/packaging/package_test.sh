@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Debian packages, end to end:
 #   tests/packaging/package_test.sh <omniloop build dir>
-# 1. configures <build>/package-build for the system layout (-DOMNILOOP_PACKAGE_LAYOUT=ON,
-#    prefix /usr, no tests, no benchmarks), builds it (ccache makes a rebuild cheap) and runs
+# 1. configures <build>-package (a sibling of <build>) for the system layout (-DOMNILOOP_PACKAGE_LAYOUT=ON,
+#    prefix /usr, no tests, no benchmarks), builds it and runs
 #    `cpack -G DEB`;
 # 2. checks both packages with dpkg-deb: files, conffiles, maintainer scripts, dependencies;
 # 3. `systemd-analyze verify`s the packaged unit (ExecStart pointed at the unpacked binary);
@@ -22,7 +22,11 @@ step() { echo "package_test: $*"; }
 [[ $# -eq 1 ]] || { echo "usage: $0 <omniloop build dir>" >&2; exit 2; }
 build=$(cd "$1" && pwd) || fail "build directory '$1' does not exist"
 src=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-pkg_build=$build/package-build
+# A sibling of the build dir, at the same depth below the source tree: with CCACHE_BASEDIR at
+# the source tree, ccache sees the same relative command lines as for <build> and hands back
+# the objects <build> compiled, so the package build costs links, not a third compilation.
+pkg_build=${build}-package
+export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$src}
 for tool in cmake cpack dpkg-deb dpkg curl; do
   command -v "$tool" >/dev/null 2>&1 || fail "'$tool' is not installed"
 done

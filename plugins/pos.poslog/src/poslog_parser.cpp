@@ -12,6 +12,18 @@ namespace omniloop::poslog {
 
 namespace {
 
+// Line breaks as XML (and so expat, whose line numbers we continue) counts them: "\r\n",
+// a lone "\r" and a lone "\n" each end one line. `before` is the byte preceding `s`.
+uint64_t lineBreaks(std::string_view s, char before) {
+  uint64_t n = 0;
+  char prev = before;
+  for (const char c : s) {
+    if (c == '\r' || (c == '\n' && prev != '\r')) ++n;
+    prev = c;
+  }
+  return n;
+}
+
 constexpr char kNsSeparator = '\x01';
 constexpr size_t kMaxText = 64 * 1024;  // longest element text kept
 constexpr size_t kMaxLinesPerTransaction = 10000;
@@ -170,7 +182,7 @@ uint64_t PoslogParser::lineAt(uint64_t abs_offset) const {
   uint64_t line = 1 + lines_before_chunk_;
   if (abs_offset <= chunk_abs_ || chunk_ == nullptr) return line;
   const size_t n = static_cast<size_t>(std::min<uint64_t>(abs_offset - chunk_abs_, chunk_len_));
-  return line + static_cast<uint64_t>(std::count(chunk_, chunk_ + n, '\n'));
+  return line + lineBreaks(std::string_view(chunk_, n), byte_before_chunk_);
 }
 
 void PoslogParser::appendRaw(std::string& raw, uint64_t from, uint64_t to) const {
@@ -192,9 +204,11 @@ void PoslogParser::feed(std::string_view chunk, bool final) {
     joined.append(chunk);
     data = joined;
     abs -= carry_.size();
-    lines_before_chunk_ -= static_cast<uint64_t>(std::count(carry_.begin(), carry_.end(), '\n'));
+    // The carry starts with '<', so the byte before it cannot pair with its first one.
+    lines_before_chunk_ -= lineBreaks(carry_, '\0');
     carry_.clear();
   }
+  byte_before_chunk_ = joined.empty() ? last_byte_ : '\0';
   chunk_ = data.data();
   chunk_len_ = data.size();
   chunk_abs_ = abs;
@@ -207,7 +221,8 @@ void PoslogParser::feed(std::string_view chunk, bool final) {
     appendRaw(tx_.raw, raw_from_, chunk_abs_ + chunk_len_);
     raw_from_ = chunk_abs_ + chunk_len_;
   }
-  lines_before_chunk_ += static_cast<uint64_t>(std::count(data.begin(), data.end(), '\n'));
+  lines_before_chunk_ += lineBreaks(data, byte_before_chunk_);
+  if (!data.empty()) last_byte_ = data.back();
   consumed_ += chunk.size();
   chunk_ = nullptr;
   chunk_len_ = 0;
@@ -264,6 +279,7 @@ void PoslogParser::rewound(uint64_t offset) {
   // The byte at rewind_to_ - 1 starts the bad token ('<'), so it ends no line.
   consumed_ = offset;
   lines_before_chunk_ = rewind_line_ - 1;
+  last_byte_ = '<';
   carry_.clear();
   resyncing_ = true;
 }

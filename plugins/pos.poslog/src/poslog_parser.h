@@ -94,6 +94,8 @@ class PoslogParser {
   size_t chunk_len_ = 0;
   uint64_t chunk_abs_ = 0;
   uint64_t lines_before_chunk_ = 0;
+  char byte_before_chunk_ = '\0';  // for a "\r\n" split across two chunks
+  char last_byte_ = '\0';          // the last byte of the previous chunk
   uint64_t consumed_ = 0;
 
   std::vector<std::pair<std::string, std::string>> root_namespaces_;  // prefix, uri

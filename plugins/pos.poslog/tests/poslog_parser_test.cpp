@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -219,6 +220,44 @@ TEST(PoslogParser, ResyncAfterATokenStartedChunksBackMatchesTheWholeFileRead) {
         EXPECT_EQ(txs[k].start_offset, whole[k].start_offset) << n << "/" << chunk << " #" << k;
         EXPECT_EQ(txs[k].line, whole[k].line) << n << "/" << chunk << " #" << k;
       }
+    }
+  }
+}
+
+TEST(PoslogParser, LineNumbersCountLoneCarriageReturnsAsXmlDoesInEveryChunking) {
+  // "\r\n", a lone "\r" and a lone "\n" each end one line (XML 1.0 section 2.11, and so
+  // expat). The lines the parser counts itself (after a resync) must agree with expat's
+  // (inside a transaction), whatever the chunking, and "\r\n" split across two reads is one
+  // line end. Found by fuzz_poslog: a lone '\r' inside a malformed transaction shifted every
+  // later transaction's line by one when the file was read in chunks.
+  const std::string text = wrap(sale(1) + "\r<Bad\r\r a=\"x\r\n" + sale(2) + "\r\n" +
+                                "<Transaction><Oops></Transaction>\r" + sale(3) + "\n\r" +
+                                sale(4));
+  std::string normalised = text;
+  size_t pos = 0;
+  while ((pos = normalised.find("\r\n", pos)) != std::string::npos) normalised.erase(pos, 1);
+  for (char& c : normalised) c = c == '\r' ? '\n' : c;
+  auto lineOf = [&](const Transaction& t) {
+    // The original offsets map to the normalised text by dropping the '\r' of each "\r\n".
+    size_t removed = 0;
+    for (size_t i = 0; i + 1 < t.start_offset; ++i) removed += text.compare(i, 2, "\r\n") == 0;
+    const std::string before = normalised.substr(0, t.start_offset - removed);
+    return static_cast<uint64_t>(std::count(before.begin(), before.end(), '\n')) + 1;
+  };
+  const auto whole = parseAll(text);
+  size_t good = 0;
+  for (const auto& t : whole) {
+    if (!t.error.empty()) continue;
+    ++good;
+    EXPECT_EQ(t.line, lineOf(t)) << "sequence " << t.sequence;
+  }
+  EXPECT_EQ(good, 3u);  // sale 1, and 3 and 4 after the resyncs
+  for (size_t chunk : {1u, 2u, 3u, 5u, 8u, 13u, 49u}) {
+    const auto txs = parseAll(text, chunk, true, chunk + 41);
+    ASSERT_EQ(txs.size(), whole.size()) << "chunks of " << chunk;
+    for (size_t k = 0; k < txs.size(); ++k) {
+      EXPECT_EQ(txs[k].start_offset, whole[k].start_offset) << chunk << " #" << k;
+      EXPECT_EQ(txs[k].line, whole[k].line) << chunk << " #" << k;
     }
   }
 }
