@@ -1,13 +1,13 @@
-#include "store/cdp_sink.h"
+#include "pipeline/sinks/cdp_sink.h"
 
-#include "store_test_util.h"
+#include "../store/store_test_util.h"
 
 namespace omniloop::store::testing {
 namespace {
 
 TEST(CdpSinkCatalog, RegistersABuiltinSinkWithAnEmptyClosedSchema) {
   config::SimpleCatalog catalog;
-  registerCdpSink(catalog);
+  pipeline::registerCdpSink(catalog);
   ASSERT_EQ(catalog.items().size(), 1u);
   const config::ComponentInfo& info = catalog.items()[0];
   EXPECT_EQ(info.type, "cdp");
@@ -19,7 +19,7 @@ TEST(CdpSinkCatalog, RegistersABuiltinSinkWithAnEmptyClosedSchema) {
 
 TEST_F(StoreTest, CdpSinkWritesThroughTheStoreAndCommitsTheCursor) {
   auto store = open();
-  auto sink = makeCdpSink(*store, "crm-contacts", "crm");
+  auto sink = pipeline::makeCdpSink(*store, "crm-contacts", "crm");
   EXPECT_TRUE(sink->commitsCursor());
   event::Batch b;
   add(b, "1", {{"email", "ann@example.com"}});
