@@ -1,8 +1,9 @@
 #pragma once
 // The CDP store: profiles, the identity graph, events, dead letters and checkpoints.
 // openStore() picks a backend from a URI; today `sqlite:PATH`. Every backend keeps its SQL
-// dialect to itself (its migrations live in schemas/cdp/<dialect>/) and shares the identity
-// rules in store/identity_rules.h, so PostgreSQL and ODBC backends slot in behind this class.
+// dialect to itself (its migrations live in schemas/cdp/<dialect>/) and shares identity keying
+// (identity/keyer.h) and the write rules in store/identity_rules.h, so PostgreSQL and ODBC
+// backends slot in behind this class.
 //
 // Configuration time (openStore) throws StoreError; the data path (writeBatch) returns an
 // event::Result; commit()/loadCursor() throw StoreError. The store knows nothing of the
