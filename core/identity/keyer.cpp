@@ -13,6 +13,13 @@ bool Keyer::pseudonymize(std::string_view type, std::string_view value, std::str
   return true;
 }
 
+std::string_view Keyer::normalizedOf(const event::Identity& id, privacy::Rejection* why) {
+  // Normalised once per event: a value an earlier component normalised is used as it is.
+  if (const std::string_view carried = id.normalizedValue(); !carried.empty()) return carried;
+  if (!normalizer_.normalize(id.type, id.value, normalized_, why)) return {};
+  return normalized_;
+}
+
 bool Keyer::pseudonymizeLenient(std::string_view type, std::string_view value, std::string& out) {
   if (pseudonymize(type, value, out)) return true;
   if (hasher_ == nullptr || !privacy::normalizeGeneric(value, normalized_)) return false;
@@ -25,11 +32,12 @@ void Keyer::rotationPairs(const event::Event& e, event::Arena& arena,
   if (!rotating()) return;
   for (const event::Identity& id : e.identities) {
     if (id.type.empty() || privacy::KeyedHasher::isPseudonym(id.value)) continue;
-    if (!normalizer_.normalize(id.type, id.value, normalized_)) continue;
-    if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized_)) continue;
-    hasher_->pseudonymizeInto(hashed_, id.type, normalized_);
+    const std::string_view normalized = normalizedOf(id, nullptr);
+    if (normalized.empty()) continue;
+    if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized)) continue;
+    hasher_->pseudonymizeInto(hashed_, id.type, normalized);
     const std::string_view current = arena.copy(hashed_);
-    previous_->pseudonymizeInto(hashed_, id.type, normalized_);
+    previous_->pseudonymizeInto(hashed_, id.type, normalized);
     out.push_back({id.type, current, arena.copy(hashed_)});
   }
 }
@@ -86,11 +94,12 @@ bool Keyer::keysOf(const event::Event& e, event::Arena& arena, std::vector<Key>&
       }
     } else {
       privacy::Rejection why = privacy::Rejection::None;
-      if (!normalizer_.normalize(id.type, id.value, normalized_, &why)) {
+      const std::string_view normalized = normalizedOf(id, &why);
+      if (normalized.empty()) {
         rejectedOne(privacy::toString(why));
         continue;
       }
-      if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized_)) {
+      if (blocklist_ != nullptr && blocklist_->blockedValue(id.type, normalized)) {
         ++blocked_;
         rejectedOne("blocklisted");
         continue;
@@ -100,7 +109,7 @@ bool Keyer::keysOf(const event::Event& e, event::Arena& arena, std::vector<Key>&
         out.resize(first);
         return false;
       }
-      hasher_->pseudonymizeInto(hashed_, id.type, normalized_);
+      hasher_->pseudonymizeInto(hashed_, id.type, normalized);
       hash = hashed_;
     }
     bool repeated = false;

@@ -52,9 +52,10 @@ class Keyer {
 
   // Appends the keys of e's identities to `out` (hashes interned in `arena`), in the event's
   // order, skipping values that are empty after normalisation, blocklisted values and repeated
-  // keys. A value already pseudonymised ("h1:...") is kept as is. Returns false, naming the
-  // identity type in `*needs_key`, when a clear value is present and there is no key to
-  // pseudonymise it.
+  // keys. A value whose normalised form an earlier component carried on the identity
+  // (Identity::setNormalized) is not normalised again. A value already pseudonymised ("h1:...") is
+  // kept as is. Returns false, naming the identity type in `*needs_key`, when a clear value is
+  // present and there is no key to pseudonymise it.
   bool keysOf(const event::Event& e, event::Arena& arena, std::vector<Key>& out,
               std::string_view* needs_key);
 
@@ -80,6 +81,10 @@ class Keyer {
 
  private:
   void rejectedOne(std::string_view reason);
+  // id.value normalised: the value an earlier component carried on the identity
+  // (Identity::normalizedValue), else normalised here into normalized_; "" when rejected
+  // (`why`, may be null, says why).
+  std::string_view normalizedOf(const event::Identity& id, privacy::Rejection* why);
 
   const privacy::KeyedHasher* hasher_;
   privacy::IdentityNormalizer normalizer_;

@@ -28,7 +28,9 @@ class CdpSink final : public Sink {
 
  private:
   // Phone numbers written nationally by this pipeline's source become E.164 with the
-  // pipeline's country code before the store normalises and pseudonymises them.
+  // pipeline's country code before the store pseudonymises them. The result is normalised
+  // already: it rides on the identity (Identity::setNormalized), so the store's keying does not
+  // normalise the number a second time.
   void applyPhoneRegion(event::Batch& batch) {
     for (event::Event& e : batch) {
       if (!e.live()) continue;
@@ -37,6 +39,7 @@ class CdpSink final : public Sink {
           continue;
         if (phones_.normalize("phone", id.value, scratch_)) {
           id.value = batch.intern(scratch_);
+          id.setNormalized(id.value);
         }
       }
     }
