@@ -1,6 +1,6 @@
 #include "app/pseudonymising_sink.h"
 
-#include "store/identity_rules.h"
+#include "identity/keyer.h"
 
 namespace omniloop::app {
 
@@ -39,7 +39,7 @@ class PseudonymisingSink final : public pipeline::Sink {
 
  private:
   std::unique_ptr<pipeline::Sink> inner_;
-  store::IdentityKeyer keyer_;
+  identity::Keyer keyer_;
   std::string hashed_;  // reused
   std::string label_;   // reused
 };

@@ -10,11 +10,11 @@
 #include "app/pseudonymising_sink.h"
 #include "config/yaml_input.h"
 #include "identity/config.h"
+#include "pipeline/sinks/cdp_sink.h"
 #include "pipeline/stages/builtin.h"
 #include "plugin/isolation.h"
 #include "plugin/registry.h"
 #include "privacy/keyed_hasher.h"
-#include "store/cdp_sink.h"
 #include "store/store.h"
 #include "store/subject_rights.h"
 #include "store/vault.h"
@@ -85,7 +85,7 @@ Runtime::Runtime(const RuntimeOptions& options) : read_only_(options.read_only) 
   registry_->discover(config_.plugin_dirs);
 
   pipeline::registerBuiltinStages(catalog_, &config_.privacy);
-  store::registerCdpSink(catalog_);
+  pipeline::registerCdpSink(catalog_);
   config::ComponentInfo discard;
   discard.kind = config::ComponentKind::Sink;
   discard.type = "discard";
@@ -300,6 +300,7 @@ store::Store& Runtime::store() {
     o.cache_profiles = config_.store_cache_profiles;
     o.sqlite_cache_mib = config_.store_cache_sqlite_mib;
     store_ = store::openStore(config_.store, o);
+    store_checkpoints_ = std::make_unique<pipeline::StoreCheckpoints>(*store_);
     // Sealed rows past their retention (unparsable dead-letter records) go when a store opens.
     store_->purgeExpiredVault(std::chrono::duration_cast<std::chrono::microseconds>(
                                   std::chrono::system_clock::now().time_since_epoch())
@@ -368,8 +369,8 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
   for (const auto& s : spec.sinks) {
     const std::string& type = s.component.type;
     if (type == "cdp") {
-      sinks.push_back({s.name, store::makeCdpSink(store(), spec.name, spec.source_id,
-                                                  s.component.with_json)});
+      sinks.push_back({s.name, pipeline::makeCdpSink(store(), spec.name, spec.source_id,
+                                                     s.component.with_json)});
     } else if (type == "discard") {
       sinks.push_back({s.name, std::make_unique<DiscardSink>()});
     } else {
@@ -382,12 +383,13 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
     }
     if (rewritesItsOutput(s)) options.from_start = true;
   }
-  pipeline::CheckpointStore* checkpoints = &store();
+  store();  // opened above for the stages: its checkpoints adapter with it
+  pipeline::CheckpointStore* checkpoints = store_checkpoints_.get();
   if (replay) {
     if (hooks.wrap_sink) {
       for (auto& s : sinks) s.sink = hooks.wrap_sink(std::move(s.sink));
     }
-    replay_checkpoints_ = std::make_unique<ReplayCheckpoints>(store());
+    replay_checkpoints_ = std::make_unique<ReplayCheckpoints>(*store_checkpoints_);
     checkpoints = replay_checkpoints_.get();
   }
   return std::make_unique<pipeline::Executor>(std::move(options), std::move(source),

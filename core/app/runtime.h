@@ -112,6 +112,7 @@ class Runtime {
   std::unique_ptr<privacy::KeyedHasher> previous_hasher_;
   std::unique_ptr<privacy::VaultCipher> vault_cipher_;  // before store_: the store uses it
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<pipeline::CheckpointStore> store_checkpoints_;  // over store_, for executors
   std::unique_ptr<pipeline::CheckpointStore> replay_checkpoints_;
   std::unique_ptr<store::Vault> vault_;
   std::mutex stage_vaults_mu_;

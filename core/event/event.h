@@ -39,8 +39,28 @@ struct Field {
 };
 
 struct Identity {
+  Identity() = default;
+  Identity(std::string_view t, std::string_view v) : type(t), value(v) {}
+
   std::string_view type;   // "email", "phone", "crm_id", ...
   std::string_view value;  // clear or pseudonymised ("h1:<keyid>:<hex>")
+  // `value` normalised for its type (privacy/normalize.h), set by the first component on the
+  // event's path that normalised it (the cdp sink's phone_country_code), so the store's
+  // identity keying (identity/keyer.h) does not normalise the same value again. It holds only
+  // for the very `value` it was made from: a stage that replaces `value` makes it stale, and
+  // normalizedValue() then answers "" (normalise again).
+  std::string_view normalized;
+  std::string_view normalized_of;
+
+  void setNormalized(std::string_view n) {
+    normalized = n;
+    normalized_of = value;
+  }
+  std::string_view normalizedValue() const {
+    return normalized_of.data() == value.data() && normalized_of.size() == value.size()
+               ? normalized
+               : std::string_view();
+  }
 };
 
 enum class ConsentStatus : uint8_t { Unknown = 0, Granted = 1, Denied = 2 };

@@ -10,7 +10,7 @@
 //
 //   resolver.beginBatch(now, cache_still_valid);      // after BEGIN
 //   for each live event:
-//     keys = keyer.keysOf(event)                       // store/identity_rules.h
+//     keys = keyer.keysOf(event)                       // identity/keyer.h
 //     Resolution r = resolver.resolve(graph, keys, event_id, source, seen);
 //     bool inserted = <insert the event with profile r.profile; false when it existed>;
 //     resolver.observe(r, event, seen, inserted);      // traits count new events only

@@ -7,20 +7,14 @@
 #include <string_view>
 
 #include "event/event.h"
+#include "event/result.h"
 
 namespace omniloop::pipeline {
 
-enum class Status { Ok, End, Retry, Error, Idle };
-std::string_view toString(Status s);
-
-struct Result {
-  Status status = Status::Ok;
-  std::string message;
-  static Result ok() { return {}; }
-  static Result error(std::string m) { return {Status::Error, std::move(m)}; }
-  static Result retry(std::string m) { return {Status::Retry, std::move(m)}; }
-  bool isOk() const { return status == Status::Ok; }
-};
+// The data path's outcome (event/result.h): the store returns the same type.
+using Status = event::Status;
+using Result = event::Result;
+using event::toString;
 
 class Source {
  public:
@@ -61,7 +55,8 @@ class Sink {
   virtual bool commitsCursor() const { return false; }
 };
 
-// Where checkpoints and dead letters go when no sink commits them (the CDP store).
+// Where checkpoints and dead letters go when no sink commits them: the CDP store, adapted by
+// StoreCheckpoints (pipeline/sinks/cdp_sink.h; the store itself knows nothing of the pipeline).
 class CheckpointStore {
  public:
   virtual ~CheckpointStore() = default;

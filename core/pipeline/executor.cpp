@@ -12,17 +12,6 @@ using event::Disposition;
 using event::Event;
 using Clock = std::chrono::steady_clock;
 
-std::string_view toString(Status s) {
-  switch (s) {
-    case Status::Ok: return "ok";
-    case Status::End: return "end";
-    case Status::Retry: return "retry";
-    case Status::Error: return "error";
-    case Status::Idle: return "idle";
-  }
-  return "?";
-}
-
 double PipelineStats::elapsedSeconds() const {
   int64_t fin = finished_ns.load();
   if (fin > 0) return static_cast<double>(fin) / 1e9;

@@ -193,10 +193,17 @@ std::optional<bool> normalizeInternationalFast(std::string_view s, std::string& 
   return true;
 }
 
+thread_local uint64_t phone_normalizations = 0;  // phoneNormalizationsOnThisThread()
+
 }  // namespace
+
+uint64_t phoneNormalizationsOnThisThread() {
+  return phone_normalizations;
+}
 
 bool normalizePhone(std::string_view in, std::string& out, std::string_view default_region,
                     Rejection* why) {
+  ++phone_normalizations;
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
   auto fail = [&](Rejection r) {

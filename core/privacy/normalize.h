@@ -39,6 +39,10 @@ inline constexpr size_t kMaxIdentityBytes = 256;
 bool normalizePhone(std::string_view in, std::string& out, std::string_view default_region = {},
                     Rejection* why = nullptr);
 
+// How many times normalizePhone ran on the calling thread (cached answers not counted): lets
+// a test prove that a phone is normalised once per event.
+uint64_t phoneNormalizationsOnThisThread();
+
 // A default region usable with normalizePhone: a known ISO 3166 region with a numbering plan
 // ("DE", "us") or a calling code ("+49"). Returns the ISO region ("DE"), or "" when unknown.
 std::string phoneRegion(std::string_view region_or_code);

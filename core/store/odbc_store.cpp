@@ -469,7 +469,8 @@ bool OdbcStore::lockAndCheckCaches() {
   return valid;
 }
 
-pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_view source_id, event::Batch& batch) {
+event::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_view source_id,
+                                    event::Batch& batch) {
   std::lock_guard lock(mutex_);
   bool started = false;  // an earlier attempt may have left uncommitted state in the caches
   try {
@@ -515,16 +516,16 @@ pipeline::Result OdbcStore::writeBatch(std::string_view pipeline, std::string_vi
     });
     applyAll(consent_ledger_, ledger_pending_);
     resolver_.committed();
-    return pipeline::Result::ok();
+    return event::Result::ok();
   } catch (const StoreError& e) {
     resolver_.rolledBack();  // its caches may hold state of the rolled-back transaction
     cache_marker_ = -1;
-    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+    return e.retryable() ? event::Result::retry(e.what()) : event::Result::error(e.what());
   } catch (const std::exception& e) {
     resolver_.rolledBack();
     cache_marker_ = -1;
     abort();
-    return pipeline::Result::error(std::string("store: ") + e.what());
+    return event::Result::error(std::string("store: ") + e.what());
   }
 }
 
@@ -1022,8 +1023,8 @@ uint64_t OdbcStore::blockedIdentities() {
   return keyer_.blocked();
 }
 
-pipeline::Result OdbcStore::putVault(const std::vector<VaultRow>& rows) {
-  if (rows.empty()) return pipeline::Result::ok();
+event::Result OdbcStore::putVault(const std::vector<VaultRow>& rows) {
+  if (rows.empty()) return event::Result::ok();
   std::lock_guard lock(mutex_);
   try {
     transact([&] {
@@ -1044,9 +1045,9 @@ pipeline::Result OdbcStore::putVault(const std::vector<VaultRow>& rows) {
         insert.execute();
       }
     });
-    return pipeline::Result::ok();
+    return event::Result::ok();
   } catch (const StoreError& e) {
-    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+    return e.retryable() ? event::Result::retry(e.what()) : event::Result::error(e.what());
   }
 }
 

@@ -371,8 +371,8 @@ void PostgresStore::commit(std::string_view pipeline, std::string_view source_id
   });
 }
 
-pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::string_view source_id,
-                                           event::Batch& batch) {
+event::Result PostgresStore::writeBatch(std::string_view pipeline, std::string_view source_id,
+                                        event::Batch& batch) {
   std::lock_guard lock(mutex_);
   try {
     const int64_t now = nowMicros();
@@ -391,20 +391,20 @@ pipeline::Result PostgresStore::writeBatch(std::string_view pipeline, std::strin
     epoch_ = batch_epoch_;
     attempted_ = false;
     resetBatchState();
-    return pipeline::Result::ok();
+    return event::Result::ok();
   } catch (const StoreError& e) {
     // Nothing of the batch is stored; the Resolver may hold its uncommitted state.
     resolver_.rolledBack();
     forgetCaches();
     resetBatchState();
     consent_records_.clear();
-    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+    return e.retryable() ? event::Result::retry(e.what()) : event::Result::error(e.what());
   } catch (const std::exception& e) {
     resolver_.rolledBack();
     forgetCaches();
     resetBatchState();
     consent_records_.clear();
-    return pipeline::Result::error(std::string("store: ") + e.what());
+    return event::Result::error(std::string("store: ") + e.what());
   }
 }
 
@@ -1269,8 +1269,8 @@ uint64_t PostgresStore::prefetchMisses() {
   return misses_;
 }
 
-pipeline::Result PostgresStore::putVault(const std::vector<VaultRow>& rows) {
-  if (rows.empty()) return pipeline::Result::ok();
+event::Result PostgresStore::putVault(const std::vector<VaultRow>& rows) {
+  if (rows.empty()) return event::Result::ok();
   std::lock_guard lock(mutex_);
   try {
     transact([&] {
@@ -1282,9 +1282,9 @@ pipeline::Result PostgresStore::putVault(const std::vector<VaultRow>& rows) {
                                   r.expires_at > 0 ? pg::text(expires) : pg::Param{}});
       }
     });
-    return pipeline::Result::ok();
+    return event::Result::ok();
   } catch (const StoreError& e) {
-    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+    return e.retryable() ? event::Result::retry(e.what()) : event::Result::error(e.what());
   }
 }
 

@@ -56,8 +56,8 @@ class PostgresStore final : public Store, private identity::Graph {
   std::string loadCursor(std::string_view pipeline, std::string_view source_id) override;
   void commit(std::string_view pipeline, std::string_view source_id,
               const event::Batch& batch) override;
-  pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
-                              event::Batch& batch) override;
+  event::Result writeBatch(std::string_view pipeline, std::string_view source_id,
+                           event::Batch& batch) override;
   StoreCounts counts() override;
   void setSameIdPolicy(std::string_view pipeline, int policy) override;
   std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) override;
@@ -67,7 +67,7 @@ class PostgresStore final : public Store, private identity::Graph {
   std::optional<ProfileView> profile(std::string_view profile_id, size_t timeline_limit) override;
   int schemaVersion() override;
   bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) override;
-  pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
+  event::Result putVault(const std::vector<VaultRow>& rows) override;
   std::optional<VaultRow> getVault(std::string_view token) override;
   uint64_t purgeExpiredVault(int64_t now_us) override;
   void appendAudit(const AuditRow& row) override;

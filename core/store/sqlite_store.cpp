@@ -431,19 +431,19 @@ void SqliteStore::commit(std::string_view pipeline, std::string_view source_id,
   commitGroup();
 }
 
-pipeline::Result SqliteStore::flush(std::string_view pipeline, std::string_view source_id) {
+event::Result SqliteStore::flush(std::string_view pipeline, std::string_view source_id) {
   std::lock_guard lock(mutex_);
   try {
     refuseIfLost(groupKey(pipeline, source_id));
     commitGroup();
-    return pipeline::Result::ok();
+    return event::Result::ok();
   } catch (const std::exception& e) {
-    return pipeline::Result::error(e.what());
+    return event::Result::error(e.what());
   }
 }
 
-pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_view source_id,
-                                         event::Batch& batch) {
+event::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_view source_id,
+                                      event::Batch& batch) {
   std::lock_guard lock(mutex_);
   try {
     const std::string key = groupKey(pipeline, source_id);
@@ -478,11 +478,11 @@ pipeline::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_
         std::chrono::steady_clock::now() - group_started_ >= group_max_age_) {
       commitGroup();
     }
-    return pipeline::Result::ok();
+    return event::Result::ok();
   } catch (const StoreError& e) {
-    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+    return e.retryable() ? event::Result::retry(e.what()) : event::Result::error(e.what());
   } catch (const std::exception& e) {
-    return pipeline::Result::error(std::string("store: ") + e.what());
+    return event::Result::error(std::string("store: ") + e.what());
   }
 }
 
@@ -1072,8 +1072,8 @@ void SqliteStore::failCommitsForTesting(int n) {
       this);
 }
 
-pipeline::Result SqliteStore::putVault(const std::vector<VaultRow>& rows) {
-  if (rows.empty()) return pipeline::Result::ok();
+event::Result SqliteStore::putVault(const std::vector<VaultRow>& rows) {
+  if (rows.empty()) return event::Result::ok();
   std::lock_guard lock(mutex_);
   try {
     // Vault rows are committed before the events that carry their tokens (a token never
@@ -1100,9 +1100,9 @@ pipeline::Result SqliteStore::putVault(const std::vector<VaultRow>& rows) {
       rollback_.run();
       throw;
     }
-    return pipeline::Result::ok();
+    return event::Result::ok();
   } catch (const StoreError& e) {
-    return e.retryable() ? pipeline::Result::retry(e.what()) : pipeline::Result::error(e.what());
+    return e.retryable() ? event::Result::retry(e.what()) : event::Result::error(e.what());
   }
 }
 

@@ -36,9 +36,9 @@ class SqliteStore final : public Store, private identity::Graph {
   std::string loadCursor(std::string_view pipeline, std::string_view source_id) override;
   void commit(std::string_view pipeline, std::string_view source_id,
               const event::Batch& batch) override;
-  pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
-                              event::Batch& batch) override;
-  pipeline::Result flush(std::string_view pipeline, std::string_view source_id) override;
+  event::Result writeBatch(std::string_view pipeline, std::string_view source_id,
+                           event::Batch& batch) override;
+  event::Result flush(std::string_view pipeline, std::string_view source_id) override;
   bool mustResume(std::string_view pipeline, std::string_view source_id) override;
   StoreCounts counts() override;
   void setSameIdPolicy(std::string_view pipeline, int policy) override;
@@ -50,7 +50,7 @@ class SqliteStore final : public Store, private identity::Graph {
   int schemaVersion() override;
   bool rightsTransaction(bool secure, const std::function<void(SqlSession&)>& fn) override;
   std::string_view backend() const override { return "sqlite"; }
-  pipeline::Result putVault(const std::vector<VaultRow>& rows) override;
+  event::Result putVault(const std::vector<VaultRow>& rows) override;
   std::optional<VaultRow> getVault(std::string_view token) override;
   uint64_t purgeExpiredVault(int64_t now_us) override;
   void appendAudit(const AuditRow& row) override;

@@ -68,8 +68,8 @@ std::unique_ptr<Store> openStore(const std::string& uri, const StoreOptions& opt
 
 namespace omniloop::store {
 
-pipeline::Result Store::putVault(const std::vector<VaultRow>&) {
-  return pipeline::Result::error("the " + std::string(backend()) + " store has no tokenisation vault");
+event::Result Store::putVault(const std::vector<VaultRow>&) {
+  return event::Result::error("the " + std::string(backend()) + " store has no tokenisation vault");
 }
 
 std::optional<VaultRow> Store::getVault(std::string_view) {

@@ -1,11 +1,14 @@
 #pragma once
 // The CDP store: profiles, the identity graph, events, dead letters and checkpoints.
 // openStore() picks a backend from a URI; today `sqlite:PATH`. Every backend keeps its SQL
-// dialect to itself (its migrations live in schemas/cdp/<dialect>/) and shares the identity
-// rules in store/identity_rules.h, so PostgreSQL and ODBC backends slot in behind this class.
+// dialect to itself (its migrations live in schemas/cdp/<dialect>/) and shares identity keying
+// (identity/keyer.h) and the write rules in store/identity_rules.h, so PostgreSQL and ODBC
+// backends slot in behind this class.
 //
-// Configuration time (openStore) throws StoreError; the data path (writeBatch) returns a
-// Result; commit()/loadCursor() throw StoreError as pipeline::CheckpointStore allows.
+// Configuration time (openStore) throws StoreError; the data path (writeBatch) returns an
+// event::Result; commit()/loadCursor() throw StoreError. The store knows nothing of the
+// pipeline layer: the pipeline's cdp sink and checkpoint adapter (pipeline/sinks/cdp_sink.h)
+// use it, never the reverse (tests/unit/layering_test.cmake checks it).
 // A Store is safe to share between pipelines running on different threads.
 #include <cstdint>
 #include <functional>
@@ -17,8 +20,8 @@
 #include <vector>
 
 #include "event/event.h"
+#include "event/result.h"
 #include "identity/config.h"
-#include "pipeline/component.h"
 #include "privacy/consent_ledger.h"
 #include "privacy/keyed_hasher.h"
 #include "privacy/normalize.h"
@@ -147,15 +150,15 @@ struct StoreCounts {
   uint64_t dead_letters = 0;
 };
 
-class Store : public pipeline::CheckpointStore {
+class Store {
  public:
-  ~Store() override = default;
+  virtual ~Store() = default;
 
-  // pipeline::CheckpointStore: the committed cursor ("" when none); the batch's DeadLetter
-  // events and its cursor in one transaction.
-  std::string loadCursor(std::string_view pipeline, std::string_view source_id) override = 0;
-  void commit(std::string_view pipeline, std::string_view source_id,
-              const event::Batch& batch) override = 0;
+  // Checkpoints (the executor reaches them through pipeline::StoreCheckpoints): the committed
+  // cursor ("" when none); the batch's DeadLetter events and its cursor in one transaction.
+  virtual std::string loadCursor(std::string_view pipeline, std::string_view source_id) = 0;
+  virtual void commit(std::string_view pipeline, std::string_view source_id,
+                      const event::Batch& batch) = 0;
 
   // One transaction: every live event (its identities resolved to a profile, pseudonymised),
   // the batch's DeadLetter events, and batch.cursor. A live event that cannot be stored (no
@@ -167,14 +170,14 @@ class Store : public pipeline::CheckpointStore {
   // or a later batch of the group fails and takes the group's transaction with it, every
   // pipeline with a batch in it gets Error from its next writeBatch/commit/flush until it
   // loads its cursor again (restarts), so nothing is skipped.
-  virtual pipeline::Result writeBatch(std::string_view pipeline, std::string_view source_id,
-                                      event::Batch& batch) = 0;
+  virtual event::Result writeBatch(std::string_view pipeline, std::string_view source_id,
+                                   event::Batch& batch) = 0;
   // Commits batches writeBatch deferred. Error when a batch of this pipeline was lost in a
   // failed group commit (it must restart from its committed cursor).
-  virtual pipeline::Result flush(std::string_view pipeline, std::string_view source_id) {
+  virtual event::Result flush(std::string_view pipeline, std::string_view source_id) {
     (void)pipeline;
     (void)source_id;
-    return pipeline::Result::ok();
+    return event::Result::ok();
   }
 
   // True when batches this pipeline had written were rolled back with a failed group (see
@@ -223,7 +226,7 @@ class Store : public pipeline::CheckpointStore {
   // same value) and commits them: with the open group of batches when one is open (so a
   // token never outlives the events that carry it), else in a transaction of their own.
   // Data path: Retry when the database is busy, Error otherwise.
-  virtual pipeline::Result putVault(const std::vector<VaultRow>& rows);
+  virtual event::Result putVault(const std::vector<VaultRow>& rows);
   // The row behind `token`; nullopt when unknown or expired. Throws StoreError.
   virtual std::optional<VaultRow> getVault(std::string_view token);
   // Deletes rows that expired before `now_us`; returns how many. Throws StoreError.

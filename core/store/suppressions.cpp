@@ -53,7 +53,7 @@ std::string_view Suppressions::any(std::span<const identity::Key> keys) const {
   return {};
 }
 
-std::string_view Suppressions::anyIn(const event::Event& e, IdentityKeyer& keyer,
+std::string_view Suppressions::anyIn(const event::Event& e, identity::Keyer& keyer,
                                      std::string& scratch) const {
   if (set_.empty()) return {};
   for (const event::Identity& id : e.identities) {

@@ -20,9 +20,11 @@
 #include "identity/resolver.h"
 #include "privacy/keyed_hasher.h"
 
-namespace omniloop::store {
+namespace omniloop::identity {
+class Keyer;  // identity/keyer.h
+}  // namespace omniloop::identity
 
-class IdentityKeyer;
+namespace omniloop::store {
 
 class Suppressions {
  public:
@@ -44,7 +46,7 @@ class Suppressions {
   // Throws StoreError when the list is not empty and there is no suppression key to check with.
   std::string_view any(std::span<const identity::Key> keys) const;
   // For a dead letter: its identities pseudonymised leniently (a malformed value too).
-  std::string_view anyIn(const event::Event& e, IdentityKeyer& keyer, std::string& scratch) const;
+  std::string_view anyIn(const event::Event& e, identity::Keyer& keyer, std::string& scratch) const;
 
  private:
   bool contains(std::string_view type, std::string_view pseudonym) const;

@@ -20,7 +20,7 @@ bool Vault::tokenize(std::string_view clear, std::string& out, std::string& erro
 
 bool Vault::flush(std::string& error) {
   if (pending_.empty()) return true;
-  const pipeline::Result r = store_.putVault(pending_);
+  const event::Result r = store_.putVault(pending_);
   if (!r.isOk()) {
     error = r.message;
     pending_.clear();
@@ -40,8 +40,8 @@ std::string Vault::seal(std::string_view clear, int64_t expires_at_us) {
   if (!cipher_.seal(clear, row.token, row.sealed)) {
     throw std::runtime_error("cannot seal a value for the vault (OpenSSL)");
   }
-  const pipeline::Result r = store_.putVault({row});
-  if (!r.isOk()) throw StoreError(r.message, r.status == pipeline::Status::Retry);
+  const event::Result r = store_.putVault({row});
+  if (!r.isOk()) throw StoreError(r.message, r.status == event::Status::Retry);
   return row.token;
 }
 

@@ -65,7 +65,7 @@ class ConsentLedgerTest : public ::testing::TestWithParam<BackendKind> {
              int64_t at, std::string_view crm_id = {}) {
     event::Batch b(8);
     add(b, key, email, status, at, crm_id);
-    const pipeline::Result r = s.writeBatch("crm-consents", "crm", b);
+    const event::Result r = s.writeBatch("crm-consents", "crm", b);
     ASSERT_TRUE(r.isOk()) << r.message;
     ASSERT_TRUE(s.flush("crm-consents", "crm").isOk());
   }

@@ -256,7 +256,7 @@ class IdentityOrder : public ::testing::TestWithParam<BackendKind> {
         at += n;
         b.cursor = std::to_string(at);
         b.more_pending = at < order.size() && rng() % 2 == 0;  // SQLite: group commits
-        const pipeline::Result r = store->writeBatch("gen", "gen", b);
+        const event::Result r = store->writeBatch("gen", "gen", b);
         EXPECT_TRUE(r.isOk()) << r.message;
         if (!r.isOk()) return out;
       }

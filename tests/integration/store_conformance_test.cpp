@@ -36,15 +36,15 @@ class GlobalBackends : public ::testing::Environment {
 };
 const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new GlobalBackends);
 
-// A pipeline::Result that must be Ok, with its message when it is not.
-#define ASSERT_OK(expr)                          \
-  do {                                           \
-    const pipeline::Result ok_result_ = (expr);  \
+// An event::Result that must be Ok, with its message when it is not.
+#define ASSERT_OK(expr)                                   \
+  do {                                                    \
+    const event::Result ok_result_ = (expr);              \
     ASSERT_TRUE(ok_result_.isOk()) << ok_result_.message; \
   } while (0)
-#define EXPECT_OK(expr)                          \
-  do {                                           \
-    const pipeline::Result ok_result_ = (expr);  \
+#define EXPECT_OK(expr)                                   \
+  do {                                                    \
+    const event::Result ok_result_ = (expr);              \
     EXPECT_TRUE(ok_result_.isOk()) << ok_result_.message; \
   } while (0)
 
@@ -260,8 +260,8 @@ TEST_P(Conformance, FailureMidBatchStoresNeitherEventsNorCursor) {
   add(second, "12", {{"email", "cy@example.com"}});
   add(second, "13", {{"email", "dee@example.com"}});
   second.cursor = "c2";
-  const pipeline::Result r = store->writeBatch("p", "crm", second);
-  EXPECT_EQ(r.status, pipeline::Status::Error) << r.message;
+  const event::Result r = store->writeBatch("p", "crm", second);
+  EXPECT_EQ(r.status, event::Status::Error) << r.message;
   EXPECT_NE(r.message.find("injected failure"), std::string::npos) << r.message;
 
   const StoreCounts after = store->counts();
@@ -500,8 +500,8 @@ TEST_P(Conformance, BusyStoreAsksForRetry) {
   event::Batch b;
   add(b, "1", {{"email", "ann@example.com"}});
   const auto start = std::chrono::steady_clock::now();
-  const pipeline::Result r = store->writeBatch("p", "crm", b);
-  EXPECT_EQ(r.status, pipeline::Status::Retry) << r.message;
+  const event::Result r = store->writeBatch("p", "crm", b);
+  EXPECT_EQ(r.status, event::Status::Retry) << r.message;
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(20));
   fx().release(*db);
   EXPECT_OK(store->writeBatch("p", "crm", b));
@@ -538,9 +538,9 @@ TEST_P(Conformance, ConcurrentWritersNeitherLoseNorDuplicate) {
         }
         b.cursor = std::to_string(n);
         for (int attempt = 0;; ++attempt) {
-          const pipeline::Result r = store->writeBatch("p", "w" + std::to_string(seed), b);
+          const event::Result r = store->writeBatch("p", "w" + std::to_string(seed), b);
           if (r.isOk()) break;
-          if (r.status != pipeline::Status::Retry || attempt > 50) {
+          if (r.status != event::Status::Retry || attempt > 50) {
             *failure = r.message;
             return;
           }

@@ -30,7 +30,7 @@ const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new GlobalB
 
 #define ASSERT_OK(expr)                                   \
   do {                                                    \
-    const pipeline::Result ok_result_ = (expr);           \
+    const event::Result ok_result_ = (expr);              \
     ASSERT_TRUE(ok_result_.isOk()) << ok_result_.message; \
   } while (0)
 
@@ -312,7 +312,7 @@ TEST_P(Rights, EraseWhileTheSameSubjectIsIngestedLeavesNothing) {
       const std::string phone = "+49891234" + std::to_string(100 + i % 50);
       add(b, "w" + std::to_string(i),
           {{"email", "ann@example.com"}, {"crm_id", "C-7"}, {"phone", phone}}, 1000 + i);
-      const pipeline::Result r = writer_store->writeBatch("w", "crm", b);
+      const event::Result r = writer_store->writeBatch("w", "crm", b);
       if (r.isOk()) ++written;
       suppressed += tally(b, "suppressed");
     }

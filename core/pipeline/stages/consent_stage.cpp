@@ -86,7 +86,7 @@ class ConsentStage final : public Stage {
       }
       if (s == ConsentStatus::Unknown && ledger_ != nullptr) {
         if (!keys_made) {
-          makeKeys(e);
+          makeKeys(e, batch);
           keys_made = true;
         }
         s = fromLedger(r.name);
@@ -135,9 +135,13 @@ class ConsentStage final : public Stage {
   }
 
   // The event's identities pseudonymised like the store keys them (normalised, keyed hash).
-  void makeKeys(const event::Event& e) {
+  // A value is normalised once per event: one an earlier component normalised is used as it
+  // is, and one normalised here rides on the identity to the store's keying (identity/keyer.h)
+  // when the result cannot depend on a default region (none is set: a phone then only
+  // normalises when written internationally), so it is the store's normalisation too.
+  void makeKeys(event::Event& e, event::Batch& batch) {
     key_count_ = 0;
-    for (const event::Identity& id : e.identities) {
+    for (event::Identity& id : e.identities) {
       if (id.type.empty() || id.value.empty()) continue;
       if (keys_.size() <= key_count_) keys_.emplace_back();
       std::string& out = keys_[key_count_];
@@ -145,8 +149,15 @@ class ConsentStage final : public Stage {
         out.assign(id.value);
       } else {
         if (hasher_ == nullptr) continue;
-        if (!privacy::normalizeIdentity(id.type, id.value, normalized_, normalize_)) continue;
-        hasher_->pseudonymizeInto(out, id.type, normalized_);
+        std::string_view normalized = id.normalizedValue();
+        if (normalized.empty()) {
+          if (!privacy::normalizeIdentity(id.type, id.value, normalized_, normalize_)) continue;
+          normalized = normalized_;
+          if (normalize_.default_region.empty()) {
+            id.setNormalized(normalized == id.value ? id.value : batch.intern(normalized));
+          }
+        }
+        hasher_->pseudonymizeInto(out, id.type, normalized);
       }
       ++key_count_;
     }

@@ -6,6 +6,7 @@
 #include "alloc_counter.h"
 #include "config/catalog.h"
 #include "config/loader.h"
+#include "identity/keyer.h"
 #include "pipeline/stages/builtin.h"
 #include "privacy/consent_ledger.h"
 #include "privacy/keyed_hasher.h"
@@ -259,6 +260,31 @@ TEST_F(ConsentStageTest, CatalogCheckKnowsTheDeclaredPurposes) {
   ASSERT_EQ(out.size(), 1U);
   EXPECT_EQ(out[0].message, "unknown purpose 'sales'");
   EXPECT_NE(out[0].hint.find("known purposes"), std::string::npos) << out[0].hint;
+}
+
+// The ledger lookup normalises the event's identities; the store's keying then uses what it
+// normalised instead of normalising again: one phone normalisation per event in all.
+TEST_F(ConsentStageTest, LedgerLookupNormalisesOncePerEventForTheStoresKeying) {
+  ledger_.apply(hasher_.pseudonymize("phone", "+49301234567"), "newsletter", ConsentStatus::Granted,
+                100);
+  auto st = make("consent: { require: [newsletter] }");
+  Batch b(8);
+  Event& e = add(b, "  AMY@example.com ");
+  e.setIdentity("phone", b.intern("+49 (30) 123-4567"));
+  e.id = b.intern(event::makeEventId("test", "1"));
+  const uint64_t before = privacy::phoneNormalizationsOnThisThread();
+  ASSERT_TRUE(st->process(b).isOk());
+  EXPECT_EQ(e.disposition, Disposition::Keep);  // granted through the phone's ledger record
+  EXPECT_EQ(e.identities[0].normalizedValue(), "amy@example.com");
+  EXPECT_EQ(e.identities[1].normalizedValue(), "+49301234567");
+
+  identity::Keyer keyer(&hasher_, privacy::NormalizeOptions{});
+  std::vector<identity::Key> keys;
+  ASSERT_TRUE(keyer.storableKeys(e, b, keys));
+  EXPECT_EQ(privacy::phoneNormalizationsOnThisThread() - before, 1U);
+  ASSERT_EQ(keys.size(), 2U);
+  EXPECT_EQ(keys[0].hash, hasher_.pseudonymize("email", "amy@example.com"));
+  EXPECT_EQ(keys[1].hash, hasher_.pseudonymize("phone", "+49301234567"));
 }
 
 TEST_F(ConsentStageTest, RepeatedTcStringsAndLedgerLookupsDoNotAllocate) {

@@ -223,8 +223,8 @@ TEST_F(StoreTest, AFailingBatchInAGroupRollsTheGroupBackAndFailsAloneAfterTheRes
   };
   ASSERT_TRUE(store.writeBatch("p", "crm", *batchOf("1", "ann@example.com", "p1", true)).isOk());
   ASSERT_TRUE(store.writeBatch("q", "pos", *batchOf("7", "dee@example.com", "q1", true)).isOk());
-  const pipeline::Result failed = store.writeBatch("p", "crm", *badBatch());
-  EXPECT_EQ(failed.status, pipeline::Status::Error);
+  const event::Result failed = store.writeBatch("p", "crm", *badBatch());
+  EXPECT_EQ(failed.status, event::Status::Error);
   EXPECT_NE(failed.message.find("injected failure"), std::string::npos) << failed.message;
   EXPECT_NE(failed.message.find("rolled back too"), std::string::npos) << failed.message;
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
@@ -232,7 +232,7 @@ TEST_F(StoreTest, AFailingBatchInAGroupRollsTheGroupBackAndFailsAloneAfterTheRes
   EXPECT_EQ(raw.one("SELECT count(*) FROM checkpoints"), "0");
   // Both pipelines lost a batch with the group: neither may go on past it.
   EXPECT_EQ(store.writeBatch("q", "pos", *batchOf("8", "eve@example.com", "q2", false)).status,
-            pipeline::Status::Error);
+            event::Status::Error);
   EXPECT_THROW(store.commit("p", "crm", *badBatch()), StoreError);
 
   // p restarts: its lost batch and the failing one get a transaction each.
@@ -240,8 +240,8 @@ TEST_F(StoreTest, AFailingBatchInAGroupRollsTheGroupBackAndFailsAloneAfterTheRes
   ASSERT_TRUE(store.writeBatch("p", "crm", *batchOf("1", "ann@example.com", "p1", true)).isOk());
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "1");  // committed although more were queued
   auto bad = badBatch();
-  const pipeline::Result alone = store.writeBatch("p", "crm", *bad);
-  EXPECT_EQ(alone.status, pipeline::Status::Error);
+  const event::Result alone = store.writeBatch("p", "crm", *bad);
+  EXPECT_EQ(alone.status, event::Status::Error);
   EXPECT_EQ(alone.message.find("rolled back too"), std::string::npos) << alone.message;
   // The executor dead-letters the batch and commits its cursor.
   for (event::Event& e : *bad) {
@@ -302,16 +302,18 @@ TEST_F(StoreTest, AFailedGroupCommitStopsEveryPipelineInItUntilItRestarts) {
   store.failCommitsForTesting(1);
   ASSERT_TRUE(store.writeBatch("p", "crm", *batchOf("1", "ann@example.com", "p1", true)).isOk());
   ASSERT_TRUE(store.writeBatch("q", "pos", *batchOf("2", "bob@example.com", "q1", true)).isOk());
-  const pipeline::Result failed = store.writeBatch("p", "crm", *batchOf("3", "cy@example.com", "p2", false));
-  EXPECT_EQ(failed.status, pipeline::Status::Error);
+  const event::Result failed =
+      store.writeBatch("p", "crm", *batchOf("3", "cy@example.com", "p2", false));
+  EXPECT_EQ(failed.status, event::Status::Error);
   EXPECT_NE(failed.message.find("cannot commit"), std::string::npos) << failed.message;
   EXPECT_EQ(raw.one("SELECT count(*) FROM events"), "0");
 
   // q's batch was lost with the group: q must not go on past it, nor commit a later cursor.
-  const pipeline::Result q = store.writeBatch("q", "pos", *batchOf("4", "dee@example.com", "q2", false));
-  EXPECT_EQ(q.status, pipeline::Status::Error);
+  const event::Result q =
+      store.writeBatch("q", "pos", *batchOf("4", "dee@example.com", "q2", false));
+  EXPECT_EQ(q.status, event::Status::Error);
   EXPECT_NE(q.message.find("restart the pipeline"), std::string::npos) << q.message;
-  EXPECT_EQ(store.flush("q", "pos").status, pipeline::Status::Error);
+  EXPECT_EQ(store.flush("q", "pos").status, event::Status::Error);
   EXPECT_THROW(store.commit("p", "crm", *batchOf("3", "cy@example.com", "p2", false)), StoreError);
   EXPECT_EQ(raw.one("SELECT count(*) FROM checkpoints"), "0");
 

@@ -1,8 +1,8 @@
 // The cdp sink under the real executor: events, dead letters and cursor land together, and a
 // second run resumes where the first committed.
+#include "../store/store_test_util.h"
 #include "pipeline/executor.h"
-#include "store/cdp_sink.h"
-#include "store_test_util.h"
+#include "pipeline/sinks/cdp_sink.h"
 
 namespace omniloop::store::testing {
 namespace {
@@ -32,7 +32,8 @@ class ContactSource final : public pipeline::Source {
         e->reason = "source: malformed row";
       } else {
         // Two rows per person: 0 and 1 share an email, 2 and 3 another one, ...
-        e->setIdentity("email", batch.intern("person" + std::to_string(next_ / 2) + "@example.com"));
+        e->setIdentity("email",
+                       batch.intern("person" + std::to_string(next_ / 2) + "@example.com"));
       }
       event::assignId(*e, "crm", batch);
     }
@@ -55,8 +56,9 @@ pipeline::Result runPipeline(Store& store, int count, std::string* resumed_from)
   auto source = std::make_unique<ContactSource>(count);
   ContactSource* raw_source = source.get();
   std::vector<pipeline::NamedSink> sinks;
-  sinks.push_back({"cdp", makeCdpSink(store, "crm-contacts", "crm")});
-  pipeline::Executor executor(options, std::move(source), {}, std::move(sinks), &store);
+  sinks.push_back({"cdp", pipeline::makeCdpSink(store, "crm-contacts", "crm")});
+  pipeline::StoreCheckpoints checkpoints(store);
+  pipeline::Executor executor(options, std::move(source), {}, std::move(sinks), &checkpoints);
   pipeline::Result r = executor.run();
   if (resumed_from != nullptr) *resumed_from = raw_source->resumed_from_;
   return r;

@@ -1,46 +1,51 @@
-#include "store/cdp_sink.h"
+#include "pipeline/sinks/cdp_sink.h"
 
 #include <stdexcept>
 
 #include "config/json_value.h"
 #include "privacy/normalize.h"
 
-namespace omniloop::store {
+namespace omniloop::pipeline {
 
 namespace {
 
-class CdpSink final : public pipeline::Sink {
+class CdpSink final : public Sink {
  public:
-  CdpSink(Store& store, std::string pipeline, std::string source_id, std::string phone_region)
+  CdpSink(store::Store& store, std::string pipeline, std::string source_id,
+          std::string phone_region)
       : store_(store),
         pipeline_(std::move(pipeline)),
         source_id_(std::move(source_id)),
         phone_region_(phone_region),
         phones_(privacy::NormalizeOptions{std::move(phone_region)}) {}
 
-  pipeline::Result write(event::Batch& batch) override {
+  Result write(event::Batch& batch) override {
     if (!phone_region_.empty()) applyPhoneRegion(batch);
     return store_.writeBatch(pipeline_, source_id_, batch);
   }
-  pipeline::Result flush() override { return store_.flush(pipeline_, source_id_); }
+  Result flush() override { return store_.flush(pipeline_, source_id_); }
   bool commitsCursor() const override { return true; }
 
  private:
   // Phone numbers written nationally by this pipeline's source become E.164 with the
-  // pipeline's country code before the store normalises and pseudonymises them.
+  // pipeline's country code before the store pseudonymises them. The result is normalised
+  // already: it rides on the identity (Identity::setNormalized), so the store's keying does not
+  // normalise the number a second time.
   void applyPhoneRegion(event::Batch& batch) {
     for (event::Event& e : batch) {
       if (!e.live()) continue;
       for (event::Identity& id : e.identities) {
-        if (id.type != "phone" || id.value.starts_with("+") || id.value.starts_with("h1:")) continue;
+        if (id.type != "phone" || id.value.starts_with("+") || id.value.starts_with("h1:"))
+          continue;
         if (phones_.normalize("phone", id.value, scratch_)) {
           id.value = batch.intern(scratch_);
+          id.setNormalized(id.value);
         }
       }
     }
   }
 
-  Store& store_;
+  store::Store& store_;
   std::string pipeline_;
   std::string source_id_;
   std::string phone_region_;
@@ -66,8 +71,8 @@ void registerCdpSink(config::SimpleCatalog& catalog) {
   catalog.add(std::move(info));
 }
 
-std::unique_ptr<pipeline::Sink> makeCdpSink(Store& store, std::string pipeline, std::string source_id,
-                                            std::string_view config_json) {
+std::unique_ptr<Sink> makeCdpSink(store::Store& store, std::string pipeline, std::string source_id,
+                                  std::string_view config_json) {
   std::string region;
   int same_id = 0;  // SameIdPolicy::Auto
   if (!config_json.empty()) {
@@ -78,7 +83,8 @@ std::unique_ptr<pipeline::Sink> makeCdpSink(Store& store, std::string pipeline, 
       } else if (v->string == "versions") {
         same_id = 2;
       } else if (v->string != "auto") {
-        throw std::invalid_argument("cdp: same_id '" + v->string + "' is not one of auto, collision, versions");
+        throw std::invalid_argument("cdp: same_id '" + v->string +
+                                    "' is not one of auto, collision, versions");
       }
     }
     if (const config::JsonValue* v = cfg.get("phone_country_code"); v && v->isString()) {
@@ -94,4 +100,4 @@ std::unique_ptr<pipeline::Sink> makeCdpSink(Store& store, std::string pipeline, 
                                    std::move(region));
 }
 
-}  // namespace omniloop::store
+}  // namespace omniloop::pipeline
