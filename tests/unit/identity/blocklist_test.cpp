@@ -2,16 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include "fixtures.h"
+
 namespace omniloop::identity {
 namespace {
 
-const privacy::KeyedHasher kHasher(std::string(32, 'k'));
-
-privacy::NormalizeOptions germany() {
-  privacy::NormalizeOptions o;
-  o.default_region = "+49";
-  return o;
-}
+using fixtures::germany;
+using fixtures::kHasher;
 
 // Normalises like the store does, then asks the blocklist.
 bool blocked(const Blocklist& b, std::string_view type, std::string_view value) {

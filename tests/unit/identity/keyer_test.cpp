@@ -4,16 +4,13 @@
 
 #include <gtest/gtest.h>
 
+#include "fixtures.h"
+
 namespace omniloop::identity {
 namespace {
 
-const privacy::KeyedHasher kHasher(std::string(32, 'k'));
-
-privacy::NormalizeOptions germany() {
-  privacy::NormalizeOptions o;
-  o.default_region = "+49";
-  return o;
-}
+using fixtures::germany;
+using fixtures::kHasher;
 
 event::Event& addPhone(event::Batch& b, std::string_view key, std::string_view phone) {
   event::Event* e = b.append();
