@@ -606,11 +606,16 @@ IsolatedSource::IsolatedSource(IsolatedPlugin plugin, InstanceContext ctx, Isola
   positioned_start_ = starts_;  // a new instance is at the start
 }
 
-bool IsolatedSource::crashed(const WorkerFailure& f, pipeline::Result& error) {
+bool IsolatedSource::crashed(const WorkerFailure& f, pipeline::Result& error,
+                             event::Batch* batch) {
   noteCrash(nullptr, f, 0);
   pending_crashes_.push_back(f.label);
   ++restarts_;
   if (restarts_ <= options_.max_restarts) return false;
+  if (batch) {
+    for (const std::string& label : pending_crashes_) batch->count("plugin_crashes", label);
+    pending_crashes_.clear();
+  }
   std::string what = f.reason;
   if (f.kind == WorkerFailure::Kind::Signal) {
     what = "plugin crashed (signal " + std::to_string(f.code) + ", " + signalName(f.code) + ")";
@@ -673,7 +678,7 @@ pipeline::Result IsolatedSource::resume(std::string_view cursor) {
       return pipeline::Result::ok();
     }
     if (worker_ || !error.message.empty()) return error;  // the plugin's error, not a crash
-    if (crashed(failure, error)) return error;
+    if (crashed(failure, error, nullptr)) return error;
   }
 }
 
@@ -731,7 +736,7 @@ pipeline::Result IsolatedSource::read(event::Batch& batch, size_t max_events) {
         failure = discardWorker(/*kill=*/true, /*timed_out=*/false);
       }
     }
-    if (crashed(failure, error)) return error;
+    if (crashed(failure, error, &batch)) return error;
   }
 }
 

@@ -157,8 +157,9 @@ class IsolatedSource : public pipeline::Source, public IsolatedComponent {
   // Starts a worker when there is none and resumes it from cursor_ when it is not there yet.
   // Crashed: false with `failure` set; an error of the plugin or of starting: false, `error`.
   bool position(WorkerFailure& failure, pipeline::Result& error);
-  // A crash: logged, counted, and past max_restarts in a row the pipeline's error.
-  bool crashed(const WorkerFailure& f, pipeline::Result& error);
+  // A crash: logged, counted, and past max_restarts in a row the pipeline's error (true; the
+  // crashes are then counted in `batch`, whose tallies the executor keeps when a source fails).
+  bool crashed(const WorkerFailure& f, pipeline::Result& error, event::Batch* batch);
   std::string cursor_;             // of the last batch delivered (or the one resumed from)
   uint64_t positioned_start_ = 0;  // the worker (by starts_) whose position is cursor_
   int restarts_ = 0;               // crashes since the last successful call
