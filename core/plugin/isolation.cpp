@@ -380,16 +380,18 @@ WorkerFailure IsolatedComponent::discardWorker(bool kill, bool timed_out) {
   return f;
 }
 
-bool IsolatedComponent::exchange(uint32_t frame, std::string_view payload, WorkerFailure& failure) {
+bool IsolatedComponent::exchange(uint32_t frame, std::string_view payload, WorkerFailure& failure,
+                                 std::string* answer) {
   const int fd = worker_->fd();
   const wire::Deadline deadline = Clock::now() + options_.call_timeout;
   wire::IoStatus s = wire::writeFrame(fd, static_cast<wire::Frame>(frame), payload, deadline);
+  std::string& in = answer ? *answer : answer_;
   wire::Frame type{};
   while (s == wire::IoStatus::Ok) {
-    s = wire::readFrame(fd, type, answer_, deadline);
+    s = wire::readFrame(fd, type, in, deadline);
     if (s != wire::IoStatus::Ok) break;
     if (type == wire::Frame::Log) {
-      WireReader r(answer_);
+      WireReader r(in);
       int32_t level = 0;
       std::string_view text;
       if (r.i32(level) && r.str(text) && level >= 0 && level <= SPDLOG_LEVEL_OFF) {
@@ -606,8 +608,7 @@ IsolatedSource::IsolatedSource(IsolatedPlugin plugin, InstanceContext ctx, Isola
   positioned_start_ = starts_;  // a new instance is at the start
 }
 
-bool IsolatedSource::crashed(const WorkerFailure& f, pipeline::Result& error,
-                             event::Batch* batch) {
+bool IsolatedSource::crashed(const WorkerFailure& f, pipeline::Result& error, event::Batch* batch) {
   noteCrash(nullptr, f, 0);
   pending_crashes_.push_back(f.label);
   ++restarts_;
@@ -697,9 +698,12 @@ pipeline::Result IsolatedSource::read(event::Batch& batch, size_t max_events) {
       WireWriter w(request);
       w.u32(static_cast<uint32_t>(batch.capacity()));
       w.u32(static_cast<uint32_t>(std::min(max_events, batch.capacity() - batch.size())));
-      if (exchange(static_cast<uint32_t>(wire::Frame::Read), request, failure)) {
+      // The answer goes to a buffer kept for this batch object, and its events' strings stay
+      // there (no copy) until the executor refills the batch.
+      std::string* kept = requestBuffer(batch);
+      if (exchange(static_cast<uint32_t>(wire::Frame::Read), request, failure, kept)) {
         // Check the whole answer before the batch changes.
-        WireReader r(answer_);
+        WireReader r(kept ? *kept : answer_);
         int32_t status = 0;
         std::string_view message, cursor;
         std::vector<std::pair<std::string_view, int64_t>> deltas;
@@ -711,7 +715,8 @@ pipeline::Result IsolatedSource::read(event::Batch& batch, size_t max_events) {
         valid = valid && r.atEnd();
         if (valid) {
           for (const auto& [name, delta] : deltas) context_.addCounter(name, delta);
-          for (uint32_t k = 0; k < n; ++k) events.event(*batch.append(), &batch.arena());
+          event::Arena* arena = kept ? nullptr : &batch.arena();
+          for (uint32_t k = 0; k < n; ++k) events.event(*batch.append(), arena);
           if (!cursor.empty()) {
             batch.cursor = std::string(cursor);
           }

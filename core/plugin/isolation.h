@@ -106,14 +106,18 @@ class IsolatedComponent {
   // Stages and sinks: calls the plugin over batch[indices] and, when its worker dies, bisects
   // them on fresh workers (see above). Returns the first call's result when it did not crash.
   pipeline::Result callBisecting(event::Batch& batch, std::vector<uint32_t> indices, bool whole);
-  // Sends `payload` as a `type` frame and reads the Result into answer_ (forwarding Log
-  // frames). False when no Result came: the worker is gone then (`failure` says why).
-  bool exchange(uint32_t type, std::string_view payload, WorkerFailure& failure);
+  // Sends `payload` as a `type` frame and reads the Result into `answer` (answer_ when null),
+  // forwarding Log frames. False when no Result came: the worker is gone then (`failure` says
+  // why).
+  bool exchange(uint32_t type, std::string_view payload, WorkerFailure& failure,
+                std::string* answer = nullptr);
   WorkerFailure discardWorker(bool kill, bool timed_out);
   bool ensureWorker(std::string& error);
   void noteCrash(event::Batch* batch, const WorkerFailure& f, size_t records);
   void deadLetter(event::Batch& batch, uint32_t index, const std::string& reason);
   std::string who() const;
+  // A buffer kept for this batch object: a stage's or sink's request, a source's answer (the
+  // batch's events point into it until the batch is refilled). Null past kMaxBuffers.
   std::string* requestBuffer(const event::Batch& batch);
   static constexpr size_t kMaxBuffers = 80;
 
