@@ -330,8 +330,7 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
 
   // Plugin components run out of process unless the pipeline or omniloop.yaml opts out
   // (plugin/isolation.h): a crash costs the record (or a restart), not the daemon.
-  const std::string& mode =
-      spec.isolation.empty() ? config_.plugin_isolation.mode : spec.isolation;
+  const std::string& mode = spec.isolation.empty() ? config_.plugin_isolation.mode : spec.isolation;
   auto isolated = [&](config::ComponentKind kind, const std::string& type,
                       const std::string& json) -> std::optional<plugin::IsolatedPlugin> {
     const plugin::LoadedPlugin* provider = nullptr;
@@ -352,8 +351,8 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
   plugin::InstanceContext source_ctx{spec.name, "source " + spec.source.type, nullptr};
   std::unique_ptr<pipeline::Source> source;
   if (auto p = isolated(config::ComponentKind::Source, spec.source.type, spec.source.with_json)) {
-    source = std::make_unique<plugin::IsolatedSource>(std::move(*p), source_ctx,
-                                                      isolationOptions());
+    source =
+        std::make_unique<plugin::IsolatedSource>(std::move(*p), source_ctx, isolationOptions());
   } else {
     source = registry_->makeSource(spec.source.type, spec.source.with_json, source_ctx);
   }
@@ -374,7 +373,7 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
       plugin::InstanceContext ctx{spec.name, "stage " + st.name, nullptr};
       if (auto p = isolated(config::ComponentKind::Stage, st.type, st.json)) {
         stages.push_back({st.name, std::make_unique<plugin::IsolatedStage>(std::move(*p), ctx,
-                                                                          isolationOptions())});
+                                                                           isolationOptions())});
       } else {
         stages.push_back({st.name, registry_->makeStage(st.type, st.json, ctx)});
       }

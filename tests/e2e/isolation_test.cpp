@@ -493,9 +493,9 @@ TEST(IsolatedDaemon, PoisonedPipelineGoesOnAndTheOtherIsUntouched) {
 }
 
 // omniloopd (whose batches are 1024 events: 16 records are one batch, bisected within the five
-// restarts allowed): a pipeline whose plugin sink dies on one record goes on (the record a dead letter,
-// the rest written once); a pipeline whose plugin source keeps dying stops with its error in
-// /v1/pipelines; a healthy pipeline and the daemon are untouched.
+// restarts allowed): a pipeline whose plugin sink dies on one record goes on (the record a dead
+// letter, the rest written once); a pipeline whose plugin source keeps dying stops with its error
+// in /v1/pipelines; a healthy pipeline and the daemon are untouched.
 TEST(IsolatedDaemon, PluginSinkAndSourceCrashesStopNothingElse) {
   const std::string dir = tempDir("isolation-daemon-io");
   const uint16_t port = freePort();
