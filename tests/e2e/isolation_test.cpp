@@ -341,7 +341,9 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(Case{"segv", "", "crashed (signal 11, SIGSEGV)", "  mode: process\n"},
                       Case{"abort", "", "crashed (signal 6, SIGABRT)", "  mode: process\n"},
                       Case{"hang", "", "plugin timed out (no answer within 400 ms)",
-                           "  call_timeout_ms: 400\n"}),
+                           "  call_timeout_ms: 400\n"},
+                      Case{"alloc", "", "plugin exceeded its memory limit (128 MiB)",
+                           "  memory_limit_mb: 128\n"}),
     [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
 
 // A source that dies at the same position every time: past max_restarts the pipeline stops
