@@ -18,7 +18,8 @@ int main(int argc, char** argv) {
   if (fd < 0) {
     std::fputs(
         "omniloop-plugin-worker runs one plugin source, stage or sink for omniloop/omniloopd in a "
-        "process of its own (see 'Plugin isolation' in docs/operations.md); it is started by them, not by "
+        "process of its own (see 'Plugin isolation' in docs/operations.md); it is started by them, "
+        "not by "
         "hand.\n",
         stderr);
     return 2;
