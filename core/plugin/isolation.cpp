@@ -625,10 +625,8 @@ bool IsolatedSource::crashed(const WorkerFailure& f, pipeline::Result& error, ev
       who() + ": " + what + " " + std::to_string(restarts_) +
       " times in a row reading at the same position (plugin_isolation.max_restarts: " +
       std::to_string(options_.max_restarts) +
-      "); the pipeline stops there, nothing after its last committed batch was read. Fix the "
-      "plugin (or the data it stops at) and start the pipeline again: it resumes from its "
-      "checkpoint");
-  spdlog::error("{}", error.message);
+      "); the pipeline stops there. Fix the plugin (or the data it stops at) and start the "
+      "pipeline again: it resumes from its checkpoint, nothing is lost");
   return true;
 }
 

@@ -358,9 +358,16 @@ TEST(IsolatedSourceBudget, KeepsCrashingAtOnePositionStopsThePipeline) {
   const CommandResult r = runCommand(argv, {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
   EXPECT_NE(r.exit_code, 0) << r.out << r.err;
   EXPECT_LT(r.exit_code, 128) << "the run itself must not die of the signal";
+  // The run's summary (standard output) ends with the error and counts the crashes.
+  EXPECT_NE(r.out.find("error: source: pipeline 'doomed': plugin test.poison, source type "
+                       "'test.poison_source' (source test.poison_source): plugin crashed (signal "
+                       "11, SIGSEGV) 3 times in a row reading at the same position"),
+            std::string::npos)
+      << r.out << r.err;
+  EXPECT_NE(r.out.find("plugin_crashes (signal 11)"), std::string::npos) << r.out;
   EXPECT_NE(r.err.find("pipeline 'doomed': plugin test.poison, source type 'test.poison_source' "
-                       "(source test.poison_source): plugin crashed (signal 11, SIGSEGV) 3 "
-                       "times in a row reading at the same position"),
+                       "(source test.poison_source): plugin crashed (signal 11, SIGSEGV) while "
+                       "reading"),
             std::string::npos)
       << r.err;
   const std::vector<long> before = writtenIds(dir + "/doomed.out");
