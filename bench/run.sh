@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Throughput and memory benchmark. Prints events/s, CPU seconds and peak RSS for
 #   file.jsonl -> map -> filter -> discard        (engine + parsing, one worker thread)
+#   the same with `isolation: in_process`         (the file.jsonl plugin source in the host)
 #   file.jsonl -> map -> test.tag -> filter -> discard, the plugin stage in process and isolated
 #                                                 (plugin isolation: its cost, target >= 0.7x)
+#   file.jsonl -> map -> filter -> test.count, the plugin sink in process and isolated
 #   file.jsonl -> map -> mask -> discard          (hmac of email + phone per event)
 #   file.jsonl -> map -> consent -> discard       (a TC string per event, decoded; one thread)
 #   file.jsonl -> map -> filter -> cdp (SQLite)   (the embedded store, one identity)
@@ -53,6 +55,14 @@ batch: { size: 4096 }
 YAML
 }
 write_pipeline discard discard
+# The file.jsonl source is a plugin too: by default in a worker process; in the host here.
+{ cat "$work/discard.yaml"; echo "isolation: in_process"; } > "$work/discard-in_process.yaml"
+# A plugin sink (test.count of test.good: every live event rendered as JSON), in the host and in
+# its worker process.
+for mode in in_process process; do
+  write_pipeline "sink-$mode" test.count
+  echo "isolation: $mode" >> "$work/sink-$mode.yaml"
+done
 # Plugin isolation (issue 15): the discard workload plus one plugin stage (test.tag of the test
 # plugin test.good: one string field set per event), in the host and in its worker process.
 for mode in in_process process; do
@@ -171,13 +181,21 @@ print(f"{label:<34} {j['read']:>10} read {j['written']:>10} written "
 PY
 }
 echo
+ratio() {  # label in-process-pipeline isolated-pipeline
+  python3 -c "import sys; a, b = (float(open(f).read()) for f in sys.argv[2:]); print(f'{sys.argv[1]:<34} isolated/in-process = {b / a:.2f}x (target >= 0.7x)')" \
+    "$1" "$work/rate-$2" "$work/rate-$3"
+}
 run "jsonl -> map -> filter -> discard" discard
+run "jsonl -> map -> filter -> discard (in)" discard-in_process
+ratio "source isolation cost" discard-in_process discard
 export OMNILOOP_PLUGIN_PATH="$BUILD/test-plugins/good"
 run "jsonl -> map -> plugin -> discard (in)" plugin-in_process
 run "jsonl -> map -> plugin -> discard (iso)" plugin-process
+ratio "plugin isolation cost" plugin-in_process plugin-process
+run "jsonl -> map -> plugin sink (in)" sink-in_process
+run "jsonl -> map -> plugin sink (iso)" sink-process
+ratio "sink isolation cost" sink-in_process sink-process
 unset OMNILOOP_PLUGIN_PATH
-python3 -c "import sys; a, b = (float(open(f).read()) for f in sys.argv[1:]); print(f'{\"plugin isolation cost\":<34} isolated/in-process = {b / a:.2f}x (target >= 0.7x)')" \
-  "$work/rate-plugin-in_process" "$work/rate-plugin-process"
 run "jsonl -> map -> mask(hmac) -> discard" mask
 OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent(tcf) -> discard" consent
 OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent -> mask -> discard" privacy

@@ -1,4 +1,5 @@
-// omniloop-plugin-worker: runs one plugin stage out of the host's process (plugin/isolation.h).
+// omniloop-plugin-worker: runs one plugin source, stage or sink out of the host's process
+// (plugin/isolation.h).
 // Started by omniloop and omniloopd with the socket to talk over as file descriptor 3; not a
 // command for people.
 #include <unistd.h>
@@ -16,8 +17,9 @@ int main(int argc, char** argv) {
   }
   if (fd < 0) {
     std::fputs(
-        "omniloop-plugin-worker runs one plugin stage for omniloop/omniloopd in a process of its "
-        "own (see 'Plugin isolation' in docs/operations.md); it is started by them, not by "
+        "omniloop-plugin-worker runs one plugin source, stage or sink for omniloop/omniloopd in a "
+        "process of its own (see 'Plugin isolation' in docs/operations.md); it is started by them, "
+        "not by "
         "hand.\n",
         stderr);
     return 2;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
 
 #include "app/pseudonymising_sink.h"
@@ -328,8 +329,34 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
   if (options.batch_size == 0) options.batch_size = spec.batch_size;
   options.queue_depth = spec.queue_depth;
 
+  // Plugin components run out of process unless the pipeline or omniloop.yaml opts out
+  // (plugin/isolation.h): a crash costs the record (or a restart), not the daemon.
+  const std::string& mode = spec.isolation.empty() ? config_.plugin_isolation.mode : spec.isolation;
+  auto isolated = [&](config::ComponentKind kind, const std::string& type,
+                      const std::string& json) -> std::optional<plugin::IsolatedPlugin> {
+    const plugin::LoadedPlugin* provider = nullptr;
+    if (mode != "process" || registry_->findComponent(kind, type, &provider) == nullptr) {
+      return std::nullopt;
+    }
+    return plugin::IsolatedPlugin{provider->path, provider->name, type,
+                                  json.empty() ? std::string("{}") : json};
+  };
+  auto isolationOptions = [&] {
+    plugin::IsolationOptions iso;
+    iso.call_timeout = std::chrono::milliseconds(config_.plugin_isolation.call_timeout_ms);
+    iso.memory_limit_mb = config_.plugin_isolation.memory_limit_mb;
+    iso.max_restarts = config_.plugin_isolation.max_restarts;
+    return iso;
+  };
+
   plugin::InstanceContext source_ctx{spec.name, "source " + spec.source.type, nullptr};
-  auto source = registry_->makeSource(spec.source.type, spec.source.with_json, source_ctx);
+  std::unique_ptr<pipeline::Source> source;
+  if (auto p = isolated(config::ComponentKind::Source, spec.source.type, spec.source.with_json)) {
+    source =
+        std::make_unique<plugin::IsolatedSource>(std::move(*p), source_ctx, isolationOptions());
+  } else {
+    source = registry_->makeSource(spec.source.type, spec.source.with_json, source_ctx);
+  }
 
   pipeline::StageContext stage_ctx;
   for (const auto& s : spec.sinks) stage_ctx.sink_names.push_back(s.name);
@@ -345,20 +372,9 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
       stages.push_back({st.name, pipeline::makeBuiltinStage(st, stage_ctx)});
     } else {
       plugin::InstanceContext ctx{spec.name, "stage " + st.name, nullptr};
-      const std::string& mode =
-          spec.isolation.empty() ? config_.plugin_isolation.mode : spec.isolation;
-      const plugin::LoadedPlugin* provider = nullptr;
-      if (mode == "process" &&
-          registry_->findComponent(config::ComponentKind::Stage, st.type, &provider) != nullptr) {
-        // Out of process (plugin/isolation.h): a crash costs the record, not the daemon.
-        plugin::IsolationOptions iso;
-        iso.call_timeout = std::chrono::milliseconds(config_.plugin_isolation.call_timeout_ms);
-        iso.memory_limit_mb = config_.plugin_isolation.memory_limit_mb;
-        iso.max_restarts = config_.plugin_isolation.max_restarts;
-        plugin::IsolatedPlugin p{provider->path, provider->name, st.type,
-                                 st.json.empty() ? std::string("{}") : st.json};
-        stages.push_back(
-            {st.name, std::make_unique<plugin::IsolatedStage>(std::move(p), ctx, std::move(iso))});
+      if (auto p = isolated(config::ComponentKind::Stage, st.type, st.json)) {
+        stages.push_back({st.name, std::make_unique<plugin::IsolatedStage>(std::move(*p), ctx,
+                                                                           isolationOptions())});
       } else {
         stages.push_back({st.name, registry_->makeStage(st.type, st.json, ctx)});
       }
@@ -375,7 +391,12 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
       sinks.push_back({s.name, std::make_unique<DiscardSink>()});
     } else {
       plugin::InstanceContext ctx{spec.name, "sink " + s.name, nullptr};
-      std::unique_ptr<pipeline::Sink> sink = registry_->makeSink(type, s.component.with_json, ctx);
+      std::unique_ptr<pipeline::Sink> sink;
+      if (auto p = isolated(config::ComponentKind::Sink, type, s.component.with_json)) {
+        sink = std::make_unique<plugin::IsolatedSink>(std::move(*p), ctx, isolationOptions());
+      } else {
+        sink = registry_->makeSink(type, s.component.with_json, ctx);
+      }
       if (s.clear_identities.empty()) {
         sink = makePseudonymisingSink(std::move(sink), hasher(), normalizeOptions(config_));
       }

@@ -145,11 +145,14 @@ Result Executor::run() {
         r = Result::error("source threw an unknown exception");
       }
       if (r.status == Status::Retry || r.status == Status::Error) {
-        free_batches.push(&batch);
         if (r.status == Status::Error || attempt >= options_.max_retries) {
+          // Read no more: what the failed read counted (say plugin_crashes) is kept.
+          stats_.counters.add(batch);
+          free_batches.push(&batch);
           fail("source: " + r.message);
           break;
         }
+        free_batches.push(&batch);
         stats_.source_retries.fetch_add(1);
         if (!sleepFor(backoff(attempt++))) break;
         continue;

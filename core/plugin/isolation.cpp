@@ -59,8 +59,10 @@ class WorkerProcess {
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
 
+  // keep_stdout: the worker's standard output is the host's (a sink may write there);
+  // otherwise it goes to standard error.
   static std::unique_ptr<WorkerProcess> spawn(const std::string& exe, uint64_t memory_limit_mb,
-                                              std::string& error);
+                                              bool keep_stdout, std::string& error);
 
   int fd() const { return fd_; }
 
@@ -174,7 +176,8 @@ std::vector<std::string> workerEnvironment(uint64_t memory_limit_mb) {
 }  // namespace
 
 std::unique_ptr<WorkerProcess> WorkerProcess::spawn(const std::string& exe,
-                                                    uint64_t memory_limit_mb, std::string& error) {
+                                                    uint64_t memory_limit_mb, bool keep_stdout,
+                                                    std::string& error) {
   int sv[2];
   if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
     error = std::string("socketpair failed: ") + std::strerror(errno);
@@ -223,7 +226,7 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(const std::string& exe,
     } else if (::dup2(sv[1], 3) < 0) {
       ::_exit(126);
     }
-    ::dup2(2, 1);  // a plugin's printf must not land in the host's stdout
+    if (!keep_stdout) ::dup2(2, 1);  // a stage's printf must not land in the host's stdout
     ::close_range(4, ~0U, 0);
     if (limit_address_space) ::setrlimit(RLIMIT_AS, &limit);
     ::execve(exe.c_str(), argv, envp.data());
@@ -246,14 +249,34 @@ std::string findWorkerExecutable() {
   return {};
 }
 
-IsolatedStage::IsolatedStage(IsolatedPlugin plugin, InstanceContext ctx, IsolationOptions options)
-    : plugin_(std::move(plugin)),
+namespace {
+
+const char* kindName(IsolatedKind kind) {
+  switch (kind) {
+    case IsolatedKind::Source:
+      return "source";
+    case IsolatedKind::Sink:
+      return "sink";
+    case IsolatedKind::Stage:
+      break;
+  }
+  return "stage";
+}
+
+}  // namespace
+
+IsolatedComponent::IsolatedComponent(IsolatedKind kind, IsolatedPlugin plugin, InstanceContext ctx,
+                                     IsolationOptions options)
+    : kind_(kind),
+      op_(static_cast<uint32_t>(kind == IsolatedKind::Sink ? wire::Frame::Write
+                                                           : wire::Frame::Process)),
+      plugin_(std::move(plugin)),
       context_(std::move(ctx), plugin_.type),
       options_(std::move(options)) {
   worker_path_ = options_.worker_path.empty() ? findWorkerExecutable() : options_.worker_path;
   if (worker_path_.empty()) {
     throw std::runtime_error(
-        "cannot run plugin stage '" + plugin_.type +
+        std::string("cannot run plugin ") + kindName(kind_) + " '" + plugin_.type +
         "' isolated: omniloop-plugin-worker not found in " + exeDir() +
         "/../lib/omniloop (reinstall omniloop, set OMNILOOP_PLUGIN_WORKER, or set "
         "'isolation: in_process' in the pipeline)");
@@ -262,14 +285,14 @@ IsolatedStage::IsolatedStage(IsolatedPlugin plugin, InstanceContext ctx, Isolati
   if (!ensureWorker(error)) throw std::runtime_error(error);
 }
 
-IsolatedStage::~IsolatedStage() = default;
+IsolatedComponent::~IsolatedComponent() = default;
 
-std::string IsolatedStage::who() const {
-  return "pipeline '" + context_.instance().pipeline + "': plugin " + plugin_.name +
-         ", stage type '" + plugin_.type + "' (" + context_.instance().component + ")";
+std::string IsolatedComponent::who() const {
+  return "pipeline '" + context_.instance().pipeline + "': plugin " + plugin_.name + ", " +
+         kindName(kind_) + " type '" + plugin_.type + "' (" + context_.instance().component + ")";
 }
 
-bool IsolatedStage::ensureWorker(std::string& error) {
+bool IsolatedComponent::ensureWorker(std::string& error) {
   if (worker_) return true;
   if (crash_streak_ > 1) {
     // Keeps dying: back off (50 ms, doubling, at most 2 s) before the next start.
@@ -277,7 +300,8 @@ bool IsolatedStage::ensureWorker(std::string& error) {
     std::this_thread::sleep_for(
         std::min(std::chrono::milliseconds(50 << shift), std::chrono::milliseconds(2000)));
   }
-  worker_ = WorkerProcess::spawn(worker_path_, options_.memory_limit_mb, error);
+  worker_ = WorkerProcess::spawn(worker_path_, options_.memory_limit_mb,
+                                 /*keep_stdout=*/kind_ == IsolatedKind::Sink, error);
   if (!worker_) {
     error = who() + ": cannot start " + worker_path_ + ": " + error;
     return false;
@@ -291,6 +315,7 @@ bool IsolatedStage::ensureWorker(std::string& error) {
   w.str(context_.instance().component);
   w.str(plugin_.config_json);
   w.i32(static_cast<int32_t>(spdlog::get_level()));
+  w.i32(static_cast<int32_t>(kind_));
   // Starting includes loading the plugin and its create: the call timeout plus some slack.
   const wire::Deadline deadline = Clock::now() + options_.call_timeout + std::chrono::seconds(10);
   wire::IoStatus s = wire::writeFrame(worker_->fd(), wire::Frame::Init, init, deadline);
@@ -302,7 +327,7 @@ bool IsolatedStage::ensureWorker(std::string& error) {
       WireReader r(answer_);
       int32_t level = 0;
       std::string_view text;
-      if (r.i32(level) && r.str(text)) {
+      if (r.i32(level) && r.str(text) && level >= 0 && level <= SPDLOG_LEVEL_OFF) {
         spdlog::log(static_cast<spdlog::level::level_enum>(level), "{}", text);
       }
       continue;
@@ -324,26 +349,86 @@ bool IsolatedStage::ensureWorker(std::string& error) {
   return false;
 }
 
-void IsolatedStage::noteCrash(event::Batch& batch, const WorkerFailure& f, size_t records) {
+void IsolatedComponent::noteCrash(event::Batch* batch, const WorkerFailure& f, size_t records) {
   ++crash_streak_;
   std::string what = f.reason;
   if (f.kind == WorkerFailure::Kind::Signal) {
     what = "plugin crashed (signal " + std::to_string(f.code) + ", " + signalName(f.code) + ")";
   }
-  spdlog::error("{}: {} on a batch of {} record(s); restarting its worker{}", who(), what, records,
-                records > 1 ? " and bisecting the batch to find the record" : "");
-  batch.count("plugin_crashes", f.label);
+  if (kind_ == IsolatedKind::Source) {
+    spdlog::error(
+        "{}: {} while reading; restarting its worker and resuming it from the last "
+        "position delivered",
+        who(), what);
+  } else {
+    spdlog::error("{}: {} on a batch of {} record(s); restarting its worker{}", who(), what,
+                  records, records > 1 ? " and bisecting the batch to find the record" : "");
+  }
+  if (batch) batch->count("plugin_crashes", f.label);
 }
 
-void IsolatedStage::deadLetter(event::Batch& batch, uint32_t index, const std::string& reason) {
+void IsolatedComponent::deadLetter(event::Batch& batch, uint32_t index, const std::string& reason) {
   event::Event& e = batch[index];
   e.disposition = event::Disposition::DeadLetter;
   e.reason = batch.intern(reason);
   spdlog::warn("{}: event {} dead-lettered: {}", who(), e.id.empty() ? e.key : e.id, reason);
 }
 
-IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
-                                              const std::vector<uint32_t>& indices, bool whole) {
+WorkerFailure IsolatedComponent::discardWorker(bool kill, bool timed_out) {
+  WorkerFailure f = worker_->reap(kill, timed_out, options_.call_timeout);
+  worker_.reset();
+  return f;
+}
+
+bool IsolatedComponent::exchange(uint32_t frame, std::string_view payload, WorkerFailure& failure,
+                                 std::string* answer) {
+  const int fd = worker_->fd();
+  const wire::Deadline deadline = Clock::now() + options_.call_timeout;
+  wire::IoStatus s = wire::writeFrame(fd, static_cast<wire::Frame>(frame), payload, deadline);
+  std::string& in = answer ? *answer : answer_;
+  wire::Frame type{};
+  while (s == wire::IoStatus::Ok) {
+    s = wire::readFrame(fd, type, in, deadline);
+    if (s != wire::IoStatus::Ok) break;
+    if (type == wire::Frame::Log) {
+      WireReader r(in);
+      int32_t level = 0;
+      std::string_view text;
+      if (r.i32(level) && r.str(text) && level >= 0 && level <= SPDLOG_LEVEL_OFF) {
+        spdlog::log(static_cast<spdlog::level::level_enum>(level), "{}", text);
+      }
+      continue;
+    }
+    if (type == wire::Frame::Result) return true;
+    s = wire::IoStatus::Failed;
+  }
+  failure = discardWorker(/*kill=*/s != wire::IoStatus::Closed, s == wire::IoStatus::Timeout);
+  return false;
+}
+
+namespace {
+
+// The head of every Result: status, message, the plugin's counter deltas.
+bool readAnswerHead(WireReader& r, int32_t& status, std::string_view& message,
+                    std::vector<std::pair<std::string_view, int64_t>>& deltas) {
+  uint32_t counters = 0;
+  bool valid = r.i32(status) && status >= 0 &&
+               status <= static_cast<int32_t>(pipeline::Status::Idle) && r.str(message) &&
+               r.u32(counters);
+  for (uint32_t k = 0; valid && k < counters; ++k) {
+    std::string_view name;
+    int64_t delta = 0;
+    valid = r.str(name) && r.i64(delta);
+    if (valid) deltas.emplace_back(name, delta);
+  }
+  return valid;
+}
+
+}  // namespace
+
+IsolatedComponent::CallResult IsolatedComponent::call(event::Batch& batch,
+                                                      const std::vector<uint32_t>& indices,
+                                                      bool whole, bool keep) {
   CallResult out;
   std::string error;
   if (!ensureWorker(error)) {
@@ -356,7 +441,7 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   // into a buffer kept for that batch object (reused when the recycled batch comes back: its
   // events, and their references, are gone by then); a bisection step's goes into the arena
   // (the steps of one batch must not overwrite each other).
-  std::string* buffer = whole ? requestBuffer(batch) : nullptr;
+  std::string* buffer = keep ? requestBuffer(batch) : nullptr;
   std::string& request = buffer ? *buffer : request_;
   request.clear();
   WireWriter w(request);
@@ -370,25 +455,9 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
     origin = std::string_view(kept, request.size());
   }
 
-  const int fd = worker_->fd();
-  const wire::Deadline deadline = Clock::now() + options_.call_timeout;
-  wire::IoStatus s = wire::writeFrame(fd, wire::Frame::Process, origin, deadline);
-  wire::Frame type{};
-  bool answered = false;
-  while (s == wire::IoStatus::Ok) {
-    s = wire::readFrame(fd, type, answer_, deadline);
-    if (s != wire::IoStatus::Ok) break;
-    if (type == wire::Frame::Log) {
-      WireReader r(answer_);
-      int32_t level = 0;
-      std::string_view text;
-      if (r.i32(level) && r.str(text) && level >= 0 && level <= SPDLOG_LEVEL_OFF) {
-        spdlog::log(static_cast<spdlog::level::level_enum>(level), "{}", text);
-      }
-      continue;
-    }
-    if (type == wire::Frame::Result) answered = true;
-    break;
+  if (!exchange(op_, origin, out.failure)) {
+    out.outcome = Outcome::Crashed;
+    return out;
   }
 
   // Check the whole answer before the batch changes.
@@ -396,17 +465,9 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   r.setOrigin(origin);
   int32_t status = 0;
   std::string_view message;
-  uint32_t counters = 0, n = 0;
-  bool valid = answered && r.i32(status) && status >= 0 &&
-               status <= static_cast<int32_t>(pipeline::Status::Idle) && r.str(message) &&
-               r.u32(counters);
+  uint32_t n = 0;
   std::vector<std::pair<std::string_view, int64_t>> deltas;
-  for (uint32_t k = 0; valid && k < counters; ++k) {
-    std::string_view name;
-    int64_t delta = 0;
-    valid = r.str(name) && r.i64(delta);
-    if (valid) deltas.emplace_back(name, delta);
-  }
+  bool valid = readAnswerHead(r, status, message, deltas);
   valid = valid && r.u32(n) && (whole ? n <= batch.capacity() : n == indices.size());
   WireReader events = r;
   for (uint32_t k = 0; valid && k < n; ++k) {
@@ -416,9 +477,7 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   valid = valid && r.atEnd();
   if (!valid) {
     out.outcome = Outcome::Crashed;
-    out.failure = worker_->reap(/*kill_first=*/s != wire::IoStatus::Closed,
-                                s == wire::IoStatus::Timeout, options_.call_timeout);
-    worker_.reset();
+    out.failure = discardWorker(/*kill=*/true, /*timed_out=*/false);
     return out;
   }
 
@@ -439,7 +498,7 @@ IsolatedStage::CallResult IsolatedStage::call(event::Batch& batch,
   return out;
 }
 
-std::string* IsolatedStage::requestBuffer(const event::Batch& batch) {
+std::string* IsolatedComponent::requestBuffer(const event::Batch& batch) {
   for (auto& [owner, buffer] : buffers_) {
     if (owner == &batch) return buffer.get();
   }
@@ -449,16 +508,14 @@ std::string* IsolatedStage::requestBuffer(const event::Batch& batch) {
   return buffers_.back().second.get();
 }
 
-pipeline::Result IsolatedStage::process(event::Batch& batch) {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::vector<uint32_t> all(batch.size());
-  for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-  CallResult first = call(batch, all, /*whole=*/true);
+pipeline::Result IsolatedComponent::callBisecting(event::Batch& batch, std::vector<uint32_t> all,
+                                                  bool whole) {
+  CallResult first = call(batch, all, whole, /*keep=*/true);
   if (first.outcome != Outcome::Crashed) return first.result;
 
   // The worker died on this batch: bisect it on fresh workers until the record it dies on is
   // alone, and dead-letter that record. Every other record is processed exactly once.
-  noteCrash(batch, first.failure, all.size());
+  noteCrash(&batch, first.failure, all.size());
   int crashes = 1;
   WorkerFailure last = first.failure;
   std::vector<std::vector<uint32_t>> work;
@@ -468,7 +525,7 @@ pipeline::Result IsolatedStage::process(event::Batch& batch) {
     work.emplace_back(s.begin(), s.begin() + static_cast<ptrdiff_t>(half));
   };
   if (all.size() == 1) {
-    deadLetter(batch, 0, last.reason + " on this record");
+    deadLetter(batch, all[0], last.reason + " on this record");
     return pipeline::Result::ok();
   }
   split(all);
@@ -484,10 +541,11 @@ pipeline::Result IsolatedStage::process(event::Batch& batch) {
       }
       continue;
     }
-    CallResult c = call(batch, part, /*whole=*/false);
+    CallResult c = call(batch, part, /*whole=*/false, /*keep=*/false);
     if (c.outcome == Outcome::Done) continue;
     if (c.outcome == Outcome::Failed) {
-      // As the executor treats a failed stage: its live records become dead letters.
+      // As the executor treats a failed stage or sink: its live records become dead letters
+      // (a sink's other parts are written already: failing the batch would write them twice).
       const std::string reason = context_.instance().component + ": " + c.result.message;
       for (uint32_t i : part) {
         if (batch[i].live()) {
@@ -499,7 +557,7 @@ pipeline::Result IsolatedStage::process(event::Batch& batch) {
     }
     ++crashes;
     last = c.failure;
-    noteCrash(batch, c.failure, part.size());
+    noteCrash(&batch, c.failure, part.size());
     if (part.size() == 1) {
       deadLetter(batch, part[0], c.failure.reason + " on this record");
     } else {
@@ -507,6 +565,182 @@ pipeline::Result IsolatedStage::process(event::Batch& batch) {
     }
   }
   return pipeline::Result::ok();
+}
+
+// ---- stages ----
+
+IsolatedStage::IsolatedStage(IsolatedPlugin plugin, InstanceContext ctx, IsolationOptions options)
+    : IsolatedComponent(IsolatedKind::Stage, std::move(plugin), std::move(ctx),
+                        std::move(options)) {}
+
+pipeline::Result IsolatedStage::process(event::Batch& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<uint32_t> all(batch.size());
+  for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
+  return callBisecting(batch, std::move(all), /*whole=*/true);
+}
+
+// ---- sinks ----
+
+IsolatedSink::IsolatedSink(IsolatedPlugin plugin, InstanceContext ctx, IsolationOptions options)
+    : IsolatedComponent(IsolatedKind::Sink, std::move(plugin), std::move(ctx), std::move(options)) {
+}
+
+pipeline::Result IsolatedSink::write(event::Batch& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  // Only the live events: the plugin writes nothing else, and they are what a crash is
+  // bisected over. The worker runs write and then flush; a part counts as written when both
+  // answered.
+  std::vector<uint32_t> live;
+  live.reserve(batch.size());
+  for (uint32_t i = 0; i < batch.size(); ++i) {
+    if (batch[i].live()) live.push_back(i);
+  }
+  if (live.empty()) return pipeline::Result::ok();
+  return callBisecting(batch, std::move(live), /*whole=*/false);
+}
+
+// ---- sources ----
+
+IsolatedSource::IsolatedSource(IsolatedPlugin plugin, InstanceContext ctx, IsolationOptions options)
+    : IsolatedComponent(IsolatedKind::Source, std::move(plugin), std::move(ctx),
+                        std::move(options)) {
+  positioned_start_ = starts_;  // a new instance is at the start
+}
+
+bool IsolatedSource::crashed(const WorkerFailure& f, pipeline::Result& error, event::Batch* batch) {
+  noteCrash(nullptr, f, 0);
+  pending_crashes_.push_back(f.label);
+  ++restarts_;
+  if (restarts_ <= options_.max_restarts) return false;
+  if (batch) {
+    for (const std::string& label : pending_crashes_) batch->count("plugin_crashes", label);
+    pending_crashes_.clear();
+  }
+  std::string what = f.reason;
+  if (f.kind == WorkerFailure::Kind::Signal) {
+    what = "plugin crashed (signal " + std::to_string(f.code) + ", " + signalName(f.code) + ")";
+  }
+  error = pipeline::Result::error(
+      who() + ": " + what + " " + std::to_string(restarts_) +
+      " times in a row reading at the same position (plugin_isolation.max_restarts: " +
+      std::to_string(options_.max_restarts) +
+      "); the pipeline stops there. Fix the plugin (or the data it stops at) and start the "
+      "pipeline again: it resumes from its checkpoint, nothing is lost");
+  return true;
+}
+
+bool IsolatedSource::position(WorkerFailure& failure, pipeline::Result& error) {
+  std::string message;
+  if (!ensureWorker(message)) {
+    error = pipeline::Result::error(message);
+    return false;
+  }
+  if (positioned_start_ == starts_) return true;
+  if (!cursor_.empty()) {
+    std::string payload;
+    WireWriter(payload).str(cursor_);
+    if (!exchange(static_cast<uint32_t>(wire::Frame::Resume), payload, failure)) return false;
+    WireReader r(answer_);
+    int32_t status = 0;
+    std::string_view text;
+    std::vector<std::pair<std::string_view, int64_t>> deltas;
+    if (!readAnswerHead(r, status, text, deltas) || !r.atEnd()) {
+      failure = discardWorker(/*kill=*/true, /*timed_out=*/false);
+      return false;
+    }
+    for (const auto& [name, delta] : deltas) context_.addCounter(name, delta);
+    if (status != static_cast<int32_t>(pipeline::Status::Ok)) {
+      error.status = static_cast<pipeline::Status>(status);
+      error.message = std::string(text);
+      if (error.status != pipeline::Status::Retry && error.status != pipeline::Status::Error) {
+        error = pipeline::Result::error("plugin component '" + plugin_.type + "' resume returned " +
+                                        std::string(pipeline::toString(error.status)) +
+                                        ", which only a source's read may return");
+      }
+      return false;
+    }
+  }
+  positioned_start_ = starts_;
+  return true;
+}
+
+pipeline::Result IsolatedSource::resume(std::string_view cursor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  cursor_ = std::string(cursor);
+  positioned_start_ = 0;
+  for (;;) {
+    WorkerFailure failure;
+    pipeline::Result error;
+    if (position(failure, error)) {
+      restarts_ = 0;
+      return pipeline::Result::ok();
+    }
+    if (worker_ || !error.message.empty()) return error;  // the plugin's error, not a crash
+    if (crashed(failure, error, nullptr)) return error;
+  }
+}
+
+pipeline::Result IsolatedSource::read(event::Batch& batch, size_t max_events) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (;;) {
+    WorkerFailure failure;
+    pipeline::Result error;
+    bool gone = false;
+    if (!position(failure, error)) {
+      if (worker_ || !error.message.empty()) return error;
+      gone = true;
+    }
+    if (!gone) {
+      std::string request;
+      WireWriter w(request);
+      w.u32(static_cast<uint32_t>(batch.capacity()));
+      w.u32(static_cast<uint32_t>(std::min(max_events, batch.capacity() - batch.size())));
+      // The answer goes to a buffer kept for this batch object, and its events' strings stay
+      // there (no copy) until the executor refills the batch.
+      std::string* kept = requestBuffer(batch);
+      if (exchange(static_cast<uint32_t>(wire::Frame::Read), request, failure, kept)) {
+        // Check the whole answer before the batch changes.
+        WireReader r(kept ? *kept : answer_);
+        int32_t status = 0;
+        std::string_view message, cursor;
+        std::vector<std::pair<std::string_view, int64_t>> deltas;
+        uint32_t n = 0;
+        bool valid = readAnswerHead(r, status, message, deltas) && r.str(cursor) && r.u32(n) &&
+                     n <= batch.capacity() - batch.size() && n <= max_events;
+        WireReader events = r;
+        for (uint32_t k = 0; valid && k < n; ++k) valid = r.skipEvent();
+        valid = valid && r.atEnd();
+        if (valid) {
+          for (const auto& [name, delta] : deltas) context_.addCounter(name, delta);
+          event::Arena* arena = kept ? nullptr : &batch.arena();
+          for (uint32_t k = 0; k < n; ++k) events.event(*batch.append(), arena);
+          if (!cursor.empty()) {
+            batch.cursor = std::string(cursor);
+          }
+          pipeline::Result result;
+          result.status = static_cast<pipeline::Status>(status);
+          result.message = std::string(message);
+          if (result.status == pipeline::Status::Ok || result.status == pipeline::Status::End ||
+              result.status == pipeline::Status::Idle) {
+            if (!batch.cursor.empty()) cursor_ = batch.cursor;  // the host has this batch now
+            // Crashes are counted with a batch the pipeline commits: this one, when it holds
+            // anything.
+            if (!batch.empty() || !batch.cursor.empty()) {
+              for (const std::string& label : pending_crashes_)
+                batch.count("plugin_crashes", label);
+              pending_crashes_.clear();
+            }
+          }
+          crash_streak_ = 0;
+          restarts_ = 0;
+          return result;
+        }
+        failure = discardWorker(/*kill=*/true, /*timed_out=*/false);
+      }
+    }
+    if (crashed(failure, error, &batch)) return error;
+  }
 }
 
 }  // namespace omniloop::plugin

@@ -58,11 +58,14 @@ int runPluginWorker(int fd) {
   }
   WireReader r(in);
   std::string_view path, component_type, pipeline, component, config;
-  int32_t level = SPDLOG_LEVEL_INFO;
+  int32_t level = SPDLOG_LEVEL_INFO, kind = 1;
   if (!r.str(path) || !r.str(component_type) || !r.str(pipeline) || !r.str(component) ||
-      !r.str(config) || !r.i32(level)) {
+      !r.str(config) || !r.i32(level) || !r.i32(kind) || kind < 0 || kind > 2) {
     return initFailed(fd, "malformed init frame");
   }
+  // 0 source, 1 stage, 2 sink (IsolatedKind).
+  const uint32_t wanted = kind == 0 ? OL_SOURCE : kind == 2 ? OL_SINK : OL_STAGE;
+  const char* kind_name = kind == 0 ? "source" : kind == 2 ? "sink" : "stage";
   auto logger = std::make_shared<spdlog::logger>("plugin-worker", std::make_shared<FrameSink>(fd));
   logger->set_level(static_cast<spdlog::level::level_enum>(level));
   spdlog::set_default_logger(logger);
@@ -82,13 +85,17 @@ int runPluginWorker(int fd) {
   bool found = false;
   for (size_t i = 0; i < d->component_count && !found; ++i) {
     const ol_component c = readComponent(d, i);
-    if (c.kind == OL_STAGE && c.type && component_type == c.type) {
+    if (c.kind == wanted && c.type && component_type == c.type) {
       chosen = c;
       found = true;
     }
   }
-  if (!found || !chosen.process) {
-    return initFailed(fd, "plugin provides no stage type '" + std::string(component_type) + "'");
+  const bool callable = wanted == OL_SOURCE ? chosen.read != nullptr
+                        : wanted == OL_SINK ? chosen.write != nullptr
+                                            : chosen.process != nullptr;
+  if (!found || !callable) {
+    return initFailed(fd, std::string("plugin provides no ") + kind_name + " type '" +
+                              std::string(component_type) + "'");
   }
 
   std::map<std::string, int64_t, std::less<>> counters;  // deltas since the last answer
@@ -119,31 +126,24 @@ int runPluginWorker(int fd) {
     if (message.empty()) message = "status " + std::to_string(status) + " without a message";
     return initFailed(fd, "create failed: " + message);
   }
-  PluginStage stage(std::make_unique<PluginInstance>(&chosen, instance, std::move(context)));
+  auto plugin = std::make_unique<PluginInstance>(&chosen, instance, std::move(context));
+  std::unique_ptr<PluginSource> source;
+  std::unique_ptr<PluginStage> stage;
+  std::unique_ptr<PluginSink> sink;
+  if (wanted == OL_SOURCE) {
+    source = std::make_unique<PluginSource>(std::move(plugin));
+  } else if (wanted == OL_SINK) {
+    sink = std::make_unique<PluginSink>(std::move(plugin));
+  } else {
+    stage = std::make_unique<PluginStage>(std::move(plugin));
+  }
   if (wire::writeFrame(fd, wire::Frame::Ready, {}, std::nullopt) != wire::IoStatus::Ok) return 2;
 
   auto batch = std::make_unique<event::Batch>(1024);
   EventDelta delta;
   std::string out;
-  for (;;) {
-    const wire::IoStatus s = wire::readFrame(fd, type, in, std::nullopt);
-    if (s == wire::IoStatus::Closed) return 0;  // the host is done with us
-    if (s != wire::IoStatus::Ok || type != wire::Frame::Process) return 2;
-    WireReader req(in);
-    uint32_t capacity = 0, n = 0;
-    if (!req.u32(capacity) || !req.u32(n) || n > capacity) return 2;
-    if (batch->capacity() < capacity) batch = std::make_unique<event::Batch>(capacity);
-    batch->reset();
-    for (uint32_t i = 0; i < n; ++i) {
-      event::Event* e = batch->append();
-      // Strings stay in `in` (alive until the answer is sent); the plugin's go to the arena.
-      if (!e || !req.event(*e, nullptr)) return 2;
-    }
-    delta.snapshot(*batch);
-    const pipeline::Result result = stage.process(*batch);
-    out.clear();
-    WireWriter w(out);
-    w.setOrigin(in);  // what the plugin left unchanged goes back as references
+  // The head of every answer: status, message, the counters since the last answer.
+  auto head = [&](WireWriter& w, const pipeline::Result& result) {
     w.i32(static_cast<int32_t>(result.status));
     w.str(result.message);
     w.u32(static_cast<uint32_t>(counters.size()));
@@ -152,8 +152,53 @@ int runPluginWorker(int fd) {
       w.i64(delta);
     }
     counters.clear();
-    w.u32(static_cast<uint32_t>(batch->size()));
-    delta.write(w, *batch);  // per event only what the plugin changed
+  };
+  for (;;) {
+    const wire::IoStatus s = wire::readFrame(fd, type, in, std::nullopt);
+    if (s == wire::IoStatus::Closed) return 0;  // the host is done with us
+    if (s != wire::IoStatus::Ok) return 2;
+    out.clear();
+    WireWriter w(out);
+    WireReader req(in);
+    if (source && type == wire::Frame::Resume) {
+      std::string_view cursor;
+      if (!req.str(cursor)) return 2;
+      head(w, source->resume(cursor));
+    } else if (source && type == wire::Frame::Read) {
+      uint32_t capacity = 0, max_events = 0;
+      if (!req.u32(capacity) || !req.u32(max_events) || capacity == 0) return 2;
+      if (batch->capacity() != capacity) batch = std::make_unique<event::Batch>(capacity);
+      batch->reset();
+      const pipeline::Result result = source->read(*batch, max_events);
+      head(w, result);
+      w.str(batch->cursor);
+      w.u32(static_cast<uint32_t>(batch->size()));
+      for (const event::Event& e : *batch) w.event(e);
+    } else if ((stage && type == wire::Frame::Process) || (sink && type == wire::Frame::Write)) {
+      uint32_t capacity = 0, n = 0;
+      if (!req.u32(capacity) || !req.u32(n) || n > capacity) return 2;
+      if (batch->capacity() < capacity) batch = std::make_unique<event::Batch>(capacity);
+      batch->reset();
+      for (uint32_t i = 0; i < n; ++i) {
+        event::Event* e = batch->append();
+        // Strings stay in `in` (alive until the answer is sent); the plugin's go to the arena.
+        if (!e || !req.event(*e, nullptr)) return 2;
+      }
+      delta.snapshot(*batch);
+      pipeline::Result result;
+      if (stage) {
+        result = stage->process(*batch);
+      } else {
+        result = sink->write(*batch);
+        if (result.isOk()) result = sink->flush();  // written means durable, as in the host
+      }
+      w.setOrigin(in);  // what the plugin left unchanged goes back as references
+      head(w, result);
+      w.u32(static_cast<uint32_t>(batch->size()));
+      delta.write(w, *batch);  // per event only what the plugin changed
+    } else {
+      return 2;
+    }
     if (wire::writeFrame(fd, wire::Frame::Result, out, std::nullopt) != wire::IoStatus::Ok) {
       return 2;
     }

@@ -89,7 +89,7 @@ IoStatus readFrame(int fd, Frame& type, std::string& payload, Deadline deadline)
       s != IoStatus::Ok) {
     return s;
   }
-  if (h.zero != 0 || h.length > kMaxFrame || h.type < 1 || h.type > 6) return IoStatus::Failed;
+  if (h.zero != 0 || h.length > kMaxFrame || h.type < 1 || h.type > 9) return IoStatus::Failed;
   type = static_cast<Frame>(h.type);
   // resize() zero-fills only what grows; shrinking keeps the capacity for the next frame.
   payload.resize(h.length);

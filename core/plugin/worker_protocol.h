@@ -3,12 +3,18 @@
 // a 16-byte header (u32 type, u32 zero, u64 payload length) and the payload (batch_codec.h).
 //
 //   host -> worker  Init     plugin path, component type, pipeline, component, config JSON,
-//                            log level
+//                            log level, i32 kind (0 source, 1 stage, 2 sink)
 //   worker -> host  Ready    (empty) | InitFailed: the reason
 //   host -> worker  Process  u32 batch capacity, u32 n, n events
 //   worker -> host  Log*     i32 spdlog level, text: any number, before the answer
 //   worker -> host  Result   i32 pipeline::Status, message, counters (u32 n, name + i64 delta),
 //                            u32 n, n events (the batch after the plugin's process)
+//   host -> worker  Write    as Process, for a sink: the worker runs write, then flush
+//   worker -> host  Result   as for Process (the sink may dead-letter events)
+//   host -> worker  Resume   a source's cursor
+//   worker -> host  Result   status, message, counters
+//   host -> worker  Read     u32 batch capacity, u32 max events
+//   worker -> host  Result   status, message, counters, the cursor, u32 n, n events (whole)
 // The host closing its end tells the worker to destroy the instance and exit.
 #include <chrono>
 #include <cstdint>
@@ -24,7 +30,10 @@ enum class Frame : uint32_t {
   InitFailed = 3,
   Process = 4,
   Result = 5,
-  Log = 6
+  Log = 6,
+  Write = 7,
+  Resume = 8,
+  Read = 9
 };
 
 // Larger frames are refused (a worker gone mad cannot make the host allocate without bound).

@@ -376,6 +376,8 @@ TEST(Daemon, AdminEndpointsNeedTheBearerToken) {
   installPosOrders(in);
   Daemon d(in);
   ASSERT_TRUE(d.waitHealthy()) << d.log();
+  // Ready once the pipeline has started (its plugin source's worker process is up).
+  ASSERT_TRUE(waitFor([&] { return http(in.port, "GET", "/ready").status == 200; })) << d.log();
   for (const char* path : {"/ready", "/metrics", "/v1/pipelines", "/v1/pipelines/pos-orders"}) {
     const Reply none = http(in.port, "GET", path, "");
     EXPECT_EQ(none.status, 401) << path;

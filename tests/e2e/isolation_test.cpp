@@ -3,9 +3,16 @@
 // costs that record — a dead letter naming the crash — and nothing else, in `omniloop run` and
 // in omniloopd, where a second pipeline keeps running. The misbehaving plugin is
 // tests/plugins/poison (test.poison).
+//
+// Plugin sinks and sources are isolated the same way: a sink that dies on a record costs that
+// record and writes everything else exactly once (test.poison_sink); a source that dies while
+// reading is restarted and resumed where it was, and one that keeps dying at the same position
+// stops only its pipeline (test.poison_source).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <algorithm>
+#include <sstream>
 
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
@@ -198,6 +205,182 @@ TEST(IsolatedRunOptOut, InProcessCrashKillsTheRun) {
   fs::remove_all(dir);
 }
 
+// ---- plugin sinks and sources ----
+
+// The ids a test.poison_sink wrote, one per line, sorted; the caller checks them.
+std::vector<long> writtenIds(const std::string& path) {
+  std::vector<long> ids;
+  std::istringstream in(readFile(path));
+  std::string line;
+  while (std::getline(in, line)) ids.push_back(std::stol(line));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+// 0..n-1 without `skip`.
+std::vector<long> idsExcept(long n, long skip) {
+  std::vector<long> ids;
+  for (long i = 0; i < n; ++i) {
+    if (i != skip) ids.push_back(i);
+  }
+  return ids;
+}
+
+class IsolatedSinkRun : public ::testing::TestWithParam<Case> {};
+
+// `omniloop run` into a plugin sink that dies while writing record 23 of 40: the run finishes,
+// every other record is written exactly once (the sink's output file), record 23 is the one
+// dead letter, and the log names the sink.
+TEST_P(IsolatedSinkRun, PoisonRecordBecomesADeadLetterAndEverythingElseIsWrittenOnce) {
+  const Case& c = GetParam();
+  const std::string dir = tempDir("isolation-sink-" + c.action);
+  writeFile(dir + "/data.jsonl", lines(40, 23));
+  writeFile(dir + "/p.yaml",
+            "version: 1\n"
+            "name: poisoned\n"
+            "source:\n"
+            "  type: file.jsonl\n"
+            "  with: { path: data.jsonl, key_field: id }\n"
+            "sink:\n"
+            "  type: test.poison_sink\n"
+            "  with: { path: " +
+                dir + "/out.txt, action: " + c.action +
+                " }\n"
+                "batch: { size: " +
+                std::to_string(c.batch) + " }\n");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\nplugin_isolation:\n" + c.config);
+  const std::vector<std::string> argv = {
+      omniloopBin(), "run", dir + "/p.yaml", "--config", dir + "/omniloop.yaml", "--no-progress"};
+  const auto t0 = Clock::now();
+  const CommandResult r = runCommand(argv, {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  const auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(writtenIds(dir + "/out.txt"), idsExcept(40, 23)) << readFile(dir + "/out.txt");
+  const std::string db = dir + "/cdp.db";
+  EXPECT_EQ(query(db, "SELECT reason FROM dead_letters WHERE pipeline='poisoned'"), c.reason + "\n")
+      << r.err;
+  EXPECT_NE(query(db, "SELECT payload FROM dead_letters").find("POISON"), std::string::npos);
+  for (const std::string& needle :
+       {std::string("pipeline 'poisoned': plugin test.poison, sink type 'test.poison_sink' (sink "),
+        c.log}) {
+    EXPECT_NE(r.err.find(needle), std::string::npos) << needle << "\n" << r.err;
+  }
+  EXPECT_NE(r.out.find("plugin_crashes"), std::string::npos) << r.out;
+  EXPECT_LT(took.count(), 20000);
+  // A rerun writes nothing: the batch was committed with its cursor.
+  const CommandResult again = runCommand(argv, {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(writtenIds(dir + "/out.txt").size(), 39u);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM dead_letters"), 1);
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Plugin, IsolatedSinkRun,
+    ::testing::Values(Case{"segv", "plugin crashed (signal 11) on this record",
+                           "crashed (signal 11, SIGSEGV)", "  mode: process\n"},
+                      Case{"abort", "plugin crashed (signal 6) on this record",
+                           "crashed (signal 6, SIGABRT)", "  mode: process\n"},
+                      Case{"hang", "plugin timed out (no answer within 400 ms) on this record",
+                           "plugin timed out", "  call_timeout_ms: 400\n"},
+                      Case{"alloc", "plugin exceeded its memory limit (128 MiB) on this record",
+                           "memory limit", "  memory_limit_mb: 128\n", 2}),
+    [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
+
+std::string sourcePipeline(const std::string& name, const std::string& dir,
+                           const std::string& action, int times) {
+  return "version: 1\n"
+         "name: " +
+         name +
+         "\n"
+         "source:\n"
+         "  type: test.poison_source\n"
+         "  with: { count: 40, crash_at: 21, action: " +
+         action + (times >= 0 ? ", times: " + std::to_string(times) : std::string()) +
+         ", state: " + dir + "/" + name +
+         ".state }\n"
+         "sink:\n"
+         "  type: test.poison_sink\n"
+         "  with: { path: " +
+         dir + "/" + name +
+         ".out, action: none }\n"
+         "batch: { size: 8 }\n";
+}
+
+class IsolatedSourceRun : public ::testing::TestWithParam<Case> {};
+
+// A plugin source that dies (once) while reading position 21 of 40: its worker is restarted and
+// resumed from the cursor of the last batch it delivered, so every record arrives exactly once.
+TEST_P(IsolatedSourceRun, CrashWhileReadingResumesWithNothingLostOrDuplicated) {
+  const Case& c = GetParam();
+  const std::string dir = tempDir("isolation-source-" + c.action);
+  writeFile(dir + "/p.yaml", sourcePipeline("src", dir, c.action, 1));
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\nplugin_isolation:\n" + c.config);
+  const std::vector<std::string> argv = {
+      omniloopBin(), "run", dir + "/p.yaml", "--config", dir + "/omniloop.yaml", "--no-progress"};
+  const CommandResult r = runCommand(argv, {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(readFile(dir + "/src.state"), "1");  // it did crash
+  EXPECT_EQ(writtenIds(dir + "/src.out"), idsExcept(40, -1));
+  for (const std::string& needle :
+       {std::string("pipeline 'src': plugin test.poison, source type 'test.poison_source' "
+                    "(source test.poison_source): "),
+        c.log, std::string("while reading; restarting its worker and resuming it")}) {
+    EXPECT_NE(r.err.find(needle), std::string::npos) << needle << "\n" << r.err;
+  }
+  EXPECT_NE(r.out.find("plugin_crashes"), std::string::npos) << r.out;
+  // A rerun resumes from the checkpoint at the end: nothing more.
+  const CommandResult again = runCommand(argv, {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(writtenIds(dir + "/src.out").size(), 40u);
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Plugin, IsolatedSourceRun,
+    ::testing::Values(Case{"segv", "", "crashed (signal 11, SIGSEGV)", "  mode: process\n"},
+                      Case{"abort", "", "crashed (signal 6, SIGABRT)", "  mode: process\n"},
+                      Case{"hang", "", "plugin timed out (no answer within 400 ms)",
+                           "  call_timeout_ms: 400\n"},
+                      Case{"alloc", "", "plugin exceeded its memory limit (128 MiB)",
+                           "  memory_limit_mb: 128\n"}),
+    [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
+
+// A source that dies at the same position every time: past max_restarts the pipeline stops
+// with an error naming the plugin; what was read before is written once, and once the plugin
+// is fixed a new run resumes from the checkpoint and delivers the rest, once.
+TEST(IsolatedSourceBudget, KeepsCrashingAtOnePositionStopsThePipeline) {
+  const std::string dir = tempDir("isolation-source-budget");
+  writeFile(dir + "/p.yaml", sourcePipeline("doomed", dir, "segv", -1));
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\nplugin_isolation:\n  max_restarts: 2\n");
+  const std::vector<std::string> argv = {
+      omniloopBin(), "run", dir + "/p.yaml", "--config", dir + "/omniloop.yaml", "--no-progress"};
+  const CommandResult r = runCommand(argv, {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  EXPECT_NE(r.exit_code, 0) << r.out << r.err;
+  EXPECT_LT(r.exit_code, 128) << "the run itself must not die of the signal";
+  // The run's summary (standard output) ends with the error and counts the crashes.
+  EXPECT_NE(r.out.find("error: source: pipeline 'doomed': plugin test.poison, source type "
+                       "'test.poison_source' (source test.poison_source): plugin crashed (signal "
+                       "11, SIGSEGV) 3 times in a row reading at the same position"),
+            std::string::npos)
+      << r.out << r.err;
+  EXPECT_NE(r.out.find("plugin_crashes (signal 11)"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("pipeline 'doomed': plugin test.poison, source type 'test.poison_source' "
+                       "(source test.poison_source): plugin crashed (signal 11, SIGSEGV) while "
+                       "reading"),
+            std::string::npos)
+      << r.err;
+  const std::vector<long> before = writtenIds(dir + "/doomed.out");
+  EXPECT_LE(before.size(), 16u);  // at most the two batches before position 21
+  EXPECT_TRUE(std::adjacent_find(before.begin(), before.end()) == before.end());
+  // The plugin fixed: the rest, from the checkpoint, exactly once.
+  writeFile(dir + "/p.yaml", sourcePipeline("doomed", dir, "none", -1));
+  const CommandResult fixed = runCommand(argv, {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  ASSERT_EQ(fixed.exit_code, 0) << fixed.err;
+  EXPECT_EQ(writtenIds(dir + "/doomed.out"), idsExcept(40, -1));
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
 // ---- omniloopd: two pipelines, one poisoned ----
 
 uint16_t freePort() {
@@ -309,6 +492,110 @@ TEST(IsolatedDaemon, PoisonedPipelineGoesOnAndTheOtherIsUntouched) {
   const std::string log = readFile(err);
   for (const char* needle : {"pipeline 'poisoned': plugin test.poison", "(stage 1:test.poison)",
                              "crashed (signal 11, SIGSEGV)"}) {
+    EXPECT_NE(log.find(needle), std::string::npos) << needle << "\n" << log;
+  }
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << readFile(err);
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
+// omniloopd (whose batches are 1024 events: 16 records are one batch, bisected within the five
+// restarts allowed): a pipeline whose plugin sink dies on one record goes on (the record a dead
+// letter, the rest written once); a pipeline whose plugin source keeps dying stops with its error
+// in /v1/pipelines; a healthy pipeline and the daemon are untouched.
+TEST(IsolatedDaemon, PluginSinkAndSourceCrashesStopNothingElse) {
+  const std::string dir = tempDir("isolation-daemon-io");
+  const uint16_t port = freePort();
+  writeFile(dir + "/token", kToken + "\n");
+  fs::permissions(dir + "/token", fs::perms::owner_read | fs::perms::owner_write);
+  writeFile(dir + "/data/sinkpoison.jsonl", lines(16, 9));
+  writeFile(dir + "/data/healthy.jsonl", lines(50, -1));
+  auto filePipeline = [&](const std::string& name, const std::string& action) {
+    return "version: 1\n"
+           "name: " +
+           name +
+           "\n"
+           "source:\n"
+           "  type: file.jsonl\n"
+           "  with: { path: ../data/" +
+           name +
+           ".jsonl, key_field: id }\n"
+           "sink:\n"
+           "  type: test.poison_sink\n"
+           "  with: { path: " +
+           dir + "/" + name + ".out, action: " + action +
+           " }\n"
+           "batch: { size: 16 }\n";
+  };
+  writeFile(dir + "/pipelines.d/sinkpoison.yaml", filePipeline("sinkpoison", "segv"));
+  writeFile(dir + "/pipelines.d/healthy.yaml", filePipeline("healthy", "segv"));
+  writeFile(dir + "/pipelines.d/doomed.yaml", sourcePipeline("doomed", dir, "segv", -1));
+  writeFile(dir + "/omniloop.yaml",
+            "store: sqlite:var/cdp.db\n"
+            "pipelines_dir: pipelines.d\n"
+            "plugin_isolation:\n"
+            "  max_restarts: 5\n"
+            "admin:\n"
+            "  listen: 127.0.0.1:" +
+                std::to_string(port) +
+                "\n"
+                "  token_file: token\n");
+  const std::string err = dir + "/daemon.err";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(e, 2);
+    ::setenv("OMNILOOP_PLUGIN_PATH", kPoisonPlugins.c_str(), 1);
+    const std::string bin = std::string(OMNILOOP_BIN_DIR) + "/omniloopd";
+    const std::string config = dir + "/omniloop.yaml";
+    ::execl(bin.c_str(), bin.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  auto alive = [&] { return ::waitpid(pid, nullptr, WNOHANG) == 0; };
+  auto field = [&](const std::string& name, const std::string& key) {
+    auto p = pipeline(port, name);
+    return p && p->has(key) && !p->isNull(key) ? p->getValue<std::string>(key) : std::string();
+  };
+  EXPECT_TRUE(waitFor([&] {
+    return !alive() ||
+           (field("sinkpoison", "state") == "done" && field("healthy", "state") == "done" &&
+            !field("doomed", "last_error").empty());
+  })) << readFile(err);
+  EXPECT_TRUE(alive()) << readFile(err);
+  EXPECT_FALSE(get(port, "/health").empty());
+  EXPECT_EQ(writtenIds(dir + "/healthy.out"), idsExcept(50, -1));
+  EXPECT_EQ(writtenIds(dir + "/sinkpoison.out"), idsExcept(16, 9));
+  const std::string db = dir + "/var/cdp.db";
+  EXPECT_EQ(query(db, "SELECT reason FROM dead_letters WHERE pipeline='sinkpoison'"),
+            "plugin crashed (signal 11) on this record\n");
+  EXPECT_EQ(count(db, "SELECT count(*) FROM dead_letters WHERE pipeline='healthy'"), 0);
+  auto sp = pipeline(port, "sinkpoison");
+  ASSERT_TRUE(sp);
+  auto counters = sp->getObject("counters");
+  ASSERT_TRUE(counters && counters->has("plugin_crashes")) << get(port, "/v1/pipelines/sinkpoison");
+  EXPECT_GE(counters->getObject("plugin_crashes")->getValue<int>("signal 11"), 1);
+  EXPECT_FALSE(pipeline(port, "healthy")->getObject("counters")->has("plugin_crashes"));
+  // The doomed source: its pipeline shows the failure, counted crashes included.
+  const std::string error = field("doomed", "last_error");
+  EXPECT_NE(error.find("plugin test.poison, source type 'test.poison_source'"), std::string::npos)
+      << error;
+  EXPECT_NE(error.find("6 times in a row reading at the same position"), std::string::npos)
+      << error;
+  auto doomed = pipeline(port, "doomed");
+  ASSERT_TRUE(doomed);
+  EXPECT_NE(doomed->getValue<std::string>("state"), "running");
+  auto dc = doomed->getObject("counters");
+  ASSERT_TRUE(dc && dc->has("plugin_crashes")) << get(port, "/v1/pipelines/doomed");
+  EXPECT_GE(dc->getObject("plugin_crashes")->getValue<int>("signal 11"), 6);
+  const std::vector<long> doomed_ids = writtenIds(dir + "/doomed.out");
+  EXPECT_TRUE(std::adjacent_find(doomed_ids.begin(), doomed_ids.end()) == doomed_ids.end());
+  const std::string log = readFile(err);
+  for (const char* needle :
+       {"pipeline 'sinkpoison': plugin test.poison, sink type 'test.poison_sink' (sink ",
+        "pipeline 'doomed': plugin test.poison, source type 'test.poison_source'",
+        "crashed (signal 11, SIGSEGV)"}) {
     EXPECT_NE(log.find(needle), std::string::npos) << needle << "\n" << log;
   }
   ::kill(pid, SIGTERM);
