@@ -69,6 +69,29 @@ std::string pipelineYaml(const std::string& name, const std::string& data,
          std::to_string(batch) + " }\n";
 }
 
+// omniloop.yaml of the daemon tests: SQLite store, pipelines.d/, the admin API on `port`.
+std::string daemonConfig(int port, const std::string& extra) {
+  return "store: sqlite:var/cdp.db\n"
+         "pipelines_dir: pipelines.d\n" +
+         extra + "admin:\n  listen: 127.0.0.1:" + std::to_string(port) + "\n  token_file: token\n";
+}
+
+// Starts omniloopd on dir/omniloop.yaml with the poison plugins on its path and its standard
+// error appended to `err`.
+pid_t startDaemon(const std::string& dir, const std::string& err) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    ::dup2(e, 2);
+    ::setenv("OMNILOOP_PLUGIN_PATH", kPoisonPlugins.c_str(), 1);
+    const std::string bin = std::string(OMNILOOP_BIN_DIR) + "/omniloopd";
+    const std::string config = dir + "/omniloop.yaml";
+    ::execl(bin.c_str(), bin.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return pid;
+}
+
 long count(const std::string& db, const std::string& sql) {
   const std::string r = query(db, sql);
   try {
@@ -444,25 +467,9 @@ TEST(IsolatedDaemon, PoisonedPipelineGoesOnAndTheOtherIsUntouched) {
             pipelineYaml("poisoned", "../data/poisoned.jsonl", "segv", 16));
   writeFile(dir + "/pipelines.d/healthy.yaml",
             pipelineYaml("healthy", "../data/healthy.jsonl", "segv", 16));
-  writeFile(dir + "/omniloop.yaml",
-            "store: sqlite:var/cdp.db\n"
-            "pipelines_dir: pipelines.d\n"
-            "admin:\n"
-            "  listen: 127.0.0.1:" +
-                std::to_string(port) +
-                "\n"
-                "  token_file: token\n");
+  writeFile(dir + "/omniloop.yaml", daemonConfig(port, ""));
   const std::string err = dir + "/daemon.err";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ::dup2(e, 2);
-    ::setenv("OMNILOOP_PLUGIN_PATH", kPoisonPlugins.c_str(), 1);
-    const std::string bin = std::string(OMNILOOP_BIN_DIR) + "/omniloopd";
-    const std::string config = dir + "/omniloop.yaml";
-    ::execl(bin.c_str(), bin.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t pid = startDaemon(dir, err);
   auto alive = [&] { return ::waitpid(pid, nullptr, WNOHANG) == 0; };
   auto state = [&](const std::string& name) {
     auto p = pipeline(port, name);
@@ -532,27 +539,9 @@ TEST(IsolatedDaemon, PluginSinkAndSourceCrashesStopNothingElse) {
   writeFile(dir + "/pipelines.d/sinkpoison.yaml", filePipeline("sinkpoison", "segv"));
   writeFile(dir + "/pipelines.d/healthy.yaml", filePipeline("healthy", "segv"));
   writeFile(dir + "/pipelines.d/doomed.yaml", sourcePipeline("doomed", dir, "segv", -1));
-  writeFile(dir + "/omniloop.yaml",
-            "store: sqlite:var/cdp.db\n"
-            "pipelines_dir: pipelines.d\n"
-            "plugin_isolation:\n"
-            "  max_restarts: 5\n"
-            "admin:\n"
-            "  listen: 127.0.0.1:" +
-                std::to_string(port) +
-                "\n"
-                "  token_file: token\n");
+  writeFile(dir + "/omniloop.yaml", daemonConfig(port, "plugin_isolation:\n  max_restarts: 5\n"));
   const std::string err = dir + "/daemon.err";
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ::dup2(e, 2);
-    ::setenv("OMNILOOP_PLUGIN_PATH", kPoisonPlugins.c_str(), 1);
-    const std::string bin = std::string(OMNILOOP_BIN_DIR) + "/omniloopd";
-    const std::string config = dir + "/omniloop.yaml";
-    ::execl(bin.c_str(), bin.c_str(), "--config", config.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  const pid_t pid = startDaemon(dir, err);
   auto alive = [&] { return ::waitpid(pid, nullptr, WNOHANG) == 0; };
   auto field = [&](const std::string& name, const std::string& key) {
     auto p = pipeline(port, name);
