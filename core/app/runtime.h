@@ -93,6 +93,8 @@ class Runtime {
   const std::string& keyProblem() const { return key_problem_; }
 
   config::PipelineSpec loadPipeline(const std::string& path) const;
+  // overrides.batch_size 0 takes the pipeline's `batch: { size }` (ExecutorOptions' default,
+  // 1024, would override it).
   std::unique_ptr<pipeline::Executor> build(const config::PipelineSpec& spec,
                                             const pipeline::ExecutorOptions& overrides);
   // A replay run: from the source's beginning, the committed cursor neither read nor moved.

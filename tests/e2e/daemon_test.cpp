@@ -459,6 +459,19 @@ TEST(Daemon, MetricsCountTheIngestedEvents) {
   EXPECT_EQ(d.stop(), 0);
 }
 
+TEST(Daemon, PipelinesRunWithTheirOwnBatchSize) {
+  // omniloopd used the executor's default (1024) instead of the pipeline's `batch: { size }`.
+  Install in("batch");
+  writeFile(in.data("small.jsonl"), jsonLines(1, 100));
+  in.jsonlPipeline("small", "small.jsonl", /*follow=*/false, /*batch=*/10);
+  Daemon d(in);
+  ASSERT_TRUE(d.waitHealthy()) << d.log();
+  ASSERT_TRUE(waitFor([&] { return stateOf(in.port, "small") == "done"; })) << d.log();
+  EXPECT_EQ(counter(in.port, "small", "written"), 100u);
+  EXPECT_GE(counter(in.port, "small", "batches"), 10u) << "batches of at most 10 records";
+  EXPECT_EQ(d.stop(), 0);
+}
+
 TEST(Daemon, FollowedFileIngestsAppendedLines) {
   Install in("follow");
   writeFile(in.data("live.jsonl"), jsonLines(1, 10));

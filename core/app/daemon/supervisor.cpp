@@ -197,7 +197,9 @@ void Supervisor::runSlot(Slot& s) {
     std::string error;
     try {
       std::lock_guard build(build_mu_);
-      exec = runtime_.build(*s.spec, pipeline::ExecutorOptions{});
+      pipeline::ExecutorOptions options;
+      options.batch_size = 0;  // the pipeline's own `batch: { size }` (Runtime::build)
+      exec = runtime_.build(*s.spec, options);
     } catch (const std::exception& e) {
       error = std::string("cannot start: ") + e.what();
     }
