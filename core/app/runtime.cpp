@@ -16,10 +16,10 @@
 #include "plugin/isolation.h"
 #include "plugin/registry.h"
 #include "privacy/keyed_hasher.h"
+#include "privacy/vault_cipher.h"
 #include "store/store.h"
 #include "store/subject_rights.h"
 #include "store/vault.h"
-#include "privacy/vault_cipher.h"
 
 namespace fs = std::filesystem;
 
@@ -59,6 +59,14 @@ std::string resolveConfigPath(const RuntimeOptions& o) {
 std::string sqlitePath(const std::string& uri) {
   if (uri.rfind("sqlite:", 0) == 0) return uri.substr(7);
   return {};
+}
+
+// A plugin loaded from omniloop's own plugin directory (installed with it).
+bool isBundledPlugin(const std::string& path) {
+  const std::string dir = plugin::Registry::bundledDir();
+  if (dir.empty()) return false;
+  std::error_code ec;
+  return fs::equivalent(fs::path(path).parent_path(), dir, ec);
 }
 
 }  // namespace
@@ -233,7 +241,8 @@ const privacy::KeyedHasher* Runtime::suppressionKey() {
     // Created on first use beside the other key; when that is not possible (a read-only
     // directory) ingestion goes on, and an erasure says which key is missing.
     try {
-      if (!fs::path(file).parent_path().empty()) fs::create_directories(fs::path(file).parent_path());
+      if (!fs::path(file).parent_path().empty())
+        fs::create_directories(fs::path(file).parent_path());
       privacy::KeyedHasher::generateKeyFile(file);
     } catch (const std::exception&) {
       return nullptr;
@@ -252,7 +261,8 @@ store::RightsKeys Runtime::rightsKeys() {
 
 std::vector<std::string> Runtime::identityTypes() const {
   std::vector<std::string> out;
-  for (const identity::TypeRule& r : identity::parseConfig(config_.identity_json).types) out.push_back(r.type);
+  for (const identity::TypeRule& r : identity::parseConfig(config_.identity_json).types)
+    out.push_back(r.type);
   return out;
 }
 
@@ -314,6 +324,13 @@ config::PipelineSpec Runtime::loadPipeline(const std::string& path) const {
   return config::loadPipeline(path, catalog_);
 }
 
+bool Runtime::runsIsolated(const std::string& pipeline_isolation,
+                           const config::PluginIsolationConfig& config, bool bundled) {
+  if (!pipeline_isolation.empty()) return pipeline_isolation == "process";
+  if (config.mode != "process") return false;
+  return !bundled || config.bundled == "process";
+}
+
 std::unique_ptr<pipeline::Executor> Runtime::build(const config::PipelineSpec& spec,
                                                    const pipeline::ExecutorOptions& overrides) {
   return buildReplay(spec, overrides, ReplayHooks{});
@@ -331,11 +348,11 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
 
   // Plugin components run out of process unless the pipeline or omniloop.yaml opts out
   // (plugin/isolation.h): a crash costs the record (or a restart), not the daemon.
-  const std::string& mode = spec.isolation.empty() ? config_.plugin_isolation.mode : spec.isolation;
   auto isolated = [&](config::ComponentKind kind, const std::string& type,
                       const std::string& json) -> std::optional<plugin::IsolatedPlugin> {
     const plugin::LoadedPlugin* provider = nullptr;
-    if (mode != "process" || registry_->findComponent(kind, type, &provider) == nullptr) {
+    if (registry_->findComponent(kind, type, &provider) == nullptr) return std::nullopt;
+    if (!runsIsolated(spec.isolation, config_.plugin_isolation, isBundledPlugin(provider->path))) {
       return std::nullopt;
     }
     return plugin::IsolatedPlugin{provider->path, provider->name, type,

@@ -93,6 +93,12 @@ class Runtime {
   const std::string& keyProblem() const { return key_problem_; }
 
   config::PipelineSpec loadPipeline(const std::string& path) const;
+  // Whether a plugin component runs in a worker process (docs/operations.md, "Plugin
+  // isolation"): a pipeline's `isolation:` decides for all its plugins; otherwise
+  // plugin_isolation.mode does, except that plugins bundled with omniloop follow
+  // plugin_isolation.bundled (when mode is process).
+  static bool runsIsolated(const std::string& pipeline_isolation,
+                           const config::PluginIsolationConfig& config, bool bundled);
   // overrides.batch_size 0 takes the pipeline's `batch: { size }` (ExecutorOptions' default,
   // 1024, would override it).
   std::unique_ptr<pipeline::Executor> build(const config::PipelineSpec& spec,

@@ -253,6 +253,7 @@ DaemonConfig parseDaemonConfig(const std::string& text, const std::string& path)
       // Types and ranges checked by the schema.
       std::string v;
       setString(iso, "mode", cfg.plugin_isolation.mode);
+      setString(iso, "bundled", cfg.plugin_isolation.bundled);
       setString(iso, "call_timeout_ms", v);
       if (!v.empty()) cfg.plugin_isolation.call_timeout_ms = std::stoi(v);
       v.clear();

@@ -73,6 +73,10 @@ struct PluginPin {
 // omniloop.yaml `plugin_isolation:` (docs/operations.md, "Plugin isolation").
 struct PluginIsolationConfig {
   std::string mode = "process";     // process | in_process; a pipeline's `isolation:` overrides it
+  // How the plugins installed with omniloop itself (its bundled plugin directory) run when the
+  // pipeline does not say: in_process (built, tested and fuzzed with omniloop; their own speed)
+  // or process.
+  std::string bundled = "in_process";
   int call_timeout_ms = 10000;      // per call of a plugin stage
   uint64_t memory_limit_mb = 1024;  // per worker process; 0 = unlimited
   int max_restarts = 32;            // worker restarts per batch

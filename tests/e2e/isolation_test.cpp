@@ -228,6 +228,40 @@ TEST(IsolatedRunOptOut, InProcessCrashKillsTheRun) {
   fs::remove_all(dir);
 }
 
+TEST(IsolatedRunBundled, BundledPluginsRunInProcessUnlessConfiguredOtherwise) {
+  // With a worker that cannot start, a pipeline of bundled plugins (file.jsonl) and built-ins
+  // runs only if nothing of it is isolated: by default, not under `bundled: process` or a
+  // pipeline's `isolation: process`.
+  const std::string dir = tempDir("isolation-bundled");
+  writeFile(dir + "/data.jsonl", lines(10, -1));
+  const std::string plain =
+      "version: 1\nname: bundled\nsource:\n  type: file.jsonl\n"
+      "  with: { path: data.jsonl, key_field: id }\nsink:\n  type: cdp\n";
+  writeFile(dir + "/p.yaml", plain);
+  writeFile(dir + "/p-process.yaml", plain + "isolation: process\n");
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\n");
+  writeFile(dir + "/isolate-all.yaml",
+            "store: sqlite:cdp2.db\nplugin_isolation:\n  bundled: process\n");
+  const std::vector<std::string> no_worker = {"OMNILOOP_PLUGIN_WORKER=/bin/false"};
+  auto run = [&](const std::string& pipeline, const std::string& config) {
+    return runCommand({omniloopBin(), "run", dir + "/" + pipeline, "--config", dir + "/" + config,
+                       "--no-progress"},
+                      no_worker);
+  };
+  const CommandResult in_process = run("p.yaml", "omniloop.yaml");
+  EXPECT_EQ(in_process.exit_code, 0) << in_process.out << in_process.err;
+  EXPECT_EQ(count(dir + "/cdp.db", "SELECT count(*) FROM events"), 10);
+  for (const auto& [pipeline, config] :
+       {std::pair<std::string, std::string>{"p.yaml", "isolate-all.yaml"},
+        {"p-process.yaml", "omniloop.yaml"}}) {
+    const CommandResult isolated = run(pipeline, config);
+    EXPECT_NE(isolated.exit_code, 0) << pipeline << " with " << config;
+    EXPECT_NE(isolated.err.find("the plugin worker failed while starting"), std::string::npos)
+        << isolated.err;
+  }
+  fs::remove_all(dir);
+}
+
 // ---- plugin sinks and sources ----
 
 // The ids a test.poison_sink wrote, one per line, sorted; the caller checks them.
