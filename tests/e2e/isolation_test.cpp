@@ -109,6 +109,22 @@ struct Case {
   int batch = 8;       // smaller for the slow case: each bisection step fills the memory limit
 };
 
+// How a plugin stage or sink misbehaves on one record, and what the host makes of it.
+const std::vector<Case> kRecordFailures = {
+    {"segv", "plugin crashed (signal 11) on this record", "crashed (signal 11, SIGSEGV)",
+     "  mode: process\n"},
+    {"abort", "plugin crashed (signal 6) on this record", "crashed (signal 6, SIGABRT)",
+     "  mode: process\n"},
+    {"hang", "plugin timed out (no answer within 400 ms) on this record", "plugin timed out",
+     "  call_timeout_ms: 400\n"},
+    {"alloc", "plugin exceeded its memory limit (128 MiB) on this record", "memory limit",
+     "  memory_limit_mb: 128\n", 2},
+};
+
+std::string caseName(const ::testing::TestParamInfo<Case>& info) {
+  return info.param.action;
+}
+
 void PrintTo(const Case& c, std::ostream* os) {
   *os << c.action;
 }
@@ -158,17 +174,7 @@ TEST_P(IsolatedRun, PoisonRecordBecomesADeadLetterAndTheRunGoesOn) {
   if (!::testing::Test::HasFailure()) fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Plugin, IsolatedRun,
-    ::testing::Values(Case{"segv", "plugin crashed (signal 11) on this record",
-                           "crashed (signal 11, SIGSEGV)", "  mode: process\n"},
-                      Case{"abort", "plugin crashed (signal 6) on this record",
-                           "crashed (signal 6, SIGABRT)", "  mode: process\n"},
-                      Case{"hang", "plugin timed out (no answer within 400 ms) on this record",
-                           "plugin timed out", "  call_timeout_ms: 400\n"},
-                      Case{"alloc", "plugin exceeded its memory limit (128 MiB) on this record",
-                           "memory limit", "  memory_limit_mb: 128\n", 2}),
-    [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
+INSTANTIATE_TEST_SUITE_P(Plugin, IsolatedRun, ::testing::ValuesIn(kRecordFailures), caseName);
 
 // A plugin that dies on every record: the restarts per batch are bounded (max_restarts), the
 // records not isolated by then become dead letters naming the spent budget, and the run ends.
@@ -332,17 +338,7 @@ TEST_P(IsolatedSinkRun, PoisonRecordBecomesADeadLetterAndEverythingElseIsWritten
   if (!::testing::Test::HasFailure()) fs::remove_all(dir);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Plugin, IsolatedSinkRun,
-    ::testing::Values(Case{"segv", "plugin crashed (signal 11) on this record",
-                           "crashed (signal 11, SIGSEGV)", "  mode: process\n"},
-                      Case{"abort", "plugin crashed (signal 6) on this record",
-                           "crashed (signal 6, SIGABRT)", "  mode: process\n"},
-                      Case{"hang", "plugin timed out (no answer within 400 ms) on this record",
-                           "plugin timed out", "  call_timeout_ms: 400\n"},
-                      Case{"alloc", "plugin exceeded its memory limit (128 MiB) on this record",
-                           "memory limit", "  memory_limit_mb: 128\n", 2}),
-    [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
+INSTANTIATE_TEST_SUITE_P(Plugin, IsolatedSinkRun, ::testing::ValuesIn(kRecordFailures), caseName);
 
 std::string sourcePipeline(const std::string& name, const std::string& dir,
                            const std::string& action, int times) {
@@ -401,7 +397,7 @@ INSTANTIATE_TEST_SUITE_P(
                            "  call_timeout_ms: 400\n"},
                       Case{"alloc", "", "plugin exceeded its memory limit (128 MiB)",
                            "  memory_limit_mb: 128\n"}),
-    [](const ::testing::TestParamInfo<Case>& info) { return info.param.action; });
+    caseName);
 
 // A source that dies at the same position every time: past max_restarts the pipeline stops
 // with an error naming the plugin; what was read before is written once, and once the plugin
