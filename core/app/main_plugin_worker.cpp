@@ -1,7 +1,7 @@
 // omniloop-plugin-worker: runs one plugin source, stage or sink out of the host's process
 // (plugin/isolation.h).
-// Started by omniloop and omniloopd with the socket to talk over as file descriptor 3; not a
-// command for people.
+// Started by omniloop and omniloopd with the socket to talk over as file descriptor 3 and the
+// shared channel's memfd as 4 (plugin/worker_protocol.h); not a command for people.
 #include <unistd.h>
 
 #include <cstdio>
@@ -11,9 +11,13 @@
 #include "plugin/worker.h"
 
 int main(int argc, char** argv) {
-  int fd = -1;
+  int fd = -1, shared_fd = -1;
+  size_t shared_bytes = 0;
   for (int i = 1; i + 1 < argc; ++i) {
-    if (std::string_view(argv[i]) == "--fd") fd = std::atoi(argv[i + 1]);
+    const std::string_view arg(argv[i]);
+    if (arg == "--fd") fd = std::atoi(argv[i + 1]);
+    if (arg == "--shared-fd") shared_fd = std::atoi(argv[i + 1]);
+    if (arg == "--shared-bytes") shared_bytes = std::strtoull(argv[i + 1], nullptr, 10);
   }
   if (fd < 0) {
     std::fputs(
@@ -24,7 +28,7 @@ int main(int argc, char** argv) {
         stderr);
     return 2;
   }
-  const int rc = omniloop::plugin::runPluginWorker(fd);
+  const int rc = omniloop::plugin::runPluginWorker(fd, shared_fd, shared_bytes);
   // No atexit handlers, no static destructors: a plugin's leftovers are not our business.
   ::_exit(rc);
 }

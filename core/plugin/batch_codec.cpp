@@ -4,52 +4,109 @@
 
 namespace omniloop::plugin {
 
-void WireWriter::event(const event::Event& e) {
-  str(e.id);
-  str(e.key);
-  str(e.source);
-  str(e.channel);
-  str(e.type);
-  i64(e.occurred_at_us);
-  u32(static_cast<uint32_t>(e.identities.size()));
-  for (const event::Identity& id : e.identities) {
-    str(id.type);
-    str(id.value);
+namespace {
+
+// The two passes of WireWriter::event and ::field over one traversal: Measure adds up the
+// bytes, Place writes them where they were made room for.
+struct Measure {
+  const WireWriter& w;
+  size_t n = 0;
+  void bytes(const void*, size_t k) { n += k; }
+  void str(std::string_view s) { n += w.inOrigin(s) ? 8 : 4 + s.size(); }
+};
+
+struct Place {
+  const WireWriter& w;
+  char* p;
+  void bytes(const void* v, size_t k) {
+    std::memcpy(p, v, k);
+    p += k;
   }
-  u32(static_cast<uint32_t>(e.consents.size()));
-  for (const event::Consent& c : e.consents) {
-    str(c.purpose);
-    u8(static_cast<uint8_t>(c.status));
+  void u32(uint32_t v) { bytes(&v, sizeof v); }
+  void str(std::string_view s) {
+    if (w.inOrigin(s)) {
+      u32(static_cast<uint32_t>(s.size()) | WireWriter::kRef);
+      u32(static_cast<uint32_t>(s.data() - w.origin().data()));
+      return;
+    }
+    u32(static_cast<uint32_t>(s.size()));
+    if (!s.empty()) bytes(s.data(), s.size());
   }
-  u32(static_cast<uint32_t>(e.fields.size()));
-  for (const event::Field& f : e.fields) field(f);
-  u64(e.path_bits);
-  u8(static_cast<uint8_t>(e.disposition));
-  str(e.reason);
-  str(e.raw);
-  u32(e.route);
+};
+
+template <class Out, class T>
+void put(Out& o, T v) {
+  o.bytes(&v, sizeof v);
 }
 
-void WireWriter::field(const event::Field& f) {
-  str(f.path);
-  u8(static_cast<uint8_t>(f.value.type));
+template <class Out>
+void encodeField(Out& o, const event::Field& f) {
+  o.str(f.path);
+  put(o, static_cast<uint8_t>(f.value.type));
   switch (f.value.type) {
     case event::ValueType::Null:
       break;
     case event::ValueType::Bool:
-      u8(f.value.b ? 1 : 0);
+      put(o, static_cast<uint8_t>(f.value.b ? 1 : 0));
       break;
     case event::ValueType::Int:
-      i64(f.value.i);
+      put(o, f.value.i);
       break;
     case event::ValueType::Double:
-      f64(f.value.d);
+      put(o, f.value.d);
       break;
     case event::ValueType::String:
     case event::ValueType::Json:
-      str(f.value.s);
+      o.str(f.value.s);
       break;
   }
+}
+
+template <class Out>
+void encodeEvent(Out& o, const event::Event& e) {
+  o.str(e.id);
+  o.str(e.key);
+  o.str(e.source);
+  o.str(e.channel);
+  o.str(e.type);
+  put(o, e.occurred_at_us);
+  put(o, static_cast<uint32_t>(e.identities.size()));
+  for (const event::Identity& id : e.identities) {
+    o.str(id.type);
+    o.str(id.value);
+  }
+  put(o, static_cast<uint32_t>(e.consents.size()));
+  for (const event::Consent& c : e.consents) {
+    o.str(c.purpose);
+    put(o, static_cast<uint8_t>(c.status));
+  }
+  put(o, static_cast<uint32_t>(e.fields.size()));
+  for (const event::Field& f : e.fields) encodeField(o, f);
+  put(o, e.path_bits);
+  put(o, static_cast<uint8_t>(e.disposition));
+  o.str(e.reason);
+  o.str(e.raw);
+  put(o, static_cast<uint32_t>(e.route));
+}
+
+}  // namespace
+
+void WireWriter::event(const event::Event& e) {
+  Measure m{*this};
+  encodeEvent(m, e);
+  const size_t at = out_.size();
+  out_.resize(at + m.n);
+  Place place{*this, out_.data() + at};
+  encodeEvent(place, e);
+}
+
+void WireWriter::field(const event::Field& f) {
+  Measure m{*this};
+  encodeField(m, f);
+  const size_t at = out_.size();
+  out_.resize(at + m.n);
+  Place place{*this, out_.data() + at};
+  encodeField(place, f);
 }
 
 bool WireReader::str(std::string_view& s) {
@@ -76,9 +133,7 @@ bool WireReader::field(event::Field& f, event::Arena* arena) {
   auto text = [&](std::string_view& out) {
     std::string_view s;
     if (!str(s)) return false;
-    const bool in_origin = !origin_.empty() && !s.empty() && s.data() >= origin_.data() &&
-                           s.data() + s.size() <= origin_.data() + origin_.size();
-    out = (arena && !in_origin) ? arena->copy(s) : s;
+    out = keep(s, arena);
     return true;
   };
   uint8_t type = 0;
@@ -125,83 +180,37 @@ bool WireReader::delta(event::Event& e, event::Arena* arena) {
   return true;
 }
 
-void EventDelta::snapshot(const event::Batch& batch) {
-  envelopes_.clear();
-  identities_.clear();
-  consents_.clear();
-  fields_.clear();
-  for (const event::Event& e : batch) {
-    envelopes_.push_back(Envelope{e.id, e.key, e.source, e.channel, e.type, e.reason, e.raw,
-                                  e.occurred_at_us, e.disposition, e.route, identities_.size(),
-                                  consents_.size(), fields_.size(), e.identities.size(),
-                                  e.consents.size(), e.fields.size()});
-    identities_.insert(identities_.end(), e.identities.begin(), e.identities.end());
-    consents_.insert(consents_.end(), e.consents.begin(), e.consents.end());
-    fields_.insert(fields_.end(), e.fields.begin(), e.fields.end());
-  }
+EventDelta::EventDelta() = default;
+
+EventDelta::~EventDelta() {
+  setChangeLog(nullptr);
 }
 
-namespace {
-
-// The same bytes at the same place: what a plugin did not touch.
-bool same(std::string_view a, std::string_view b) {
-  return a.data() == b.data() && a.size() == b.size();
+void EventDelta::begin(const event::Batch& batch) {
+  changes_.begin(batch);
+  setChangeLog(&changes_);
 }
-
-bool sameField(const event::Field& a, const event::Field& b) {
-  if (!same(a.path, b.path) || a.value.type != b.value.type) return false;
-  switch (a.value.type) {
-    case event::ValueType::Null:
-      return true;
-    case event::ValueType::Bool:
-      return a.value.b == b.value.b;
-    case event::ValueType::Int:
-      return a.value.i == b.value.i;
-    case event::ValueType::Double:
-      return std::memcmp(&a.value.d, &b.value.d, sizeof a.value.d) == 0;
-    case event::ValueType::String:
-    case event::ValueType::Json:
-      return same(a.value.s, b.value.s);
-  }
-  return false;
-}
-
-}  // namespace
 
 void EventDelta::write(WireWriter& w, const event::Batch& batch) const {
   for (size_t i = 0; i < batch.size(); ++i) {
     const event::Event& e = batch[i];
-    bool kept = i < envelopes_.size();
-    if (kept) {
-      const Envelope& o = envelopes_[i];
-      kept = same(e.id, o.id) && same(e.key, o.key) && same(e.source, o.source) &&
-             same(e.channel, o.channel) && same(e.type, o.type) && same(e.reason, o.reason) &&
-             same(e.raw, o.raw) && e.occurred_at_us == o.occurred_at_us &&
-             e.disposition == o.disposition && e.route == o.route &&
-             e.identities.size() == o.n_identities && e.consents.size() == o.n_consents &&
-             e.fields.size() >= o.n_fields;
-      for (size_t k = 0; kept && k < o.n_identities; ++k) {
-        kept = same(e.identities[k].type, identities_[o.identities + k].type) &&
-               same(e.identities[k].value, identities_[o.identities + k].value);
-      }
-      for (size_t k = 0; kept && k < o.n_consents; ++k) {
-        kept = same(e.consents[k].purpose, consents_[o.consents + k].purpose) &&
-               e.consents[k].status == consents_[o.consents + k].status;
-      }
-      for (size_t k = 0; kept && k < o.n_fields; ++k) {
-        kept = sameField(e.fields[k], fields_[o.fields + k]);
-      }
-      if (kept && e.fields.size() == o.n_fields) {
+    const ChangeLog::Change change =
+        i < changes_.originalSize() ? changes_.change(i) : ChangeLog::Change::Whole;
+    if (change == ChangeLog::Change::None) {
+      w.u8(kUnchanged);
+      continue;
+    }
+    const size_t original = change == ChangeLog::Change::Appended ? changes_.originalFields(i) : 0;
+    if (change == ChangeLog::Change::Appended && e.fields.size() >= original) {
+      if (e.fields.size() == original) {
         w.u8(kUnchanged);
         continue;
       }
-      if (kept) {
-        w.u8(kAppended);
-        w.u64(e.path_bits);
-        w.u32(static_cast<uint32_t>(e.fields.size() - o.n_fields));
-        for (size_t k = o.n_fields; k < e.fields.size(); ++k) w.field(e.fields[k]);
-        continue;
-      }
+      w.u8(kAppended);
+      w.u64(e.path_bits);
+      w.u32(static_cast<uint32_t>(e.fields.size() - original));
+      for (size_t k = original; k < e.fields.size(); ++k) w.field(e.fields[k]);
+      continue;
     }
     w.u8(kWhole);
     w.event(e);
@@ -216,36 +225,32 @@ bool WireReader::event(event::Event& e, event::Arena* arena) {
   auto text = [&](std::string_view& out) {
     std::string_view s;
     if (!str(s)) return false;
-    // A reference points into the origin, which lives as long as the event (see setOrigin).
-    const bool in_origin = !origin_.empty() && !s.empty() && s.data() >= origin_.data() &&
-                           s.data() + s.size() <= origin_.data() + origin_.size();
-    out = (arena && !in_origin) ? arena->copy(s) : s;
+    out = keep(s, arena);
     return true;
   };
   if (!text(e.id) || !text(e.key) || !text(e.source) || !text(e.channel) || !text(e.type) ||
       !i64(e.occurred_at_us)) {
     return false;
   }
+  // Counts are checked against what is left before the vectors are sized: an identity takes
+  // at least 8 bytes, a consent and an attribute at least 5.
   uint32_t n = 0;
-  if (!u32(n) || n > in_.size()) return ok_ = false;
-  for (uint32_t i = 0; i < n; ++i) {
-    event::Identity id;
+  if (!u32(n) || n > left() / 8) return ok_ = false;
+  e.identities.resize(n);
+  for (event::Identity& id : e.identities) {
     if (!text(id.type) || !text(id.value)) return false;
-    e.identities.push_back(id);
   }
-  if (!u32(n) || n > in_.size()) return ok_ = false;
-  for (uint32_t i = 0; i < n; ++i) {
-    event::Consent c;
+  if (!u32(n) || n > left() / 5) return ok_ = false;
+  e.consents.resize(n);
+  for (event::Consent& c : e.consents) {
     uint8_t status = 0;
     if (!text(c.purpose) || !u8(status) || status > 2) return ok_ = false;
     c.status = static_cast<event::ConsentStatus>(status);
-    e.consents.push_back(c);
   }
-  if (!u32(n) || n > in_.size()) return ok_ = false;
-  for (uint32_t i = 0; i < n; ++i) {
-    event::Field f;
+  if (!u32(n) || n > left() / 5) return ok_ = false;
+  e.fields.resize(n);
+  for (event::Field& f : e.fields) {
     if (!field(f, arena)) return false;
-    e.fields.push_back(f);
   }
   uint8_t disposition = 0;
   uint32_t route = 0;

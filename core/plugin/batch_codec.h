@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "event/event.h"
+#include "plugin/host_api.h"
 
 namespace omniloop::plugin {
 
@@ -24,8 +25,7 @@ class WireWriter {
   void f64(double v) { raw(&v, sizeof v); }
   void u8(uint8_t v) { out_.push_back(static_cast<char>(v)); }
   void str(std::string_view s) {
-    if (!origin_.empty() && !s.empty() && s.data() >= origin_.data() &&
-        s.data() + s.size() <= origin_.data() + origin_.size()) {
+    if (inOrigin(s)) {
       // Unchanged bytes of the request: sent back as a reference (offset) into it.
       u32(static_cast<uint32_t>(s.size()) | kRef);
       u32(static_cast<uint32_t>(s.data() - origin_.data()));
@@ -36,8 +36,15 @@ class WireWriter {
   }
   // Strings lying inside `origin` (the request being answered) are written as references.
   void setOrigin(std::string_view origin) { origin_ = origin; }
+  bool inOrigin(std::string_view s) const {
+    return !origin_.empty() && !s.empty() && s.data() >= origin_.data() &&
+           s.data() + s.size() <= origin_.data() + origin_.size();
+  }
+  std::string_view origin() const { return origin_; }
   static constexpr uint32_t kRef = 0x80000000u;
   // One event: envelope, identities, consents, attributes, disposition, reason, raw, route.
+  // Measured first, then written in place in one go (a batch is ~25 strings per event: one
+  // append each cost more than the encoding itself).
   void event(const event::Event& e);
   void field(const event::Field& f);
 
@@ -61,9 +68,14 @@ class WireReader {
   // the origin.
   bool str(std::string_view& s);
   // Where references point (the request this input answers); none: a reference is an error.
-  void setOrigin(std::string_view origin) { origin_ = origin; }
-  // Replaces `e` with the next event; strings are copied into `arena`, or with a null arena
-  // left pointing into the input (which must then outlive the event).
+  // `outlives_events`: the origin lives as long as the events read with an arena, so strings
+  // referring into it are not copied; otherwise they are copied into the arena like any other.
+  void setOrigin(std::string_view origin, bool outlives_events = true) {
+    origin_ = origin;
+    origin_outlives_ = outlives_events;
+  }
+  // Replaces `e` with the next event; strings are copied into `arena` (see setOrigin), or with a
+  // null arena left pointing into the input (which must then outlive the event).
   bool event(event::Event& e, event::Arena* arena);
   // Walks over one event without storing it (validates an answer before it is applied).
   bool skipEvent();
@@ -84,35 +96,39 @@ class WireReader {
     pos_ += n;
     return true;
   }
+  size_t left() const { return in_.size() - pos_; }
+  // A string read with an arena: copied into it unless it lies in an origin that outlives it.
+  std::string_view keep(std::string_view s, event::Arena* arena) const {
+    if (!arena) return s;
+    const bool in_origin = origin_outlives_ && !origin_.empty() && !s.empty() &&
+                           s.data() >= origin_.data() &&
+                           s.data() + s.size() <= origin_.data() + origin_.size();
+    return in_origin ? s : arena->copy(s);
+  }
   std::string_view in_;
   std::string_view origin_;
+  bool origin_outlives_ = true;
   size_t pos_ = 0;
   bool ok_ = true;
 };
 
-// The worker's side of an answer: remembers each event as it arrived and writes, per event,
-// only what the plugin changed: kUnchanged, kAppended (new attributes at the end: the common
-// case of a stage that adds fields) or kWhole (the event in full).
+// The worker's side of an answer: writes, per event, only what the plugin changed (as its
+// host API calls reported it to the ChangeLog): kUnchanged, kAppended (new attributes at the
+// end: the common case of a stage that adds fields) or kWhole (the event in full).
 class EventDelta {
  public:
   enum Op : uint8_t { kUnchanged = 0, kAppended = 1, kWhole = 2 };
-  // Call once the request's events are decoded, before the plugin runs.
-  void snapshot(const event::Batch& batch);
+  EventDelta();
+  ~EventDelta();
+  EventDelta(const EventDelta&) = delete;
+  EventDelta& operator=(const EventDelta&) = delete;
+  // Call once the request's events are decoded, before the plugin runs: from here until
+  // write(), the host API reports every change to this batch here.
+  void begin(const event::Batch& batch);
   void write(WireWriter& w, const event::Batch& batch) const;
 
  private:
-  struct Envelope {
-    std::string_view id, key, source, channel, type, reason, raw;
-    int64_t occurred_at_us;
-    event::Disposition disposition;
-    uint16_t route;
-    size_t identities, consents, fields;  // offsets into the flat copies
-    size_t n_identities, n_consents, n_fields;
-  };
-  std::vector<Envelope> envelopes_;
-  std::vector<event::Identity> identities_;
-  std::vector<event::Consent> consents_;
-  std::vector<event::Field> fields_;
+  ChangeLog changes_;
 };
 
 }  // namespace omniloop::plugin

@@ -25,6 +25,8 @@ constexpr size_t kMaxLogLine = 4096;
 
 thread_local size_t tl_append_limit = std::numeric_limits<size_t>::max();
 
+ChangeLog* g_changes = nullptr;  // setChangeLog()
+
 event::Batch* asBatch(ol_batch* b) {
   return reinterpret_cast<event::Batch*>(b);
 }
@@ -83,11 +85,14 @@ void setValue(ol_event* handle, const char* path, size_t path_len, const event::
   if (p.empty()) return;
   if (event::isEnvelopePath(p)) {
     if (!e.arena) return;
+    if (g_changes) g_changes->noteWhole(e);
     // Identity types and consent purposes are slices of the path: keep a copy.
     event::setPath(e, intern(e, p), v, *e.arena, nullptr);
     return;
   }
-  if (event::Value* existing = e.find(p)) {
+  event::Value* existing = e.find(p);
+  if (g_changes) g_changes->noteSet(e, existing);
+  if (existing) {
     *existing = v;  // the stored path is already interned
     return;
   }
@@ -119,29 +124,38 @@ void batchSetCursor(ol_batch* b, const char* cursor, size_t len) {
 
 ol_event* eventAppend(ol_batch* b) {
   if (!b || asBatch(b)->size() >= tl_append_limit) return nullptr;
+  if (g_changes) g_changes->noteWhole(asBatch(b)->size());  // may take a discarded one's place
   return toHandle(asBatch(b)->append());
 }
 
 void eventDiscardLast(ol_batch* b) {
-  if (b) asBatch(b)->discardLast();
+  if (!b || asBatch(b)->size() == 0) return;
+  if (g_changes) g_changes->noteWhole(asBatch(b)->size() - 1);
+  asBatch(b)->discardLast();
+}
+
+// Every change to an event other than a new attribute (setValue) goes through here first.
+event::Event* changing(ol_event* e) {
+  if (e && g_changes) g_changes->noteWhole(*asEvent(e));
+  return e ? asEvent(e) : nullptr;
 }
 
 void eventSetKey(ol_event* e, const char* s, size_t n) {
-  if (e) asEvent(e)->key = intern(*asEvent(e), view(s, n));
+  if (event::Event* ev = changing(e)) ev->key = intern(*ev, view(s, n));
 }
 void eventSetType(ol_event* e, const char* s, size_t n) {
-  if (e) asEvent(e)->type = intern(*asEvent(e), view(s, n));
+  if (event::Event* ev = changing(e)) ev->type = intern(*ev, view(s, n));
 }
 void eventSetChannel(ol_event* e, const char* s, size_t n) {
-  if (e) asEvent(e)->channel = intern(*asEvent(e), view(s, n));
+  if (event::Event* ev = changing(e)) ev->channel = intern(*ev, view(s, n));
 }
 void eventSetTime(ol_event* e, int64_t micros) {
-  if (e) asEvent(e)->occurred_at_us = micros;
+  if (event::Event* ev = changing(e)) ev->occurred_at_us = micros;
 }
 
 void eventAddIdentity(ol_event* e, const char* t, size_t tn, const char* v, size_t vn) {
   if (!e || tn == 0 || !t) return;
-  event::Event& ev = *asEvent(e);
+  event::Event& ev = *changing(e);
   const std::string_view type = view(t, tn);
   const event::Identity* existing = ev.identity(type);
   ev.setIdentity(existing ? existing->type : intern(ev, type), intern(ev, view(v, vn)));
@@ -149,7 +163,7 @@ void eventAddIdentity(ol_event* e, const char* t, size_t tn, const char* v, size
 
 void eventSetConsent(ol_event* e, const char* p, size_t pn, const char* s, size_t sn) {
   if (!e || pn == 0 || !p) return;
-  event::Event& ev = *asEvent(e);
+  event::Event& ev = *changing(e);
   const std::string_view purpose = view(p, pn);
   const event::ConsentStatus status = event::parseConsentStatus(view(s, sn));
   for (event::Consent& c : ev.consents) {
@@ -184,7 +198,7 @@ void eventSetJson(ol_event* e, const char* p, size_t pn, const char* j, size_t j
 
 void eventDeadLetter(ol_event* e, const char* raw, size_t rn, const char* reason, size_t ren) {
   if (!e) return;
-  event::Event& ev = *asEvent(e);
+  event::Event& ev = *changing(e);
   ev.raw = intern(ev, view(raw, rn));
   ev.reason = intern(ev, view(reason, ren));
   ev.disposition = event::Disposition::DeadLetter;
@@ -212,7 +226,7 @@ int eventFieldAt(const ol_event* e, size_t i, ol_field* out) {
 }
 
 void eventRemove(ol_event* e, const char* p, size_t pn) {
-  if (e) event::removePath(*asEvent(e), view(p, pn));
+  if (event::Event* ev = changing(e)) event::removePath(*ev, view(p, pn));
 }
 
 int eventDisposition(const ol_event* e) {
@@ -231,7 +245,7 @@ int eventDisposition(const ol_event* e) {
 
 void eventSetDisposition(ol_event* e, int d, const char* reason, size_t rn) {
   if (!e) return;
-  event::Event& ev = *asEvent(e);
+  event::Event& ev = *changing(e);
   // An event routed to another sink stays there: a plugin cannot pull it back.
   if (ev.disposition == event::Disposition::Elsewhere) return;
   switch (d) {
@@ -336,6 +350,44 @@ void HostContext::addCounter(std::string_view name, int64_t delta) {
 int64_t HostContext::counter(std::string_view name) const {
   auto it = counters_.find(name);
   return it == counters_.end() ? 0 : it->second;
+}
+
+void ChangeLog::begin(const event::Batch& batch) {
+  base_ = batch.begin();
+  slots_.assign(batch.size(), Slot{});
+}
+
+ChangeLog::Slot* ChangeLog::slot(const event::Event& e) {
+  if (!base_ || &e < base_ || &e >= base_ + slots_.size()) return nullptr;  // a new event
+  return &slots_[static_cast<size_t>(&e - base_)];
+}
+
+void ChangeLog::noteSet(const event::Event& e, const event::Value* existing) {
+  Slot* s = slot(e);
+  if (!s) return;
+  if (s->change == Change::None) {
+    s->fields = static_cast<uint32_t>(e.fields.size());
+    s->change = Change::Appended;
+  }
+  if (existing && s->change == Change::Appended) {
+    // Overwriting an attribute the plugin appended in this call keeps the event "appended";
+    // overwriting an original one does not.
+    size_t k = 0;
+    while (k < e.fields.size() && &e.fields[k].value != existing) ++k;
+    if (k < s->fields) s->change = Change::Whole;
+  }
+}
+
+void ChangeLog::noteWhole(const event::Event& e) {
+  if (Slot* s = slot(e)) s->change = Change::Whole;
+}
+
+void ChangeLog::noteWhole(size_t index) {
+  if (index < slots_.size()) slots_[index].change = Change::Whole;
+}
+
+void setChangeLog(ChangeLog* log) {
+  g_changes = log;
 }
 
 const ol_host_api* hostApi() {

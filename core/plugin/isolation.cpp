@@ -38,8 +38,9 @@ using Clock = std::chrono::steady_clock;
 // One worker process and the host's end of its socket.
 class WorkerProcess {
  public:
-  WorkerProcess(pid_t pid, int fd, uint64_t memory_limit_mb)
-      : pid_(pid), fd_(fd), memory_limit_mb_(memory_limit_mb) {}
+  WorkerProcess(pid_t pid, int fd, uint64_t memory_limit_mb,
+                std::unique_ptr<wire::SharedChannel> shared)
+      : pid_(pid), fd_(fd), memory_limit_mb_(memory_limit_mb), shared_(std::move(shared)) {}
   ~WorkerProcess() {
     if (fd_ >= 0) ::close(fd_);  // the worker destroys its instance and exits
     if (pid_ <= 0) return;
@@ -65,6 +66,9 @@ class WorkerProcess {
                                               bool keep_stdout, std::string& error);
 
   int fd() const { return fd_; }
+  // The shared channel once the worker said it mapped it (Ready), else null: the socket.
+  const wire::SharedChannel* channel() const { return shared_ready_ ? shared_.get() : nullptr; }
+  void sharedReady(bool ready) { shared_ready_ = ready && shared_ != nullptr; }
 
   // Ends the worker (killing it when `kill_first`, or when it does not exit by itself within a
   // second) and says why it is gone.
@@ -133,6 +137,8 @@ class WorkerProcess {
   pid_t pid_;
   int fd_;
   uint64_t memory_limit_mb_;
+  std::unique_ptr<wire::SharedChannel> shared_;
+  bool shared_ready_ = false;
 };
 
 namespace {
@@ -189,20 +195,32 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(const std::string& exe,
     ::setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buffer, sizeof buffer);
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buffer, sizeof buffer);
   }
+  // Large payloads go through shared memory (wire::SharedChannel); without one (memfd or mmap
+  // refused) everything goes over the socket, only slower.
+  std::string shared_error;
+  std::unique_ptr<wire::SharedChannel> shared =
+      wire::SharedChannel::create(wire::SharedChannel::kDefaultBytes, shared_error);
+  if (!shared) spdlog::debug("plugin worker without shared memory: {}", shared_error);
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   const std::vector<std::string> env = workerEnvironment(memory_limit_mb);
   std::vector<char*> envp;
   for (const std::string& kv : env) envp.push_back(const_cast<char*>(kv.c_str()));
   envp.push_back(nullptr);
-  std::string arg0 = exe, arg1 = "--fd", arg2 = "3";
-  char* argv[] = {arg0.data(), arg1.data(), arg2.data(), nullptr};
+  std::string arg0 = exe, arg1 = "--fd", arg2 = "3", arg3 = "--shared-fd", arg4 = "4",
+              arg5 = "--shared-bytes", arg6 = std::to_string(wire::SharedChannel::kDefaultBytes);
+  char* argv[] = {arg0.data(), arg1.data(), arg2.data(), arg3.data(),
+                  arg4.data(), arg5.data(), arg6.data(), nullptr};
+  if (!shared) argv[3] = nullptr;
+  const int shared_fd = shared ? shared->fd() : -1;  // >= 5 (SharedChannel::create)
 #ifdef OMNILOOP_ASAN
   const bool limit_address_space = false;
 #else
   const bool limit_address_space = memory_limit_mb > 0;
 #endif
   rlimit limit{};
-  limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(memory_limit_mb) * 1024 * 1024;
+  // The shared channel is the host's, not the plugin's: the limit grows by its mapping.
+  limit.rlim_cur = limit.rlim_max = static_cast<rlim_t>(memory_limit_mb) * 1024 * 1024 +
+                                    (shared ? 2 * static_cast<rlim_t>(shared->bytes()) : 0);
 
   const pid_t pid = ::fork();
   if (pid < 0) {
@@ -226,15 +244,16 @@ std::unique_ptr<WorkerProcess> WorkerProcess::spawn(const std::string& exe,
     } else if (::dup2(sv[1], 3) < 0) {
       ::_exit(126);
     }
+    if (shared_fd >= 0 && ::dup2(shared_fd, 4) < 0) ::_exit(126);
     if (!keep_stdout) ::dup2(2, 1);  // a stage's printf must not land in the host's stdout
-    ::close_range(4, ~0U, 0);
+    ::close_range(shared_fd >= 0 ? 5 : 4, ~0U, 0);
     if (limit_address_space) ::setrlimit(RLIMIT_AS, &limit);
     ::execve(exe.c_str(), argv, envp.data());
     ::_exit(127);
   }
   ::close(sv[1]);
   ::fcntl(sv[0], F_SETFL, ::fcntl(sv[0], F_GETFL) | O_NONBLOCK);
-  return std::make_unique<WorkerProcess>(pid, sv[0], memory_limit_mb);
+  return std::make_unique<WorkerProcess>(pid, sv[0], memory_limit_mb, std::move(shared));
 }
 
 std::string findWorkerExecutable() {
@@ -332,7 +351,10 @@ bool IsolatedComponent::ensureWorker(std::string& error) {
       }
       continue;
     }
-    if (type == wire::Frame::Ready) return true;
+    if (type == wire::Frame::Ready) {
+      worker_->sharedReady(answer_.size() == 1 && answer_[0] == 1);
+      return true;
+    }
     if (type == wire::Frame::InitFailed) {
       WireReader r(answer_);
       std::string_view reason;
@@ -384,11 +406,13 @@ bool IsolatedComponent::exchange(uint32_t frame, std::string_view payload, Worke
                                  std::string* answer) {
   const int fd = worker_->fd();
   const wire::Deadline deadline = Clock::now() + options_.call_timeout;
-  wire::IoStatus s = wire::writeFrame(fd, static_cast<wire::Frame>(frame), payload, deadline);
+  const wire::SharedChannel* shared = worker_->channel();
+  wire::IoStatus s =
+      wire::writeFrame(fd, static_cast<wire::Frame>(frame), payload, deadline, shared);
   std::string& in = answer ? *answer : answer_;
   wire::Frame type{};
   while (s == wire::IoStatus::Ok) {
-    s = wire::readFrame(fd, type, in, deadline);
+    s = wire::readFrame(fd, type, in, deadline, shared);
     if (s != wire::IoStatus::Ok) break;
     if (type == wire::Frame::Log) {
       WireReader r(in);
@@ -428,7 +452,7 @@ bool readAnswerHead(WireReader& r, int32_t& status, std::string_view& message,
 
 IsolatedComponent::CallResult IsolatedComponent::call(event::Batch& batch,
                                                       const std::vector<uint32_t>& indices,
-                                                      bool whole, bool keep) {
+                                                      bool whole) {
   CallResult out;
   std::string error;
   if (!ensureWorker(error)) {
@@ -436,24 +460,17 @@ IsolatedComponent::CallResult IsolatedComponent::call(event::Batch& batch,
     out.result = pipeline::Result::error(error);
     return out;
   }
-  // The request must outlive the batch's events: what the plugin leaves unchanged comes back
-  // as references into it, so the answer's strings need no copy. A whole batch's request goes
-  // into a buffer kept for that batch object (reused when the recycled batch comes back: its
-  // events, and their references, are gone by then); a bisection step's goes into the arena
-  // (the steps of one batch must not overwrite each other).
-  std::string* buffer = keep ? requestBuffer(batch) : nullptr;
-  std::string& request = buffer ? *buffer : request_;
-  request.clear();
-  WireWriter w(request);
+  // One request buffer for every call (its pages stay mapped from batch to batch). What the
+  // plugin left unchanged comes back as references into it; the answer carries nothing for an
+  // untouched event and only the new attributes for one the plugin added to, so only an event
+  // the plugin rewrote has its strings copied into the batch's arena (the buffer is
+  // overwritten by the next call).
+  request_.clear();
+  WireWriter w(request_);
   w.u32(static_cast<uint32_t>(std::max(batch.capacity(), indices.size())));
   w.u32(static_cast<uint32_t>(indices.size()));
   for (uint32_t i : indices) w.event(batch[i]);
-  std::string_view origin = request;
-  if (!buffer) {
-    char* kept = batch.arena().allocate(request.size());
-    std::memcpy(kept, request.data(), request.size());
-    origin = std::string_view(kept, request.size());
-  }
+  const std::string_view origin = request_;
 
   if (!exchange(op_, origin, out.failure)) {
     out.outcome = Outcome::Crashed;
@@ -462,7 +479,7 @@ IsolatedComponent::CallResult IsolatedComponent::call(event::Batch& batch,
 
   // Check the whole answer before the batch changes.
   WireReader r(answer_);
-  r.setOrigin(origin);
+  r.setOrigin(origin, /*outlives_events=*/false);
   int32_t status = 0;
   std::string_view message;
   uint32_t n = 0;
@@ -510,7 +527,7 @@ std::string* IsolatedComponent::requestBuffer(const event::Batch& batch) {
 
 pipeline::Result IsolatedComponent::callBisecting(event::Batch& batch, std::vector<uint32_t> all,
                                                   bool whole) {
-  CallResult first = call(batch, all, whole, /*keep=*/true);
+  CallResult first = call(batch, all, whole);
   if (first.outcome != Outcome::Crashed) return first.result;
 
   // The worker died on this batch: bisect it on fresh workers until the record it dies on is
@@ -541,7 +558,7 @@ pipeline::Result IsolatedComponent::callBisecting(event::Batch& batch, std::vect
       }
       continue;
     }
-    CallResult c = call(batch, part, /*whole=*/false, /*keep=*/false);
+    CallResult c = call(batch, part, /*whole=*/false);
     if (c.outcome == Outcome::Done) continue;
     if (c.outcome == Outcome::Failed) {
       // As the executor treats a failed stage or sink: its live records become dead letters

@@ -101,8 +101,8 @@ class IsolatedComponent {
   };
   // Stages and sinks: sends batch[indices] with `op` (Process, Write) and applies the answer.
   // `whole`: the answer is the whole batch (a stage may add or remove events); otherwise one
-  // event per index. `keep`: the request goes to a buffer kept for this batch object.
-  CallResult call(event::Batch& batch, const std::vector<uint32_t>& indices, bool whole, bool keep);
+  // event per index.
+  CallResult call(event::Batch& batch, const std::vector<uint32_t>& indices, bool whole);
   // Stages and sinks: calls the plugin over batch[indices] and, when its worker dies, bisects
   // them on fresh workers (see above). Returns the first call's result when it did not crash.
   pipeline::Result callBisecting(event::Batch& batch, std::vector<uint32_t> indices, bool whole);
@@ -116,8 +116,8 @@ class IsolatedComponent {
   void noteCrash(event::Batch* batch, const WorkerFailure& f, size_t records);
   void deadLetter(event::Batch& batch, uint32_t index, const std::string& reason);
   std::string who() const;
-  // A buffer kept for this batch object: a stage's or sink's request, a source's answer (the
-  // batch's events point into it until the batch is refilled). Null past kMaxBuffers.
+  // A buffer kept for this batch object: a source's answer (the batch's events point into it
+  // until the batch is refilled). Null past kMaxBuffers.
   std::string* requestBuffer(const event::Batch& batch);
   static constexpr size_t kMaxBuffers = 80;
 

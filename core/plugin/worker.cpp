@@ -49,7 +49,7 @@ int initFailed(int fd, const std::string& reason) {
 
 }  // namespace
 
-int runPluginWorker(int fd) {
+int runPluginWorker(int fd, int shared_fd, size_t shared_bytes) {
   wire::Frame type{};
   std::string in;
   if (wire::readFrame(fd, type, in, std::nullopt) != wire::IoStatus::Ok ||
@@ -137,7 +137,16 @@ int runPluginWorker(int fd) {
   } else {
     stage = std::make_unique<PluginStage>(std::move(plugin));
   }
-  if (wire::writeFrame(fd, wire::Frame::Ready, {}, std::nullopt) != wire::IoStatus::Ok) return 2;
+  // Mapped after the plugin's create: a plugin's start-up cannot scribble over it before we
+  // know it is mapped. Without it (an address space limit too tight for it), payloads go over
+  // the socket.
+  std::unique_ptr<wire::SharedChannel> shared;
+  if (shared_fd >= 0) shared = wire::SharedChannel::attach(shared_fd, shared_bytes);
+  const char ready = shared ? 1 : 0;
+  if (wire::writeFrame(fd, wire::Frame::Ready, std::string_view(&ready, 1), std::nullopt) !=
+      wire::IoStatus::Ok) {
+    return 2;
+  }
 
   auto batch = std::make_unique<event::Batch>(1024);
   EventDelta delta;
@@ -154,7 +163,7 @@ int runPluginWorker(int fd) {
     counters.clear();
   };
   for (;;) {
-    const wire::IoStatus s = wire::readFrame(fd, type, in, std::nullopt);
+    const wire::IoStatus s = wire::readFrame(fd, type, in, std::nullopt, shared.get());
     if (s == wire::IoStatus::Closed) return 0;  // the host is done with us
     if (s != wire::IoStatus::Ok) return 2;
     out.clear();
@@ -184,7 +193,7 @@ int runPluginWorker(int fd) {
         // Strings stay in `in` (alive until the answer is sent); the plugin's go to the arena.
         if (!e || !req.event(*e, nullptr)) return 2;
       }
-      delta.snapshot(*batch);
+      delta.begin(*batch);
       pipeline::Result result;
       if (stage) {
         result = stage->process(*batch);
@@ -199,7 +208,8 @@ int runPluginWorker(int fd) {
     } else {
       return 2;
     }
-    if (wire::writeFrame(fd, wire::Frame::Result, out, std::nullopt) != wire::IoStatus::Ok) {
+    if (wire::writeFrame(fd, wire::Frame::Result, out, std::nullopt, shared.get()) !=
+        wire::IoStatus::Ok) {
       return 2;
     }
   }

@@ -5,9 +5,12 @@
 // host closes the socket. Whatever the plugin
 // does to this process (a crash, an abort, a hang, a runaway allocation) the host sees as this
 // process dying or not answering, and the host survives it.
+#include <cstddef>
+
 namespace omniloop::plugin {
 
-// Returns the process exit code (0 after the host closed the socket).
-int runPluginWorker(int fd);
+// Returns the process exit code (0 after the host closed the socket). `shared_fd` (-1: none)
+// is the memfd of the host's SharedChannel, `shared_bytes` its size per direction.
+int runPluginWorker(int fd, int shared_fd = -1, size_t shared_bytes = 0);
 
 }  // namespace omniloop::plugin

@@ -1,10 +1,14 @@
 #pragma once
 // Frames between the host and an `omniloop-plugin-worker` process over a Unix stream socket:
-// a 16-byte header (u32 type, u32 zero, u64 payload length) and the payload (batch_codec.h).
+// a 16-byte header (u32 type, u32 flags, u64 payload length) and the payload (batch_codec.h).
+// With flags bit 0 (kInShared) the payload is not on the socket but in the sender's half of a
+// SharedChannel (below): the header alone goes over the socket, and the receiver copies the
+// payload out of the mapping as soon as the header arrived.
 //
 //   host -> worker  Init     plugin path, component type, pipeline, component, config JSON,
 //                            log level, i32 kind (0 source, 1 stage, 2 sink)
-//   worker -> host  Ready    (empty) | InitFailed: the reason
+//   worker -> host  Ready    u8 1 when the worker mapped the shared channel (empty or 0: it did
+//                            not, and payloads go over the socket) | InitFailed: the reason
 //   host -> worker  Process  u32 batch capacity, u32 n, n events
 //   worker -> host  Log*     i32 spdlog level, text: any number, before the answer
 //   worker -> host  Result   i32 pipeline::Status, message, counters (u32 n, name + i64 delta),
@@ -17,7 +21,9 @@
 //   worker -> host  Result   status, message, counters, the cursor, u32 n, n events (whole)
 // The host closing its end tells the worker to destroy the instance and exit.
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,9 +49,48 @@ using Deadline = std::optional<std::chrono::steady_clock::time_point>;  // nullo
 
 enum class IoStatus { Ok, Closed, Timeout, Failed };
 
-// Sends one frame (MSG_NOSIGNAL: a dead peer is an error, never SIGPIPE).
-IoStatus writeFrame(int fd, Frame type, std::string_view payload, Deadline deadline);
-// Receives one frame into `payload` (its capacity is reused).
-IoStatus readFrame(int fd, Frame& type, std::string& payload, Deadline deadline);
+// A batch is megabytes; through the socket the kernel copied it twice per direction, in pieces,
+// and that was most of what isolating a stage cost (bench/README.md, plugin isolation). So
+// large payloads travel in a shared memory file (memfd) instead, mapped by both processes: the
+// first half carries host -> worker payloads, the second worker -> host. Each side writes only
+// its own half and only while the other side waits for its frame (a call is one request, one
+// answer), and the receiver copies the payload out at once: the host never reads bytes the
+// worker can still change (a plugin thread scribbling over the mapping corrupts at most a
+// payload the host then validates like any other).
+class SharedChannel {
+ public:
+  static constexpr size_t kDefaultBytes = size_t{16} << 20;  // per direction
+  // Payloads below this go over the socket: a copy through it costs no more there.
+  static constexpr size_t kMinPayload = 16 << 10;
+  // The host: a new memfd of 2 * bytes. Null (and `error`) when memfd_create or mmap fails.
+  static std::unique_ptr<SharedChannel> create(size_t bytes, std::string& error);
+  // The worker: maps the memfd it inherited. Null when that fails (address space limit).
+  static std::unique_ptr<SharedChannel> attach(int fd, size_t bytes);
+  ~SharedChannel();
+  SharedChannel(const SharedChannel&) = delete;
+  SharedChannel& operator=(const SharedChannel&) = delete;
+
+  int fd() const { return fd_; }
+  size_t bytes() const { return bytes_; }
+  char* outbound() const { return outbound_; }  // this side writes here
+  const char* inbound() const { return inbound_; }
+
+ private:
+  SharedChannel(int fd, char* base, size_t bytes, bool host);
+  int fd_;
+  char* base_;
+  size_t bytes_;
+  char* outbound_;
+  const char* inbound_;
+};
+
+// Sends one frame (MSG_NOSIGNAL: a dead peer is an error, never SIGPIPE), its payload through
+// `shared` when one is given and the payload is large and fits.
+IoStatus writeFrame(int fd, Frame type, std::string_view payload, Deadline deadline,
+                    const SharedChannel* shared = nullptr);
+// Receives one frame into `payload` (its capacity is reused). A frame whose payload is in the
+// shared channel is refused (Failed) without `shared` or when its length exceeds the channel.
+IoStatus readFrame(int fd, Frame& type, std::string& payload, Deadline deadline,
+                   const SharedChannel* shared = nullptr);
 
 }  // namespace omniloop::plugin::wire

@@ -3,10 +3,14 @@
 // the request, and truncated or corrupted input is refused, never read past its end.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "event/event.h"
 #include "plugin/batch_codec.h"
+#include "plugin/host_api.h"
 
 using omniloop::event::Batch;
 using omniloop::event::ConsentStatus;
@@ -18,6 +22,10 @@ using omniloop::plugin::WireReader;
 using omniloop::plugin::WireWriter;
 
 namespace {
+
+ol_event* handle(Event& e) {
+  return reinterpret_cast<ol_event*>(&e);
+}
 
 void fill(Batch& b, int n) {
   for (int i = 0; i < n; ++i) {
@@ -58,6 +66,7 @@ void expectSame(const Event& a, const Event& b) {
   EXPECT_EQ(a.path_bits, b.path_bits);
   EXPECT_EQ(a.disposition, b.disposition);
   EXPECT_EQ(a.reason, b.reason);
+  EXPECT_EQ(a.raw, b.raw);
   EXPECT_EQ(a.route, b.route);
 }
 
@@ -81,7 +90,9 @@ TEST(BatchCodec, RoundTripKeepsEveryPartAndCopiesIntoTheArena) {
 }
 
 // The worker's answer: unchanged events cost a byte, a stage adding a field sends that field,
-// a stage changing the envelope sends the whole event; unchanged strings are references.
+// a stage changing the envelope sends the whole event; unchanged strings are references. The
+// plugin changes events through the host API, as a real plugin does: that is how the worker
+// learns what changed.
 TEST(BatchCodec, AnswerCarriesOnlyWhatThePluginChanged) {
   Batch host(8);
   fill(host, 3);
@@ -89,20 +100,22 @@ TEST(BatchCodec, AnswerCarriesOnlyWhatThePluginChanged) {
   WireWriter rw(request);
   for (const Event& e : host) rw.event(e);
 
-  // The worker decodes without copying, snapshots, and "runs the plugin".
+  // The worker decodes without copying, begins the change log, and "runs the plugin".
   Batch worker(8);
   WireReader rr(request);
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(rr.event(*worker.append(), nullptr));
   EventDelta delta;
-  delta.snapshot(worker);
-  worker[1].set("tag", Value::string(worker.intern("seen")));
-  worker[2].disposition = Disposition::DeadLetter;
-  worker[2].reason = worker.intern("bad record");
+  delta.begin(worker);
+  const ol_host_api* api = omniloop::plugin::hostApi();
+  api->event_set_string(handle(worker[1]), "tag", 3, "seen", 4);
+  api->event_set_disposition(handle(worker[2]), OL_DEAD_LETTER, "bad record", 10);
   std::string answer;
   WireWriter aw(answer);
   aw.setOrigin(request);
   delta.write(aw, worker);
   EXPECT_LT(answer.size(), request.size() / 2);  // event 2 goes whole, but as references
+  EXPECT_EQ(static_cast<uint8_t>(answer[0]), EventDelta::kUnchanged);
+  EXPECT_EQ(static_cast<uint8_t>(answer[1]), EventDelta::kAppended);
 
   // The host applies it over its own batch; references point into the request.
   Batch expected(8);
@@ -117,6 +130,83 @@ TEST(BatchCodec, AnswerCarriesOnlyWhatThePluginChanged) {
   for (size_t i = 0; i < 3; ++i) expectSame(expected[i], host[i]);
   const std::string_view key = host[2].key;
   EXPECT_TRUE(key.data() >= request.data() && key.data() < request.data() + request.size());
+}
+
+// Every kind of change a plugin can make reaches the host, whatever the host API call: each
+// event is changed one way, the answer applied to the host's batch must equal the worker's.
+// The host's request is overwritten once the answer is applied (the host reuses one buffer),
+// so strings referring into it must have been copied.
+TEST(BatchCodec, EveryHostApiChangeReachesTheHost) {
+  const ol_host_api* api = omniloop::plugin::hostApi();
+  using Change = void (*)(const ol_host_api*, Batch&, Event&);
+  const std::vector<std::pair<const char*, Change>> changes = {
+      {"untouched", [](const ol_host_api*, Batch&, Event&) {}},
+      {"new attribute",
+       [](const ol_host_api* a, Batch&, Event& e) { a->event_set_int(handle(e), "x", 1, 7); }},
+      {"new attribute set twice",
+       [](const ol_host_api* a, Batch&, Event& e) {
+         a->event_set_int(handle(e), "x", 1, 7);
+         a->event_set_string(handle(e), "x", 1, "eight", 5);
+       }},
+      {"existing attribute",
+       [](const ol_host_api* a, Batch&, Event& e) { a->event_set_int(handle(e), "n", 1, 99); }},
+      {"same value again",
+       [](const ol_host_api* a, Batch&, Event& e) {
+         a->event_set_string(handle(e), "label", 5, "number 0", 8);
+       }},
+      {"removed attribute",
+       [](const ol_host_api* a, Batch&, Event& e) { a->event_remove(handle(e), "ok", 2); }},
+      {"envelope path",
+       [](const ol_host_api* a, Batch&, Event& e) {
+         a->event_set_string(handle(e), "$identities.phone", 17, "h1:x:p", 6);
+       }},
+      {"key", [](const ol_host_api* a, Batch&, Event& e) { a->event_set_key(handle(e), "K", 1); }},
+      {"type",
+       [](const ol_host_api* a, Batch&, Event& e) { a->event_set_type(handle(e), "T", 1); }},
+      {"channel",
+       [](const ol_host_api* a, Batch&, Event& e) { a->event_set_channel(handle(e), "C", 1); }},
+      {"time", [](const ol_host_api* a, Batch&, Event& e) { a->event_set_time(handle(e), 5); }},
+      {"identity", [](const ol_host_api* a, Batch&,
+                      Event& e) { a->event_add_identity(handle(e), "email", 5, "h1:y:1", 6); }},
+      {"consent", [](const ol_host_api* a, Batch&,
+                     Event& e) { a->event_set_consent(handle(e), "ads", 3, "granted", 7); }},
+      {"dead letter", [](const ol_host_api* a, Batch&,
+                         Event& e) { a->event_dead_letter(handle(e), "raw", 3, "why", 3); }},
+      {"dropped", [](const ol_host_api* a, Batch&,
+                     Event& e) { a->event_set_disposition(handle(e), OL_DROP, "no", 2); }},
+      {"replaced by a new event",
+       [](const ol_host_api* a, Batch& b, Event&) {
+         a->event_discard_last(reinterpret_cast<ol_batch*>(&b));
+         ol_event* n = a->event_append(reinterpret_cast<ol_batch*>(&b));
+         a->event_set_key(n, "new", 3);
+       }},
+  };
+  for (const auto& [name, change] : changes) {
+    SCOPED_TRACE(name);
+    Batch host(4);
+    fill(host, 1);
+    std::string request;
+    WireWriter rw(request);
+    rw.event(host[0]);
+    Batch worker(4);
+    WireReader rr(request);
+    ASSERT_TRUE(rr.event(*worker.append(), nullptr));
+    EventDelta delta;
+    delta.begin(worker);
+    change(api, worker, worker[0]);
+    std::string answer;
+    WireWriter aw(answer);
+    aw.setOrigin(request);
+    delta.write(aw, worker);
+    // The host's own copy of its request (the worker's events point into `request`).
+    std::string origin = request;
+    WireReader ar(answer);
+    ar.setOrigin(origin, /*outlives_events=*/false);
+    ASSERT_TRUE(ar.delta(host[0], &host.arena()));
+    EXPECT_TRUE(ar.atEnd());
+    std::fill(origin.begin(), origin.end(), '#');  // the buffer's next use
+    expectSame(worker[0], host[0]);
+  }
 }
 
 TEST(BatchCodec, TruncatedOrCorruptInputIsRefused) {
