@@ -40,6 +40,18 @@ class Stage {
     (void)batch;
     return Result::ok();
   }
+
+  // A stage whose work runs elsewhere (an isolated plugin's worker process) may overlap
+  // batches: begin() hands a batch over and returns without waiting, finish() waits for that
+  // batch and applies the result (what process() returns). The executor then prepares and
+  // begins the next batch while the previous one is being processed. Batches are begun and
+  // finished in the same order, each begun batch is finished exactly once, and at most three
+  // are begun and not finished (one being finished, one handed over, one being begun; a stage
+  // that takes fewer blocks in begin()). The executor calls them instead of process() for the
+  // first stage of a pipeline that overlaps; process() for the others.
+  virtual bool overlaps() const { return false; }
+  virtual void begin(event::Batch& batch) { (void)batch; }
+  virtual Result finish(event::Batch& batch) { return process(batch); }
 };
 
 class Sink {

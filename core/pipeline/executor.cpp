@@ -178,26 +178,122 @@ Result Executor::run() {
     full_batches.close();
   });
 
-  // The worker runs on this thread: stages, sinks, commit, then the batch goes back to the pool.
-  while (std::optional<Batch*> slot = full_batches.pop()) {
-    stats_.queue_depth.fetch_sub(1);
-    Batch& batch = **slot;
-    // Sampled before the work: a batch queued now is processed next by this thread, so a sink
-    // that defers its commit on this batch is sure to be called again (or flushed at the end).
-    batch.more_pending = !batch.last && full_batches.size() > 0;
-    const auto t0 = Clock::now();
-    bool failed = false;
-    {
-      std::lock_guard lock(mu_);
-      failed = !error_.empty();
-    }
-    if (!failed) processBatch(batch);
+  // Latency histogram of one batch, from when its processing began.
+  auto recordLatency = [&](Clock::time_point t0) {
     const double secs = std::chrono::duration<double>(Clock::now() - t0).count();
     size_t bucket = 0;
     while (bucket < kLatencyBuckets.size() && secs > kLatencyBuckets[bucket]) ++bucket;
     stats_.latency_counts[bucket].fetch_add(1);
     stats_.latency_sum_us.fetch_add(static_cast<uint64_t>(secs * 1e6));
-    free_batches.push(&batch);
+  };
+
+  // The first stage that overlaps batches (an isolated plugin stage) splits the stages in two:
+  // a stage thread runs the ones before it and begins it on the batch; this thread finishes it
+  // on that batch and runs the rest, the sinks and the commit, while the stage thread already
+  // prepares and begins the next batch. Without such a stage, this thread runs everything.
+  size_t split = stages_.size();
+  for (size_t i = 0; i < stages_.size(); ++i) {
+    if (stages_[i].stage->overlaps()) {
+      split = i;
+      break;
+    }
+  }
+
+  if (split == stages_.size()) {
+    // The worker runs on this thread: stages, sinks, commit, then the batch goes back to the
+    // pool.
+    while (std::optional<Batch*> slot = full_batches.pop()) {
+      stats_.queue_depth.fetch_sub(1);
+      Batch& batch = **slot;
+      // Sampled before the work: a batch queued now is processed next by this thread, so a
+      // sink that defers its commit on this batch is sure to be called again (or flushed at
+      // the end).
+      batch.more_pending = !batch.last && full_batches.size() > 0;
+      const auto t0 = Clock::now();
+      if (!failedNow()) processBatch(batch);
+      recordLatency(t0);
+      free_batches.push(&batch);
+    }
+  } else {
+    struct Handed {
+      Batch* batch = nullptr;
+      bool skipped = false;  // the pipeline had failed: nothing was done to it
+      bool begun = false;    // stage `split` began it (else it runs here, synchronously)
+      size_t live_before = 0, dropped_before = 0;
+      uint64_t begin_nanos = 0;
+      Clock::time_point t0;
+    };
+    BoundedQueue<Handed> handed(1);
+    std::thread stage_thread([&] {
+      Stage& overlapping = *stages_[split].stage;
+      StageStats& st = *stats_.stages[split];
+      while (std::optional<Batch*> slot = full_batches.pop()) {
+        stats_.queue_depth.fetch_sub(1);
+        Handed h;
+        h.batch = *slot;
+        h.t0 = Clock::now();
+        Batch& batch = *h.batch;
+        h.skipped = failedNow();
+        if (!h.skipped) {
+          for (size_t i = 0; i < split; ++i) runStage(batch, i);
+          h.live_before = batch.countLive();
+          h.dropped_before = countDisposition(batch, Disposition::Drop);
+          const auto b0 = Clock::now();
+          try {
+            Result r;
+            if (countDisposition(batch, Disposition::DeadLetter) != 0) {
+              r = overlapping.processDeadLetters(batch);
+            }
+            if (r.isOk()) {
+              overlapping.begin(batch);
+              h.begun = true;
+            }
+          } catch (...) {
+            h.begun = false;  // run synchronously by the other thread instead
+          }
+          h.begin_nanos = static_cast<uint64_t>(
+              std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - b0).count());
+          if (h.begun) st.in.fetch_add(h.live_before, std::memory_order_relaxed);
+        }
+        if (!handed.push(h)) break;
+      }
+      handed.close();
+    });
+    StageStats& st = *stats_.stages[split];
+    while (std::optional<Handed> h = handed.pop()) {
+      Batch& batch = *h->batch;
+      batch.more_pending = !batch.last && (handed.size() > 0 || full_batches.size() > 0);
+      if (h->begun) {
+        // Every begun batch is finished, even once the pipeline has failed.
+        const auto t0 = Clock::now();
+        Result r;
+        try {
+          r = stages_[split].stage->finish(batch);
+        } catch (const std::exception& e) {
+          r = Result::error(e.what());
+        } catch (...) {
+          r = Result::error("unknown exception");
+        }
+        st.nanos.fetch_add(
+            h->begin_nanos +
+            static_cast<uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+        if (!r.isOk()) deadLetterLive(batch, "stage " + stages_[split].name + ": " + r.message);
+        const size_t live_after = batch.countLive();
+        const size_t dropped = countDisposition(batch, Disposition::Drop) - h->dropped_before;
+        st.dropped.fetch_add(dropped, std::memory_order_relaxed);
+        st.dead_lettered.fetch_add(h->live_before - live_after - dropped,
+                                   std::memory_order_relaxed);
+      }
+      if (!h->skipped && !failedNow()) {
+        if (!h->begun) runStage(batch, split);
+        for (size_t i = split + 1; i < stages_.size(); ++i) runStage(batch, i);
+        finishBatch(batch);
+      }
+      recordLatency(h->t0);
+      free_batches.push(&batch);
+    }
+    stage_thread.join();
   }
   free_batches.close();
   source_thread.join();
@@ -213,39 +309,46 @@ Result Executor::run() {
   return Result::ok();
 }
 
-void Executor::processBatch(Batch& batch) {
-  const uint64_t dead_at_source = countDisposition(batch, Disposition::DeadLetter);
-  for (size_t i = 0; i < stages_.size(); ++i) {
-    StageStats& st = *stats_.stages[i];
-    const size_t live_before = batch.countLive();
-    const size_t dropped_before = countDisposition(batch, Disposition::Drop);
-    st.in.fetch_add(live_before, std::memory_order_relaxed);
-    const auto t0 = Clock::now();
-    Result r;
-    try {
-      if (countDisposition(batch, Disposition::DeadLetter) != 0) {
-        r = stages_[i].stage->processDeadLetters(batch);
-      }
-      if (r.isOk()) r = stages_[i].stage->process(batch);
-    } catch (const std::exception& e) {
-      r = Result::error(e.what());
-    } catch (...) {
-      r = Result::error("unknown exception");
-    }
-    st.nanos.fetch_add(static_cast<uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
-    if (!r.isOk()) deadLetterLive(batch, "stage " + stages_[i].name + ": " + r.message);
-    const size_t live_after = batch.countLive();
-    const size_t dropped = countDisposition(batch, Disposition::Drop) - dropped_before;
-    st.dropped.fetch_add(dropped, std::memory_order_relaxed);
-    st.dead_lettered.fetch_add(live_before - live_after - dropped, std::memory_order_relaxed);
-  }
+bool Executor::failedNow() {
+  std::lock_guard lock(mu_);
+  return !error_.empty();
+}
 
+void Executor::runStage(Batch& batch, size_t i) {
+  StageStats& st = *stats_.stages[i];
+  const size_t live_before = batch.countLive();
+  const size_t dropped_before = countDisposition(batch, Disposition::Drop);
+  st.in.fetch_add(live_before, std::memory_order_relaxed);
+  const auto t0 = Clock::now();
+  Result r;
+  try {
+    if (countDisposition(batch, Disposition::DeadLetter) != 0) {
+      r = stages_[i].stage->processDeadLetters(batch);
+    }
+    if (r.isOk()) r = stages_[i].stage->process(batch);
+  } catch (const std::exception& e) {
+    r = Result::error(e.what());
+  } catch (...) {
+    r = Result::error("unknown exception");
+  }
+  st.nanos.fetch_add(static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+  if (!r.isOk()) deadLetterLive(batch, "stage " + stages_[i].name + ": " + r.message);
+  const size_t live_after = batch.countLive();
+  const size_t dropped = countDisposition(batch, Disposition::Drop) - dropped_before;
+  st.dropped.fetch_add(dropped, std::memory_order_relaxed);
+  st.dead_lettered.fetch_add(live_before - live_after - dropped, std::memory_order_relaxed);
+}
+
+void Executor::processBatch(Batch& batch) {
+  for (size_t i = 0; i < stages_.size(); ++i) runStage(batch, i);
+  finishBatch(batch);
+}
+
+void Executor::finishBatch(Batch& batch) {
   const bool sink_committed = runSinks(batch);
   stats_.filtered.fetch_add(countDisposition(batch, Disposition::Drop));
-  const size_t dead = countDisposition(batch, Disposition::DeadLetter);
-  (void)dead_at_source;
-  stats_.dead_lettered.fetch_add(dead);
+  stats_.dead_lettered.fetch_add(countDisposition(batch, Disposition::DeadLetter));
   stats_.counters.add(batch);
   commit(batch, sink_committed);
 }

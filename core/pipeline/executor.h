@@ -43,7 +43,7 @@ struct PipelineStats {
   std::atomic<uint64_t> dead_lettered{0};  // sent to dead letters (source, stages, sinks)
   std::atomic<uint64_t> batches{0};        // batches committed
   std::atomic<uint64_t> source_retries{0};
-  std::atomic<int64_t> queue_depth{0};     // batches waiting for the worker
+  std::atomic<int64_t> queue_depth{0};  // batches waiting for the worker
   std::array<std::atomic<uint64_t>, kLatencyBuckets.size() + 1> latency_counts{};
   std::atomic<uint64_t> latency_sum_us{0};
   std::vector<std::unique_ptr<StageStats>> stages;
@@ -105,6 +105,11 @@ class Executor {
   void sourceLoop();
   void workerLoop();
   void processBatch(event::Batch& batch);
+  // Stage i over the batch, with its statistics.
+  void runStage(event::Batch& batch, size_t i);
+  // After the stages: sinks, tallies, commit.
+  void finishBatch(event::Batch& batch);
+  bool failedNow();
   bool runSinks(event::Batch& batch);
   void commit(event::Batch& batch, bool sink_committed);
   void fail(std::string message);

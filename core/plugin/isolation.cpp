@@ -404,30 +404,29 @@ WorkerFailure IsolatedComponent::discardWorker(bool kill, bool timed_out) {
 
 bool IsolatedComponent::exchange(uint32_t frame, std::string_view payload, WorkerFailure& failure,
                                  std::string* answer) {
-  const int fd = worker_->fd();
   const wire::Deadline deadline = Clock::now() + options_.call_timeout;
-  const wire::SharedChannel* shared = worker_->channel();
-  wire::IoStatus s =
-      wire::writeFrame(fd, static_cast<wire::Frame>(frame), payload, deadline, shared);
-  std::string& in = answer ? *answer : answer_;
-  wire::Frame type{};
-  while (s == wire::IoStatus::Ok) {
-    s = wire::readFrame(fd, type, in, deadline, shared);
-    if (s != wire::IoStatus::Ok) break;
-    if (type == wire::Frame::Log) {
-      WireReader r(in);
-      int32_t level = 0;
-      std::string_view text;
-      if (r.i32(level) && r.str(text) && level >= 0 && level <= SPDLOG_LEVEL_OFF) {
-        spdlog::log(static_cast<spdlog::level::level_enum>(level), "{}", text);
-      }
-      continue;
-    }
-    if (type == wire::Frame::Result) return true;
-    s = wire::IoStatus::Failed;
-  }
+  wire::IoStatus s = wire::writeFrame(worker_->fd(), static_cast<wire::Frame>(frame), payload,
+                                      deadline, worker_->channel());
+  if (s == wire::IoStatus::Ok) s = awaitResult(answer ? *answer : answer_, deadline);
+  if (s == wire::IoStatus::Ok) return true;
   failure = discardWorker(/*kill=*/s != wire::IoStatus::Closed, s == wire::IoStatus::Timeout);
   return false;
+}
+
+wire::IoStatus IsolatedComponent::awaitResult(std::string& in, const wire::Deadline& deadline) {
+  wire::Frame type{};
+  for (;;) {
+    const wire::IoStatus s = wire::readFrame(worker_->fd(), type, in, deadline, worker_->channel());
+    if (s != wire::IoStatus::Ok) return s;
+    if (type == wire::Frame::Result) return s;
+    if (type != wire::Frame::Log) return wire::IoStatus::Failed;
+    WireReader r(in);
+    int32_t level = 0;
+    std::string_view text;
+    if (r.i32(level) && r.str(text) && level >= 0 && level <= SPDLOG_LEVEL_OFF) {
+      spdlog::log(static_cast<spdlog::level::level_enum>(level), "{}", text);
+    }
+  }
 }
 
 namespace {
@@ -450,6 +449,15 @@ bool readAnswerHead(WireReader& r, int32_t& status, std::string_view& message,
 
 }  // namespace
 
+void IsolatedComponent::encode(const event::Batch& batch, const std::vector<uint32_t>& indices,
+                               std::string& request) const {
+  request.clear();
+  WireWriter w(request);
+  w.u32(static_cast<uint32_t>(std::max(batch.capacity(), indices.size())));
+  w.u32(static_cast<uint32_t>(indices.size()));
+  for (uint32_t i : indices) w.event(batch[i]);
+}
+
 IsolatedComponent::CallResult IsolatedComponent::call(event::Batch& batch,
                                                       const std::vector<uint32_t>& indices,
                                                       bool whole) {
@@ -465,18 +473,18 @@ IsolatedComponent::CallResult IsolatedComponent::call(event::Batch& batch,
   // untouched event and only the new attributes for one the plugin added to, so only an event
   // the plugin rewrote has its strings copied into the batch's arena (the buffer is
   // overwritten by the next call).
-  request_.clear();
-  WireWriter w(request_);
-  w.u32(static_cast<uint32_t>(std::max(batch.capacity(), indices.size())));
-  w.u32(static_cast<uint32_t>(indices.size()));
-  for (uint32_t i : indices) w.event(batch[i]);
-  const std::string_view origin = request_;
-
-  if (!exchange(op_, origin, out.failure)) {
+  encode(batch, indices, request_);
+  if (!exchange(op_, request_, out.failure)) {
     out.outcome = Outcome::Crashed;
     return out;
   }
+  return apply(batch, indices, whole, request_);
+}
 
+IsolatedComponent::CallResult IsolatedComponent::apply(event::Batch& batch,
+                                                       const std::vector<uint32_t>& indices,
+                                                       bool whole, std::string_view origin) {
+  CallResult out;
   // Check the whole answer before the batch changes.
   WireReader r(answer_);
   r.setOrigin(origin, /*outlives_events=*/false);
@@ -529,12 +537,17 @@ pipeline::Result IsolatedComponent::callBisecting(event::Batch& batch, std::vect
                                                   bool whole) {
   CallResult first = call(batch, all, whole);
   if (first.outcome != Outcome::Crashed) return first.result;
+  return bisect(batch, std::move(all), whole, first.failure);
+}
 
+pipeline::Result IsolatedComponent::bisect(event::Batch& batch, std::vector<uint32_t> all,
+                                           bool whole, const WorkerFailure& failure) {
+  (void)whole;  // parts are answered event by event
   // The worker died on this batch: bisect it on fresh workers until the record it dies on is
   // alone, and dead-letter that record. Every other record is processed exactly once.
-  noteCrash(&batch, first.failure, all.size());
+  noteCrash(&batch, failure, all.size());
   int crashes = 1;
-  WorkerFailure last = first.failure;
+  WorkerFailure last = failure;
   std::vector<std::vector<uint32_t>> work;
   auto split = [&work](const std::vector<uint32_t>& s) {
     const size_t half = s.size() / 2;
@@ -590,11 +603,81 @@ IsolatedStage::IsolatedStage(IsolatedPlugin plugin, InstanceContext ctx, Isolati
     : IsolatedComponent(IsolatedKind::Stage, std::move(plugin), std::move(ctx),
                         std::move(options)) {}
 
-pipeline::Result IsolatedStage::process(event::Batch& batch) {
-  std::lock_guard<std::mutex> lock(mu_);
+namespace {
+
+std::vector<uint32_t> allOf(const event::Batch& batch) {
   std::vector<uint32_t> all(batch.size());
   for (uint32_t i = 0; i < all.size(); ++i) all[i] = i;
-  return callBisecting(batch, std::move(all), /*whole=*/true);
+  return all;
+}
+
+}  // namespace
+
+pipeline::Result IsolatedStage::process(event::Batch& batch) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return callBisecting(batch, allOf(batch), /*whole=*/true);
+}
+
+void IsolatedStage::begin(event::Batch& batch) {
+  std::unique_lock<std::mutex> lock(mu_);
+  window_.wait(lock, [&] { return in_flight_.size() < 2; });
+  InFlight f;
+  f.batch = &batch;
+  // Sent now only when every batch before it was (the answers come in order) and the request
+  // travels in the shared channel (a header on the socket: the send never waits on a worker
+  // busy with the previous batch).
+  const bool all_sent =
+      std::all_of(in_flight_.begin(), in_flight_.end(), [](const InFlight& g) { return g.sent; });
+  if (worker_ && worker_->channel() && all_sent) {
+    f.buffer = in_flight_.empty() ? 0 : 1 - in_flight_.front().buffer;
+    std::string& request = requests_[f.buffer];
+    encode(batch, allOf(batch), request);
+    if (request.size() <= worker_->channel()->slotBytes()) {
+      const wire::Deadline deadline = Clock::now() + options_.call_timeout;
+      // A send that fails finds the worker gone: finish() learns it from the previous
+      // batch's answer, or processes this one itself.
+      f.sent = wire::writeFrame(worker_->fd(), static_cast<wire::Frame>(op_), request, deadline,
+                                worker_->channel()) == wire::IoStatus::Ok;
+    }
+  }
+  in_flight_.push_back(f);
+}
+
+pipeline::Result IsolatedStage::finish(event::Batch& batch) {
+  std::unique_lock<std::mutex> lock(mu_);
+  if (in_flight_.empty() || in_flight_.front().batch != &batch) {
+    // Not begun (a caller's mistake): processed as a whole here.
+    return callBisecting(batch, allOf(batch), /*whole=*/true);
+  }
+  const InFlight f = in_flight_.front();
+  auto done = [&] {
+    in_flight_.pop_front();
+    window_.notify_all();
+  };
+  if (!f.sent) {
+    done();
+    return callBisecting(batch, allOf(batch), /*whole=*/true);
+  }
+  // The answer is read without the lock, so begin() can send the next batch meanwhile; the
+  // worker is replaced only under the lock, by this thread.
+  lock.unlock();
+  const wire::IoStatus s =
+      awaitResult(answer_, wire::Deadline(Clock::now() + options_.call_timeout));
+  lock.lock();
+  done();
+  WorkerFailure failure;
+  bool crashed = s != wire::IoStatus::Ok;
+  if (crashed) {
+    failure = discardWorker(/*kill=*/s != wire::IoStatus::Closed, s == wire::IoStatus::Timeout);
+  } else {
+    CallResult r = apply(batch, allOf(batch), /*whole=*/true, requests_[f.buffer]);
+    if (r.outcome != Outcome::Crashed) return r.result;
+    crashed = true;
+    failure = r.failure;
+  }
+  // The batches sent after this one went to the worker that died: finish() processes them.
+  for (InFlight& g : in_flight_) g.sent = false;
+  return bisect(batch, allOf(batch), /*whole=*/true, failure);
 }
 
 // ---- sinks ----

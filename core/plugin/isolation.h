@@ -28,15 +28,19 @@
 // in the host (PluginSource/PluginStage/PluginSink) for plugins one trusts and wants the last
 // bit of speed from.
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "pipeline/component.h"
 #include "plugin/host_api.h"
+#include "plugin/worker_protocol.h"
 
 namespace omniloop::plugin {
 
@@ -111,6 +115,17 @@ class IsolatedComponent {
   // why).
   bool exchange(uint32_t type, std::string_view payload, WorkerFailure& failure,
                 std::string* answer = nullptr);
+  // Reads frames until the Result of the oldest request sent (Log frames forwarded).
+  wire::IoStatus awaitResult(std::string& in, const wire::Deadline& deadline);
+  // Encodes batch[indices] as a Process / Write request into `request`.
+  void encode(const event::Batch& batch, const std::vector<uint32_t>& indices,
+              std::string& request) const;
+  // Checks the answer in answer_ to the request `origin` for batch[indices] and applies it.
+  CallResult apply(event::Batch& batch, const std::vector<uint32_t>& indices, bool whole,
+                   std::string_view origin);
+  // After the worker died on batch[indices] (`failure`): bisects them on fresh workers.
+  pipeline::Result bisect(event::Batch& batch, std::vector<uint32_t> all, bool whole,
+                          const WorkerFailure& failure);
   WorkerFailure discardWorker(bool kill, bool timed_out);
   bool ensureWorker(std::string& error);
   void noteCrash(event::Batch* batch, const WorkerFailure& f, size_t records);
@@ -136,10 +151,28 @@ class IsolatedComponent {
   std::vector<std::pair<const event::Batch*, std::unique_ptr<std::string>>> buffers_;
 };
 
+// Overlaps batches (pipeline::Stage::begin/finish): while its worker processes one batch, the
+// executor prepares the next and begin() sends it, so the worker finds it waiting. At most two
+// requests are with the worker; a third begin() waits for the oldest to be finished. A batch
+// that cannot be sent at once (no worker running, too large for the shared channel, or one
+// before it not sent) is processed by finish() as process() would.
 class IsolatedStage : public pipeline::Stage, public IsolatedComponent {
  public:
   IsolatedStage(IsolatedPlugin plugin, InstanceContext ctx, IsolationOptions options);
   pipeline::Result process(event::Batch& batch) override;
+  bool overlaps() const override { return true; }
+  void begin(event::Batch& batch) override;
+  pipeline::Result finish(event::Batch& batch) override;
+
+ private:
+  struct InFlight {
+    const event::Batch* batch = nullptr;
+    bool sent = false;
+    int buffer = 0;  // requests_[buffer] holds its request
+  };
+  std::deque<InFlight> in_flight_;  // begun, not finished; guarded by mu_
+  std::condition_variable window_;  // signalled when one is finished
+  std::string requests_[2];
 };
 
 // The worker runs the plugin's write and then its flush for each batch (or part of one), so

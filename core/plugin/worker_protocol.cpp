@@ -76,6 +76,7 @@ struct Header {
 };
 static_assert(sizeof(Header) == 16);
 constexpr uint32_t kInShared = 1;
+constexpr uint32_t kSlotShift = 1;  // flags bit 1: the slot
 
 }  // namespace
 
@@ -137,12 +138,14 @@ std::unique_ptr<SharedChannel> SharedChannel::attach(int fd, size_t bytes) {
 
 IoStatus writeFrame(int fd, Frame type, std::string_view payload, Deadline deadline,
                     const SharedChannel* shared) {
-  const bool in_shared =
-      shared && payload.size() >= SharedChannel::kMinPayload && payload.size() <= shared->bytes();
-  const Header h{static_cast<uint32_t>(type), in_shared ? kInShared : 0, payload.size()};
+  const bool in_shared = shared && payload.size() >= SharedChannel::kMinPayload &&
+                         payload.size() <= shared->slotBytes();
+  const uint32_t slot = in_shared ? shared->takeOutboundSlot() : 0;
+  const Header h{static_cast<uint32_t>(type), in_shared ? (kInShared | slot << kSlotShift) : 0,
+                 payload.size()};
   // The copy into the mapping happens before the header is sent: the receiver reads it only
   // after the header arrived (the socket orders the two).
-  if (in_shared) std::memcpy(shared->outbound(), payload.data(), payload.size());
+  if (in_shared) std::memcpy(shared->outbound(slot), payload.data(), payload.size());
   if (IoStatus s = sendAll(fd, reinterpret_cast<const char*>(&h), sizeof h, deadline);
       s != IoStatus::Ok) {
     return s;
@@ -158,16 +161,17 @@ IoStatus readFrame(int fd, Frame& type, std::string& payload, Deadline deadline,
       s != IoStatus::Ok) {
     return s;
   }
-  if ((h.flags & ~kInShared) != 0 || h.length > kMaxFrame || h.type < 1 || h.type > 9) {
+  if ((h.flags & ~(kInShared | 1u << kSlotShift)) != 0 || h.length > kMaxFrame || h.type < 1 ||
+      h.type > 9) {
     return IoStatus::Failed;
   }
   type = static_cast<Frame>(h.type);
   if (h.flags & kInShared) {
-    if (!shared || h.length > shared->bytes()) return IoStatus::Failed;
-    // Copied out at once: the sender may write its half again once it has our next frame, and
+    if (!shared || h.length > shared->slotBytes()) return IoStatus::Failed;
+    // Copied out at once: the sender may write the slot again once it has our next frame, and
     // the host must not read bytes a worker can still change.
     payload.resize(h.length);
-    std::memcpy(payload.data(), shared->inbound(), h.length);
+    std::memcpy(payload.data(), shared->inbound(h.flags >> kSlotShift), h.length);
     return IoStatus::Ok;
   }
   // resize() zero-fills only what grows; shrinking keeps the capacity for the next frame.

@@ -2,8 +2,8 @@
 // Frames between the host and an `omniloop-plugin-worker` process over a Unix stream socket:
 // a 16-byte header (u32 type, u32 flags, u64 payload length) and the payload (batch_codec.h).
 // With flags bit 0 (kInShared) the payload is not on the socket but in the sender's half of a
-// SharedChannel (below): the header alone goes over the socket, and the receiver copies the
-// payload out of the mapping as soon as the header arrived.
+// SharedChannel (below), in the slot that flags bit 1 names: the header alone goes over the
+// socket, and the receiver copies the payload out of the mapping as soon as the header arrived.
 //
 //   host -> worker  Init     plugin path, component type, pipeline, component, config JSON,
 //                            log level, i32 kind (0 source, 1 stage, 2 sink)
@@ -59,7 +59,7 @@ enum class IoStatus { Ok, Closed, Timeout, Failed };
 // payload the host then validates like any other).
 class SharedChannel {
  public:
-  static constexpr size_t kDefaultBytes = size_t{16} << 20;  // per direction
+  static constexpr size_t kDefaultBytes = size_t{32} << 20;  // per direction: two slots
   // Payloads below this go over the socket: a copy through it costs no more there.
   static constexpr size_t kMinPayload = 16 << 10;
   // The host: a new memfd of 2 * bytes. Null (and `error`) when memfd_create or mmap fails.
@@ -72,8 +72,19 @@ class SharedChannel {
 
   int fd() const { return fd_; }
   size_t bytes() const { return bytes_; }
-  char* outbound() const { return outbound_; }  // this side writes here
-  const char* inbound() const { return inbound_; }
+  // Each half has two slots, used in turn: a host overlapping batches (IsolatedStage) has up
+  // to two requests with the worker, and the worker up to two answers not yet read, and a slot
+  // is written again only once the payload it held was read (the one before it answered).
+  size_t slotBytes() const { return bytes_ / 2; }
+  // The slot the next payload from this side goes to, and the turn to the other one. Called
+  // by one thread at a time (the host writes under its component's lock).
+  uint32_t takeOutboundSlot() const {
+    const uint32_t slot = next_slot_;
+    next_slot_ ^= 1;
+    return slot;
+  }
+  char* outbound(uint32_t slot) const { return outbound_ + slot * slotBytes(); }
+  const char* inbound(uint32_t slot) const { return inbound_ + slot * slotBytes(); }
 
  private:
   SharedChannel(int fd, char* base, size_t bytes, bool host);
@@ -82,6 +93,7 @@ class SharedChannel {
   size_t bytes_;
   char* outbound_;
   const char* inbound_;
+  mutable uint32_t next_slot_ = 0;
 };
 
 // Sends one frame (MSG_NOSIGNAL: a dead peer is an error, never SIGPIPE), its payload through

@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -290,8 +291,8 @@ TEST(Executor, RoutesEventsToNamedSinks) {
   std::vector<NamedSink> sinks;
   sinks.push_back({"default", std::make_unique<CollectingSink>(main_sink)});
   sinks.push_back({"tens", std::make_unique<CollectingSink>(tens)});
-  Executor ex(options(), std::make_unique<CountingSource>(100), std::move(stages),
-              std::move(sinks), nullptr);
+  Executor ex(options(), std::make_unique<CountingSource>(100), std::move(stages), std::move(sinks),
+              nullptr);
   ASSERT_TRUE(ex.run().isOk());
   EXPECT_EQ(main_sink.values.size(), 90u);
   EXPECT_EQ(tens.values.size(), 10u);
@@ -307,7 +308,8 @@ TEST(Executor, StopDrainsInFlightBatchesAndCommitsWhatWasWritten) {
   Executor ex(options(), std::make_unique<CountingSource>(1000, 0, true), {}, std::move(sinks),
               &cp);
   std::thread stopper([&] {
-    while (ex.stats().written.load() < 1000) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (ex.stats().written.load() < 1000)
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
     ex.requestStop();
   });
   Result r = ex.run();
@@ -376,7 +378,8 @@ TEST(Executor, MarksBatchesWithMoreQueuedSoACommittingSinkCanGroupThem) {
   ASSERT_EQ(raw->marks.size(), 50u);
   EXPECT_FALSE(raw->marks.back()) << "the last batch must commit";
   EXPECT_TRUE(raw->last_flags.back());
-  EXPECT_GE(std::count(raw->marks.begin(), raw->marks.end(), true), 40) << "the source runs ahead of a slow sink";
+  EXPECT_GE(std::count(raw->marks.begin(), raw->marks.end(), true), 40)
+      << "the source runs ahead of a slow sink";
   EXPECT_EQ(raw->flushes, 1);
   EXPECT_EQ(raw->flushed_after, 50u);
 }
@@ -478,4 +481,101 @@ TEST(Executor, ASinkThatFailsForGoodDoesNotKeepItsTallies) {
   ASSERT_TRUE(ex.run().isOk());
   EXPECT_TRUE(ex.stats().counters.snapshot().empty());
   EXPECT_EQ(cp.dead.size(), 30u);
+}
+
+namespace {
+
+// An overlapping stage (as an isolated plugin stage is): records the order of begin() and
+// finish() calls, keeps the even numbers (as KeepEven, but in finish()), fails one batch, and
+// waits in finish() until the next batch was begun, so the test fails unless the executor
+// hands it the next batch while one is outstanding.
+class OverlappingKeepEven : public Stage {
+ public:
+  Result process(Batch& b) override {
+    ++processed;
+    return keepEven(b);
+  }
+  bool overlaps() const override { return true; }
+  void begin(Batch& b) override {
+    std::lock_guard lock(mu_);
+    calls.push_back("b" + std::to_string(b.sequence));
+    max_outstanding = std::max(max_outstanding, ++outstanding_);
+    begun_.notify_all();
+  }
+  Result finish(Batch& b) override {
+    std::unique_lock lock(mu_);
+    // The next batch is begun while this one is outstanding (unless this is the last one).
+    begun_.wait_for(lock, std::chrono::seconds(5), [&] { return b.last || outstanding_ > 1; });
+    calls.push_back("f" + std::to_string(b.sequence));
+    --outstanding_;
+    if (b.sequence == 3) return Result::error("worker said no");
+    return keepEven(b);
+  }
+  std::vector<std::string> calls;
+  int max_outstanding = 0;
+  int processed = 0;
+
+ private:
+  static Result keepEven(Batch& b) {
+    for (auto& e : b) {
+      if (e.live() && e.find("n")->i % 2 != 0) e.disposition = Disposition::Drop;
+    }
+    return Result::ok();
+  }
+  std::mutex mu_;
+  std::condition_variable begun_;
+  int outstanding_ = 0;
+};
+
+}  // namespace
+
+// A stage that overlaps batches is begun on the next batch before the previous one is
+// finished; every batch is begun and finished once, in order, the stages after it and the sink
+// see each batch once, and what finish() returns is handled as process()'s result would be.
+TEST(Executor, AnOverlappingStageGetsTheNextBatchWhileOneIsOutstanding) {
+  Collected c;
+  MemoryCheckpoints cp;
+  std::vector<NamedStage> stages;
+  auto overlapping = std::make_unique<OverlappingKeepEven>();
+  OverlappingKeepEven* stage = overlapping.get();
+  stages.push_back({"tens", std::make_unique<RouteByTens>()});  // before it: runs first
+  stages.push_back({"even", std::move(overlapping)});
+  stages.push_back({"after", std::make_unique<FailEveryThirdBatch>()});
+  std::vector<NamedSink> sinks;
+  sinks.push_back({"default", std::make_unique<CollectingSink>(c)});
+  sinks.push_back({"tens", std::make_unique<CollectingSink>(c)});
+  Executor ex(options(10), std::make_unique<CountingSource>(100), std::move(stages),
+              std::move(sinks), &cp);
+  ASSERT_TRUE(ex.run().isOk());
+  EXPECT_EQ(stage->processed, 0);
+  ASSERT_EQ(stage->calls.size(), 20u);
+  int begun = 0, finished = 0;
+  for (const std::string& call : stage->calls) {
+    // In order, and never finished before begun.
+    if (call[0] == 'b') {
+      EXPECT_EQ(call, "b" + std::to_string(++begun));
+    } else {
+      EXPECT_EQ(call, "f" + std::to_string(++finished));
+    }
+    EXPECT_LE(finished, begun);
+  }
+  // Overlapped, and within the executor's bound (one being finished, one handed over, one
+  // being begun).
+  EXPECT_GE(stage->max_outstanding, 2);
+  EXPECT_LE(stage->max_outstanding, 3);
+  // Batch 3 (events 20-29) failed in finish(): dead-lettered; batches 3, 6 and 9 failed in
+  // "after" (its calls 3, 6, 9): dead-lettered too. The rest: the even numbers, each once.
+  std::vector<int64_t> expected;
+  for (int64_t n = 0; n < 100; n += 2) {
+    const int64_t batch = n / 10 + 1;
+    if (batch == 3 || batch == 6 || batch == 9) continue;
+    expected.push_back(n);
+  }
+  std::vector<int64_t> got = c.values;
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(cp.cursor, "100");
+  EXPECT_EQ(ex.stats().stages[1]->in.load(), 100u);
+  EXPECT_EQ(ex.stats().stages[1]->dead_lettered.load(), 10u);
+  EXPECT_EQ(ex.stats().stages[1]->dropped.load(), 45u);
 }
