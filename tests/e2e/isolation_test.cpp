@@ -176,6 +176,30 @@ TEST_P(IsolatedRun, PoisonRecordBecomesADeadLetterAndTheRunGoesOn) {
 
 INSTANTIATE_TEST_SUITE_P(Plugin, IsolatedRun, ::testing::ValuesIn(kRecordFailures), caseName);
 
+// Batches of 1,000 (~60 KB each: they travel in the shared memory channel, and the stage
+// overlaps them, so the batch after the poison one is already with the worker when it dies):
+// 5,999 of 6,000 records are stored once, each processed by the plugin, and the poison record
+// is the one dead letter.
+TEST(IsolatedLargeBatches, ThePoisonRecordIsFoundAndTheBatchesAroundItAreProcessedOnce) {
+  const std::string dir = tempDir("isolation-large");
+  writeFile(dir + "/data.jsonl", lines(6000, 3210));
+  writeFile(dir + "/poisoned.yaml", pipelineYaml("poisoned", "data.jsonl", "segv", 1000));
+  writeFile(dir + "/omniloop.yaml", "store: sqlite:cdp.db\nplugin_isolation:\n  mode: process\n");
+  const CommandResult r = runCommand({omniloopBin(), "run", dir + "/poisoned.yaml", "--config",
+                                      dir + "/omniloop.yaml", "--no-progress"},
+                                     {"OMNILOOP_PLUGIN_PATH=" + kPoisonPlugins});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const std::string db = dir + "/cdp.db";
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events"), 5999) << r.err;
+  EXPECT_EQ(count(db, "SELECT count(DISTINCT json_extract(attributes,'$.id')) FROM events"), 5999);
+  EXPECT_EQ(count(db, "SELECT count(*) FROM events WHERE json_extract(attributes,'$.checked')=1"),
+            5999);
+  EXPECT_EQ(query(db, "SELECT reason FROM dead_letters"),
+            "plugin crashed (signal 11) on this record\n");
+  EXPECT_NE(query(db, "SELECT payload FROM dead_letters").find("\"id\":3210"), std::string::npos);
+  if (!::testing::Test::HasFailure()) fs::remove_all(dir);
+}
+
 // A plugin that dies on every record: the restarts per batch are bounded (max_restarts), the
 // records not isolated by then become dead letters naming the spent budget, and the run ends.
 TEST(IsolatedRunBudget, RestartsPerBatchAreBounded) {

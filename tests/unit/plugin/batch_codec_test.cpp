@@ -2,8 +2,11 @@
 // trip keeps every part of an event, answers carry only what changed, references resolve into
 // the request, and truncated or corrupted input is refused, never read past its end.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,6 +14,7 @@
 #include "event/event.h"
 #include "plugin/batch_codec.h"
 #include "plugin/host_api.h"
+#include "plugin/worker_protocol.h"
 
 using omniloop::event::Batch;
 using omniloop::event::ConsentStatus;
@@ -236,3 +240,58 @@ TEST(BatchCodec, TruncatedOrCorruptInputIsRefused) {
 }
 
 }  // namespace
+
+// Frames through the shared channel (worker_protocol.h): large payloads go through the mapping
+// in alternating slots, two can be outstanding in one direction without overwriting each
+// other, small ones go over the socket, and a header naming the channel is refused by a
+// receiver without one or with a length past the slot.
+TEST(SharedChannel, LargePayloadsTravelInAlternatingSlotsAndBadHeadersAreRefused) {
+  namespace wire = omniloop::plugin::wire;
+  std::string error;
+  std::unique_ptr<wire::SharedChannel> host = wire::SharedChannel::create(1 << 20, error);
+  ASSERT_TRUE(host) << error;
+  EXPECT_GE(host->fd(), 5);  // above the descriptors the worker's are moved to
+  std::unique_ptr<wire::SharedChannel> worker = wire::SharedChannel::attach(host->fd(), 1 << 20);
+  ASSERT_TRUE(worker);
+  EXPECT_FALSE(wire::SharedChannel::attach(host->fd(), 1 << 19));  // the size must match
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+
+  const std::string first(300000, 'a'), second(200000, 'b'), small = "tiny";
+  ASSERT_EQ(wire::writeFrame(sv[0], wire::Frame::Process, first, std::nullopt, host.get()),
+            wire::IoStatus::Ok);
+  ASSERT_EQ(wire::writeFrame(sv[0], wire::Frame::Process, second, std::nullopt, host.get()),
+            wire::IoStatus::Ok);
+  ASSERT_EQ(wire::writeFrame(sv[0], wire::Frame::Process, small, std::nullopt, host.get()),
+            wire::IoStatus::Ok);
+  wire::Frame type{};
+  std::string got;
+  ASSERT_EQ(wire::readFrame(sv[1], type, got, std::nullopt, worker.get()), wire::IoStatus::Ok);
+  EXPECT_EQ(got, first);  // not overwritten by the second, sent before this was read
+  ASSERT_EQ(wire::readFrame(sv[1], type, got, std::nullopt, worker.get()), wire::IoStatus::Ok);
+  EXPECT_EQ(got, second);
+  ASSERT_EQ(wire::readFrame(sv[1], type, got, std::nullopt, worker.get()), wire::IoStatus::Ok);
+  EXPECT_EQ(got, small);
+  // The answer direction is the other half.
+  ASSERT_EQ(wire::writeFrame(sv[1], wire::Frame::Result, second, std::nullopt, worker.get()),
+            wire::IoStatus::Ok);
+  ASSERT_EQ(wire::readFrame(sv[0], type, got, std::nullopt, host.get()), wire::IoStatus::Ok);
+  EXPECT_EQ(type, wire::Frame::Result);
+  EXPECT_EQ(got, second);
+
+  // A header saying "in the channel" to a receiver without one, or past the slot's size.
+  ASSERT_EQ(wire::writeFrame(sv[0], wire::Frame::Process, first, std::nullopt, host.get()),
+            wire::IoStatus::Ok);
+  EXPECT_EQ(wire::readFrame(sv[1], type, got, std::nullopt, nullptr), wire::IoStatus::Failed);
+  struct {
+    uint32_t type, flags;
+    uint64_t length;
+  } forged{4, 1, (1 << 20) / 2 + 1};
+  ASSERT_EQ(::write(sv[0], &forged, sizeof forged), static_cast<ssize_t>(sizeof forged));
+  EXPECT_EQ(wire::readFrame(sv[1], type, got, std::nullopt, worker.get()), wire::IoStatus::Failed);
+  forged = {4, 8, 16};  // an unknown flag
+  ASSERT_EQ(::write(sv[0], &forged, sizeof forged), static_cast<ssize_t>(sizeof forged));
+  EXPECT_EQ(wire::readFrame(sv[1], type, got, std::nullopt, worker.get()), wire::IoStatus::Failed);
+  ::close(sv[0]);
+  ::close(sv[1]);
+}
