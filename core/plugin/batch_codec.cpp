@@ -91,22 +91,22 @@ void encodeEvent(Out& o, const event::Event& e) {
 
 }  // namespace
 
-void WireWriter::event(const event::Event& e) {
+template <class Encode>
+void WireWriter::measured(const Encode& encode) {
   Measure m{*this};
-  encodeEvent(m, e);
+  encode(m);
   const size_t at = out_.size();
   out_.resize(at + m.n);
   Place place{*this, out_.data() + at};
-  encodeEvent(place, e);
+  encode(place);
+}
+
+void WireWriter::event(const event::Event& e) {
+  measured([&e](auto& out) { encodeEvent(out, e); });
 }
 
 void WireWriter::field(const event::Field& f) {
-  Measure m{*this};
-  encodeField(m, f);
-  const size_t at = out_.size();
-  out_.resize(at + m.n);
-  Place place{*this, out_.data() + at};
-  encodeField(place, f);
+  measured([&f](auto& out) { encodeField(out, f); });
 }
 
 bool WireReader::str(std::string_view& s) {

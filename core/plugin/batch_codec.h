@@ -50,6 +50,9 @@ class WireWriter {
 
  private:
   void raw(const void* p, size_t n) { out_.append(static_cast<const char*>(p), n); }
+  // Runs `encode` twice: over a byte counter, then over the room made for that many bytes.
+  template <class Encode>
+  void measured(const Encode& encode);
   std::string& out_;
   std::string_view origin_;
 };
