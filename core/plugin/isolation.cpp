@@ -624,20 +624,22 @@ void IsolatedStage::begin(event::Batch& batch) {
   InFlight f;
   f.batch = &batch;
   // Sent now only when every batch before it was (the answers come in order) and the request
-  // travels in the shared channel (a header on the socket: the send never waits on a worker
-  // busy with the previous batch).
+  // travels in the shared channel or is small (the send never waits on a worker busy with the
+  // previous batch).
   const bool all_sent =
       std::all_of(in_flight_.begin(), in_flight_.end(), [](const InFlight& g) { return g.sent; });
-  if (worker_ && worker_->channel() && all_sent) {
+  if (worker_ && all_sent) {
     f.buffer = in_flight_.empty() ? 0 : 1 - in_flight_.front().buffer;
     std::string& request = requests_[f.buffer];
     encode(batch, allOf(batch), request);
-    if (request.size() <= worker_->channel()->slotBytes()) {
+    const wire::SharedChannel* channel = worker_->channel();
+    if (request.size() < wire::SharedChannel::kMinPayload ||
+        (channel && request.size() <= channel->slotBytes())) {
       const wire::Deadline deadline = Clock::now() + options_.call_timeout;
       // A send that fails finds the worker gone: finish() learns it from the previous
       // batch's answer, or processes this one itself.
       f.sent = wire::writeFrame(worker_->fd(), static_cast<wire::Frame>(op_), request, deadline,
-                                worker_->channel()) == wire::IoStatus::Ok;
+                                channel) == wire::IoStatus::Ok;
     }
   }
   in_flight_.push_back(f);
