@@ -20,6 +20,16 @@ namespace omniloop::plugin {
 
 namespace {
 
+// Frames leave the worker whole: a plugin may log from threads of its own while the main loop
+// sends an answer, and interleaved bytes would end the worker as a protocol error.
+std::mutex g_send_mu;
+
+wire::IoStatus sendFrame(int fd, wire::Frame type, std::string_view payload,
+                         const wire::SharedChannel* shared = nullptr) {
+  std::lock_guard<std::mutex> lock(g_send_mu);
+  return wire::writeFrame(fd, type, payload, std::nullopt, shared);
+}
+
 // Every log line of the worker (the plugin's, through HostContext, included) goes to the host
 // as a Log frame, so it lands in the host's log with the host's format and destination.
 class FrameSink : public spdlog::sinks::base_sink<std::mutex> {
@@ -32,7 +42,7 @@ class FrameSink : public spdlog::sinks::base_sink<std::mutex> {
     WireWriter w(payload);
     w.i32(static_cast<int32_t>(msg.level));
     w.str(std::string_view(msg.payload.data(), msg.payload.size()));
-    (void)wire::writeFrame(fd_, wire::Frame::Log, payload, std::nullopt);
+    (void)sendFrame(fd_, wire::Frame::Log, payload);
   }
   void flush_() override {}
 
@@ -43,7 +53,7 @@ class FrameSink : public spdlog::sinks::base_sink<std::mutex> {
 int initFailed(int fd, const std::string& reason) {
   std::string payload;
   WireWriter(payload).str(reason);
-  (void)wire::writeFrame(fd, wire::Frame::InitFailed, payload, std::nullopt);
+  (void)sendFrame(fd, wire::Frame::InitFailed, payload);
   return 1;
 }
 
@@ -143,8 +153,7 @@ int runPluginWorker(int fd, int shared_fd, size_t shared_bytes) {
   std::unique_ptr<wire::SharedChannel> shared;
   if (shared_fd >= 0) shared = wire::SharedChannel::attach(shared_fd, shared_bytes);
   const char ready = shared ? 1 : 0;
-  if (wire::writeFrame(fd, wire::Frame::Ready, std::string_view(&ready, 1), std::nullopt) !=
-      wire::IoStatus::Ok) {
+  if (sendFrame(fd, wire::Frame::Ready, std::string_view(&ready, 1)) != wire::IoStatus::Ok) {
     return 2;
   }
 
@@ -208,8 +217,7 @@ int runPluginWorker(int fd, int shared_fd, size_t shared_bytes) {
     } else {
       return 2;
     }
-    if (wire::writeFrame(fd, wire::Frame::Result, out, std::nullopt, shared.get()) !=
-        wire::IoStatus::Ok) {
+    if (sendFrame(fd, wire::Frame::Result, out, shared.get()) != wire::IoStatus::Ok) {
       return 2;
     }
   }
