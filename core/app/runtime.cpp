@@ -343,7 +343,6 @@ std::unique_ptr<pipeline::Executor> Runtime::buildReplay(const config::PipelineS
   pipeline::ExecutorOptions options = overrides;
   options.pipeline = spec.name;
   options.source_id = spec.source_id;
-  if (options.batch_size == 0) options.batch_size = spec.batch_size;
   options.queue_depth = spec.queue_depth;
 
   // Plugin components run out of process unless the pipeline or omniloop.yaml opts out

@@ -99,8 +99,8 @@ class Runtime {
   // plugin_isolation.bundled (when mode is process).
   static bool runsIsolated(const std::string& pipeline_isolation,
                            const config::PluginIsolationConfig& config, bool bundled);
-  // overrides.batch_size 0 takes the pipeline's `batch: { size }` (ExecutorOptions' default,
-  // 1024, would override it).
+  // `overrides` as the caller sets them: batch_size included (callers pass the pipeline's
+  // `batch: { size }` unless told otherwise, e.g. `omniloop run --batch`).
   std::unique_ptr<pipeline::Executor> build(const config::PipelineSpec& spec,
                                             const pipeline::ExecutorOptions& overrides);
   // A replay run: from the source's beginning, the committed cursor neither read nor moved.

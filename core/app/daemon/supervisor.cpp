@@ -198,7 +198,7 @@ void Supervisor::runSlot(Slot& s) {
     try {
       std::lock_guard build(build_mu_);
       pipeline::ExecutorOptions options;
-      options.batch_size = 0;  // the pipeline's own `batch: { size }` (Runtime::build)
+      options.batch_size = s.spec->batch_size;  // the pipeline's own `batch: { size }`
       exec = runtime_.build(*s.spec, options);
     } catch (const std::exception& e) {
       error = std::string("cannot start: ") + e.what();
