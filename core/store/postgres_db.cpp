@@ -54,7 +54,8 @@ uint64_t Result::affected() const {
   return v;
 }
 
-Connection::Connection(std::string uri, std::string shown) : uri_(std::move(uri)), shown_(std::move(shown)) {
+Connection::Connection(std::string uri, std::string shown)
+    : uri_(std::move(uri)), shown_(std::move(shown)) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(uri_.c_str(), &err);
   if (opts == nullptr) {
@@ -75,17 +76,21 @@ Connection::~Connection() {
 
 std::string Connection::scrub(std::string message) const {
   if (password_.size() < 2) return message;
-  for (size_t at = message.find(password_); at != std::string::npos; at = message.find(password_, at)) {
+  for (size_t at = message.find(password_); at != std::string::npos;
+       at = message.find(password_, at)) {
     message.replace(at, password_.size(), "[secret]");
     at += 8;
   }
   return message;
 }
 
-bool Connection::connected() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
+bool Connection::connected() const {
+  return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
+}
 
 void Connection::connect() {
   if (connected()) return;
+  synced_ = false;
   if (conn_ != nullptr) {
     PQfinish(conn_);
     conn_ = nullptr;
@@ -106,7 +111,8 @@ void Connection::connect() {
   }
   if (PQsetClientEncoding(conn_, "UTF8") != 0) {
     const std::string why = scrub(firstLine(PQerrorMessage(conn_)));
-    throw PgError("PostgreSQL store " + shown_ + ": cannot use UTF8 client encoding: " + why, "", false, false);
+    throw PgError("PostgreSQL store " + shown_ + ": cannot use UTF8 client encoding: " + why, "",
+                  false, false);
   }
   ++session_;
   if (!session_sql_.empty()) exec(session_sql_.c_str());
@@ -114,7 +120,8 @@ void Connection::connect() {
 
 void Connection::failConnection(std::string_view what) {
   const std::string why = scrub(firstLine(conn_ ? PQerrorMessage(conn_) : "not connected"));
-  throw PgError(std::string(what) + ": connection to the PostgreSQL store lost (" + why + ")", "08006", true, true);
+  throw PgError(std::string(what) + ": connection to the PostgreSQL store lost (" + why + ")",
+                "08006", true, true);
 }
 
 Result Connection::check(PGresult* r, std::string_view what) {
@@ -126,8 +133,8 @@ Result Connection::check(PGresult* r, std::string_view what) {
   std::string primary(field(r, PG_DIAG_MESSAGE_PRIMARY));
   if (primary.empty()) primary = firstLine(PQresultErrorMessage(r));
   const bool lost = sqlstate.starts_with("08") || sqlstate.starts_with("57P");
-  throw PgError(std::string(what) + ": " + scrub(primary) + " (SQLSTATE " + sqlstate + ")", sqlstate,
-                isRetryableSqlstate(sqlstate), lost);
+  throw PgError(std::string(what) + ": " + scrub(primary) + " (SQLSTATE " + sqlstate + ")",
+                sqlstate, isRetryableSqlstate(sqlstate), lost);
 }
 
 Result Connection::exec(const char* sql) {
@@ -161,8 +168,9 @@ Result Connection::run(int id, std::initializer_list<Param> params) {
     lengths_.push_back(p.length);
     formats_.push_back(p.format);
   }
-  return check(PQexecPrepared(conn_, declared_[static_cast<size_t>(id)].name.c_str(), static_cast<int>(values_.size()),
-                              values_.data(), lengths_.data(), formats_.data(), 0),
+  return check(PQexecPrepared(conn_, declared_[static_cast<size_t>(id)].name.c_str(),
+                              static_cast<int>(values_.size()), values_.data(), lengths_.data(),
+                              formats_.data(), 0),
                "PostgreSQL store");
 }
 
@@ -183,8 +191,9 @@ void Connection::send(int id, std::initializer_list<Param> params) {
     lengths_.push_back(p.length);
     formats_.push_back(p.format);
   }
-  if (PQsendQueryPrepared(conn_, declared_.at(static_cast<size_t>(id)).name.c_str(), static_cast<int>(values_.size()),
-                          values_.data(), lengths_.data(), formats_.data(), 0) != 1) {
+  if (PQsendQueryPrepared(conn_, declared_.at(static_cast<size_t>(id)).name.c_str(),
+                          static_cast<int>(values_.size()), values_.data(), lengths_.data(),
+                          formats_.data(), 0) != 1) {
     PQexitPipelineMode(conn_);
     failConnection("PostgreSQL store: send");
   }
@@ -195,19 +204,34 @@ void Connection::pipelineAbandon() {
   if (conn_ == nullptr || PQpipelineStatus(conn_) == PQ_PIPELINE_OFF) return;
   if (PQstatus(conn_) == CONNECTION_OK) {
     try {
-      pipelineFinish();
+      if (synced_) {
+        pipelineResults();
+      } else {
+        pipelineFinish();
+      }
     } catch (...) {
     }
   }
   if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1) {
     PQfinish(conn_);  // cannot get out of it: start a new session next time
     conn_ = nullptr;
+    synced_ = false;
   }
 }
 
 std::vector<Result> Connection::pipelineFinish() {
-  std::vector<Result> results;
+  pipelineSync();
+  return pipelineResults();
+}
+
+void Connection::pipelineSync() {
   if (PQpipelineSync(conn_) != 1) failConnection("PostgreSQL store: pipeline sync");
+  synced_ = true;
+}
+
+std::vector<Result> Connection::pipelineResults() {
+  std::vector<Result> results;
+  synced_ = false;
   // Every statement's result, then the sync point. The first error wins; the statements after
   // it report PIPELINE_ABORTED.
   std::string error;
@@ -240,7 +264,8 @@ std::vector<Result> Connection::pipelineFinish() {
   }
   if (!error.empty()) {
     throw PgError("PostgreSQL store: " + error + " (SQLSTATE " + sqlstate + ")", sqlstate,
-                  isRetryableSqlstate(sqlstate), sqlstate.starts_with("08") || sqlstate.starts_with("57P"));
+                  isRetryableSqlstate(sqlstate),
+                  sqlstate.starts_with("08") || sqlstate.starts_with("57P"));
   }
   return results;
 }
@@ -268,7 +293,8 @@ void appendValidUtf8(std::string& out, std::string_view s) {
     bool ok = len != 0 && i + len <= n;
     for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
     if (ok && len == 3) {
-      ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0);  // overlong, surrogate
+      ok = !(c == 0xE0 && p[i + 1] < 0xA0) &&
+           !(c == 0xED && p[i + 1] >= 0xA0);  // overlong, surrogate
     } else if (ok && len == 4) {
       ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] >= 0x90);
     }
@@ -285,7 +311,8 @@ void appendValidUtf8(std::string& out, std::string_view s) {
 }
 
 void neutralizeJsonNul(std::string& json) {
-  for (size_t i = json.find('\\'); i != std::string::npos && i + 1 < json.size(); i = json.find('\\', i)) {
+  for (size_t i = json.find('\\'); i != std::string::npos && i + 1 < json.size();
+       i = json.find('\\', i)) {
     if (json[i + 1] == 'u' && json.compare(i + 2, 4, "0000") == 0) json.replace(i + 2, 4, "fffd");
     i += 2;  // skip the escaped character (so "\\\\u0000" stays as written)
   }
@@ -312,7 +339,8 @@ bool plainAscii(std::string_view s) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
     // A high bit anywhere, or a zero byte anywhere.
-    if ((w & 0x8080808080808080ULL) != 0 || ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0) {
+    if ((w & 0x8080808080808080ULL) != 0 ||
+        ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0) {
       return false;
     }
   }

@@ -29,8 +29,10 @@
 // anyway (a writer that skipped the lock) makes the batch start over rather than give one
 // person two profiles. Serialization failures, deadlocks, lock timeouts and lost connections
 // are retried a few times in place, then reported as Retry (the executor backs off).
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -40,9 +42,9 @@
 #include "identity/blocklist.h"
 #include "identity/graph.h"
 #include "identity/resolver.h"
+#include "store/consent_records.h"
 #include "store/identity_rules.h"
 #include "store/postgres_db.h"
-#include "store/consent_records.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -58,6 +60,8 @@ class PostgresStore final : public Store, private identity::Graph {
               const event::Batch& batch) override;
   event::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                            event::Batch& batch) override;
+  event::Result flush(std::string_view pipeline, std::string_view source_id) override;
+  bool mustResume(std::string_view pipeline, std::string_view source_id) override;
   StoreCounts counts() override;
   void setSameIdPolicy(std::string_view pipeline, int policy) override;
   std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) override;
@@ -88,16 +92,20 @@ class PostgresStore final : public Store, private identity::Graph {
   using Set = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
   // identity::Graph
-  bool findIdentity(std::string_view type, std::string_view hash, identity::StoredIdentity& out) override;
+  bool findIdentity(std::string_view type, std::string_view hash,
+                    identity::StoredIdentity& out) override;
   void countIdentities(std::string_view profile, std::vector<identity::TypeCount>& out) override;
   bool loadProfile(std::string_view profile, identity::StoredProfile& out) override;
-  bool insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, int64_t now) override;
-  void updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, std::string_view traits,
-                     std::string_view traits_meta, int64_t now) override;
+  bool insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
+                     int64_t now) override;
+  void updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
+                     std::string_view traits, std::string_view traits_meta, int64_t now) override;
   void insertIdentity(std::string_view type, std::string_view hash, std::string_view profile,
                       std::string_view source, int64_t first_seen, int64_t last_seen) override;
-  void touchIdentity(std::string_view type, std::string_view hash, int64_t first_seen, int64_t last_seen) override;
-  void mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason, int64_t now) override;
+  void touchIdentity(std::string_view type, std::string_view hash, int64_t first_seen,
+                     int64_t last_seen) override;
+  void mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason,
+                     int64_t now) override;
   void recordConflict(const identity::Conflict& conflict, uint32_t occurrences) override;
 
   void applyMigrations();
@@ -108,14 +116,25 @@ class PostgresStore final : public Store, private identity::Graph {
   int readSchemaVersion();
   void declare();
   // Runs `body` in a transaction; retryable failures are retried up to kAttempts times.
-  // Throws the last StoreError.
+  // Throws the last StoreError. `body_commits`: the body ends the transaction itself (a
+  // batch's COMMIT is the last statement of its final pipeline). The batch in flight, if any,
+  // is settled first.
   template <typename Body>
-  void transact(Body&& body);
+  void transact(Body&& body, bool body_commits = false);
+  // Waits for the batch whose final pipeline and COMMIT were sent without waiting (see
+  // writeBatch) and finishes it: its consents reach the ledger and the Resolver keeps its
+  // state; or, when it failed, everything is rolled back and its pipeline is recorded as lost
+  // (mustResume). Never throws.
+  void settle();
+  static std::string groupKey(std::string_view pipeline, std::string_view source_id);
+  void refuseIfLost(const std::string& key) const;
 
   // Keys of the batch's live events (outside the transaction: pure computation).
   void collect(std::string_view source_id, event::Batch& batch, int64_t now);
   // One attempt at a batch, inside the transaction.
-  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch, int64_t now);
+  // `defer`: send the final pipeline and COMMIT without waiting for them (settle() does).
+  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch,
+                    int64_t now, bool defer);
   // Takes the writer lock; true when nobody else wrote since this writer's last batch.
   bool lockAndCheckEpoch();
   void prefetch();
@@ -128,14 +147,18 @@ class PostgresStore final : public Store, private identity::Graph {
   std::string_view finalProfile(std::string_view id) const;
   // Stored identities of `profile` per type (prefetched, or asked now).
   const std::vector<identity::TypeCount>& storedCounts(const std::string& profile);
+  // inserted_ (and order_: pending_ by id) from stored_ids_.
+  void markInserted();
   void sendEvents(std::string_view pipeline, int64_t now);
   void sendGraph(int64_t now, int& identities_at, size_t& expected);
   void sendConsents(std::string_view pipeline, int64_t now);
   void loadConsents();
-  void sendDeadLetters(std::string_view pipeline, std::string_view source_id, const event::Batch& batch,
-                       int64_t now);
-  void sendCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor, int64_t now);
-  static const std::string& keyOf(std::string& buffer, std::string_view type, std::string_view hash);
+  void sendDeadLetters(std::string_view pipeline, std::string_view source_id,
+                       const event::Batch& batch, int64_t now);
+  void sendCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor,
+                  int64_t now);
+  static const std::string& keyOf(std::string& buffer, std::string_view type,
+                                  std::string_view hash);
 
   pg::Connection conn_;
   identity::Blocklist blocklist_;
@@ -153,24 +176,42 @@ class PostgresStore final : public Store, private identity::Graph {
   int count_identities_ = -1, load_profile_ = -1;
   int upsert_events_ = -1, upsert_profiles_ = -1, insert_identities_ = -1, touch_identities_ = -1;
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
-      merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
-  int upsert_dead_letters_ = -1;
+      merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1,
+      upsert_conflicts_ = -1;
+  int upsert_dead_letters_ = -1, commit_ = -1;
   int list_dead_letters_ = -1, find_dead_letter_ = -1, remove_dead_letter_ = -1;
-  int rename_rotated_ = -1, insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
-  int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
-      view_timeline_ = -1;
+  int rename_rotated_ = -1, insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1,
+      insert_audit_ = -1;
+  int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1,
+      view_events_ = -1, view_timeline_ = -1;
 
   static constexpr int kAttempts = 5;
 
   // What the Resolver has been told since its caches were last dropped (identity keys and
   // profile ids), so a batch prefetches only the rest.
-  int64_t epoch_ = -1;          // the write epoch of this writer's last committed batch
-  int64_t batch_epoch_ = -1;    // the epoch of the batch in progress
-  bool attempted_ = false;      // a transaction of this batch ran (its Resolver state is void)
+  int64_t epoch_ = -1;        // the write epoch of this writer's last committed batch
+  int64_t batch_epoch_ = -1;  // the epoch of the batch in progress
+  bool attempted_ = false;    // a transaction of this batch ran (its Resolver state is void)
   Set told_identities_;
   Set loaded_profiles_;
   Set counted_profiles_;
   uint64_t misses_ = 0;
+
+  // The batch in flight: its final pipeline (writes and COMMIT) is on its way to the server
+  // while the client prepares the next batch (writeBatch with Batch::more_pending).
+  struct InFlight {
+    bool active = false;
+    std::string key;         // groupKey of its pipeline
+    int identities_at = -1;  // result index of its identity insert
+    size_t expected = 0;     // identities that insert must add
+    int64_t epoch = -1;
+    std::vector<ConsentRecord> consents;
+  };
+  InFlight inflight_;
+  // Pipelines (groupKey) whose batch failed in flight -> why: Error until they load their
+  // cursor again. Their next batch is then written and committed synchronously (isolated_).
+  std::map<std::string, std::string> lost_;
+  std::set<std::string> isolated_;
 
   // This batch: its live events and their keys.
   struct Pending {
@@ -222,7 +263,8 @@ class PostgresStore final : public Store, private identity::Graph {
     uint32_t occurrences;
   };
   std::vector<ConflictRow> conflicts_;
-  std::vector<char> inserted_;  // per pending event: the upsert inserted it
+  std::vector<char> inserted_;  // per pending event: new to the store (not a replay)
+  Set stored_ids_;              // the batch's event ids already stored (admitSameIds)
 
   // Reused working storage.
   std::string key_buffer_, json_, now_text_, pipeline_text_, candidate_;
