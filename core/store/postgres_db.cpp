@@ -54,8 +54,7 @@ uint64_t Result::affected() const {
   return v;
 }
 
-Connection::Connection(std::string uri, std::string shown)
-    : uri_(std::move(uri)), shown_(std::move(shown)) {
+Connection::Connection(std::string uri, std::string shown) : uri_(std::move(uri)), shown_(std::move(shown)) {
   char* err = nullptr;
   PQconninfoOption* opts = PQconninfoParse(uri_.c_str(), &err);
   if (opts == nullptr) {
@@ -76,17 +75,14 @@ Connection::~Connection() {
 
 std::string Connection::scrub(std::string message) const {
   if (password_.size() < 2) return message;
-  for (size_t at = message.find(password_); at != std::string::npos;
-       at = message.find(password_, at)) {
+  for (size_t at = message.find(password_); at != std::string::npos; at = message.find(password_, at)) {
     message.replace(at, password_.size(), "[secret]");
     at += 8;
   }
   return message;
 }
 
-bool Connection::connected() const {
-  return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK;
-}
+bool Connection::connected() const { return conn_ != nullptr && PQstatus(conn_) == CONNECTION_OK; }
 
 void Connection::connect() {
   if (connected()) return;
@@ -111,8 +107,7 @@ void Connection::connect() {
   }
   if (PQsetClientEncoding(conn_, "UTF8") != 0) {
     const std::string why = scrub(firstLine(PQerrorMessage(conn_)));
-    throw PgError("PostgreSQL store " + shown_ + ": cannot use UTF8 client encoding: " + why, "",
-                  false, false);
+    throw PgError("PostgreSQL store " + shown_ + ": cannot use UTF8 client encoding: " + why, "", false, false);
   }
   ++session_;
   if (!session_sql_.empty()) exec(session_sql_.c_str());
@@ -120,8 +115,7 @@ void Connection::connect() {
 
 void Connection::failConnection(std::string_view what) {
   const std::string why = scrub(firstLine(conn_ ? PQerrorMessage(conn_) : "not connected"));
-  throw PgError(std::string(what) + ": connection to the PostgreSQL store lost (" + why + ")",
-                "08006", true, true);
+  throw PgError(std::string(what) + ": connection to the PostgreSQL store lost (" + why + ")", "08006", true, true);
 }
 
 Result Connection::check(PGresult* r, std::string_view what) {
@@ -133,8 +127,8 @@ Result Connection::check(PGresult* r, std::string_view what) {
   std::string primary(field(r, PG_DIAG_MESSAGE_PRIMARY));
   if (primary.empty()) primary = firstLine(PQresultErrorMessage(r));
   const bool lost = sqlstate.starts_with("08") || sqlstate.starts_with("57P");
-  throw PgError(std::string(what) + ": " + scrub(primary) + " (SQLSTATE " + sqlstate + ")",
-                sqlstate, isRetryableSqlstate(sqlstate), lost);
+  throw PgError(std::string(what) + ": " + scrub(primary) + " (SQLSTATE " + sqlstate + ")", sqlstate,
+                isRetryableSqlstate(sqlstate), lost);
 }
 
 Result Connection::exec(const char* sql) {
@@ -168,9 +162,8 @@ Result Connection::run(int id, std::initializer_list<Param> params) {
     lengths_.push_back(p.length);
     formats_.push_back(p.format);
   }
-  return check(PQexecPrepared(conn_, declared_[static_cast<size_t>(id)].name.c_str(),
-                              static_cast<int>(values_.size()), values_.data(), lengths_.data(),
-                              formats_.data(), 0),
+  return check(PQexecPrepared(conn_, declared_[static_cast<size_t>(id)].name.c_str(), static_cast<int>(values_.size()),
+                              values_.data(), lengths_.data(), formats_.data(), 0),
                "PostgreSQL store");
 }
 
@@ -191,9 +184,8 @@ void Connection::send(int id, std::initializer_list<Param> params) {
     lengths_.push_back(p.length);
     formats_.push_back(p.format);
   }
-  if (PQsendQueryPrepared(conn_, declared_.at(static_cast<size_t>(id)).name.c_str(),
-                          static_cast<int>(values_.size()), values_.data(), lengths_.data(),
-                          formats_.data(), 0) != 1) {
+  if (PQsendQueryPrepared(conn_, declared_.at(static_cast<size_t>(id)).name.c_str(), static_cast<int>(values_.size()),
+                          values_.data(), lengths_.data(), formats_.data(), 0) != 1) {
     PQexitPipelineMode(conn_);
     failConnection("PostgreSQL store: send");
   }
@@ -264,8 +256,7 @@ std::vector<Result> Connection::pipelineResults() {
   }
   if (!error.empty()) {
     throw PgError("PostgreSQL store: " + error + " (SQLSTATE " + sqlstate + ")", sqlstate,
-                  isRetryableSqlstate(sqlstate),
-                  sqlstate.starts_with("08") || sqlstate.starts_with("57P"));
+                  isRetryableSqlstate(sqlstate), sqlstate.starts_with("08") || sqlstate.starts_with("57P"));
   }
   return results;
 }
@@ -293,8 +284,7 @@ void appendValidUtf8(std::string& out, std::string_view s) {
     bool ok = len != 0 && i + len <= n;
     for (size_t k = 1; ok && k < len; ++k) ok = (p[i + k] & 0xC0) == 0x80;
     if (ok && len == 3) {
-      ok = !(c == 0xE0 && p[i + 1] < 0xA0) &&
-           !(c == 0xED && p[i + 1] >= 0xA0);  // overlong, surrogate
+      ok = !(c == 0xE0 && p[i + 1] < 0xA0) && !(c == 0xED && p[i + 1] >= 0xA0);  // overlong, surrogate
     } else if (ok && len == 4) {
       ok = !(c == 0xF0 && p[i + 1] < 0x90) && !(c == 0xF4 && p[i + 1] >= 0x90);
     }
@@ -311,8 +301,7 @@ void appendValidUtf8(std::string& out, std::string_view s) {
 }
 
 void neutralizeJsonNul(std::string& json) {
-  for (size_t i = json.find('\\'); i != std::string::npos && i + 1 < json.size();
-       i = json.find('\\', i)) {
+  for (size_t i = json.find('\\'); i != std::string::npos && i + 1 < json.size(); i = json.find('\\', i)) {
     if (json[i + 1] == 'u' && json.compare(i + 2, 4, "0000") == 0) json.replace(i + 2, 4, "fffd");
     i += 2;  // skip the escaped character (so "\\\\u0000" stays as written)
   }
@@ -339,8 +328,7 @@ bool plainAscii(std::string_view s) {
     uint64_t w;
     std::memcpy(&w, p + i, 8);
     // A high bit anywhere, or a zero byte anywhere.
-    if ((w & 0x8080808080808080ULL) != 0 ||
-        ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0) {
+    if ((w & 0x8080808080808080ULL) != 0 || ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0) {
       return false;
     }
   }

@@ -24,9 +24,7 @@ namespace omniloop::store::pg {
 class PgError : public StoreError {
  public:
   PgError(const std::string& message, std::string sqlstate, bool retryable, bool connection_lost)
-      : StoreError(message, retryable),
-        sqlstate_(std::move(sqlstate)),
-        connection_lost_(connection_lost) {}
+      : StoreError(message, retryable), sqlstate_(std::move(sqlstate)), connection_lost_(connection_lost) {}
   const std::string& sqlstate() const { return sqlstate_; }
   bool connectionLost() const { return connection_lost_; }
 
@@ -68,9 +66,7 @@ struct Param {
   int length = 0;
   int format = 0;
 };
-inline Param text(const std::string& s) {
-  return {s.c_str(), 0, 0};
-}
+inline Param text(const std::string& s) { return {s.c_str(), 0, 0}; }
 
 // A one-dimensional array parameter (text[] or bigint[]) in PostgreSQL's binary format: no
 // quoting or escaping on either side. Text that is not valid UTF-8, and NUL bytes, become

@@ -42,9 +42,9 @@
 #include "identity/blocklist.h"
 #include "identity/graph.h"
 #include "identity/resolver.h"
-#include "store/consent_records.h"
 #include "store/identity_rules.h"
 #include "store/postgres_db.h"
+#include "store/consent_records.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -92,20 +92,16 @@ class PostgresStore final : public Store, private identity::Graph {
   using Set = std::unordered_set<std::string, StringHash, std::equal_to<>>;
 
   // identity::Graph
-  bool findIdentity(std::string_view type, std::string_view hash,
-                    identity::StoredIdentity& out) override;
+  bool findIdentity(std::string_view type, std::string_view hash, identity::StoredIdentity& out) override;
   void countIdentities(std::string_view profile, std::vector<identity::TypeCount>& out) override;
   bool loadProfile(std::string_view profile, identity::StoredProfile& out) override;
-  bool insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
-                     int64_t now) override;
-  void updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
-                     std::string_view traits, std::string_view traits_meta, int64_t now) override;
+  bool insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, int64_t now) override;
+  void updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, std::string_view traits,
+                     std::string_view traits_meta, int64_t now) override;
   void insertIdentity(std::string_view type, std::string_view hash, std::string_view profile,
                       std::string_view source, int64_t first_seen, int64_t last_seen) override;
-  void touchIdentity(std::string_view type, std::string_view hash, int64_t first_seen,
-                     int64_t last_seen) override;
-  void mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason,
-                     int64_t now) override;
+  void touchIdentity(std::string_view type, std::string_view hash, int64_t first_seen, int64_t last_seen) override;
+  void mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason, int64_t now) override;
   void recordConflict(const identity::Conflict& conflict, uint32_t occurrences) override;
 
   void applyMigrations();
@@ -133,8 +129,8 @@ class PostgresStore final : public Store, private identity::Graph {
   void collect(std::string_view source_id, event::Batch& batch, int64_t now);
   // One attempt at a batch, inside the transaction.
   // `defer`: send the final pipeline and COMMIT without waiting for them (settle() does).
-  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch,
-                    int64_t now, bool defer);
+  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch, int64_t now,
+                    bool defer);
   // Takes the writer lock; true when nobody else wrote since this writer's last batch.
   bool lockAndCheckEpoch();
   void prefetch();
@@ -153,12 +149,10 @@ class PostgresStore final : public Store, private identity::Graph {
   void sendGraph(int64_t now, int& identities_at, size_t& expected);
   void sendConsents(std::string_view pipeline, int64_t now);
   void loadConsents();
-  void sendDeadLetters(std::string_view pipeline, std::string_view source_id,
-                       const event::Batch& batch, int64_t now);
-  void sendCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor,
-                  int64_t now);
-  static const std::string& keyOf(std::string& buffer, std::string_view type,
-                                  std::string_view hash);
+  void sendDeadLetters(std::string_view pipeline, std::string_view source_id, const event::Batch& batch,
+                       int64_t now);
+  void sendCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor, int64_t now);
+  static const std::string& keyOf(std::string& buffer, std::string_view type, std::string_view hash);
 
   pg::Connection conn_;
   identity::Blocklist blocklist_;
@@ -176,22 +170,20 @@ class PostgresStore final : public Store, private identity::Graph {
   int count_identities_ = -1, load_profile_ = -1;
   int upsert_events_ = -1, upsert_profiles_ = -1, insert_identities_ = -1, touch_identities_ = -1;
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
-      merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1,
-      upsert_conflicts_ = -1;
+      merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
   int upsert_dead_letters_ = -1, commit_ = -1;
   int list_dead_letters_ = -1, find_dead_letter_ = -1, remove_dead_letter_ = -1;
-  int rename_rotated_ = -1, insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1,
-      insert_audit_ = -1;
-  int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1,
-      view_events_ = -1, view_timeline_ = -1;
+  int rename_rotated_ = -1, insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
+  int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
+      view_timeline_ = -1;
 
   static constexpr int kAttempts = 5;
 
   // What the Resolver has been told since its caches were last dropped (identity keys and
   // profile ids), so a batch prefetches only the rest.
-  int64_t epoch_ = -1;        // the write epoch of this writer's last committed batch
-  int64_t batch_epoch_ = -1;  // the epoch of the batch in progress
-  bool attempted_ = false;    // a transaction of this batch ran (its Resolver state is void)
+  int64_t epoch_ = -1;          // the write epoch of this writer's last committed batch
+  int64_t batch_epoch_ = -1;    // the epoch of the batch in progress
+  bool attempted_ = false;      // a transaction of this batch ran (its Resolver state is void)
   Set told_identities_;
   Set loaded_profiles_;
   Set counted_profiles_;
