@@ -72,6 +72,15 @@ constexpr const char* kUpsertEvents =
     "profile_id = excluded.profile_id, channel = excluded.channel, type = excluded.type, "
     "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, attributes = excluded.attributes, "
     "content_hash = excluded.content_hash";
+// The batch's new events (no stored row under their ids, known under the writer lock): a plain
+// INSERT, about a fifth cheaper on the server than the upsert's speculative insertion. Replays
+// take kUpsertEvents.
+constexpr const char* kInsertEvents =
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
+    "content_hash) "
+    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, u.attributes::jsonb, u.h "
+    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[]) "
+    "AS u(id, source, profile_id, channel, type, occurred_at, attributes, h) ORDER BY u.id";
 // What is stored under the batch's event ids (same id, different content: SameIdGuard).
 constexpr const char* kPreEventContent =
     "SELECT id, content_hash, pipeline, source FROM events WHERE id = ANY($1::text[])";
@@ -82,6 +91,11 @@ constexpr const char* kUpsertProfiles =
     "FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(id, f, l, t, m) ORDER BY u.id "
     "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, first_seen = excluded.first_seen, "
     "last_seen = excluded.last_seen, traits = excluded.traits, traits_meta = excluded.traits_meta";
+// Profiles this batch created: a plain INSERT (their ids were checked free under the writer lock).
+constexpr const char* kInsertProfiles =
+    "INSERT INTO profiles (id, created_at, updated_at, first_seen, last_seen, traits, traits_meta) "
+    "SELECT u.id, $1::bigint, $1::bigint, u.f, u.l, u.t::jsonb, u.m::jsonb "
+    "FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(id, f, l, t, m) ORDER BY u.id";
 // Merges: every row naming a merged profile names where it ended up ($1 losers, $2 their
 // final winners: a loser appears once, so each row is updated once).
 constexpr const char* kMergeIdentities =
@@ -283,7 +297,9 @@ void PostgresStore::declare() {
   pre_counts_ = conn_.declare(kPreCounts);
   pre_event_content_ = conn_.declare(kPreEventContent);
   upsert_events_ = conn_.declare(kUpsertEvents);
+  insert_events_ = conn_.declare(kInsertEvents);
   upsert_profiles_ = conn_.declare(kUpsertProfiles);
+  insert_profiles_ = conn_.declare(kInsertProfiles);
   merge_identities_ = conn_.declare(kMergeIdentities);
   merge_events_ = conn_.declare(kMergeEvents);
   merge_consents_ = conn_.declare(kMergeConsents);
@@ -1002,38 +1018,46 @@ void PostgresStore::sendEvents(std::string_view pipeline, int64_t now) {
   using Type = pg::ArrayParam::Type;
   if (pending_.empty()) return;
   // One row per id (the last occurrence's content wins, as sequential upserts would have it),
-  // in id order (order_, from markInserted).
-  for (int i = 0; i < 5; ++i) a_[i].clear();
-  a_[5].clear(Type::BigInt);
-  a_[6].clear();
-  a_[7].clear();
-  for (size_t n = 0; n < order_.size(); ++n) {
-    if (n + 1 < order_.size() && pending_[order_[n]].event->id == pending_[order_[n + 1]].event->id) continue;
-    const Pending& p = pending_[order_[n]];
-    const event::Event& e = *p.event;
-    a_[0].add(e.id);
-    a_[1].add(p.source);
-    // Where the event's profile ended up after the batch's later merges.
-    a_[2].addOrNull(finalProfile(p.resolution.profile));
-    a_[3].addOrNull(e.channel);
-    a_[4].addOrNull(e.type);
-    if (e.occurred_at_us != 0) {
-      a_[5].add(e.occurred_at_us);
-    } else {
-      a_[5].addNull();
-    }
-    json_.clear();
-    event::appendAttributesJson(json_, e);
-    pg::neutralizeJsonNul(json_);
-    a_[6].add(json_);
-    a_[7].add(p.fingerprint);
-  }
+  // in id order (order_, from markInserted): the new ones inserted, then the stored ones
+  // (replays) upserted.
   pipeline_text_.clear();
   pg::appendValidUtf8(pipeline_text_, pipeline);
   now_text_ = str(now);
-  conn_.send(upsert_events_, {pg::text(pipeline_text_), pg::text(now_text_), a_[0].param(), a_[1].param(),
-                              a_[2].param(), a_[3].param(), a_[4].param(), a_[5].param(), a_[6].param(),
-                              a_[7].param()});
+  for (const bool stored : {false, true}) {
+    for (int i = 0; i < 5; ++i) a_[i].clear();
+    a_[5].clear(Type::BigInt);
+    a_[6].clear();
+    a_[7].clear();
+    for (size_t n = 0; n < order_.size(); ++n) {
+      if (n + 1 < order_.size() &&
+          pending_[order_[n]].event->id == pending_[order_[n + 1]].event->id)
+        continue;
+      const Pending& p = pending_[order_[n]];
+      const event::Event& e = *p.event;
+      if (stored_ids_.contains(std::string_view(e.id)) != stored) continue;
+      a_[0].add(e.id);
+      a_[1].add(p.source);
+      // Where the event's profile ended up after the batch's later merges.
+      a_[2].addOrNull(finalProfile(p.resolution.profile));
+      a_[3].addOrNull(e.channel);
+      a_[4].addOrNull(e.type);
+      if (e.occurred_at_us != 0) {
+        a_[5].add(e.occurred_at_us);
+      } else {
+        a_[5].addNull();
+      }
+      json_.clear();
+      event::appendAttributesJson(json_, e);
+      pg::neutralizeJsonNul(json_);
+      a_[6].add(json_);
+      a_[7].add(p.fingerprint);
+    }
+    if (a_[0].size() == 0) continue;
+    conn_.send(
+        stored ? upsert_events_ : insert_events_,
+        {pg::text(pipeline_text_), pg::text(now_text_), a_[0].param(), a_[1].param(), a_[2].param(),
+         a_[3].param(), a_[4].param(), a_[5].param(), a_[6].param(), a_[7].param()});
+  }
 }
 
 void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected) {
@@ -1042,11 +1066,6 @@ void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected)
   // Statement order gives the end state of the same writes made one by one: profiles first
   // (identities reference them), then merges re-point rows before their profiles go, then the
   // new identities (already naming final profiles), seen ranges and conflicts.
-  a_[0].clear();
-  a_[1].clear(Type::BigInt);
-  a_[2].clear(Type::BigInt);
-  a_[3].clear();
-  a_[4].clear();
   order_.clear();
   for (size_t i = 0; i < profile_rows_.size(); ++i) {
     // A profile created and merged away in this batch is never written.
@@ -1054,17 +1073,26 @@ void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected)
   }
   std::sort(order_.begin(), order_.end(),
             [&](size_t a, size_t b) { return profile_rows_[a].id < profile_rows_[b].id; });
-  for (size_t i : order_) {
-    const ProfileRow& p = profile_rows_[i];
-    a_[0].add(p.id);
-    a_[1].add(p.first_seen);
-    a_[2].add(p.last_seen);
-    a_[3].add(p.traits);
-    a_[4].add(p.traits_meta);
-  }
-  if (a_[0].size() > 0) {
-    conn_.send(upsert_profiles_,
-               {pg::text(now_text_), a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(), a_[4].param()});
+  // The ones this batch created are inserted, the others upserted.
+  for (const bool created : {true, false}) {
+    a_[0].clear();
+    a_[1].clear(Type::BigInt);
+    a_[2].clear(Type::BigInt);
+    a_[3].clear();
+    a_[4].clear();
+    for (size_t i : order_) {
+      const ProfileRow& p = profile_rows_[i];
+      if (created_.contains(std::string_view(p.id)) != created) continue;
+      a_[0].add(p.id);
+      a_[1].add(p.first_seen);
+      a_[2].add(p.last_seen);
+      a_[3].add(p.traits);
+      a_[4].add(p.traits_meta);
+    }
+    if (a_[0].size() > 0) {
+      conn_.send(created ? insert_profiles_ : upsert_profiles_,
+                 {pg::text(now_text_), a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(), a_[4].param()});
+    }
   }
 
   if (!merges_.empty()) {
