@@ -17,18 +17,26 @@
 //   3. identity::Resolver resolves every event in batch order against that (this class is its
 //      identity::Graph: reads answered from memory, a rare miss asks the database; writes
 //      buffered);
-//   4. the events are upserted in one statement (each naming the profile it ends up on after
-//      the batch's merges) that says which rows were new, so the Resolver counts only those
-//      in traits (a replay never counts twice); the Resolver flushes its profile, identity and
-//      conflict changes;
-//   5. one pipeline writes profiles, merges (rows naming a merged profile re-pointed to where
-//      it ended up, merged profiles deleted, profile_merges rows), new identities, seen
-//      ranges, conflicts, dead letters and the cursor, in an order that gives the end state
-//      of the same writes made one by one (the SQLite backend), and the transaction commits.
+//   4. the Resolver's profile, identity and conflict changes are flushed into buffers; which
+//      events are new is known from the same-id check (what is stored under the batch's ids,
+//      read under the writer lock), so traits count only those (a replay never counts twice);
+//   5. one pipeline sends every write and the COMMIT: new events (plain INSERT) and replays
+//      (upsert), each naming the profile it ends up on after the batch's merges; profiles
+//      (new ones inserted, changed ones upserted); merges (rows naming a merged profile
+//      re-pointed to where it ended up, merged profiles deleted, profile_merges rows); new
+//      identities, seen ranges, conflicts, consents, dead letters and the cursor, in an order
+//      that gives the end state of the same writes made one by one (the SQLite backend).
+// While the executor has more batches queued (Batch::more_pending) that last pipeline is sent
+// without waiting: the server writes and commits the batch while the client keys the next one
+// (collect), and its results are read before the next batch takes the writer lock (settle). A
+// batch that fails there was already reported Ok, so, as for a failed group commit in SQLite,
+// its pipeline gets Error from its next writeBatch/commit/flush and mustResume() until it loads
+// its cursor again; its next batch is then written and committed synchronously.
 // New identities are inserted with ON CONFLICT DO NOTHING and counted: a row that appeared
-// anyway (a writer that skipped the lock) makes the batch start over rather than give one
-// person two profiles. Serialization failures, deadlocks, lock timeouts and lost connections
-// are retried a few times in place, then reported as Retry (the executor backs off).
+// anyway (a writer that skipped the lock) makes the batch start over (or, in flight, stops its
+// pipeline) rather than give one person two profiles. Serialization failures, deadlocks, lock
+// timeouts and lost connections are retried a few times in place, then reported as Retry (the
+// executor backs off).
 #include <map>
 #include <memory>
 #include <mutex>
