@@ -63,23 +63,27 @@ constexpr const char* kPreCounts =
 // Events: one row per id. Which rows are new is known before (admitSameIds read what is stored
 // under the batch's ids, under the writer lock), so a replay is not counted twice in traits.
 constexpr const char* kUpsertEvents =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
-    "content_hash) "
-    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, u.attributes::jsonb, u.h "
-    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[]) "
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, "
+    "ingested_at, attributes, content_hash) "
+    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, "
+    "u.attributes::jsonb, u.h "
+    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], "
+    "$9::text[], $10::text[]) "
     "AS u(id, source, profile_id, channel, type, occurred_at, attributes, h) ORDER BY u.id "
     "ON CONFLICT (id) DO UPDATE SET pipeline = excluded.pipeline, source = excluded.source, "
     "profile_id = excluded.profile_id, channel = excluded.channel, type = excluded.type, "
-    "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, attributes = excluded.attributes, "
-    "content_hash = excluded.content_hash";
+    "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, "
+    "attributes = excluded.attributes, content_hash = excluded.content_hash";
 // The batch's new events (no stored row under their ids, known under the writer lock): a plain
 // INSERT, about a fifth cheaper on the server than the upsert's speculative insertion. Replays
 // take kUpsertEvents.
 constexpr const char* kInsertEvents =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, ingested_at, attributes, "
-    "content_hash) "
-    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, u.attributes::jsonb, u.h "
-    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[]) "
+    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, "
+    "ingested_at, attributes, content_hash) "
+    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, "
+    "u.attributes::jsonb, u.h "
+    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], "
+    "$9::text[], $10::text[]) "
     "AS u(id, source, profile_id, channel, type, occurred_at, attributes, h) ORDER BY u.id";
 // What is stored under the batch's event ids (same id, different content: SameIdGuard).
 constexpr const char* kPreEventContent =
@@ -95,7 +99,8 @@ constexpr const char* kUpsertProfiles =
 constexpr const char* kInsertProfiles =
     "INSERT INTO profiles (id, created_at, updated_at, first_seen, last_seen, traits, traits_meta) "
     "SELECT u.id, $1::bigint, $1::bigint, u.f, u.l, u.t::jsonb, u.m::jsonb "
-    "FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(id, f, l, t, m) ORDER BY u.id";
+    "FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) "
+    "AS u(id, f, l, t, m) ORDER BY u.id";
 // Merges: every row naming a merged profile names where it ended up ($1 losers, $2 their
 // final winners: a loser appears once, so each row is updated once).
 constexpr const char* kMergeIdentities =
@@ -583,8 +588,8 @@ void PostgresStore::admitSameIds(std::string_view pipeline, event::Batch& batch)
   }
 }
 
-void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch,
-                                 int64_t now, bool defer) {
+void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view source_id,
+                                 event::Batch& batch, int64_t now, bool defer) {
   if (attempted_) {
     // An earlier attempt of this batch rolled back (or its COMMIT failed): start clean.
     resolver_.rolledBack();
@@ -1005,8 +1010,9 @@ void PostgresStore::markInserted() {
   inserted_.assign(pending_.size(), 0);
   order_.resize(pending_.size());
   for (size_t i = 0; i < order_.size(); ++i) order_[i] = i;
-  std::stable_sort(order_.begin(), order_.end(),
-                   [&](size_t a, size_t b) { return pending_[a].event->id < pending_[b].event->id; });
+  std::stable_sort(order_.begin(), order_.end(), [&](size_t a, size_t b) {
+    return pending_[a].event->id < pending_[b].event->id;
+  });
   for (size_t n = 0; n < order_.size(); ++n) {
     const std::string_view id = pending_[order_[n]].event->id;
     if (n > 0 && pending_[order_[n - 1]].event->id == id) continue;
@@ -1091,7 +1097,8 @@ void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected)
     }
     if (a_[0].size() > 0) {
       conn_.send(created ? insert_profiles_ : upsert_profiles_,
-                 {pg::text(now_text_), a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(), a_[4].param()});
+                 {pg::text(now_text_), a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(),
+                  a_[4].param()});
     }
   }
 

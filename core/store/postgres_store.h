@@ -137,8 +137,8 @@ class PostgresStore final : public Store, private identity::Graph {
   void collect(std::string_view source_id, event::Batch& batch, int64_t now);
   // One attempt at a batch, inside the transaction.
   // `defer`: send the final pipeline and COMMIT without waiting for them (settle() does).
-  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch, int64_t now,
-                    bool defer);
+  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch,
+                    int64_t now, bool defer);
   // Takes the writer lock; true when nobody else wrote since this writer's last batch.
   bool lockAndCheckEpoch();
   void prefetch();
@@ -176,7 +176,8 @@ class PostgresStore final : public Store, private identity::Graph {
   int find_identity_ = -1, select_checkpoint_ = -1, upsert_checkpoint_ = -1, select_counts_ = -1;
   int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1, pre_event_content_ = -1;
   int count_identities_ = -1, load_profile_ = -1;
-  int upsert_events_ = -1, insert_events_ = -1, upsert_profiles_ = -1, insert_profiles_ = -1, insert_identities_ = -1, touch_identities_ = -1;
+  int upsert_events_ = -1, insert_events_ = -1, upsert_profiles_ = -1, insert_profiles_ = -1,
+      insert_identities_ = -1, touch_identities_ = -1;
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
       merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
   int upsert_dead_letters_ = -1, commit_ = -1;
