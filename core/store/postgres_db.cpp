@@ -86,6 +86,7 @@ bool Connection::connected() const { return conn_ != nullptr && PQstatus(conn_) 
 
 void Connection::connect() {
   if (connected()) return;
+  synced_ = false;
   if (conn_ != nullptr) {
     PQfinish(conn_);
     conn_ = nullptr;
@@ -195,19 +196,34 @@ void Connection::pipelineAbandon() {
   if (conn_ == nullptr || PQpipelineStatus(conn_) == PQ_PIPELINE_OFF) return;
   if (PQstatus(conn_) == CONNECTION_OK) {
     try {
-      pipelineFinish();
+      if (synced_) {
+        pipelineResults();
+      } else {
+        pipelineFinish();
+      }
     } catch (...) {
     }
   }
   if (PQpipelineStatus(conn_) != PQ_PIPELINE_OFF && PQexitPipelineMode(conn_) != 1) {
     PQfinish(conn_);  // cannot get out of it: start a new session next time
     conn_ = nullptr;
+    synced_ = false;
   }
 }
 
 std::vector<Result> Connection::pipelineFinish() {
-  std::vector<Result> results;
+  pipelineSync();
+  return pipelineResults();
+}
+
+void Connection::pipelineSync() {
   if (PQpipelineSync(conn_) != 1) failConnection("PostgreSQL store: pipeline sync");
+  synced_ = true;
+}
+
+std::vector<Result> Connection::pipelineResults() {
+  std::vector<Result> results;
+  synced_ = false;
   // Every statement's result, then the sync point. The first error wins; the statements after
   // it report PIPELINE_ABORTED.
   std::string error;

@@ -125,6 +125,13 @@ class Connection {
   void pipelineBegin();
   void send(int id, std::initializer_list<Param> params);
   std::vector<Result> pipelineFinish();
+  // pipelineFinish() in two halves, so the client can work while the server runs the
+  // statements: pipelineSync() ends the pipeline and sends it all; pipelineResults() waits for
+  // and returns the results (or throws), as pipelineFinish() does.
+  void pipelineSync();
+  std::vector<Result> pipelineResults();
+  // A pipeline was synced and its results are not read yet.
+  bool awaiting() const { return synced_; }
   // Statements sent since pipelineBegin().
   int sent() const { return sent_; }
   // Leaves a pipeline abandoned half-way (after an exception), discarding its results.
@@ -150,7 +157,8 @@ class Connection {
     uint64_t prepared_in = 0;  // session it was prepared in (0 = never)
   };
   std::vector<Declared> declared_;
-  int sent_ = 0;  // statements sent in the open pipeline
+  int sent_ = 0;         // statements sent in the open pipeline
+  bool synced_ = false;  // pipelineSync() ran, pipelineResults() not yet
   std::vector<const char*> values_;
   std::vector<int> lengths_, formats_;
 };

@@ -17,20 +17,30 @@
 //   3. identity::Resolver resolves every event in batch order against that (this class is its
 //      identity::Graph: reads answered from memory, a rare miss asks the database; writes
 //      buffered);
-//   4. the events are upserted in one statement (each naming the profile it ends up on after
-//      the batch's merges) that says which rows were new, so the Resolver counts only those
-//      in traits (a replay never counts twice); the Resolver flushes its profile, identity and
-//      conflict changes;
-//   5. one pipeline writes profiles, merges (rows naming a merged profile re-pointed to where
-//      it ended up, merged profiles deleted, profile_merges rows), new identities, seen
-//      ranges, conflicts, dead letters and the cursor, in an order that gives the end state
-//      of the same writes made one by one (the SQLite backend), and the transaction commits.
+//   4. the Resolver's profile, identity and conflict changes are flushed into buffers; which
+//      events are new is known from the same-id check (what is stored under the batch's ids,
+//      read under the writer lock), so traits count only those (a replay never counts twice);
+//   5. one pipeline sends every write and the COMMIT: new events (plain INSERT) and replays
+//      (upsert), each naming the profile it ends up on after the batch's merges; profiles
+//      (new ones inserted, changed ones upserted); merges (rows naming a merged profile
+//      re-pointed to where it ended up, merged profiles deleted, profile_merges rows); new
+//      identities, seen ranges, conflicts, consents, dead letters and the cursor, in an order
+//      that gives the end state of the same writes made one by one (the SQLite backend).
+// While the executor has more batches queued (Batch::more_pending) that last pipeline is sent
+// without waiting: the server writes and commits the batch while the client keys the next one
+// (collect), and its results are read before the next batch takes the writer lock (settle). A
+// batch that fails there was already reported Ok, so, as for a failed group commit in SQLite,
+// its pipeline gets Error from its next writeBatch/commit/flush and mustResume() until it loads
+// its cursor again; its next batch is then written and committed synchronously.
 // New identities are inserted with ON CONFLICT DO NOTHING and counted: a row that appeared
-// anyway (a writer that skipped the lock) makes the batch start over rather than give one
-// person two profiles. Serialization failures, deadlocks, lock timeouts and lost connections
-// are retried a few times in place, then reported as Retry (the executor backs off).
+// anyway (a writer that skipped the lock) makes the batch start over (or, in flight, stops its
+// pipeline) rather than give one person two profiles. Serialization failures, deadlocks, lock
+// timeouts and lost connections are retried a few times in place, then reported as Retry (the
+// executor backs off).
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -58,6 +68,8 @@ class PostgresStore final : public Store, private identity::Graph {
               const event::Batch& batch) override;
   event::Result writeBatch(std::string_view pipeline, std::string_view source_id,
                            event::Batch& batch) override;
+  event::Result flush(std::string_view pipeline, std::string_view source_id) override;
+  bool mustResume(std::string_view pipeline, std::string_view source_id) override;
   StoreCounts counts() override;
   void setSameIdPolicy(std::string_view pipeline, int policy) override;
   std::vector<DeadLetter> deadLetters(std::string_view pipeline, size_t limit) override;
@@ -108,14 +120,25 @@ class PostgresStore final : public Store, private identity::Graph {
   int readSchemaVersion();
   void declare();
   // Runs `body` in a transaction; retryable failures are retried up to kAttempts times.
-  // Throws the last StoreError.
+  // Throws the last StoreError. `body_commits`: the body ends the transaction itself (a
+  // batch's COMMIT is the last statement of its final pipeline). The batch in flight, if any,
+  // is settled first.
   template <typename Body>
-  void transact(Body&& body);
+  void transact(Body&& body, bool body_commits = false);
+  // Waits for the batch whose final pipeline and COMMIT were sent without waiting (see
+  // writeBatch) and finishes it: its consents reach the ledger and the Resolver keeps its
+  // state; or, when it failed, everything is rolled back and its pipeline is recorded as lost
+  // (mustResume). Never throws.
+  void settle();
+  static std::string groupKey(std::string_view pipeline, std::string_view source_id);
+  void refuseIfLost(const std::string& key) const;
 
   // Keys of the batch's live events (outside the transaction: pure computation).
   void collect(std::string_view source_id, event::Batch& batch, int64_t now);
   // One attempt at a batch, inside the transaction.
-  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch, int64_t now);
+  // `defer`: send the final pipeline and COMMIT without waiting for them (settle() does).
+  void writeAttempt(std::string_view pipeline, std::string_view source_id, event::Batch& batch,
+                    int64_t now, bool defer);
   // Takes the writer lock; true when nobody else wrote since this writer's last batch.
   bool lockAndCheckEpoch();
   void prefetch();
@@ -128,6 +151,8 @@ class PostgresStore final : public Store, private identity::Graph {
   std::string_view finalProfile(std::string_view id) const;
   // Stored identities of `profile` per type (prefetched, or asked now).
   const std::vector<identity::TypeCount>& storedCounts(const std::string& profile);
+  // inserted_ (and order_: pending_ by id) from stored_ids_.
+  void markInserted();
   void sendEvents(std::string_view pipeline, int64_t now);
   void sendGraph(int64_t now, int& identities_at, size_t& expected);
   void sendConsents(std::string_view pipeline, int64_t now);
@@ -151,10 +176,11 @@ class PostgresStore final : public Store, private identity::Graph {
   int find_identity_ = -1, select_checkpoint_ = -1, upsert_checkpoint_ = -1, select_counts_ = -1;
   int pre_identities_ = -1, pre_profiles_ = -1, pre_counts_ = -1, pre_event_content_ = -1;
   int count_identities_ = -1, load_profile_ = -1;
-  int upsert_events_ = -1, upsert_profiles_ = -1, insert_identities_ = -1, touch_identities_ = -1;
+  int upsert_events_ = -1, insert_events_ = -1, upsert_profiles_ = -1, insert_profiles_ = -1,
+      insert_identities_ = -1, touch_identities_ = -1;
   int merge_identities_ = -1, merge_events_ = -1, merge_consents_ = -1, merge_conflicts_ = -1,
       merge_conflicts_other_ = -1, delete_profiles_ = -1, insert_merges_ = -1, upsert_conflicts_ = -1;
-  int upsert_dead_letters_ = -1;
+  int upsert_dead_letters_ = -1, commit_ = -1;
   int list_dead_letters_ = -1, find_dead_letter_ = -1, remove_dead_letter_ = -1;
   int rename_rotated_ = -1, insert_vault_ = -1, select_vault_ = -1, purge_vault_ = -1, insert_audit_ = -1;
   int view_profile_ = -1, view_identities_ = -1, view_merges_ = -1, view_conflicts_ = -1, view_events_ = -1,
@@ -171,6 +197,22 @@ class PostgresStore final : public Store, private identity::Graph {
   Set loaded_profiles_;
   Set counted_profiles_;
   uint64_t misses_ = 0;
+
+  // The batch in flight: its final pipeline (writes and COMMIT) is on its way to the server
+  // while the client prepares the next batch (writeBatch with Batch::more_pending).
+  struct InFlight {
+    bool active = false;
+    std::string key;         // groupKey of its pipeline
+    int identities_at = -1;  // result index of its identity insert
+    size_t expected = 0;     // identities that insert must add
+    int64_t epoch = -1;
+    std::vector<ConsentRecord> consents;
+  };
+  InFlight inflight_;
+  // Pipelines (groupKey) whose batch failed in flight -> why: Error until they load their
+  // cursor again. Their next batch is then written and committed synchronously (isolated_).
+  std::map<std::string, std::string> lost_;
+  std::set<std::string> isolated_;
 
   // This batch: its live events and their keys.
   struct Pending {
@@ -222,7 +264,8 @@ class PostgresStore final : public Store, private identity::Graph {
     uint32_t occurrences;
   };
   std::vector<ConflictRow> conflicts_;
-  std::vector<char> inserted_;  // per pending event: the upsert inserted it
+  std::vector<char> inserted_;  // per pending event: new to the store (not a replay)
+  Set stored_ids_;              // the batch's event ids already stored (admitSameIds)
 
   // Reused working storage.
   std::string key_buffer_, json_, now_text_, pipeline_text_, candidate_;

@@ -283,6 +283,65 @@ TEST_P(Conformance, FailureMidBatchStoresNeitherEventsNorCursor) {
             "0");
 }
 
+// A backend may keep a batch's commit open while more batches are queued (SQLite: group
+// commit; PostgreSQL: the batch's writes and COMMIT go out without waiting). When such a batch
+// fails after writeBatch said Ok, its pipeline gets Error from its next writeBatch and flush
+// until it loads its cursor again, and resumed, it writes the failing batch alone.
+TEST_P(Conformance, ABatchThatFailsAfterItWasHandedOverStopsItsPipelineUntilItResumes) {
+  auto store = open();
+  event::Batch first;
+  add(first, "1", {{"email", "ann@example.com"}});
+  first.cursor = "c1";
+  ASSERT_OK(store->writeBatch("p", "crm", first));
+  const StoreCounts before = store->counts();
+
+  auto db = raw();
+  fx().injectFailure(*db, event::makeEventId("crm", "12"));
+  event::Batch second;
+  add(second, "10", {{"email", "bob@example.com"}});
+  add(second, "12", {{"email", "cy@example.com"}});
+  second.cursor = "c2";
+  second.more_pending = true;
+  event::Batch third;
+  add(third, "20", {{"email", "dee@example.com"}});
+  third.cursor = "c3";
+  const event::Result r2 = store->writeBatch("p", "crm", second);
+  // PostgreSQL sends a batch with more queued without waiting for it (docs/store.md).
+  if (GetParam() == BackendKind::Postgres) {
+    EXPECT_TRUE(r2.isOk()) << r2.message;
+  }
+  if (r2.isOk()) {
+    // Handed over, failed in flight: nothing after it is taken either.
+    const event::Result r3 = store->writeBatch("p", "crm", third);
+    EXPECT_EQ(r3.status, event::Status::Error);
+    EXPECT_NE(r3.message.find("injected failure"), std::string::npos) << r3.message;
+    EXPECT_TRUE(store->mustResume("p", "crm"));
+    EXPECT_FALSE(store->flush("p", "crm").isOk());
+  } else {
+    EXPECT_NE(r2.message.find("injected failure"), std::string::npos) << r2.message;
+  }
+  EXPECT_EQ(store->loadCursor("p", "crm"), "c1");
+  EXPECT_FALSE(store->mustResume("p", "crm"));
+  const StoreCounts after = store->counts();
+  EXPECT_EQ(after.events, before.events);
+  EXPECT_EQ(after.identities, before.identities);
+  EXPECT_FALSE(store->findProfile("email", "bob@example.com").has_value());
+
+  // Resumed: the failing batch fails again, alone and at once (the executor can dead-letter it).
+  const event::Result again = store->writeBatch("p", "crm", second);
+  EXPECT_EQ(again.status, event::Status::Error);
+  EXPECT_NE(again.message.find("injected failure"), std::string::npos) << again.message;
+  fx().clearFailure(*db);
+  ASSERT_OK(store->writeBatch("p", "crm", second));
+  ASSERT_OK(store->writeBatch("p", "crm", third));
+  ASSERT_OK(store->flush("p", "crm"));
+  EXPECT_EQ(store->loadCursor("p", "crm"), "c3");
+  const StoreCounts done = store->counts();
+  EXPECT_EQ(done.events, before.events + 3);
+  EXPECT_EQ(done.identities, before.identities + 3);
+  EXPECT_TRUE(store->findProfile("email", "dee@example.com").has_value());
+}
+
 TEST_P(Conformance, DeadLettersAreStoredAndUpdatedOnReplay) {
   privacy::VaultCipher vault(keyOf(5));
   options_.vault = &vault;

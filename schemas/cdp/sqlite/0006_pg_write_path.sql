@@ -1,0 +1,3 @@
+-- Nothing changes in SQLite: the PostgreSQL twin of this migration drops the identity graph's
+-- foreign key there (its check was half of an identity insert); SQLite keeps it (a cheap probe
+-- of a page the insert has just read).
