@@ -466,8 +466,9 @@ event::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_vie
       } catch (const std::exception& e) {
         abandonGroup(e.what());
         const auto* store_error = dynamic_cast<const StoreError*>(&e);
-        throw StoreError(std::string(e.what()) + " (the open group commit was rolled back; its pipelines resume "
-                                                 "from their last committed cursor)",
+        throw StoreError(std::string(e.what()) +
+                             " (the open group commit was rolled back; its pipelines resume "
+                             "from their last committed cursor)",
                          store_error != nullptr && store_error->retryable());
       }
     }
