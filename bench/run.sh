@@ -10,7 +10,16 @@
 #   file.jsonl -> map -> filter -> cdp (SQLite)   (the embedded store, one identity)
 #   file.jsonl -> map -> cdp (SQLite)             (identify: email, phone, crm_id; every event)
 #   the same into PostgreSQL when BENCH_PG_URI is set (eval "$(bench/start_pg.sh)")
+# The identify runs read their own file (`gen_events ... real`: phones written as people write
+# them) and are each printed next to the engine's floor for the same N and customers, with the
+# ratio (issue 10 section 3): bench/sqlite_floor's "store's indexes, a commit per group" and
+# bench/pg_floor.sh's "COPY with the store's primary key and index".
 # usage: bench/run.sh [N=1000000] [customers=100000] [build-dir=build]
+#   BENCH_ONLY="word ..." runs only those (space- or comma-separated): discard, isolation,
+#     mask, consent, privacy, store, sqlite (identify -> SQLite and its floor), pg (identify ->
+#     PostgreSQL and its floor), identify (= sqlite pg); default: all.
+#   BENCH_NO_BUILD=1 uses the binaries in the build directory as they are (build them first with
+#     olbuild omniloop omniloop_plugin_omniloop_files gen_events sqlite_floor ...).
 #        bench/run.sh growth [total=1200000] [customers=200000] [slice=200000] [build-dir=build]
 # The growth mode feeds the identify pipeline (realistic phone formatting) into ONE SQLite store
 # slice after slice, one `omniloop run` per slice, and prints each slice's CPU per event next to
@@ -29,11 +38,27 @@ BUILD="${3:-$root/build}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/omniloop-bench.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 
-TARGETS="omniloop omniloop_plugin_omniloop_files gen_events omniloop-plugin-worker omniloop_plugin_test_good" bash "$root/scripts/build.sh" "$BUILD" >/dev/null
-echo "generating $N events from $CUSTOMERS customers..."
-"$BUILD/bin/gen_events" "$N" "$CUSTOMERS" "$work/events.jsonl"
-echo "input: $(du -m "$work/events.jsonl" | cut -f1) MiB, $(( $(stat -c %s "$work/events.jsonl") / N )) bytes/event"
-"$BUILD/bin/gen_events" "$N" "$CUSTOMERS" "$work/events-tcf.jsonl" 42 tcf
+ONLY=" $(tr ',' ' ' <<<"${BENCH_ONLY:-all}") "
+ONLY="${ONLY/ identify / sqlite pg }"
+selected() {  # word: whether BENCH_ONLY selects it
+  [[ "$ONLY" == *" all "* || "$ONLY" == *" $1 "* ]]
+}
+if [ -z "${BENCH_NO_BUILD:-}" ]; then
+  TARGETS="omniloop omniloop_plugin_omniloop_files gen_events sqlite_floor omniloop-plugin-worker omniloop_plugin_test_good" bash "$root/scripts/build.sh" "$BUILD" >/dev/null
+fi
+if selected discard || selected isolation || selected mask || selected store; then
+  echo "generating $N events from $CUSTOMERS customers..."
+  "$BUILD/bin/gen_events" "$N" "$CUSTOMERS" "$work/events.jsonl"
+  echo "input: $(du -m "$work/events.jsonl" | cut -f1) MiB, $(( $(stat -c %s "$work/events.jsonl") / N )) bytes/event"
+fi
+if selected consent || selected privacy; then
+  "$BUILD/bin/gen_events" "$N" "$CUSTOMERS" "$work/events-tcf.jsonl" 42 tcf
+fi
+if selected sqlite || { selected pg && [ -n "${BENCH_PG_URI:-}" ]; }; then
+  echo "generating $N identify events from $CUSTOMERS customers (phones as people write them)..."
+  "$BUILD/bin/gen_events" "$N" "$CUSTOMERS" "$work/events-real.jsonl" 42 real
+  echo "input: $(du -m "$work/events-real.jsonl" | cut -f1) MiB, $(( $(stat -c %s "$work/events-real.jsonl") / N )) bytes/event"
+fi
 
 write_pipeline() {  # name sink-type
   cat > "$work/$1.yaml" <<YAML
@@ -138,7 +163,7 @@ version: 1
 name: bench-identify
 source:
   type: file.jsonl
-  with: { path: $work/events.jsonl, key_field: event_id }
+  with: { path: $work/events-real.jsonl, key_field: event_id }
 stages:
   - map:
       copy: { customer.email: \$identities.email, customer.phone: \$identities.phone,
@@ -187,23 +212,54 @@ ratio() {  # label in-process-pipeline isolated-pipeline
   python3 -c "import sys; a, b = (float(open(f).read()) for f in sys.argv[2:]); print(f'{sys.argv[1]:<34} isolated/in-process = {b / a:.2f}x (target >= 0.7x)')" \
     "$1" "$work/rate-$2" "$work/rate-$3"
 }
-run "jsonl -> map -> filter -> discard" discard
-run "jsonl -> map -> filter -> discard (iso)" discard-process
-ratio "source isolation cost" discard discard-process
-export OMNILOOP_PLUGIN_PATH="$BUILD/test-plugins/good"
-run "jsonl -> map -> plugin -> discard (in)" plugin-in_process
-run "jsonl -> map -> plugin -> discard (iso)" plugin-process
-ratio "plugin isolation cost" plugin-in_process plugin-process
-run "jsonl -> map -> plugin sink (in)" sink-in_process
-run "jsonl -> map -> plugin sink (iso)" sink-process
-ratio "sink isolation cost" sink-in_process sink-process
-unset OMNILOOP_PLUGIN_PATH
-run "jsonl -> map -> mask(hmac) -> discard" mask
-OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent(tcf) -> discard" consent
-OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent -> mask -> discard" privacy
-run "jsonl -> map -> filter -> sqlite" store
-run "jsonl -> map -> identify -> sqlite" identify
-if [ -n "${BENCH_PG_URI:-}" ]; then
-  psql "$BENCH_PG_URI" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
+if selected discard; then
+  run "jsonl -> map -> filter -> discard" discard
+fi
+if selected isolation; then
+  run "jsonl -> map -> filter -> discard (iso)" discard-process
+  [ -f "$work/rate-discard" ] || run "jsonl -> map -> filter -> discard" discard
+  ratio "source isolation cost" discard discard-process
+  export OMNILOOP_PLUGIN_PATH="$BUILD/test-plugins/good"
+  run "jsonl -> map -> plugin -> discard (in)" plugin-in_process
+  run "jsonl -> map -> plugin -> discard (iso)" plugin-process
+  ratio "plugin isolation cost" plugin-in_process plugin-process
+  run "jsonl -> map -> plugin sink (in)" sink-in_process
+  run "jsonl -> map -> plugin sink (iso)" sink-process
+  ratio "sink isolation cost" sink-in_process sink-process
+  unset OMNILOOP_PLUGIN_PATH
+fi
+if selected mask; then run "jsonl -> map -> mask(hmac) -> discard" mask; fi
+if selected consent; then
+  OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent(tcf) -> discard" consent
+fi
+if selected privacy; then
+  OMNILOOP_CONFIG="$work/omniloop.yaml" run "jsonl -> map -> consent -> mask -> discard" privacy
+fi
+if selected store; then run "jsonl -> map -> filter -> sqlite" store; fi
+# Issue 10 section 3: each identify run next to its engine's floor (the same N, the customers as
+# profiles) and the ratio; target >= 0.5x.
+floor_ratio() {  # floor-label identify-rate-file floor-rows/s ratio-label
+  python3 - "$@" <<'PY'
+import sys
+label, rate, floor, what = sys.argv[1], float(open(sys.argv[2]).read()), float(sys.argv[3]), sys.argv[4]
+print(f"{label:<34} {floor:>44,.0f} rows/s")
+print(f"{what:<34} {rate / floor:.2f}x (target >= 0.5x)")
+PY
+}
+if selected sqlite; then
+  run "jsonl -> map -> identify -> sqlite" identify
+  # The store's indexes (unique event id, (profile_id, occurred_at)), one transaction per group.
+  floor="$("$BUILD/bin/sqlite_floor" "$N" "$CUSTOMERS" "$work" group | awk '/rows\/s/ {print $(NF-3)}')"
+  floor_ratio "sqlite_floor (indexes, per group)" "$work/rate-identify" "$floor" \
+    "identify -> sqlite / sqlite_floor ="
+fi
+if selected pg && [ -n "${BENCH_PG_URI:-}" ]; then
+  PGOPTIONS="-c client_min_messages=warning" psql "$BENCH_PG_URI" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
   run "jsonl -> map -> identify -> postgresql" identify "$BENCH_PG_URI"
+  mv "$work/rate-identify" "$work/rate-identify-pg"
+  PGOPTIONS="-c client_min_messages=warning" psql "$BENCH_PG_URI" -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public" >/dev/null
+  # COPY with the store's primary key and index.
+  floor="$(bash "$root/bench/pg_floor.sh" "$N" "$CUSTOMERS" | awk '/primary key and index/ {gsub(",", "", $(NF-3)); print $(NF-3)}')"
+  floor_ratio "pg_floor (COPY, key and index)" "$work/rate-identify-pg" "$floor" \
+    "identify -> postgresql / pg_floor ="
 fi

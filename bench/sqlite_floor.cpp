@@ -3,7 +3,9 @@
 // schemas/cdp/sqlite/0002_identity.sql declares it (rowid order, UNIQUE event id, index on
 // (profile_id, occurred_at)), with the store's pragmas — and nothing else: no parsing, no
 // identity resolution, no profiles. It bounds what `omniloop run` into SQLite can reach.
-// usage: sqlite_floor [N=1000000] [profiles=100000] [dir=/tmp]
+// usage: sqlite_floor [N=1000000] [profiles=100000] [dir=/tmp] [cases=all]
+//   cases: all, or a comma-separated list of rows, batch, group, sorted (the four write
+//   patterns below; bench/run.sh takes `group`, the floor issue 10 compares the store with).
 #include <sqlite3.h>
 #include <unistd.h>
 
@@ -125,20 +127,26 @@ int main(int argc, char** argv) {
     for (unsigned char& b : rows[i].profile) b = static_cast<unsigned char>(p());
     rows[i].occurred_at = 1700000000000000 + static_cast<int64_t>(random() % 31536000000000);
   }
+  const std::string only = argc > 4 ? argv[4] : "all";
   struct Case {
+    const char* key;
     const char* name;
     bool indexes;
     size_t per_commit;
     bool sorted;
   };
   const Case cases[] = {
-      {"rows only (no index), commit per 131072", false, 131072, false},
-      {"store's indexes, commit per 4096 (one batch)", true, 4096, false},
-      {"store's indexes, commit per 131072 (one group)", true, 131072, false},
-      {"store's indexes, per 131072, sorted by profile", true, 131072, true},
+      {"rows", "rows only (no index), commit per 131072", false, 131072, false},
+      {"batch", "store's indexes, commit per 4096 (one batch)", true, 4096, false},
+      {"group", "store's indexes, commit per 131072 (one group)", true, 131072, false},
+      {"sorted", "store's indexes, per 131072, sorted by profile", true, 131072, true},
   };
   std::printf("%zu event rows, %zu profiles, SQLite %s\n", n, profiles, sqlite3_libversion());
   for (const Case& c : cases) {
+    if (only != "all" &&
+        ("," + only + ",").find("," + std::string(c.key) + ",") == std::string::npos) {
+      continue;
+    }
     const double secs = run(path, rows, c.indexes, c.per_commit, c.sorted);
     std::printf("  %-48s %12.0f rows/s  (%.2f s)\n", c.name, static_cast<double>(n) / secs, secs);
   }

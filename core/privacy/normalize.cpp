@@ -145,14 +145,28 @@ std::optional<bool> normalizeInternationalFast(std::string_view s, std::string& 
   using i18n::phonenumbers::PhoneNumberUtil;
   char all[kMaxIdentityBytes];
   size_t n = 0;
+  // A group of digits in parentheses after the first digit ("+49 (171) 234-5678") is
+  // punctuation to Parse like a space; an opening one before any digit, nested, empty or
+  // unclosed ones go to Parse.
+  bool open = false;
+  size_t group = 0;
   for (size_t i = 1; i < s.size(); ++i) {
     const char c = s[i];
     if (isDigit(c)) {
       all[n++] = c;
-    } else if (!(c == ' ' || c == '-' || c == '.')) {
+      ++group;
+    } else if (c == '(') {
+      if (open || n == 0) return std::nullopt;
+      open = true;
+      group = 0;
+    } else if (c == ')') {
+      if (!open || group == 0) return std::nullopt;
+      open = false;
+    } else if (!(c == ' ' || c == '-' || c == '.') || open) {
       return std::nullopt;
     }
   }
+  if (open) return std::nullopt;
   const PhoneNumberUtil& util = *PhoneNumberUtil::GetInstance();
   std::string region;
   int code = 0;

@@ -448,15 +448,30 @@ event::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_vie
   try {
     const std::string key = groupKey(pipeline, source_id);
     refuseIfLost(key);
-    // A batch of a pipeline restarting after its group failed gets a transaction to itself;
-    // so does the first batch after the Resolver's caches outgrew their bound (the commit
-    // lets the next beginBatch drop them).
+    // A batch of a pipeline restarting after its group failed gets a transaction to itself.
     bool alone = false;
     if (const auto isolated = isolated_.find(key); isolated != isolated_.end()) {
       alone = true;  // counted whether it succeeds or fails: a failing one is then dead-lettered
       if (--isolated->second == 0) isolated_.erase(isolated);
     }
-    if (alone || resolver_.oversized()) commitGroup();
+    if (alone) {
+      commitGroup();
+    } else if (group_open_ && resolver_.oversized()) {
+      // The Resolver's caches outgrew their bound: its pending changes go into the open
+      // transaction now, so the next beginBatch can drop the caches (what they held is then
+      // read back from the transaction) while the group goes on. Committing here instead
+      // would cut the group short and write every page its random keys touched once more.
+      try {
+        resolver_.flush(*this);
+      } catch (const std::exception& e) {
+        abandonGroup(e.what());
+        const auto* store_error = dynamic_cast<const StoreError*>(&e);
+        throw StoreError(std::string(e.what()) +
+                             " (the open group commit was rolled back; its pipelines resume "
+                             "from their last committed cursor)",
+                         store_error != nullptr && store_error->retryable());
+      }
+    }
     const int64_t now = nowMicros();
     size_t stored = 0;
     inGroup(key, [&] {

@@ -217,11 +217,12 @@ std::vector<i18n::phonenumbers::PhoneNumber> everyExampleNumber() {
   return examples;
 }
 
-// International numbers written with spaces, '-' or '.' take a fast path that skips
-// libphonenumber's Parse. It must give what Parse + IsValidNumber give, for every numbering
-// plan: every region's example number of every type, as written internationally, with
-// dashes, and with one and two digits put in front of the national number (where a national prefix
-// or a carrier code would be stripped by Parse).
+// International numbers written with spaces, '-', '.' or a group in parentheses take a fast
+// path that skips libphonenumber's Parse. It must give what Parse + IsValidNumber give, for
+// every numbering plan: every region's example number of every type, as written
+// internationally, with dashes, with its first group in parentheses (and malformed
+// parentheses), and with one and two digits put in front of the national number (where a
+// national prefix or a carrier code would be stripped by Parse).
 TEST(NormalizePhone, FastPathAgreesWithLibphonenumberForEveryRegion) {
   using i18n::phonenumbers::PhoneNumber;
   using i18n::phonenumbers::PhoneNumberUtil;
@@ -246,6 +247,20 @@ TEST(NormalizePhone, FastPathAgreesWithLibphonenumberForEveryRegion) {
     std::replace(dashed.begin(), dashed.end(), ' ', '-');
     dashed.replace(0, dashed.find('-') + 1, written.substr(0, written.find(' ') + 1));
     std::vector<std::string> inputs{written, dashed};
+    // The first group after the calling code in parentheses, as in "+49 (171) 234-5678",
+    // and malformed parentheses (which the fast path leaves to Parse).
+    if (const size_t first = written.find(' '); first != std::string::npos) {
+      const size_t second = written.find(' ', first + 1);
+      if (second != std::string::npos) {
+        std::string bracketed = written;
+        bracketed.insert(second, ")");
+        bracketed.insert(first + 1, "(");
+        inputs.push_back(bracketed);
+        inputs.push_back(written.substr(0, first + 1) + "(" + written.substr(first + 1));
+        inputs.push_back("+(" + written.substr(1, first - 1) + ")" + written.substr(first));
+        inputs.push_back(written.substr(0, first + 1) + "() " + written.substr(first + 1));
+      }
+    }
     const std::string code = "+" + std::to_string(example.country_code());
     const std::string national = std::to_string(example.national_number());
     for (char d = '0'; d <= '9'; ++d) {  // "d", "0d", "1d" and "9d" in front
