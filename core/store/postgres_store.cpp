@@ -18,7 +18,9 @@ namespace {
 // pg_advisory_lock key serialising migrations across daemons: "omniloop" in ASCII.
 constexpr const char* kMigrationLock = "8029195109741326192";
 
-std::string str(int64_t v) { return std::to_string(v); }
+std::string str(int64_t v) {
+  return std::to_string(v);
+}
 
 void addCount(std::vector<identity::TypeCount>& counts, std::string_view type, uint32_t n) {
   for (identity::TypeCount& c : counts) {
@@ -42,10 +44,12 @@ constexpr const char* kCountIdentities =
     "SELECT type, count(*) FROM identities WHERE profile_id = $1 GROUP BY type";
 constexpr const char* kLoadProfile =
     "SELECT first_seen, last_seen, traits::text, traits_meta::text FROM profiles WHERE id = $1";
-constexpr const char* kSelectCheckpoint = "SELECT cursor FROM checkpoints WHERE pipeline = $1 AND source = $2";
+constexpr const char* kSelectCheckpoint =
+    "SELECT cursor FROM checkpoints WHERE pipeline = $1 AND source = $2";
 constexpr const char* kUpsertCheckpoint =
     "INSERT INTO checkpoints (pipeline, source, cursor, updated_at) VALUES ($1, $2, $3, $4) "
-    "ON CONFLICT (pipeline, source) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
+    "ON CONFLICT (pipeline, source) DO UPDATE SET cursor = excluded.cursor, updated_at = "
+    "excluded.updated_at";
 constexpr const char* kSelectCounts =
     "SELECT (SELECT count(*) FROM profiles), (SELECT count(*) FROM identities), "
     "(SELECT count(*) FROM events), (SELECT count(*) FROM dead_letters)";
@@ -56,35 +60,31 @@ constexpr const char* kPreIdentities =
     "FROM unnest($1::text[], $2::text[]) AS k(type, hash) "
     "JOIN identities i ON i.type = k.type AND i.hash = k.hash";
 constexpr const char* kPreProfiles =
-    "SELECT id, first_seen, last_seen, traits::text, traits_meta::text FROM profiles WHERE id = ANY($1::text[])";
+    "SELECT id, first_seen, last_seen, traits::text, traits_meta::text FROM profiles WHERE id = "
+    "ANY($1::text[])";
 constexpr const char* kPreCounts =
-    "SELECT profile_id, type, count(*) FROM identities WHERE profile_id = ANY($1::text[]) GROUP BY 1, 2";
+    "SELECT profile_id, type, count(*) FROM identities WHERE profile_id = ANY($1::text[]) GROUP BY "
+    "1, 2";
 
 // Events: one row per id. Which rows are new is known before (admitSameIds read what is stored
 // under the batch's ids, under the writer lock), so a replay is not counted twice in traits.
-constexpr const char* kUpsertEvents =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, "
-    "ingested_at, attributes, content_hash) "
-    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, "
-    "u.attributes::jsonb, u.h "
-    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], "
-    "$9::text[], $10::text[]) "
-    "AS u(id, source, profile_id, channel, type, occurred_at, attributes, h) ORDER BY u.id "
-    "ON CONFLICT (id) DO UPDATE SET pipeline = excluded.pipeline, source = excluded.source, "
+// The batch's new events (no stored row under their ids) take a plain INSERT, about a fifth
+// cheaper on the server than the upsert's speculative insertion; replays take the upsert.
+#define OMNILOOP_INSERT_EVENTS                                                              \
+  "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, "      \
+  "ingested_at, attributes, content_hash) "                                                 \
+  "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, " \
+  "u.attributes::jsonb, u.h "                                                               \
+  "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], "  \
+  "$9::text[], $10::text[]) "                                                               \
+  "AS u(id, source, profile_id, channel, type, occurred_at, attributes, h) ORDER BY u.id"
+constexpr const char* kInsertEvents = OMNILOOP_INSERT_EVENTS;
+constexpr const char* kUpsertEvents = OMNILOOP_INSERT_EVENTS
+    " ON CONFLICT (id) DO UPDATE SET pipeline = excluded.pipeline, source = excluded.source, "
     "profile_id = excluded.profile_id, channel = excluded.channel, type = excluded.type, "
     "occurred_at = excluded.occurred_at, ingested_at = excluded.ingested_at, "
     "attributes = excluded.attributes, content_hash = excluded.content_hash";
-// The batch's new events (no stored row under their ids, known under the writer lock): a plain
-// INSERT, about a fifth cheaper on the server than the upsert's speculative insertion. Replays
-// take kUpsertEvents.
-constexpr const char* kInsertEvents =
-    "INSERT INTO events (id, pipeline, source, profile_id, channel, type, occurred_at, "
-    "ingested_at, attributes, content_hash) "
-    "SELECT u.id, $1, u.source, u.profile_id, u.channel, u.type, u.occurred_at, $2::bigint, "
-    "u.attributes::jsonb, u.h "
-    "FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], "
-    "$9::text[], $10::text[]) "
-    "AS u(id, source, profile_id, channel, type, occurred_at, attributes, h) ORDER BY u.id";
+#undef OMNILOOP_INSERT_EVENTS
 // What is stored under the batch's event ids (same id, different content: SameIdGuard).
 constexpr const char* kPreEventContent =
     "SELECT id, content_hash, pipeline, source FROM events WHERE id = ANY($1::text[])";
@@ -92,8 +92,10 @@ constexpr const char* kPreEventContent =
 constexpr const char* kUpsertProfiles =
     "INSERT INTO profiles (id, created_at, updated_at, first_seen, last_seen, traits, traits_meta) "
     "SELECT u.id, $1::bigint, $1::bigint, u.f, u.l, u.t::jsonb, u.m::jsonb "
-    "FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(id, f, l, t, m) ORDER BY u.id "
-    "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, first_seen = excluded.first_seen, "
+    "FROM unnest($2::text[], $3::bigint[], $4::bigint[], $5::text[], $6::text[]) AS u(id, f, l, t, "
+    "m) ORDER BY u.id "
+    "ON CONFLICT (id) DO UPDATE SET updated_at = excluded.updated_at, first_seen = "
+    "excluded.first_seen, "
     "last_seen = excluded.last_seen, traits = excluded.traits, traits_meta = excluded.traits_meta";
 // Profiles this batch created: a plain INSERT (their ids were checked free under the writer lock).
 constexpr const char* kInsertProfiles =
@@ -113,10 +115,12 @@ constexpr const char* kMergeConsents =
     "UPDATE consents AS c SET profile_id = m.w FROM unnest($1::text[], $2::text[]) AS m(l, w) "
     "WHERE c.profile_id = m.l";
 constexpr const char* kMergeConflicts =
-    "UPDATE identity_conflicts AS c SET profile_id = m.w FROM unnest($1::text[], $2::text[]) AS m(l, w) "
+    "UPDATE identity_conflicts AS c SET profile_id = m.w FROM unnest($1::text[], $2::text[]) AS "
+    "m(l, w) "
     "WHERE c.profile_id = m.l";
 constexpr const char* kMergeConflictsOther =
-    "UPDATE identity_conflicts AS c SET other_profile = m.w FROM unnest($1::text[], $2::text[]) AS m(l, w) "
+    "UPDATE identity_conflicts AS c SET other_profile = m.w FROM unnest($1::text[], $2::text[]) AS "
+    "m(l, w) "
     "WHERE c.other_profile = m.l";
 constexpr const char* kDeleteProfiles = "DELETE FROM profiles WHERE id = ANY($1::text[])";
 constexpr const char* kInsertMerges =
@@ -125,29 +129,37 @@ constexpr const char* kInsertMerges =
     "WITH ORDINALITY AS u(l, w, r, a, n) ORDER BY u.n";
 constexpr const char* kInsertIdentities =
     "INSERT INTO identities (type, hash, profile_id, source, first_seen, last_seen) "
-    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[]) "
+    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], "
+    "$6::bigint[]) "
     "AS u(type, hash, profile_id, source, f, l) ORDER BY 1, 2 "
     "ON CONFLICT (type, hash) DO NOTHING";
 constexpr const char* kTouchIdentities =
-    "UPDATE identities AS i SET first_seen = least(i.first_seen, u.f), last_seen = greatest(i.last_seen, u.l) "
+    "UPDATE identities AS i SET first_seen = least(i.first_seen, u.f), last_seen = "
+    "greatest(i.last_seen, u.l) "
     "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[]) AS u(type, hash, f, l) "
     "WHERE i.type = u.type AND i.hash = u.hash";
 constexpr const char* kUpsertConflicts =
-    "INSERT INTO identity_conflicts (type, hash, reason, profile_id, other_profile, first_at, last_at, occurrences) "
+    "INSERT INTO identity_conflicts (type, hash, reason, profile_id, other_profile, first_at, "
+    "last_at, occurrences) "
     "SELECT u.t, u.h, u.r, u.p, u.o, u.a, u.a, u.n "
-    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[]) "
+    "FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], "
+    "$7::bigint[]) "
     "AS u(t, h, r, p, o, a, n) ORDER BY 1, 2, 3 "
     "ON CONFLICT (type, hash, reason) DO UPDATE SET profile_id = excluded.profile_id, "
     "other_profile = excluded.other_profile, last_at = excluded.last_at, "
     "occurrences = identity_conflicts.occurrences + excluded.occurrences";
 constexpr const char* kInsertConsents =
-    "INSERT INTO consents (pipeline, profile_id, identity_type, identity_hash, purpose, status, source, "
+    "INSERT INTO consents (pipeline, profile_id, identity_type, identity_hash, purpose, status, "
+    "source, "
     "captured_at, evidence, notice_version, event_id, tc_string) "
-    "SELECT $1, u.profile_id, u.type, u.hash, u.purpose, u.status, u.source, u.captured_at, u.evidence, u.notice, "
+    "SELECT $1, u.profile_id, u.type, u.hash, u.purpose, u.status, u.source, u.captured_at, "
+    "u.evidence, u.notice, "
     "u.event_id, u.tc "
-    "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bigint[], "
+    "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], "
+    "$8::bigint[], "
     "$9::text[], $10::text[], $11::text[], $12::text[]) "
-    "AS u(profile_id, type, hash, purpose, status, source, captured_at, evidence, notice, event_id, tc) "
+    "AS u(profile_id, type, hash, purpose, status, source, captured_at, evidence, notice, "
+    "event_id, tc) "
     "ON CONFLICT DO NOTHING";
 constexpr const char* kLoadConsents =
     "SELECT id, identity_hash, purpose, status, captured_at FROM consents "
@@ -161,23 +173,27 @@ constexpr const char* kUpsertDeadLetters =
 
 // `omniloop profile`.
 constexpr const char* kViewProfile =
-    "SELECT created_at, updated_at, first_seen, last_seen, traits::text FROM profiles WHERE id = $1";
+    "SELECT created_at, updated_at, first_seen, last_seen, traits::text FROM profiles WHERE id = "
+    "$1";
 constexpr const char* kViewIdentities =
     "SELECT type, hash, source, first_seen, last_seen FROM identities WHERE profile_id = $1 "
     "ORDER BY type, first_seen, hash";
 // Every profile folded into this one, also through profiles merged into those.
 constexpr const char* kViewMerges =
-    "WITH RECURSIVE folded(p) AS (SELECT $1::text COLLATE \"C\" UNION SELECT m.from_profile FROM profile_merges m "
+    "WITH RECURSIVE folded(p) AS (SELECT $1::text COLLATE \"C\" UNION SELECT m.from_profile FROM "
+    "profile_merges m "
     "JOIN folded f ON m.into_profile = f.p) "
     "SELECT from_profile, into_profile, reason, merged_at FROM profile_merges "
     "WHERE into_profile IN (SELECT p FROM folded) ORDER BY merged_at, id";
 constexpr const char* kViewConflicts =
     "SELECT type, hash, reason, profile_id, other_profile, first_at, last_at, occurrences "
-    "FROM identity_conflicts WHERE profile_id = $1 OR other_profile = $1 ORDER BY last_at, type, reason";
+    "FROM identity_conflicts WHERE profile_id = $1 OR other_profile = $1 ORDER BY last_at, type, "
+    "reason";
 constexpr const char* kViewEvents = "SELECT count(*) FROM events WHERE profile_id = $1";
 constexpr const char* kViewTimeline =
     "SELECT id, pipeline, source, channel, type, occurred_at, ingested_at, attributes::text "
-    "FROM events WHERE profile_id = $1 ORDER BY occurred_at DESC NULLS LAST, ingested_at DESC, id DESC LIMIT $2";
+    "FROM events WHERE profile_id = $1 ORDER BY occurred_at DESC NULLS LAST, ingested_at DESC, id "
+    "DESC LIMIT $2";
 
 struct DeadLetterRow {
   std::string id;
@@ -239,17 +255,19 @@ void PostgresStore::applyMigrations() {
     const int found = readSchemaVersion();
     if (found > latestVersion(migrations)) {
       throw StoreError("store schema version " + std::to_string(found) +
-                       " is newer than this omniloop supports (" + std::to_string(latestVersion(migrations)) +
-                       "): upgrade omniloop (store " + conn_.shown() + ")");
+                       " is newer than this omniloop supports (" +
+                       std::to_string(latestVersion(migrations)) + "): upgrade omniloop (store " +
+                       conn_.shown() + ")");
     }
     if (found == 0) {
       pg::Result foreign = conn_.exec(
           "SELECT t FROM unnest(ARRAY['profiles', 'identities', 'events', 'checkpoints']) AS t "
           "WHERE to_regclass(t) IS NOT NULL LIMIT 1");
       if (foreign.rows() > 0) {
-        throw StoreError("store " + conn_.shown() + " already has a table '" + std::string(foreign.text(0, 0)) +
-                         "' but no omniloop schema_version: it belongs to something else; point the store "
-                         "at another database (or schema, with ?options=-csearch_path%3Dname)");
+        throw StoreError(
+            "store " + conn_.shown() + " already has a table '" + std::string(foreign.text(0, 0)) +
+            "' but no omniloop schema_version: it belongs to something else; point the store "
+            "at another database (or schema, with ?options=-csearch_path%3Dname)");
       }
     }
     if (found < latestVersion(migrations)) {
@@ -264,9 +282,10 @@ void PostgresStore::applyMigrations() {
                            std::string(m.name) + "): " + e.what());
         }
         // The name is [a-z0-9_]+ (store.cmake checks), so it can be inlined.
-        const std::string record = "INSERT INTO schema_version (version, name, applied_at) VALUES (" +
-                                   std::to_string(m.version) + ", '" + std::string(m.name) + "', " +
-                                   str(nowMicros()) + ")";
+        const std::string record =
+            "INSERT INTO schema_version (version, name, applied_at) VALUES (" +
+            std::to_string(m.version) + ", '" + std::string(m.name) + "', " + str(nowMicros()) +
+            ")";
         conn_.exec(record.c_str());
       }
       conn_.exec("COMMIT");
@@ -335,8 +354,8 @@ void PostgresStore::declare() {
   select_vault_ = conn_.declare(
       "SELECT token, key_id, sealed, expires_at FROM vault WHERE token = $1 "
       "AND (expires_at IS NULL OR expires_at > $2::bigint)");
-  purge_vault_ = conn_.declare(
-      "DELETE FROM vault WHERE expires_at IS NOT NULL AND expires_at <= $1::bigint");
+  purge_vault_ =
+      conn_.declare("DELETE FROM vault WHERE expires_at IS NOT NULL AND expires_at <= $1::bigint");
   insert_audit_ = conn_.declare(
       "INSERT INTO audit_log (at, actor, action, subject, details) "
       "VALUES ($1::bigint, $2, $3, NULLIF($4, ''), $5::jsonb)");
@@ -390,7 +409,8 @@ std::string PostgresStore::loadCursor(std::string_view pipeline, std::string_vie
   return cursor;
 }
 
-void PostgresStore::commit(std::string_view pipeline, std::string_view source_id, const event::Batch& batch) {
+void PostgresStore::commit(std::string_view pipeline, std::string_view source_id,
+                           const event::Batch& batch) {
   std::lock_guard lock(mutex_);
   settle();
   refuseIfLost(groupKey(pipeline, source_id));
@@ -542,9 +562,14 @@ void PostgresStore::collect(std::string_view source_id, event::Batch& batch, int
       if (pipeline_source.empty()) pipeline_source = batch.intern(source_id);
       e.source = pipeline_source;
     }
-    pending_.push_back(Pending{&e, static_cast<uint32_t>(first), static_cast<uint32_t>(keys_.size() - first),
+    pending_.push_back(Pending{&e,
+                               static_cast<uint32_t>(first),
+                               static_cast<uint32_t>(keys_.size() - first),
                                e.source.empty() ? source_id : e.source,
-                               e.occurred_at_us != 0 ? e.occurred_at_us : now, {}, {}, false});
+                               e.occurred_at_us != 0 ? e.occurred_at_us : now,
+                               {},
+                               {},
+                               false});
     same_id_.fingerprint(e, pending_.back().fingerprint);
   }
 }
@@ -568,10 +593,12 @@ void PostgresStore::admitSameIds(std::string_view pipeline, event::Batch& batch)
   size_t kept = 0;
   for (Pending& p : pending_) {
     const auto it = stored.find(std::string(p.event->id));
-    if (!same_id_.admit(*p.event, batch, pipeline, it == stored.end() ? nullptr : &it->second, p.fingerprint)) {
+    if (!same_id_.admit(*p.event, batch, pipeline, it == stored.end() ? nullptr : &it->second,
+                        p.fingerprint)) {
       continue;
     }
-    p.versioned = p.versioned || same_id_.versioned();  // a retried attempt finds its new id unknown
+    p.versioned =
+        p.versioned || same_id_.versioned();  // a retried attempt finds its new id unknown
     if (&pending_[kept] != &p) pending_[kept] = std::move(p);
     ++kept;
   }
@@ -626,12 +653,14 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   if (!resolver_.beginBatch(now, cache_valid)) forgetCaches();
   prefetch();
   for (Pending& p : pending_) {
-    p.resolution = resolver_.resolve(*this, std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count),
-                                     p.event->id, p.source, p.seen);
+    p.resolution = resolver_.resolve(
+        *this, std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count), p.event->id,
+        p.source, p.seen);
   }
   markInserted();
   for (size_t i = 0; i < pending_.size(); ++i) {
-    resolver_.observe(pending_[i].resolution, *pending_[i].event, pending_[i].seen, inserted_[i] != 0);
+    resolver_.observe(pending_[i].resolution, *pending_[i].event, pending_[i].seen,
+                      inserted_[i] != 0);
   }
   resolver_.flush(*this);
 
@@ -655,14 +684,16 @@ void PostgresStore::writeAttempt(std::string_view pipeline, std::string_view sou
   // A new identity that was there anyway was inserted by a writer that skipped the writer
   // lock: this batch resolved against a stale graph and must be redone.
   if (identities_at >= 0 && results.at(static_cast<size_t>(identities_at)).affected() != expected) {
-    throw StoreError("another writer added one of this batch's identities meanwhile; redoing the batch", true);
+    throw StoreError(
+        "another writer added one of this batch's identities meanwhile; redoing the batch", true);
   }
 }
 
 void PostgresStore::loadSuppressions() {
   pg::Result r = conn_.exec("SELECT type, hash FROM suppressions");
   std::vector<std::pair<std::string, std::string>> rows;
-  for (int i = 0; i < r.rows(); ++i) rows.emplace_back(std::string(r.text(i, 0)), std::string(r.text(i, 1)));
+  for (int i = 0; i < r.rows(); ++i)
+    rows.emplace_back(std::string(r.text(i, 0)), std::string(r.text(i, 1)));
   suppressions_.assign(rows);
 }
 
@@ -705,7 +736,9 @@ class PgSession final : public SqlSession {
   std::string hashLiteral(std::string_view hash) const override { return textLiteral(hash); }
   std::string idText(std::string_view column) const override { return std::string(column); }
   std::string hashText(std::string_view column) const override { return std::string(column); }
-  std::string jsonText(std::string_view column) const override { return std::string(column) + "::text"; }
+  std::string jsonText(std::string_view column) const override {
+    return std::string(column) + "::text";
+  }
   std::string contains(std::string_view column, std::string_view needle) const override {
     return "strpos(lower(" + std::string(column) + "), " + textLiteral(needle) + ") > 0";
   }
@@ -763,7 +796,8 @@ void PostgresStore::resetBatchState() {
   stored_ids_.clear();
 }
 
-const std::string& PostgresStore::keyOf(std::string& buffer, std::string_view type, std::string_view hash) {
+const std::string& PostgresStore::keyOf(std::string& buffer, std::string_view type,
+                                        std::string_view hash) {
   buffer.assign(type);
   buffer.push_back('\x1f');
   buffer.append(hash);
@@ -775,7 +809,8 @@ void PostgresStore::prefetch() {
   //    and about those only when it has not been told them).
   lookup_.clear();
   for (const IdentityKey& k : keys_) {
-    if (!told_identities_.contains(std::string_view(keyOf(key_buffer_, k.type, k.hash)))) lookup_.push_back(k);
+    if (!told_identities_.contains(std::string_view(keyOf(key_buffer_, k.type, k.hash))))
+      lookup_.push_back(k);
   }
   if (lookup_.empty()) return;
   // Distinct keys without a set: sort and drop repeats.
@@ -814,7 +849,8 @@ void PostgresStore::prefetch() {
       continue;
     }
     const std::string& profile = it->second.profile;
-    if (!loaded_profiles_.contains(std::string_view(profile)) && pre_profile_checked_.insert(profile).second) {
+    if (!loaded_profiles_.contains(std::string_view(profile)) &&
+        pre_profile_checked_.insert(profile).second) {
       a_[0].add(profile);
     }
     if (any_limit_ && !counted_profiles_.contains(std::string_view(profile)) &&
@@ -858,7 +894,8 @@ std::string_view PostgresStore::finalProfile(std::string_view id) const {
 
 // --- identity::Graph: reads from the prefetch (a miss asks the database), writes buffered ---
 
-bool PostgresStore::findIdentity(std::string_view type, std::string_view hash, identity::StoredIdentity& out) {
+bool PostgresStore::findIdentity(std::string_view type, std::string_view hash,
+                                 identity::StoredIdentity& out) {
   const std::string& key = keyOf(key_buffer_, type, hash);
   if (auto it = pre_identity_.find(std::string_view(key)); it != pre_identity_.end()) {
     out = it->second;
@@ -888,12 +925,14 @@ const std::vector<identity::TypeCount>& PostgresStore::storedCounts(const std::s
   ++misses_;
   pg::Result r = conn_.run(count_identities_, {pg::text(profile)});
   for (int i = 0; i < r.rows(); ++i) {
-    counts.push_back(identity::TypeCount{std::string(r.text(i, 0)), static_cast<uint32_t>(r.integer(i, 1))});
+    counts.push_back(
+        identity::TypeCount{std::string(r.text(i, 0)), static_cast<uint32_t>(r.integer(i, 1))});
   }
   return counts;
 }
 
-void PostgresStore::countIdentities(std::string_view profile, std::vector<identity::TypeCount>& out) {
+void PostgresStore::countIdentities(std::string_view profile,
+                                    std::vector<identity::TypeCount>& out) {
   // What the database would say had the batch's buffered writes been made: the stored
   // identities of `profile` and of every profile merged into it, plus the new ones.
   const std::string id(profile);
@@ -932,7 +971,8 @@ bool PostgresStore::loadProfile(std::string_view profile, identity::StoredProfil
   return true;
 }
 
-bool PostgresStore::insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen, int64_t now) {
+bool PostgresStore::insertProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
+                                  int64_t now) {
   (void)now;  // every row the batch writes gets the batch's time
   if (created_.contains(profile) || pre_profile_.contains(profile)) return false;
   if (!pre_profile_checked_.contains(profile)) {
@@ -961,7 +1001,8 @@ bool PostgresStore::insertProfile(std::string_view profile, int64_t first_seen, 
 }
 
 void PostgresStore::updateProfile(std::string_view profile, int64_t first_seen, int64_t last_seen,
-                                  std::string_view traits, std::string_view traits_meta, int64_t now) {
+                                  std::string_view traits, std::string_view traits_meta,
+                                  int64_t now) {
   (void)now;
   auto it = profile_row_index_.find(profile);
   if (it == profile_row_index_.end()) {
@@ -975,12 +1016,14 @@ void PostgresStore::updateProfile(std::string_view profile, int64_t first_seen, 
   row.traits_meta.assign(traits_meta);
 }
 
-void PostgresStore::insertIdentity(std::string_view type, std::string_view hash, std::string_view profile,
-                                   std::string_view source, int64_t first_seen, int64_t last_seen) {
+void PostgresStore::insertIdentity(std::string_view type, std::string_view hash,
+                                   std::string_view profile, std::string_view source,
+                                   int64_t first_seen, int64_t last_seen) {
   new_identities_.push_back(IdentityRow{std::string(type), std::string(hash), std::string(profile),
                                         std::string(source), first_seen, last_seen});
   auto it = new_counts_.find(profile);
-  if (it == new_counts_.end()) it = new_counts_.emplace(std::string(profile), std::vector<identity::TypeCount>()).first;
+  if (it == new_counts_.end())
+    it = new_counts_.emplace(std::string(profile), std::vector<identity::TypeCount>()).first;
   addCount(it->second, type, 1);
   told_identities_.insert(keyOf(key_buffer_, type, hash));
 }
@@ -991,16 +1034,16 @@ void PostgresStore::touchIdentity(std::string_view type, std::string_view hash, 
   touches_.push_back(Touch{std::string(type), std::string(hash), first_seen, last_seen});
 }
 
-void PostgresStore::mergeProfiles(std::string_view winner, std::string_view loser, std::string_view reason,
-                                  int64_t now) {
+void PostgresStore::mergeProfiles(std::string_view winner, std::string_view loser,
+                                  std::string_view reason, int64_t now) {
   merges_.push_back(MergeRow{std::string(winner), std::string(loser), std::string(reason), now});
   merged_into_.insert_or_assign(std::string(loser), std::string(winner));
 }
 
 void PostgresStore::recordConflict(const identity::Conflict& c, uint32_t occurrences) {
   conflicts_.push_back(ConflictRow{std::string(c.type), std::string(c.hash), std::string(c.reason),
-                                   std::string(finalProfile(c.profile)), std::string(finalProfile(c.other_profile)),
-                                   c.at, occurrences});
+                                   std::string(finalProfile(c.profile)),
+                                   std::string(finalProfile(c.other_profile)), c.at, occurrences});
 }
 
 // --- the batch's writes ---
@@ -1109,7 +1152,8 @@ void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected)
       a_[0].add(loser);
       a_[1].add(finalProfile(winner));
     }
-    for (int id : {merge_identities_, merge_events_, merge_consents_, merge_conflicts_, merge_conflicts_other_}) {
+    for (int id : {merge_identities_, merge_events_, merge_consents_, merge_conflicts_,
+                   merge_conflicts_other_}) {
       conn_.send(id, {a_[0].param(), a_[1].param()});
     }
     conn_.send(delete_profiles_, {a_[0].param()});
@@ -1140,8 +1184,8 @@ void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected)
       a_[5].add(id.last_seen);
     }
     identities_at = conn_.sent();
-    conn_.send(insert_identities_,
-               {a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(), a_[4].param(), a_[5].param()});
+    conn_.send(insert_identities_, {a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(),
+                                    a_[4].param(), a_[5].param()});
   }
 
   if (!touches_.empty()) {
@@ -1171,8 +1215,8 @@ void PostgresStore::sendGraph(int64_t now, int& identities_at, size_t& expected)
       a_[5].add(c.at);
       a_[6].add(static_cast<int64_t>(c.occurrences));
     }
-    conn_.send(upsert_conflicts_, {a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(), a_[4].param(),
-                                   a_[5].param(), a_[6].param()});
+    conn_.send(upsert_conflicts_, {a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(),
+                                   a_[4].param(), a_[5].param(), a_[6].param()});
   }
 }
 
@@ -1183,7 +1227,8 @@ void PostgresStore::sendConsents(std::string_view pipeline, int64_t now) {
   a_[6].clear(Type::BigInt);
   for (const Pending& p : pending_) {
     const size_t before = consent_records_.size();
-    appendConsentRecords(*p.event, std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count), now,
+    appendConsentRecords(*p.event,
+                         std::span<const IdentityKey>(keys_.data() + p.first_key, p.key_count), now,
                          consent_records_);
     for (size_t i = before; i < consent_records_.size(); ++i) {
       const ConsentRecord& c = consent_records_[i];
@@ -1203,9 +1248,9 @@ void PostgresStore::sendConsents(std::string_view pipeline, int64_t now) {
   if (consent_records_.empty()) return;
   std::string pl;
   pg::appendValidUtf8(pl, pipeline);
-  conn_.send(insert_consents_, {pg::text(pl), a_[0].param(), a_[1].param(), a_[2].param(), a_[3].param(),
-                                a_[4].param(), a_[5].param(), a_[6].param(), a_[7].param(), a_[8].param(),
-                                a_[9].param(), a_[10].param()});
+  conn_.send(insert_consents_, {pg::text(pl), a_[0].param(), a_[1].param(), a_[2].param(),
+                                a_[3].param(), a_[4].param(), a_[5].param(), a_[6].param(),
+                                a_[7].param(), a_[8].param(), a_[9].param(), a_[10].param()});
 }
 
 void PostgresStore::loadConsents() {
@@ -1214,7 +1259,8 @@ void PostgresStore::loadConsents() {
   pg::Result r = conn_.run(load_consents_, {pg::text(after)});
   for (int i = 0; i < r.rows(); ++i) {
     ledger_loaded_id_ = r.integer(i, 0);
-    consent_ledger_.apply(r.text(i, 1), r.text(i, 2), event::parseConsentStatus(r.text(i, 3)), r.integer(i, 4));
+    consent_ledger_.apply(r.text(i, 1), r.text(i, 2), event::parseConsentStatus(r.text(i, 3)),
+                          r.integer(i, 4));
   }
 }
 
@@ -1225,7 +1271,8 @@ void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view 
   std::vector<DeadLetterRow> rows;
   for (const event::Event& e : batch) {
     if (e.disposition != event::Disposition::DeadLetter) continue;
-    if (!suppressions_.anyIn(e, keyer_, suppression_scratch_).empty()) continue;  // an erased subject's
+    if (!suppressions_.anyIn(e, keyer_, suppression_scratch_).empty())
+      continue;  // an erased subject's
     DeadLetterRow row;
     appendDeadLetterPayload(row.payload, e, keyer_, scratch_, scratch_arena_, sealer_, now);
     row.source = e.source.empty() ? source_id : e.source;
@@ -1249,8 +1296,8 @@ void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view 
   std::string p;
   pg::appendValidUtf8(p, pipeline);
   const std::string now_text = str(now);
-  conn_.send(upsert_dead_letters_, {pg::text(p), pg::text(now_text), a_[0].param(), a_[1].param(), a_[2].param(),
-                                    a_[3].param(), a_[4].param()});
+  conn_.send(upsert_dead_letters_, {pg::text(p), pg::text(now_text), a_[0].param(), a_[1].param(),
+                                    a_[2].param(), a_[3].param(), a_[4].param()});
   for (const VaultRow& r : sealer_.rows) {  // the sealed raw records the payloads name
     const std::string expires = str(r.expires_at);
     conn_.send(insert_vault_, {pg::text(r.token), pg::text(r.key_id), pg::text(r.sealed),
@@ -1259,8 +1306,8 @@ void PostgresStore::sendDeadLetters(std::string_view pipeline, std::string_view 
   sealer_.rows.clear();
 }
 
-void PostgresStore::sendCursor(std::string_view pipeline, std::string_view source_id, std::string_view cursor,
-                               int64_t now) {
+void PostgresStore::sendCursor(std::string_view pipeline, std::string_view source_id,
+                               std::string_view cursor, int64_t now) {
   if (cursor.empty()) return;  // a source without positions: keep the last committed one
   std::string p, s, c;
   pg::appendValidUtf8(p, pipeline);
@@ -1343,7 +1390,8 @@ uint64_t PostgresStore::removeDeadLetters(const std::vector<std::string>& ids) {
   return removed;
 }
 
-std::optional<std::string> PostgresStore::findProfile(std::string_view type, std::string_view value) {
+std::optional<std::string> PostgresStore::findProfile(std::string_view type,
+                                                      std::string_view value) {
   std::lock_guard lock(mutex_);
   std::string hash;
   if (!keyer_.pseudonymize(type, value, hash)) return std::nullopt;
@@ -1366,7 +1414,8 @@ std::optional<std::string> PostgresStore::findProfile(std::string_view type, std
   return found;
 }
 
-std::optional<ProfileView> PostgresStore::profile(std::string_view profile_id, size_t timeline_limit) {
+std::optional<ProfileView> PostgresStore::profile(std::string_view profile_id,
+                                                  size_t timeline_limit) {
   std::lock_guard lock(mutex_);
   std::string id;
   pg::appendValidUtf8(id, profile_id);
@@ -1386,26 +1435,28 @@ std::optional<ProfileView> PostgresStore::profile(std::string_view profile_id, s
     view.traits = std::string(p.text(0, 4));
     pg::Result r = conn_.run(view_identities_, {pg::text(id)});
     for (int i = 0; i < r.rows(); ++i) {
-      view.identities.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
-                                 r.integer(i, 3), r.integer(i, 4)});
+      view.identities.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)),
+                                 std::string(r.text(i, 2)), r.integer(i, 3), r.integer(i, 4)});
     }
     r = conn_.run(view_merges_, {pg::text(id)});
     for (int i = 0; i < r.rows(); ++i) {
-      view.merges.push_back(
-          {std::string(r.text(i, 0)), std::string(r.text(i, 1)), std::string(r.text(i, 2)), r.integer(i, 3)});
+      view.merges.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)),
+                             std::string(r.text(i, 2)), r.integer(i, 3)});
     }
     r = conn_.run(view_conflicts_, {pg::text(id)});
     for (int i = 0; i < r.rows(); ++i) {
-      view.conflicts.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
-                                std::string(r.text(i, 3)), std::string(r.text(i, 4)), r.integer(i, 5),
-                                r.integer(i, 6), static_cast<uint64_t>(r.integer(i, 7))});
+      view.conflicts.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)),
+                                std::string(r.text(i, 2)), std::string(r.text(i, 3)),
+                                std::string(r.text(i, 4)), r.integer(i, 5), r.integer(i, 6),
+                                static_cast<uint64_t>(r.integer(i, 7))});
     }
     r = conn_.run(view_events_, {pg::text(id)});
     if (r.rows() > 0) view.events = static_cast<uint64_t>(r.integer(0, 0));
     r = conn_.run(view_timeline_, {pg::text(id), pg::text(limit)});
     for (int i = 0; i < r.rows(); ++i) {
-      view.timeline.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)), std::string(r.text(i, 2)),
-                               std::string(r.text(i, 3)), std::string(r.text(i, 4)), std::string(r.text(i, 7)),
+      view.timeline.push_back({std::string(r.text(i, 0)), std::string(r.text(i, 1)),
+                               std::string(r.text(i, 2)), std::string(r.text(i, 3)),
+                               std::string(r.text(i, 4)), std::string(r.text(i, 7)),
                                r.isNull(i, 5) ? 0 : r.integer(i, 5), r.integer(i, 6)});
     }
     std::reverse(view.timeline.begin(), view.timeline.end());
@@ -1432,9 +1483,9 @@ event::Result PostgresStore::putVault(const std::vector<VaultRow>& rows) {
       const std::string now = std::to_string(nowMicros());
       for (const VaultRow& r : rows) {
         const std::string expires = std::to_string(r.expires_at);
-        conn_.run(insert_vault_, {pg::text(r.token), pg::text(r.key_id), pg::text(r.sealed),
-                                  pg::text(now),
-                                  r.expires_at > 0 ? pg::text(expires) : pg::Param{}});
+        conn_.run(insert_vault_,
+                  {pg::text(r.token), pg::text(r.key_id), pg::text(r.sealed), pg::text(now),
+                   r.expires_at > 0 ? pg::text(expires) : pg::Param{}});
       }
     });
     return event::Result::ok();
