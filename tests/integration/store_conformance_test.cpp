@@ -8,6 +8,7 @@
 #include <thread>
 #include <tuple>
 
+#include "canonical_json.h"
 #include "config/json_value.h"
 #include "event/event.h"
 #include "identity/config.h"
@@ -16,7 +17,6 @@
 #include "store/migrations.h"
 #include "store/postgres_store.h"
 #include "store/store.h"
-#include "canonical_json.h"
 #include "store_backends.h"
 
 namespace omniloop::store::testing {
@@ -25,9 +25,9 @@ namespace {
 using omniloop::testing::OdbcEnv;
 using omniloop::testing::PgServer;
 
-constexpr const char* kTables[] = {"schema_version", "profiles",       "identities",   "events",
-                                   "consents",       "profile_merges", "suppressions", "dead_letters",
-                                   "checkpoints",    "audit_log"};
+constexpr const char* kTables[] = {
+    "schema_version", "profiles",     "identities",   "events",      "consents",
+    "profile_merges", "suppressions", "dead_letters", "checkpoints", "audit_log"};
 
 class GlobalBackends : public ::testing::Environment {
  public:
@@ -48,7 +48,9 @@ const auto* const kEnvironment = ::testing::AddGlobalTestEnvironment(new GlobalB
     EXPECT_TRUE(ok_result_.isOk()) << ok_result_.message; \
   } while (0)
 
-std::string keyOf(int i) { return std::string(32, static_cast<char>('a' + i)); }
+std::string keyOf(int i) {
+  return std::string(32, static_cast<char>('a' + i));
+}
 
 class Conformance : public ::testing::TestWithParam<BackendKind> {
  protected:
@@ -70,6 +72,18 @@ class Conformance : public ::testing::TestWithParam<BackendKind> {
   std::unique_ptr<Raw> raw() { return fixture_->raw(); }
   const BackendFixture& fx() const { return *fixture_; }
   int latest() const { return latestVersion(embeddedMigrations(fixture_->dialect())); }
+
+  // The failure tests' start: batch "1" (cursor c1) written, then a failure armed on the
+  // insert of event "12". Returns the counts after the first batch.
+  StoreCounts writeFirstThenArmFailureOn12(Store& store, Raw& db) {
+    event::Batch first;
+    add(first, "1", {{"email", "ann@example.com"}});
+    first.cursor = "c1";
+    EXPECT_TRUE(store.writeBatch("p", "crm", first).isOk());
+    const StoreCounts before = store.counts();
+    fx().injectFailure(db, event::makeEventId("crm", "12"));
+    return before;
+  }
 
   // Appends a live event with the given identities and two attributes, id from (crm, key).
   static event::Event& add(event::Batch& b, std::string_view key,
@@ -107,8 +121,10 @@ TEST_P(Conformance, FreshStoreGetsEveryTableAndTheLatestSchema) {
 }
 
 TEST(ConformanceSchemas, EveryDialectHasEveryMigration) {
-  EXPECT_EQ(latestVersion(embeddedMigrations("postgresql")), latestVersion(embeddedMigrations("sqlite")))
-      << "a schemas/cdp/sqlite migration has no schemas/cdp/postgresql twin (or the other way round)";
+  EXPECT_EQ(latestVersion(embeddedMigrations("postgresql")),
+            latestVersion(embeddedMigrations("sqlite")))
+      << "a schemas/cdp/sqlite migration has no schemas/cdp/postgresql twin (or the other way "
+         "round)";
   for (const Migration& m : embeddedMigrations("postgresql")) {
     EXPECT_EQ(m.name, embeddedMigrations("sqlite")[m.version - 1].name) << m.version;
   }
@@ -128,13 +144,15 @@ TEST_P(Conformance, ReopeningAppliesNothingTwice) {
 TEST_P(Conformance, NewerSchemaIsRefusedWithAClearMessage) {
   open().reset();
   raw()->exec("INSERT INTO schema_version (version, name, applied_at) VALUES (99, 'future', 0)");
-  const std::string tables_before = raw()->all("SELECT version, name FROM schema_version ORDER BY version");
+  const std::string tables_before =
+      raw()->all("SELECT version, name FROM schema_version ORDER BY version");
   try {
     open();
     FAIL() << "newer schema accepted";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("store schema version 99 is newer than this omniloop supports (" +
-                                         std::to_string(latest()) + "): upgrade omniloop"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "store schema version 99 is newer than this omniloop supports (" +
+                  std::to_string(latest()) + "): upgrade omniloop"),
               std::string::npos)
         << e.what();
   }
@@ -146,9 +164,9 @@ TEST_P(Conformance, WriteBatchCreatesProfilesIdentitiesAndEvents) {
   event::Batch b;
   add(b, "1", {{"email", "Ann@Example.com"}, {"phone", "0151 1234 5678"}});
   add(b, "2", {{"email", " ann@example.COM "}});  // same person, written differently
-  add(b, "3", {{"crm_id", "C-42"}});               // someone else
-  add(b, "4", {});                                 // nobody in particular
-  add(b, "5", {{"email", "not an email"}});        // skipped identity
+  add(b, "3", {{"crm_id", "C-42"}});              // someone else
+  add(b, "4", {});                                // nobody in particular
+  add(b, "5", {{"email", "not an email"}});       // skipped identity
   b.cursor = "offset:5";
   ASSERT_OK(store->writeBatch("crm-contacts", "crm", b));
 
@@ -174,12 +192,15 @@ TEST_P(Conformance, WriteBatchCreatesProfilesIdentitiesAndEvents) {
   EXPECT_EQ(db->one("SELECT " + fx().idText("profile_id") + eventWhere("5")), "<null>");
   EXPECT_EQ(db->one("SELECT " + fx().attribute("segment") + eventWhere("1")), "gold");
   EXPECT_EQ(db->one("SELECT " + fx().attribute("orders.count") + eventWhere("1")), "3");
-  EXPECT_EQ(db->one("SELECT channel || '/' || type || '/' || pipeline || '/' || source || '/' || occurred_at" +
+  EXPECT_EQ(db->one("SELECT channel || '/' || type || '/' || pipeline || '/' || source || '/' || "
+                    "occurred_at" +
                     eventWhere("1")),
             "crm/contact.updated/crm-contacts/crm/1714557600000000");
-  EXPECT_EQ(db->one("SELECT " + fx().hashText("hash") + " FROM identities WHERE type = 'email'"), ann_hash);
-  EXPECT_EQ(db->one("SELECT first_seen || '-' || last_seen FROM profiles WHERE " + fx().idIs("id", *ann)),
-            "1714557600000000-1714557600000000");
+  EXPECT_EQ(db->one("SELECT " + fx().hashText("hash") + " FROM identities WHERE type = 'email'"),
+            ann_hash);
+  EXPECT_EQ(
+      db->one("SELECT first_seen || '-' || last_seen FROM profiles WHERE " + fx().idIs("id", *ann)),
+      "1714557600000000-1714557600000000");
 }
 
 TEST_P(Conformance, SeenRangesFollowOccurrences) {
@@ -206,7 +227,8 @@ TEST_P(Conformance, ReplayChangesNothingAndKeepsProfileIds) {
   b.cursor = "c1";
   ASSERT_OK(store->writeBatch("p", "crm", b));
   const StoreCounts first = store->counts();
-  const std::string graph = raw()->all("SELECT type, hash, profile_id FROM identities ORDER BY type, hash");
+  const std::string graph =
+      raw()->all("SELECT type, hash, profile_id FROM identities ORDER BY type, hash");
   const std::string events = raw()->all("SELECT id, profile_id FROM events ORDER BY id");
 
   ASSERT_OK(store->writeBatch("p", "crm", b));
@@ -233,10 +255,15 @@ TEST_P(Conformance, SameEventsGiveTheSameProfilesAsTheEmbeddedStore) {
   auto store = open();
   ASSERT_OK(reference->writeBatch("p", "crm", b));
   ASSERT_OK(store->writeBatch("p", "crm", b));
-  for (const auto& [type, value] : std::vector<std::pair<std::string, std::string>>{
-           {"email", "ann@example.com"}, {"phone", "+4989123456"}, {"crm_id", "C-1"}, {"crm_id", "C-2"},
-           {"loyalty_id", "L-9"}, {"email", "bob@example.com"}}) {
-    EXPECT_EQ(store->findProfile(type, value), reference->findProfile(type, value)) << type << " " << value;
+  for (const auto& [type, value] :
+       std::vector<std::pair<std::string, std::string>>{{"email", "ann@example.com"},
+                                                        {"phone", "+4989123456"},
+                                                        {"crm_id", "C-1"},
+                                                        {"crm_id", "C-2"},
+                                                        {"loyalty_id", "L-9"},
+                                                        {"email", "bob@example.com"}}) {
+    EXPECT_EQ(store->findProfile(type, value), reference->findProfile(type, value))
+        << type << " " << value;
   }
   const StoreCounts a = reference->counts();
   const StoreCounts c = store->counts();
@@ -246,14 +273,8 @@ TEST_P(Conformance, SameEventsGiveTheSameProfilesAsTheEmbeddedStore) {
 
 TEST_P(Conformance, FailureMidBatchStoresNeitherEventsNorCursor) {
   auto store = open();
-  event::Batch first;
-  add(first, "1", {{"email", "ann@example.com"}});
-  first.cursor = "c1";
-  ASSERT_OK(store->writeBatch("p", "crm", first));
-  const StoreCounts before = store->counts();
-
   auto db = raw();
-  fx().injectFailure(*db, event::makeEventId("crm", "12"));
+  const StoreCounts before = writeFirstThenArmFailureOn12(*store, *db);
   event::Batch second;
   add(second, "10", {{"email", "bob@example.com"}});
   add(second, "11", {{"email", "ann@example.com"}, {"crm_id", "9"}});
@@ -289,14 +310,8 @@ TEST_P(Conformance, FailureMidBatchStoresNeitherEventsNorCursor) {
 // until it loads its cursor again, and resumed, it writes the failing batch alone.
 TEST_P(Conformance, ABatchThatFailsAfterItWasHandedOverStopsItsPipelineUntilItResumes) {
   auto store = open();
-  event::Batch first;
-  add(first, "1", {{"email", "ann@example.com"}});
-  first.cursor = "c1";
-  ASSERT_OK(store->writeBatch("p", "crm", first));
-  const StoreCounts before = store->counts();
-
   auto db = raw();
-  fx().injectFailure(*db, event::makeEventId("crm", "12"));
+  const StoreCounts before = writeFirstThenArmFailureOn12(*store, *db);
   event::Batch second;
   add(second, "10", {{"email", "bob@example.com"}});
   add(second, "12", {{"email", "cy@example.com"}});
@@ -370,7 +385,8 @@ TEST_P(Conformance, DeadLettersAreStoredAndUpdatedOnReplay) {
   EXPECT_EQ(db->one("SELECT reason" + where), "stage map: cannot cast 'abc' to int");
   EXPECT_EQ(db->one("SELECT pipeline || '/' || source" + where), "p/crm");
   const std::string payload = db->one("SELECT payload" + where);
-  EXPECT_NE(payload.find(hasher_.pseudonymize("email", "zed@example.com")), std::string::npos) << payload;
+  EXPECT_NE(payload.find(hasher_.pseudonymize("email", "zed@example.com")), std::string::npos)
+      << payload;
   EXPECT_EQ(payload.find("xample.com"), std::string::npos) << payload;
   EXPECT_NE(payload.find("\"segment\":\"gold\""), std::string::npos) << payload;
   // The unparsed record is sealed in the vault (expiring), the payload names its token.
@@ -468,7 +484,10 @@ TEST_P(Conformance, ClearIdentityValuesAreNeverStored) {
   {
     auto store = open();
     event::Batch b;
-    add(b, "1", {{"email", "Secret.Person@Example.org"}, {"phone", "+49 151 99887766"}, {"crm_id", "CUST-778899"}});
+    add(b, "1",
+        {{"email", "Secret.Person@Example.org"},
+         {"phone", "+49 151 99887766"},
+         {"crm_id", "CUST-778899"}});
     event::Event& dl = add(b, "2", {{"email", "secret.person@example.org"}});
     dl.disposition = event::Disposition::DeadLetter;
     dl.reason = "test";
@@ -482,7 +501,8 @@ TEST_P(Conformance, ClearIdentityValuesAreNeverStored) {
   auto db = raw();
   const std::string everything = fx().dumpAll(*db);
   EXPECT_NE(everything.find("h1:"), std::string::npos);
-  for (const char* clear : {"secret.person@example.org", "Secret.Person", "99887766", "CUST-778899"}) {
+  for (const char* clear :
+       {"secret.person@example.org", "Secret.Person", "99887766", "CUST-778899"}) {
     EXPECT_EQ(everything.find(clear), std::string::npos) << clear;
   }
 }
@@ -501,7 +521,8 @@ TEST_P(Conformance, WithoutAKeyClearIdentitiesAreDeadLetteredNotStored) {
   EXPECT_EQ(c.identities, 1u);
   EXPECT_EQ(c.dead_letters, 1u);
   auto db = raw();
-  EXPECT_NE(db->one("SELECT reason FROM dead_letters").find("no pseudonymisation key"), std::string::npos);
+  EXPECT_NE(db->one("SELECT reason FROM dead_letters").find("no pseudonymisation key"),
+            std::string::npos);
   EXPECT_EQ(db->one("SELECT payload FROM dead_letters").find("ann@"), std::string::npos);
 }
 
@@ -524,7 +545,8 @@ TEST_P(Conformance, TextSurvivesTheRoundTrip) {
   e.set("note", event::Value::string(b.intern(std::string_view("tab\there, nul\0in it", 19))));
   ASSERT_OK(store->writeBatch("p", "crm", b));
   auto db = raw();
-  EXPECT_EQ(db->one("SELECT " + fx().attribute("name") + eventWhere("1")), "Jürgen \"JJ\" Müller\\Ørsted 😀");
+  EXPECT_EQ(db->one("SELECT " + fx().attribute("name") + eventWhere("1")),
+            "Jürgen \"JJ\" Müller\\Ørsted 😀");
   const std::string note = db->one("SELECT " + fx().attribute("note") + eventWhere("1"));
   EXPECT_EQ(note.substr(0, 9), "tab\there,");
 }
@@ -544,7 +566,8 @@ TEST_P(Conformance, CountsAndFindProfileAgree) {
   EXPECT_EQ(c.events, 50u);
   EXPECT_EQ(raw()->one("SELECT count(DISTINCT profile_id) FROM events"), "20");
   for (int i = 0; i < 20; ++i) {
-    EXPECT_TRUE(store->findProfile("email", "person" + std::to_string(i) + "@example.com").has_value());
+    EXPECT_TRUE(
+        store->findProfile("email", "person" + std::to_string(i) + "@example.com").has_value());
   }
   EXPECT_FALSE(store->findProfile("email", "not-an-email").has_value());
   EXPECT_EQ(store->findProfile("email", hasher_.pseudonymize("email", "person3@example.com")),
@@ -587,11 +610,18 @@ TEST_P(Conformance, ConcurrentWritersNeitherLoseNorDuplicate) {
           const std::string email = "c" + std::to_string(c) + "@example.com";
           const std::string phone = "+49151" + std::to_string(10000000 + c);
           const std::string crm = "CRM-" + std::to_string(c);
-          const std::string key = "w" + std::to_string(seed) + "-" + std::to_string(n) + "-" + std::to_string(i);
+          const std::string key =
+              "w" + std::to_string(seed) + "-" + std::to_string(n) + "-" + std::to_string(i);
           switch (rng() % 3) {
-            case 0: add(b, key, {{"email", email}}); break;
-            case 1: add(b, key, {{"email", email}, {"phone", phone}}); break;
-            default: add(b, key, {{"email", email}, {"crm_id", crm}, {"phone", phone}}); break;
+            case 0:
+              add(b, key, {{"email", email}});
+              break;
+            case 1:
+              add(b, key, {{"email", email}, {"phone", phone}});
+              break;
+            default:
+              add(b, key, {{"email", email}, {"crm_id", crm}, {"phone", phone}});
+              break;
           }
           b[b.size() - 1].set("customer", event::Value::integer(c));
         }
@@ -632,16 +662,20 @@ TEST_P(Conformance, ConcurrentWritersNeitherLoseNorDuplicate) {
   for (int cust : {0, 50, 120, 180, 250, 299}) {
     const auto p = store->findProfile("email", "c" + std::to_string(cust) + "@example.com");
     if (!p) continue;
-    const std::string h = hasher_.pseudonymize("email", "c" + std::to_string(cust) + "@example.com");
+    const std::string h =
+        hasher_.pseudonymize("email", "c" + std::to_string(cust) + "@example.com");
     EXPECT_EQ(*p, h.substr(h.rfind(':') + 1, 32));
-    EXPECT_EQ(store->findProfile("phone", "+49151" + std::to_string(10000000 + cust)).value_or(*p), *p);
+    EXPECT_EQ(store->findProfile("phone", "+49151" + std::to_string(10000000 + cust)).value_or(*p),
+              *p);
     EXPECT_EQ(store->findProfile("crm_id", "CRM-" + std::to_string(cust)).value_or(*p), *p);
   }
-  // Every identity points at an existing profile, and each profile's identities belong to one customer.
+  // Every identity points at an existing profile, and each profile's identities belong to one
+  // customer.
   EXPECT_EQ(db->one("SELECT count(*) FROM identities i LEFT JOIN profiles p ON p.id = i.profile_id "
                     "WHERE p.id IS NULL"),
             "0");
-  EXPECT_EQ(db->one("SELECT count(*) FROM identities WHERE type = 'email'"), std::to_string(customers));
+  EXPECT_EQ(db->one("SELECT count(*) FROM identities WHERE type = 'email'"),
+            std::to_string(customers));
   EXPECT_EQ(store->loadCursor("p", "w1"), std::to_string(kBatches - 1));
   EXPECT_EQ(store->loadCursor("p", "w2"), std::to_string(kBatches - 1));
 }
@@ -655,7 +689,8 @@ std::string compact(std::string json) {
 }
 
 // The profile id an identity creates: the first 32 hex digits of its pseudonym's HMAC.
-std::string idOf(const privacy::KeyedHasher& hasher, const std::string& type, const std::string& value) {
+std::string idOf(const privacy::KeyedHasher& hasher, const std::string& type,
+                 const std::string& value) {
   const std::string h = hasher.pseudonymize(type, value);
   return h.substr(h.rfind(':') + 1, 32);
 }
@@ -715,14 +750,16 @@ TEST_P(Conformance, AnEventLinkingTwoProfilesMergesThem) {
     for (const std::string& key : events) {
       EXPECT_EQ(db->one("SELECT " + fx().idText("profile_id") + eventWhere(key)), winner) << key;
     }
-    EXPECT_EQ(db->one("SELECT count(*) FROM profiles WHERE " + fx().idIs("id", loser)), "0") << email;
+    EXPECT_EQ(db->one("SELECT count(*) FROM profiles WHERE " + fx().idIs("id", loser)), "0")
+        << email;
     EXPECT_FALSE(store->profile(loser, 10).has_value());
     const auto view = store->profile(winner, 10);
     ASSERT_TRUE(view.has_value());
     ASSERT_EQ(view->merges.size(), 1u);
     EXPECT_EQ(view->merges[0].from, loser);
     EXPECT_EQ(view->merges[0].into, winner);
-    EXPECT_EQ(view->merges[0].reason, (loser == a ? "email" : "crm_id") + std::string(" via event ") +
+    EXPECT_EQ(view->merges[0].reason, (loser == a ? "email" : "crm_id") +
+                                          std::string(" via event ") +
                                           event::makeEventId("crm", events.back()));
     EXPECT_EQ(view->identities.size(), 2u);
     EXPECT_EQ(view->events, 3u);
@@ -746,12 +783,14 @@ TEST_P(Conformance, APerTypeLimitBlocksAMergeAndRecordsTheConflict) {
   add(link, "3", {{"social", "fb:42"}, {"email", "ann@example.com"}});
   ASSERT_OK(store->writeBatch("p", "crm", link));
 
-  const std::string ann = idOf(hasher_, "email", "ann@example.com"), bob = idOf(hasher_, "email", "bob@example.com");
+  const std::string ann = idOf(hasher_, "email", "ann@example.com"),
+                    bob = idOf(hasher_, "email", "bob@example.com");
   EXPECT_EQ(store->counts().profiles, 2u);
   EXPECT_EQ(store->findProfile("email", "ann@example.com"), ann);
   EXPECT_EQ(store->findProfile("social", "fb:42"), bob);  // stays where it was
   auto db = raw();
-  EXPECT_EQ(db->one("SELECT " + fx().idText("profile_id") + eventWhere("3")), ann);  // email outranks social
+  EXPECT_EQ(db->one("SELECT " + fx().idText("profile_id") + eventWhere("3")),
+            ann);  // email outranks social
   EXPECT_EQ(db->one("SELECT count(*) FROM profile_merges"), "0");
   EXPECT_EQ(db->one("SELECT count(*) FROM identity_conflicts"), "1");
   const auto view = store->profile(ann, 10);
@@ -797,7 +836,8 @@ TEST_P(Conformance, TraitsAreExactAndAReplayDoesNotCountTwice) {
     e.channel = rows[i].second.first;
     e.set("order.total", event::Value::real(rows[i].second.second));
   }
-  add(b, "1", {{"email", "ann@example.com"}}, 2000).channel = "web";  // the same event twice in a batch
+  add(b, "1", {{"email", "ann@example.com"}}, 2000).channel =
+      "web";  // the same event twice in a batch
   b[3].set("order.total", event::Value::real(10.5));
   ASSERT_OK(store->writeBatch("p", "crm", b));
   const std::string ann = idOf(hasher_, "email", "ann@example.com");
@@ -806,7 +846,8 @@ TEST_P(Conformance, TraitsAreExactAndAReplayDoesNotCountTwice) {
     ASSERT_TRUE(view.has_value()) << when;
     const std::string traits = compact(view->traits);
     EXPECT_NE(traits.find("\"event_count\":3"), std::string::npos) << when << " " << traits;
-    EXPECT_NE(traits.find("\"events_by_channel\":{\"pos\":2,\"web\":1}"), std::string::npos) << when << " " << traits;
+    EXPECT_NE(traits.find("\"events_by_channel\":{\"pos\":2,\"web\":1}"), std::string::npos)
+        << when << " " << traits;
     EXPECT_NE(traits.find("\"spent\":35.75"), std::string::npos) << when << " " << traits;
     EXPECT_EQ(view->first_seen, 1000) << when;
     EXPECT_EQ(view->last_seen, 3000) << when;
@@ -853,7 +894,8 @@ std::string member(const std::string& json, const std::string& name) {
 }
 
 // Everything resolution decided, as text, for comparing two stores.
-std::string describe(Store& store, const std::vector<std::pair<std::string, std::string>>& identities) {
+std::string describe(Store& store,
+                     const std::vector<std::pair<std::string, std::string>>& identities) {
   std::set<std::string> profiles;
   std::string out;
   for (const auto& [type, value] : identities) {
@@ -867,17 +909,19 @@ std::string describe(Store& store, const std::vector<std::pair<std::string, std:
       out += id + " missing\n";
       continue;
     }
-    out += id + " seen " + std::to_string(v->first_seen) + "-" + std::to_string(v->last_seen) + " events " +
-           std::to_string(v->events) + " count " + member(v->traits, "event_count") + " channels " +
-           member(v->traits, "events_by_channel") + " spent " + member(v->traits, "spent") + "\n";
+    out += id + " seen " + std::to_string(v->first_seen) + "-" + std::to_string(v->last_seen) +
+           " events " + std::to_string(v->events) + " count " + member(v->traits, "event_count") +
+           " channels " + member(v->traits, "events_by_channel") + " spent " +
+           member(v->traits, "spent") + "\n";
     for (const auto& i : v->identities) {
       out += "  identity " + i.type + " " + i.hash + " " + std::to_string(i.first_seen) + "-" +
              std::to_string(i.last_seen) + "\n";
     }
-    for (const auto& m : v->merges) out += "  merge " + m.from + " > " + m.into + " " + m.reason + "\n";
+    for (const auto& m : v->merges)
+      out += "  merge " + m.from + " > " + m.into + " " + m.reason + "\n";
     for (const auto& c : v->conflicts) {
-      out += "  conflict " + c.type + " " + c.reason + " " + c.profile + " / " + c.other_profile + " x" +
-             std::to_string(c.occurrences) + "\n";
+      out += "  conflict " + c.type + " " + c.reason + " " + c.profile + " / " + c.other_profile +
+             " x" + std::to_string(c.occurrences) + "\n";
     }
     // Events with equal times may come in any order (SQLite: by insertion).
     std::set<std::string> events;
@@ -919,7 +963,8 @@ TEST_P(Conformance, ResolutionMatchesTheEmbeddedStoreOnARandomStream) {
     const size_t end = std::min(events.size(), next + sizes[round % 4]);
     for (size_t n = next; n < end; ++n) {
       for (event::Batch* batch : {&a, &b}) {
-        event::Event& e = add(*batch, "k" + std::to_string(n % 350), {}, 1000 + static_cast<int64_t>(n % 97));
+        event::Event& e =
+            add(*batch, "k" + std::to_string(n % 350), {}, 1000 + static_cast<int64_t>(n % 97));
         for (const auto& [t, v] : events[n]) e.setIdentity(batch->intern(t), batch->intern(v));
         e.channel = n % 3 == 0 ? "pos" : "web";
         e.set("order.total", event::Value::real(static_cast<double>(n % 11) * 1.25));
@@ -1013,9 +1058,11 @@ TEST_P(Conformance, KeyRotationRenamesOldPseudonymsAndKeepsOneProfile) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance,
-                         ::testing::Values(BackendKind::SqliteFile, BackendKind::Postgres, BackendKind::OdbcSqlite,
-                                           BackendKind::OdbcPostgres),
-                         [](const ::testing::TestParamInfo<BackendKind>& info) { return kindName(info.param); });
+                         ::testing::Values(BackendKind::SqliteFile, BackendKind::Postgres,
+                                           BackendKind::OdbcSqlite, BackendKind::OdbcPostgres),
+                         [](const ::testing::TestParamInfo<BackendKind>& info) {
+                           return kindName(info.param);
+                         });
 
 // URIs and secrets, whatever the backend.
 TEST(StoreUris, PasswordsNeverShowInMessages) {
@@ -1023,7 +1070,8 @@ TEST(StoreUris, PasswordsNeverShowInMessages) {
             "postgresql://cdp:[secret]@db.example:5432/cdp?sslmode=require");
   EXPECT_EQ(redactStoreUri("postgres://cdp@db/cdp?password=s3cr3t&application_name=x"),
             "postgres://cdp@db/cdp?password=[secret]&application_name=x");
-  EXPECT_EQ(redactStoreUri("odbc:DSN=cdp;UID=etl;PWD=s3cr3t;"), "odbc:DSN=cdp;UID=etl;PWD=[secret];");
+  EXPECT_EQ(redactStoreUri("odbc:DSN=cdp;UID=etl;PWD=s3cr3t;"),
+            "odbc:DSN=cdp;UID=etl;PWD=[secret];");
   EXPECT_EQ(redactStoreUri("odbc:Driver={PostgreSQL Unicode};Password={a;b}c;Database=x"),
             "odbc:Driver={PostgreSQL Unicode};Password=[secret]c;Database=x");
   EXPECT_EQ(redactStoreUri("sqlite:/var/lib/omniloop/cdp.db"), "sqlite:/var/lib/omniloop/cdp.db");
@@ -1031,7 +1079,9 @@ TEST(StoreUris, PasswordsNeverShowInMessages) {
   auto& pg = PgServer::shared();
   const std::string wrong = "wrong-Pa55word";
   try {
-    openStore("postgresql://omniloop:" + wrong + "@127.0.0.1:" + std::to_string(pg.port()) + "/postgres", {});
+    openStore(
+        "postgresql://omniloop:" + wrong + "@127.0.0.1:" + std::to_string(pg.port()) + "/postgres",
+        {});
     FAIL() << "wrong password accepted";
   } catch (const StoreError& e) {
     const std::string m = e.what();
@@ -1064,7 +1114,8 @@ TEST(StoreUris, UnknownSchemesAndMissingServersAreClearErrors) {
     openStore("postgresql://cdp:pw@127.0.0.1:1/cdp?connect_timeout=2", {});
     FAIL();
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot connect to PostgreSQL store postgresql://cdp:[secret]@127.0.0.1:1/cdp"),
+    EXPECT_NE(std::string(e.what()).find(
+                  "cannot connect to PostgreSQL store postgresql://cdp:[secret]@127.0.0.1:1/cdp"),
               std::string::npos)
         << e.what();
   }
@@ -1072,7 +1123,8 @@ TEST(StoreUris, UnknownSchemesAndMissingServersAreClearErrors) {
     openStore("odbc:DSN=no_such_dsn", {});
     FAIL();
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot connect to ODBC store odbc:DSN=no_such_dsn"), std::string::npos)
+    EXPECT_NE(std::string(e.what()).find("cannot connect to ODBC store odbc:DSN=no_such_dsn"),
+              std::string::npos)
         << e.what();
   }
 }
@@ -1088,8 +1140,9 @@ TEST(StoreUris, ForeignPostgresDatabaseIsLeftAlone) {
     openStore(pg.uri(db), {});
     FAIL() << "foreign database accepted";
   } catch (const StoreError& e) {
-    EXPECT_NE(std::string(e.what()).find("already has a table 'events' but no omniloop schema_version"),
-              std::string::npos)
+    EXPECT_NE(
+        std::string(e.what()).find("already has a table 'events' but no omniloop schema_version"),
+        std::string::npos)
         << e.what();
   }
   PgRaw raw(pg.uri(db));
@@ -1107,7 +1160,8 @@ TEST(StoreMigrations, ConcurrentOpensMigrateOnce) {
     threads.emplace_back([&, i] {
       try {
         auto s = openStore(pg.uri(db), {});
-        if (s->schemaVersion() != latestVersion(embeddedMigrations("postgresql"))) failures[i] = "wrong version";
+        if (s->schemaVersion() != latestVersion(embeddedMigrations("postgresql")))
+          failures[i] = "wrong version";
       } catch (const std::exception& e) {
         failures[i] = e.what();
       }
@@ -1124,25 +1178,36 @@ TEST(StoreMigrations, ConcurrentOpensMigrateOnce) {
 // --- same id, different content ---
 
 // A stored event's attributes JSON back into event attributes (dotted paths).
-void setAttributes(const config::JsonValue& v, const std::string& path, event::Event& e, event::Batch& holder) {
+void setAttributes(const config::JsonValue& v, const std::string& path, event::Event& e,
+                   event::Batch& holder) {
   using Kind = config::JsonValue::Kind;
   if (v.isObject()) {
-    for (const auto& [k, child] : v.members) setAttributes(child, path.empty() ? k : path + "." + k, e, holder);
+    for (const auto& [k, child] : v.members)
+      setAttributes(child, path.empty() ? k : path + "." + k, e, holder);
     return;
   }
   event::Value value;
   switch (v.kind) {
-    case Kind::Bool: value = event::Value::boolean(v.boolean); break;
-    case Kind::Int: value = event::Value::integer(v.integer); break;
-    case Kind::Double: value = event::Value::real(v.number); break;
-    case Kind::String: value = event::Value::string(holder.intern(v.string)); break;
+    case Kind::Bool:
+      value = event::Value::boolean(v.boolean);
+      break;
+    case Kind::Int:
+      value = event::Value::integer(v.integer);
+      break;
+    case Kind::Double:
+      value = event::Value::real(v.number);
+      break;
+    case Kind::String:
+      value = event::Value::string(holder.intern(v.string));
+      break;
     case Kind::Array: {
       std::string text;
       config::appendJson(text, v);
       value = event::Value::json(holder.intern(text));
       break;
     }
-    default: value = event::Value::null();
+    default:
+      value = event::Value::null();
   }
   e.set(holder.intern(path), value);
 }
@@ -1158,7 +1223,8 @@ std::string recomputedTraits(const identity::Config& config, const ProfileView& 
     e.channel = holder.intern(stored.channel);
     e.type = holder.intern(stored.type);
     e.occurred_at_us = stored.occurred_at;
-    setAttributes(config::parseJson(stored.attributes.empty() ? "{}" : stored.attributes), "", e, holder);
+    setAttributes(config::parseJson(stored.attributes.empty() ? "{}" : stored.attributes), "", e,
+                  holder);
     traits.observe(config, e, stored.occurred_at != 0 ? stored.occurred_at : stored.ingested_at);
   }
   std::string json, meta;
@@ -1207,7 +1273,13 @@ TEST_P(Conformance, SameIdWithOtherContentIsACollisionAndTraitsEqualTheStoredEve
   };
   const std::vector<Record> first = {
       {"1", {{"email", "ann@example.com"}}, "crm", 10, "gold", 1000, ""},
-      {"2", {{"email", "bob@example.com"}, {"phone", "+49 30 1234567"}}, "pos", 20, "silver", 2000, ""},
+      {"2",
+       {{"email", "bob@example.com"}, {"phone", "+49 30 1234567"}},
+       "pos",
+       20,
+       "silver",
+       2000,
+       ""},
       {"3", {{"crm_id", "C-1"}}, "crm", 5, "bronze", 3000, ""},
       {"4", {{"email", "ann@example.com"}}, "call", 7, "gold", 4000, ""},
   };
@@ -1218,26 +1290,43 @@ TEST_P(Conformance, SameIdWithOtherContentIsACollisionAndTraitsEqualTheStoredEve
   }
   {
     event::Batch b;
-    add_all(b, {first[0], first[1],                                                // identical replays
-                {"3", {{"crm_id", "C-1"}}, "crm", 500, "bronze", 3000, ""},       // collision
-                {"5", {{"email", "dee@example.com"}}, "web", 1, "new", 5000, ""},
-                {"5", {{"email", "dee@example.com"}}, "web", 2, "new", 5000, ""},  // collision in the batch
-                {"5", {{"email", "dee@example.com"}}, "web", 1, "new", 5000, ""},  // identical again
-                {"6", {{"email", "ann@example.com"}, {"crm_id", "C-1"}}, "pos", 30, "platinum", 6000, ""}});
+    add_all(b,
+            {first[0],
+             first[1],                                                    // identical replays
+             {"3", {{"crm_id", "C-1"}}, "crm", 500, "bronze", 3000, ""},  // collision
+             {"5", {{"email", "dee@example.com"}}, "web", 1, "new", 5000, ""},
+             {"5", {{"email", "dee@example.com"}}, "web", 2, "new", 5000, ""},  // collision in the
+                                                                                // batch
+             {"5", {{"email", "dee@example.com"}}, "web", 1, "new", 5000, ""},  // identical again
+             {"6",
+              {{"email", "ann@example.com"}, {"crm_id", "C-1"}},
+              "pos",
+              30,
+              "platinum",
+              6000,
+              ""}});
     write(b, "c2", true);
   }
   {
     event::Batch b;
-    add_all(b, {{"1", {{"email", "ann@example.com"}}, "crm", 11, "gold", 1000, "crm-2"},  // another source
-                first[3],
-                {"7", {{"email", "bob@example.com"}}, "pos", 40, "gold", 7000, ""}});
+    add_all(
+        b,
+        {{"1", {{"email", "ann@example.com"}}, "crm", 11, "gold", 1000, "crm-2"},  // another source
+         first[3],
+         {"7", {{"email", "bob@example.com"}}, "pos", 40, "gold", 7000, ""}});
     write(b, "c3", false);
   }
   store = open();  // caches gone: the stored rows decide
   {
     event::Batch b;
     add_all(b, first);
-    add_all(b, {{"2", {{"email", "bob@example.com"}, {"phone", "030 1234567"}}, "pos", 20, "silver", 2000, ""}});
+    add_all(b, {{"2",
+                 {{"email", "bob@example.com"}, {"phone", "030 1234567"}},
+                 "pos",
+                 20,
+                 "silver",
+                 2000,
+                 ""}});
     write(b, "c4", false);
   }
 
@@ -1251,15 +1340,19 @@ TEST_P(Conformance, SameIdWithOtherContentIsACollisionAndTraitsEqualTheStoredEve
   EXPECT_EQ(db->one("SELECT source" + eventWhere("1")), "crm");
   // Each collision names the stored event and keeps the record under an id of its own.
   const std::string id3 = event::makeEventId("crm", "3");
-  const std::string reason = db->one("SELECT reason FROM dead_letters WHERE reason LIKE '%" + id3 + "%'");
-  EXPECT_NE(reason.find("same id, different content: event " + id3 + " is already stored (pipeline p, source crm)"),
+  const std::string reason =
+      db->one("SELECT reason FROM dead_letters WHERE reason LIKE '%" + id3 + "%'");
+  EXPECT_NE(reason.find("same id, different content: event " + id3 +
+                        " is already stored (pipeline p, source crm)"),
             std::string::npos)
       << reason;
-  EXPECT_NE(db->one("SELECT reason FROM dead_letters WHERE reason LIKE '%(source crm-2)%'"), "<null>");
+  EXPECT_NE(db->one("SELECT reason FROM dead_letters WHERE reason LIKE '%(source crm-2)%'"),
+            "<null>");
   EXPECT_EQ(db->one("SELECT count(DISTINCT event_id) FROM dead_letters"), "4");
   EXPECT_EQ(db->one("SELECT count(*) FROM dead_letters WHERE event_id = '" + id3 + "'"), "0");
   const std::string payload = db->all("SELECT payload FROM dead_letters");
-  EXPECT_EQ(payload.find("ann@example.com"), std::string::npos) << "a clear identity in a dead letter";
+  EXPECT_EQ(payload.find("ann@example.com"), std::string::npos)
+      << "a clear identity in a dead letter";
 
   // Every trait of every profile equals a fold of the events the store holds for it.
   const std::string profiles = db->all("SELECT " + fx().idText("id") + " FROM profiles ORDER BY 1");
@@ -1283,7 +1376,8 @@ TEST_P(Conformance, SameIdWithOtherContentIsACollisionAndTraitsEqualTheStoredEve
 // `same_id: auto` a changed snapshot is kept as a new version, not a collision; `collision`
 // makes it one; identical exports stay no-ops. Traits equal a fold of the stored events.
 TEST_P(Conformance, ChangedSnapshotsAreNewVersionsUnlessThePipelineSaysCollision) {
-  options_.identity = identity::parseConfig(R"({"traits":{"spend":{"sum":"amount"},"segment":{"last":"segment"}}})");
+  options_.identity = identity::parseConfig(
+      R"({"traits":{"spend":{"sum":"amount"},"segment":{"last":"segment"}}})");
   auto store = open();
   store->setSameIdPolicy("strict", 1);
   std::map<std::string, uint64_t> counted;
@@ -1293,7 +1387,8 @@ TEST_P(Conformance, ChangedSnapshotsAreNewVersionsUnlessThePipelineSaysCollision
     e.set("amount", event::Value::integer(amount));
     e.set("segment", event::Value::string(b.intern(segment)));
     ASSERT_OK(store->writeBatch(pipeline, "crm", b));
-    for (const auto& t : b.tallies()) counted[std::string(t.family) + "/" + std::string(t.label)] += t.n;
+    for (const auto& t : b.tallies())
+      counted[std::string(t.family) + "/" + std::string(t.label)] += t.n;
   };
   write("snap", 10, "gold");
   write("snap", 10, "gold");      // the same export again: nothing new
@@ -1304,7 +1399,8 @@ TEST_P(Conformance, ChangedSnapshotsAreNewVersionsUnlessThePipelineSaysCollision
   auto db = raw();
   EXPECT_EQ(db->one("SELECT count(*) FROM events"), "2");
   EXPECT_EQ(db->one("SELECT count(*) FROM dead_letters"), "0");
-  EXPECT_EQ(db->one("SELECT " + fx().attribute("amount") + eventWhere("row-1")), "10");  // the first stays
+  EXPECT_EQ(db->one("SELECT " + fx().attribute("amount") + eventWhere("row-1")),
+            "10");  // the first stays
 
   write("strict", 99, "gold");  // another pipeline whose cdp sink says same_id: collision
   EXPECT_EQ(counted["same_id/collision"], 1u);
