@@ -405,7 +405,7 @@ std::string PostgresStore::loadCursor(std::string_view pipeline, std::string_vie
     cursor = r.rows() > 0 ? std::string(r.text(0, 0)) : std::string();
   });
   // A pipeline (re)starting from its committed cursor reads again whatever a failed batch lost.
-  lost_.erase(groupKey(pipeline, source_id));
+  lost_.resumed(pipeline, source_id);
   return cursor;
 }
 
@@ -413,7 +413,7 @@ void PostgresStore::commit(std::string_view pipeline, std::string_view source_id
                            const event::Batch& batch) {
   std::lock_guard lock(mutex_);
   settle();
-  refuseIfLost(groupKey(pipeline, source_id));
+  lost_.refuseIfLost(LostPipelines::key(pipeline, source_id));
   const int64_t now = nowMicros();
   transact([&] {
     conn_.pipelineBegin();
@@ -421,22 +421,6 @@ void PostgresStore::commit(std::string_view pipeline, std::string_view source_id
     sendCursor(pipeline, source_id, batch.cursor, now);
     conn_.pipelineFinish();
   });
-}
-
-std::string PostgresStore::groupKey(std::string_view pipeline, std::string_view source_id) {
-  std::string key(pipeline);
-  key.push_back('\x1f');
-  key.append(source_id);
-  return key;
-}
-
-void PostgresStore::refuseIfLost(const std::string& key) const {
-  if (const auto lost = lost_.find(key); lost != lost_.end()) {
-    throw StoreError("the store could not commit a batch this pipeline had already handed over (" +
-                     lost->second +
-                     "); nothing is skipped: restart the pipeline and it resumes from its last "
-                     "committed cursor");
-  }
 }
 
 void PostgresStore::settle() {
@@ -471,7 +455,7 @@ void PostgresStore::settle() {
   } else {
     resolver_.rolledBack();
     forgetCaches();
-    lost_.insert_or_assign(inflight_.key, failure);
+    lost_.lose(inflight_.key, failure);
     isolated_.insert(inflight_.key);
   }
   inflight_.consents.clear();
@@ -481,7 +465,7 @@ event::Result PostgresStore::flush(std::string_view pipeline, std::string_view s
   std::lock_guard lock(mutex_);
   settle();
   try {
-    refuseIfLost(groupKey(pipeline, source_id));
+    lost_.refuseIfLost(LostPipelines::key(pipeline, source_id));
     return event::Result::ok();
   } catch (const std::exception& e) {
     return event::Result::error(e.what());
@@ -491,20 +475,20 @@ event::Result PostgresStore::flush(std::string_view pipeline, std::string_view s
 bool PostgresStore::mustResume(std::string_view pipeline, std::string_view source_id) {
   std::lock_guard lock(mutex_);
   settle();
-  return lost_.contains(groupKey(pipeline, source_id));
+  return lost_.lost(pipeline, source_id);
 }
 
 event::Result PostgresStore::writeBatch(std::string_view pipeline, std::string_view source_id,
                                         event::Batch& batch) {
   std::lock_guard lock(mutex_);
   try {
-    const std::string key = groupKey(pipeline, source_id);
+    const std::string key = LostPipelines::key(pipeline, source_id);
     const int64_t now = nowMicros();
     // Keying (normalising, pseudonymising, fingerprints) needs no database: it runs while the
     // server is still writing the previous batch.
     collect(source_id, batch, now);
     settle();
-    refuseIfLost(key);
+    lost_.refuseIfLost(key);
     // While more batches are queued, this one's writes and COMMIT go out without waiting for
     // them, and the server runs them while the client prepares the next batch. The first batch
     // of a pipeline that lost one in flight is committed synchronously, so a batch that fails

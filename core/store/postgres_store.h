@@ -50,9 +50,10 @@
 #include "identity/blocklist.h"
 #include "identity/graph.h"
 #include "identity/resolver.h"
-#include "store/identity_rules.h"
-#include "store/postgres_db.h"
 #include "store/consent_records.h"
+#include "store/identity_rules.h"
+#include "store/lost_pipelines.h"
+#include "store/postgres_db.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -130,8 +131,6 @@ class PostgresStore final : public Store, private identity::Graph {
   // state; or, when it failed, everything is rolled back and its pipeline is recorded as lost
   // (mustResume). Never throws.
   void settle();
-  static std::string groupKey(std::string_view pipeline, std::string_view source_id);
-  void refuseIfLost(const std::string& key) const;
 
   // Keys of the batch's live events (outside the transaction: pure computation).
   void collect(std::string_view source_id, event::Batch& batch, int64_t now);
@@ -202,16 +201,16 @@ class PostgresStore final : public Store, private identity::Graph {
   // while the client prepares the next batch (writeBatch with Batch::more_pending).
   struct InFlight {
     bool active = false;
-    std::string key;         // groupKey of its pipeline
+    std::string key;         // LostPipelines::key of its pipeline
     int identities_at = -1;  // result index of its identity insert
     size_t expected = 0;     // identities that insert must add
     int64_t epoch = -1;
     std::vector<ConsentRecord> consents;
   };
   InFlight inflight_;
-  // Pipelines (groupKey) whose batch failed in flight -> why: Error until they load their
-  // cursor again. Their next batch is then written and committed synchronously (isolated_).
-  std::map<std::string, std::string> lost_;
+  // Pipelines whose batch failed in flight: Error until they load their cursor again. Their
+  // next batch is then written and committed synchronously (isolated_).
+  LostPipelines lost_;
   std::set<std::string> isolated_;
 
   // This batch: its live events and their keys.

@@ -318,21 +318,6 @@ bool SqliteStore::othersWrote() {
   return changed;
 }
 
-std::string SqliteStore::groupKey(std::string_view pipeline, std::string_view source_id) {
-  std::string key(pipeline);
-  key.push_back('\x1f');
-  key.append(source_id);
-  return key;
-}
-
-void SqliteStore::refuseIfLost(const std::string& key) const {
-  if (const auto lost = lost_.find(key); lost != lost_.end()) {
-    throw StoreError("the store could not commit batches this pipeline had already written (their group "
-                     "commit was rolled back: " + lost->second + "); nothing is skipped: restart the pipeline "
-                     "and it resumes from its last committed cursor");
-  }
-}
-
 void SqliteStore::openGroup() {
   if (group_open_) return;
   begin_.run();  // BEGIN IMMEDIATE: busy -> a retryable StoreError, nothing open
@@ -396,7 +381,9 @@ void SqliteStore::abandonGroup(std::string_view reason) {
   }
   group_open_ = false;
   ledger_pending_.clear();
-  for (const auto& [member, batches] : group_members_) lost_.emplace(member, reason);
+  for (const auto& [member, batches] : group_members_) {
+    lost_.lose(member, "their group commit was rolled back: " + std::string(reason));
+  }
   group_members_.clear();
   group_events_ = 0;
   resolver_.rolledBack();
@@ -404,13 +391,13 @@ void SqliteStore::abandonGroup(std::string_view reason) {
 
 bool SqliteStore::mustResume(std::string_view pipeline, std::string_view source_id) {
   std::lock_guard lock(mutex_);
-  return lost_.contains(groupKey(pipeline, source_id));
+  return lost_.lost(pipeline, source_id);
 }
 
 std::string SqliteStore::loadCursor(std::string_view pipeline, std::string_view source_id) {
   std::lock_guard lock(mutex_);
   // A pipeline (re)starting from its committed cursor reads again whatever a failed group lost.
-  lost_.erase(groupKey(pipeline, source_id));
+  lost_.resumed(pipeline, source_id);
   sqlite::ResetOnExit reset(select_checkpoint_);
   select_checkpoint_.bind(1, pipeline);
   select_checkpoint_.bind(2, source_id);
@@ -421,8 +408,8 @@ std::string SqliteStore::loadCursor(std::string_view pipeline, std::string_view 
 void SqliteStore::commit(std::string_view pipeline, std::string_view source_id,
                          const event::Batch& batch) {
   std::lock_guard lock(mutex_);
-  const std::string key = groupKey(pipeline, source_id);
-  refuseIfLost(key);
+  const std::string key = LostPipelines::key(pipeline, source_id);
+  lost_.refuseIfLost(key);
   const int64_t now = nowMicros();
   inGroup(key, [&] {
     writeDeadLetters(pipeline, source_id, batch, now);
@@ -434,7 +421,7 @@ void SqliteStore::commit(std::string_view pipeline, std::string_view source_id,
 event::Result SqliteStore::flush(std::string_view pipeline, std::string_view source_id) {
   std::lock_guard lock(mutex_);
   try {
-    refuseIfLost(groupKey(pipeline, source_id));
+    lost_.refuseIfLost(LostPipelines::key(pipeline, source_id));
     commitGroup();
     return event::Result::ok();
   } catch (const std::exception& e) {
@@ -446,8 +433,8 @@ event::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_vie
                                       event::Batch& batch) {
   std::lock_guard lock(mutex_);
   try {
-    const std::string key = groupKey(pipeline, source_id);
-    refuseIfLost(key);
+    const std::string key = LostPipelines::key(pipeline, source_id);
+    lost_.refuseIfLost(key);
     // A batch of a pipeline restarting after its group failed gets a transaction to itself.
     bool alone = false;
     if (const auto isolated = isolated_.find(key); isolated != isolated_.end()) {

@@ -19,10 +19,11 @@
 #include "identity/blocklist.h"
 #include "identity/graph.h"
 #include "identity/resolver.h"
+#include "store/consent_records.h"
 #include "store/identity_rules.h"
+#include "store/lost_pipelines.h"
 #include "store/sqlite_db.h"
 #include "store/sqlite_keys.h"
-#include "store/consent_records.h"
 #include "store/store.h"
 
 namespace omniloop::store {
@@ -100,8 +101,6 @@ class SqliteStore final : public Store, private identity::Graph {
   void commitGroup();
   // Rolls the open transaction back; its pipelines must restart (lost_, with `reason`).
   void abandonGroup(std::string_view reason);
-  void refuseIfLost(const std::string& key) const;
-  static std::string groupKey(std::string_view pipeline, std::string_view source_id);
 
   // What the store holds under an event id (for SameIdGuard); false when nothing.
   bool storedContent(std::string_view event_id, StoredContent& out);
@@ -135,9 +134,9 @@ class SqliteStore final : public Store, private identity::Graph {
   bool group_open_ = false;
   size_t group_events_ = 0;
   std::chrono::steady_clock::time_point group_started_;
-  std::map<std::string, size_t> group_members_;  // groupKey -> its batches in the open group
-  // Pipelines whose deferred batches a failed group lost -> why the group failed.
-  std::map<std::string, std::string> lost_;
+  std::map<std::string, size_t> group_members_;  // LostPipelines::key -> its batches in the group
+  // Pipelines whose deferred batches a failed group lost.
+  LostPipelines lost_;
   // Pipelines whose batch failed inside a group they had other batches in: how many of their
   // next batches get a transaction each (the failed one is among them after the restart).
   std::map<std::string, size_t> isolated_;
