@@ -39,6 +39,23 @@ size_t countDisposition(const Batch& batch, Disposition d) {
   return n;
 }
 
+// A component call whose exceptions become errors.
+template <typename Call>
+Result guarded(Call&& call) {
+  try {
+    return call();
+  } catch (const std::exception& e) {
+    return Result::error(e.what());
+  } catch (...) {
+    return Result::error("unknown exception");
+  }
+}
+
+uint64_t nanosSince(Clock::time_point t0) {
+  return static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count());
+}
+
 }  // namespace
 
 Executor::Executor(ExecutorOptions options, std::unique_ptr<Source> source,
@@ -251,39 +268,22 @@ Result Executor::run() {
           } catch (...) {
             h.begun = false;  // run synchronously by the other thread instead
           }
-          h.begin_nanos = static_cast<uint64_t>(
-              std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - b0).count());
+          h.begin_nanos = nanosSince(b0);
           if (h.begun) st.in.fetch_add(h.live_before, std::memory_order_relaxed);
         }
         if (!handed.push(h)) break;
       }
       handed.close();
     });
-    StageStats& st = *stats_.stages[split];
     while (std::optional<Handed> h = handed.pop()) {
       Batch& batch = *h->batch;
       batch.more_pending = !batch.last && (handed.size() > 0 || full_batches.size() > 0);
       if (h->begun) {
         // Every begun batch is finished, even once the pipeline has failed.
         const auto t0 = Clock::now();
-        Result r;
-        try {
-          r = stages_[split].stage->finish(batch);
-        } catch (const std::exception& e) {
-          r = Result::error(e.what());
-        } catch (...) {
-          r = Result::error("unknown exception");
-        }
-        st.nanos.fetch_add(
-            h->begin_nanos +
-            static_cast<uint64_t>(
-                std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
-        if (!r.isOk()) deadLetterLive(batch, "stage " + stages_[split].name + ": " + r.message);
-        const size_t live_after = batch.countLive();
-        const size_t dropped = countDisposition(batch, Disposition::Drop) - h->dropped_before;
-        st.dropped.fetch_add(dropped, std::memory_order_relaxed);
-        st.dead_lettered.fetch_add(h->live_before - live_after - dropped,
-                                   std::memory_order_relaxed);
+        const Result r = guarded([&] { return stages_[split].stage->finish(batch); });
+        endStage(batch, split, r, h->live_before, h->dropped_before,
+                 h->begin_nanos + nanosSince(t0));
       }
       if (!h->skipped && !failedNow()) {
         if (!h->begun) runStage(batch, split);
@@ -315,24 +315,24 @@ bool Executor::failedNow() {
 }
 
 void Executor::runStage(Batch& batch, size_t i) {
-  StageStats& st = *stats_.stages[i];
   const size_t live_before = batch.countLive();
   const size_t dropped_before = countDisposition(batch, Disposition::Drop);
-  st.in.fetch_add(live_before, std::memory_order_relaxed);
+  stats_.stages[i]->in.fetch_add(live_before, std::memory_order_relaxed);
   const auto t0 = Clock::now();
-  Result r;
-  try {
+  const Result r = guarded([&] {
+    Result dead = Result::ok();
     if (countDisposition(batch, Disposition::DeadLetter) != 0) {
-      r = stages_[i].stage->processDeadLetters(batch);
+      dead = stages_[i].stage->processDeadLetters(batch);
     }
-    if (r.isOk()) r = stages_[i].stage->process(batch);
-  } catch (const std::exception& e) {
-    r = Result::error(e.what());
-  } catch (...) {
-    r = Result::error("unknown exception");
-  }
-  st.nanos.fetch_add(static_cast<uint64_t>(
-      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - t0).count()));
+    return dead.isOk() ? stages_[i].stage->process(batch) : dead;
+  });
+  endStage(batch, i, r, live_before, dropped_before, nanosSince(t0));
+}
+
+void Executor::endStage(Batch& batch, size_t i, const Result& r, size_t live_before,
+                        size_t dropped_before, uint64_t nanos) {
+  StageStats& st = *stats_.stages[i];
+  st.nanos.fetch_add(nanos);
   if (!r.isOk()) deadLetterLive(batch, "stage " + stages_[i].name + ": " + r.message);
   const size_t live_after = batch.countLive();
   const size_t dropped = countDisposition(batch, Disposition::Drop) - dropped_before;

@@ -107,6 +107,9 @@ class Executor {
   void processBatch(event::Batch& batch);
   // Stage i over the batch, with its statistics.
   void runStage(event::Batch& batch, size_t i);
+  // After stage i returned `r`: dead letters on error, and its statistics.
+  void endStage(event::Batch& batch, size_t i, const Result& r, size_t live_before,
+                size_t dropped_before, uint64_t nanos);
   // After the stages: sinks, tallies, commit.
   void finishBatch(event::Batch& batch);
   bool failedNow();
