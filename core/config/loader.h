@@ -103,7 +103,7 @@ struct DaemonConfig {
   int group_commit_ms = 2000;
   // The store's memory bounds, `store_cache:` (store::StoreOptions::cache_profiles,
   // sqlite_cache_mib).
-  size_t store_cache_profiles = 32768;
+  size_t store_cache_profiles = 65536;
   int store_cache_sqlite_mib = 112;
   std::string identity_json;          // the `identity:` section as JSON ("" = defaults; identity/config.h)
   PrivacyConfig privacy;              // the `privacy:` section

@@ -1,6 +1,7 @@
 #include "identity/resolver.h"
 
 #include <algorithm>
+#include <array>
 
 namespace omniloop::identity {
 
@@ -11,11 +12,14 @@ bool lowerHex(std::string_view s) {
                      [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
+// Lower-case hex digit -> value; anything else -> 0xff.
+constexpr std::array<uint8_t, 256> kHexValues = [] {
+  std::array<uint8_t, 256> t{};
+  t.fill(0xff);
+  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
+  return t;
+}();
 
 }  // namespace
 
@@ -37,13 +41,75 @@ Resolver::Resolver(Config config, size_t max_cached_profiles)
   }
 }
 
+uint32_t Resolver::IdentityChunks::push(const CachedIdentity& e) {
+  if (size_ == chunks_.size() * kChunk) {
+    chunks_.push_back(std::make_unique_for_overwrite<CachedIdentity[]>(kChunk));
+  }
+  const auto i = static_cast<uint32_t>(size_++);
+  (*this)[i] = e;
+  return i;
+}
+
+void Resolver::IdentityChunks::clear() {
+  chunks_.clear();
+  size_ = 0;
+}
+
+void Resolver::FlatIndex::place(size_t hash, uint32_t entry_plus_one, uint32_t tag) {
+  size_t i = hash & mask_;
+  while (slots_[i].entry != 0) i = (i + 1) & mask_;
+  slots_[i] = Slot{entry_plus_one, tag};
+}
+
+void Resolver::FlatIndex::insert(size_t hash, uint32_t entry) {
+  if (2 * (used_ + 1) > slots_.size()) {
+    // Double (the tags are the low 32 bits of each hash, enough to re-file every entry while
+    // the table stays below 2^32 slots).
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(std::max<size_t>(64, 2 * old.size()), Slot{});
+    mask_ = slots_.size() - 1;
+    for (const Slot& s : old) {
+      if (s.entry != 0) place(s.tag, s.entry, s.tag);
+    }
+  }
+  place(hash, entry + 1, static_cast<uint32_t>(hash));
+  ++used_;
+}
+
+void Resolver::FlatIndex::clear() {
+  slots_.clear();
+  slots_.shrink_to_fit();
+  mask_ = 0;
+  used_ = 0;
+}
+
+std::string_view Resolver::TextArena::add(std::string_view text) {
+  if (text.size() > capacity_ - used_) {
+    capacity_ = std::max(kBlock, text.size());
+    blocks_.push_back(std::make_unique_for_overwrite<char[]>(capacity_));
+    used_ = 0;
+  }
+  char* at = blocks_.back().get() + used_;
+  std::memcpy(at, text.data(), text.size());
+  used_ += text.size();
+  return std::string_view(at, text.size());
+}
+
+void Resolver::TextArena::clear() {
+  blocks_.clear();
+  used_ = capacity_ = kBlock;
+}
+
 void Resolver::dropCaches() {
   profiles_.clear();
-  profile_slots_.clear();
+  ids_.clear();
+  profile_index_.clear();
   identities_.clear();
+  identity_index_.clear();
   prefixes_.clear();
   whole_.clear();
   prefix_ids_.clear();
+  recent_prefixes_.clear();
   dirty_profiles_.clear();
   dirty_identities_.clear();
   conflicts_.clear();
@@ -91,12 +157,22 @@ uint32_t Resolver::root(uint32_t slot) {
   return r;
 }
 
+uint32_t Resolver::findProfile(std::string_view id) const {
+  return profile_index_.find(StringHash{}(id),
+                             [&](uint32_t slot) { return profiles_[slot].id == id; });
+}
+
+uint32_t Resolver::findIdentity(const IdentityKey& key) const {
+  return identity_index_.find(IdentityKeyHash{}(key),
+                              [&](uint32_t entry) { return identities_[entry].key == key; });
+}
+
 uint32_t Resolver::slotOf(std::string_view profile_id) {
-  if (auto it = profile_slots_.find(profile_id); it != profile_slots_.end()) return it->second;
+  if (const uint32_t slot = findProfile(profile_id); slot != FlatIndex::kNone) return slot;
   const auto slot = static_cast<uint32_t>(profiles_.size());
   profiles_.emplace_back();
-  profiles_.back().id.assign(profile_id);
-  profile_slots_.emplace(profiles_.back().id, slot);
+  profiles_.back().id = ids_.add(profile_id);
+  profile_index_.insert(StringHash{}(profile_id), slot);
   return slot;
 }
 
@@ -111,11 +187,26 @@ bool Resolver::compactKey(const Key& key, IdentityKey& out, bool intern) {
   constexpr size_t kHex = 2 * sizeof out.digest;
   const size_t colon = key.hash.rfind(':');
   bool digest = colon != std::string_view::npos && key.hash.size() - colon - 1 == kHex;
-  for (size_t i = 0; digest && i < sizeof out.digest; ++i) {
-    const int hi = hexValue(key.hash[colon + 1 + 2 * i]);
-    const int lo = hexValue(key.hash[colon + 2 + 2 * i]);
-    digest = hi >= 0 && lo >= 0;
-    out.digest[i] = static_cast<unsigned char>(hi << 4 | lo);
+  if (digest) {
+    const auto* hex = reinterpret_cast<const unsigned char*>(key.hash.data() + colon + 1);
+    unsigned bad = 0;
+    for (size_t i = 0; i < sizeof out.digest; ++i) {
+      const uint8_t hi = kHexValues[hex[2 * i]], lo = kHexValues[hex[2 * i + 1]];
+      bad |= hi | lo;
+      out.digest[i] = static_cast<unsigned char>(hi << 4 | lo);
+    }
+    digest = bad < 16;
+  }
+  if (digest) {
+    // The few prefixes (a type and a key id each) recur on every event: the last ones found
+    // answer without building the interning key.
+    const std::string_view head = key.hash.substr(0, colon + 1);
+    for (const RecentPrefix& r : recent_prefixes_) {
+      if (r.type == key.type && r.head == head) {
+        out.prefix = r.id;
+        return true;
+      }
+    }
   }
   key_buffer_.assign(key.type);
   key_buffer_.push_back('\x1f');
@@ -126,8 +217,16 @@ bool Resolver::compactKey(const Key& key, IdentityKey& out, bool intern) {
     key_buffer_.append(key.hash);
     key_buffer_.push_back('\0');  // never equal to a digest prefix
   }
+  auto remember = [&] {
+    if (!digest) return;
+    if (recent_prefixes_.size() == kRecentPrefixes)
+      recent_prefixes_.erase(recent_prefixes_.begin());
+    recent_prefixes_.push_back(RecentPrefix{
+        std::string(key.type), std::string(key.hash.substr(0, colon + 1)), out.prefix});
+  };
   if (auto it = prefix_ids_.find(std::string_view(key_buffer_)); it != prefix_ids_.end()) {
     out.prefix = it->second;
+    remember();
     return true;
   }
   if (!intern) return false;
@@ -135,6 +234,7 @@ bool Resolver::compactKey(const Key& key, IdentityKey& out, bool intern) {
   prefixes_.push_back(key_buffer_);
   whole_.push_back(!digest);
   prefix_ids_.emplace(key_buffer_, out.prefix);
+  remember();
   return true;
 }
 
@@ -154,16 +254,17 @@ std::string_view Resolver::expandKey(const IdentityKey& key, std::string& out) c
   return std::string_view(prefix).substr(0, sep);
 }
 
-Resolver::IdentityMap::value_type* Resolver::lookup(Graph& graph, const Key& key) {
+uint32_t Resolver::lookup(Graph& graph, const Key& key) {
   if (compactKey(key, compact_, false)) {
-    if (auto it = identities_.find(compact_); it != identities_.end()) return &*it;
+    if (const uint32_t entry = findIdentity(compact_); entry != FlatIndex::kNone) return entry;
   }
-  if (!graph.findIdentity(key.type, key.hash, found_)) return nullptr;
+  if (!graph.findIdentity(key.type, key.hash, found_)) return kNoSlot;
   const uint32_t slot = slotOf(found_.profile);
   compactKey(key, compact_, true);
-  auto [it, inserted] = identities_.emplace(
-      compact_, IdentityState{slot, found_.first_seen, found_.last_seen, false});
-  return &*it;
+  const uint32_t entry =
+      identities_.push(CachedIdentity{compact_, slot, 0, found_.first_seen, found_.last_seen});
+  identity_index_.insert(IdentityKeyHash{}(compact_), entry);
+  return entry;
 }
 
 void Resolver::ensureLoaded(Graph& graph, uint32_t slot) {
@@ -180,43 +281,56 @@ void Resolver::ensureLoaded(Graph& graph, uint32_t slot) {
   p.loaded = true;
 }
 
-void Resolver::ensureCounts(Graph& graph, uint32_t slot) {
-  Profile& p = profiles_[slot];
-  if (p.counts_known) return;
-  p.counts.clear();
-  graph.countIdentities(p.id, p.counts);
-  p.counts_known = true;
+uint32_t Resolver::typeId(std::string_view type) {
+  for (size_t i = 0; i < type_names_.size(); ++i) {
+    if (type_names_[i] == type) return static_cast<uint32_t>(i);
+  }
+  type_names_.emplace_back(type);
+  type_merges_.push_back(config_.rule(type).merge);
+  return static_cast<uint32_t>(type_names_.size() - 1);
 }
 
 namespace {
 
-uint32_t countOf(const std::vector<TypeCount>& counts, std::string_view type) {
-  for (const TypeCount& c : counts) {
-    if (c.type == type) return c.count;
+template <typename Counts>
+uint32_t countOf(const Counts& counts, uint32_t type) {
+  for (const auto& c : counts) {
+    if (c.type == type) return c.n;
   }
   return 0;
 }
 
-void addCount(std::vector<TypeCount>& counts, std::string_view type, uint32_t n) {
-  for (TypeCount& c : counts) {
+template <typename Counts>
+void addCount(Counts& counts, uint32_t type, uint32_t n) {
+  for (auto& c : counts) {
     if (c.type == type) {
-      c.count += n;
+      c.n += n;
       return;
     }
   }
-  counts.push_back(TypeCount{std::string(type), n});
+  counts.push_back({type, n});
 }
 
 }  // namespace
 
-uint32_t Resolver::clusterCount(Graph& graph, std::string_view type) {
+void Resolver::ensureCounts(Graph& graph, uint32_t slot) {
+  if (profiles_[slot].counts_known) return;
+  stored_counts_.clear();
+  graph.countIdentities(profiles_[slot].id, stored_counts_);
+  Profile& p = profiles_[slot];
+  p.counts.clear();
+  for (const TypeCount& c : stored_counts_) addCount(p.counts, typeId(c.type), c.count);
+  p.counts_known = true;
+}
+
+uint32_t Resolver::clusterCount(Graph& graph, uint32_t type) {
   if (!counts_valid_) {
     cluster_counts_.clear();
     for (uint32_t slot : cluster_) {
       ensureCounts(graph, slot);
-      for (const TypeCount& c : profiles_[slot].counts) addCount(cluster_counts_, c.type, c.count);
+      for (const Count& c : profiles_[slot].counts) addCount(cluster_counts_, c.type, c.n);
     }
-    for (const Key* k : new_keys_) addCount(cluster_counts_, k->type, 1);
+    for (const Key* k : new_keys_) addCount(cluster_counts_, typeId(k->type), 1);
     counts_valid_ = true;
   }
   return countOf(cluster_counts_, type);
@@ -224,8 +338,8 @@ uint32_t Resolver::clusterCount(Graph& graph, std::string_view type) {
 
 bool Resolver::hasStrongIdentity(Graph& graph, uint32_t slot) {
   ensureCounts(graph, slot);
-  for (const TypeCount& c : profiles_[slot].counts) {
-    if (c.count > 0 && config_.rule(c.type).merge) return true;
+  for (const Count& c : profiles_[slot].counts) {
+    if (c.n > 0 && type_merges_[c.type]) return true;
   }
   return false;
 }
@@ -234,8 +348,9 @@ const TypeRule* Resolver::brokenLimit(Graph& graph, uint32_t slot) {
   if (limited_.empty()) return nullptr;
   ensureCounts(graph, slot);
   for (const TypeRule* rule : limited_) {
-    const uint32_t adds = countOf(profiles_[slot].counts, rule->type);
-    if (adds > 0 && clusterCount(graph, rule->type) + adds > rule->max_per_profile) return rule;
+    const uint32_t type = typeId(rule->type);
+    const uint32_t adds = countOf(profiles_[slot].counts, type);
+    if (adds > 0 && clusterCount(graph, type) + adds > rule->max_per_profile) return rule;
   }
   return nullptr;
 }
@@ -257,14 +372,14 @@ void Resolver::widen(Graph& graph, uint32_t slot, int64_t seen) {
   }
 }
 
-void Resolver::widen(IdentityMap::value_type& identity, int64_t seen) {
-  IdentityState& s = identity.second;
+void Resolver::widenIdentity(uint32_t entry, int64_t seen) {
+  CachedIdentity& s = identities_[entry];
   if (seen >= s.first_seen && seen <= s.last_seen) return;
   s.first_seen = std::min(s.first_seen, seen);
   s.last_seen = std::max(s.last_seen, seen);
   if (!s.dirty) {
-    s.dirty = true;
-    dirty_identities_.push_back(&identity);
+    s.dirty = 1;
+    dirty_identities_.push_back(entry);
   }
 }
 
@@ -273,7 +388,7 @@ uint32_t Resolver::createProfile(Graph& graph, const Key& named_by, int64_t seen
   // A taken id is a 128-bit collision (or a profile written by something else): derive the
   // next candidate from the same identity, so the choice stays deterministic.
   for (int attempt = 1;; ++attempt) {
-    if (profile_slots_.find(std::string_view(id_buffer_)) == profile_slots_.end() &&
+    if (findProfile(id_buffer_) == FlatIndex::kNone &&
         graph.insertProfile(id_buffer_, seen, seen, now_)) {
       break;
     }
@@ -297,8 +412,16 @@ void Resolver::attach(Graph& graph, const Key& key, uint32_t slot, std::string_v
   Profile& p = profiles_[slot];
   graph.insertIdentity(key.type, key.hash, p.id, source, seen, seen);
   compactKey(key, compact_, true);
-  identities_.insert_or_assign(compact_, IdentityState{slot, seen, seen, false});
-  if (p.counts_known) addCount(p.counts, key.type, 1);
+  if (const uint32_t entry = findIdentity(compact_); entry != FlatIndex::kNone) {
+    // Not expected (a cached identity is one the graph holds), but then it moves here.
+    CachedIdentity& s = identities_[entry];
+    s.profile = slot;
+    s.first_seen = s.last_seen = seen;
+  } else {
+    identity_index_.insert(IdentityKeyHash{}(compact_),
+                           identities_.push(CachedIdentity{compact_, slot, 0, seen, seen}));
+  }
+  if (p.counts_known) addCount(p.counts, typeId(key.type), 1);
 }
 
 void Resolver::merge(Graph& graph, uint32_t winner, uint32_t loser, std::string_view reason) {
@@ -311,7 +434,7 @@ void Resolver::merge(Graph& graph, uint32_t winner, uint32_t loser, std::string_
   w.first_seen = std::min(w.first_seen, l.first_seen);
   w.last_seen = std::max(w.last_seen, l.last_seen);
   if (w.counts_known && l.counts_known) {
-    for (const TypeCount& c : l.counts) addCount(w.counts, c.type, c.count);
+    for (const Count& c : l.counts) addCount(w.counts, c.type, c.n);
   } else {
     w.counts_known = false;
   }
@@ -348,8 +471,8 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
   bool cluster_strong = false;  // the cluster holds a profile with a strong identity
   for (const Claim& c : claims_) {
     const bool combining = !cluster_.empty() || !new_keys_.empty();
-    if (c.known != nullptr) {
-      const uint32_t slot = root(c.known->second.profile);
+    if (c.known != kNoSlot) {
+      const uint32_t slot = root(identities_[c.known].profile);
       if (std::find(cluster_.begin(), cluster_.end(), slot) != cluster_.end()) continue;
       // (Whether it is strong matters only with something else in the event: skip the lookup
       // for the common one-phone call.)
@@ -373,17 +496,16 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
       cluster_strong = cluster_strong || slot_strong;
       if (counts_valid_) {
         ensureCounts(graph, slot);
-        for (const TypeCount& t : profiles_[slot].counts)
-          addCount(cluster_counts_, t.type, t.count);
+        for (const Count& t : profiles_[slot].counts) addCount(cluster_counts_, t.type, t.n);
       }
     } else {
       const uint32_t max = c.rule->max_per_profile;
-      if (max > 0 && combining && clusterCount(graph, c.key->type) + 1 > max) {
+      if (max > 0 && combining && clusterCount(graph, typeId(c.key->type)) + 1 > max) {
         rejected_.push_back(Rejected{c.key, kNoSlot, c.rule});
         continue;
       }
       new_keys_.push_back(c.key);
-      if (counts_valid_) addCount(cluster_counts_, c.key->type, 1);
+      if (counts_valid_) addCount(cluster_counts_, typeId(c.key->type), 1);
     }
   }
 
@@ -408,7 +530,7 @@ Resolution Resolver::resolve(Graph& graph, std::span<const Key> keys, std::strin
   for (const Key* k : new_keys_) attach(graph, *k, winner, source, seen);
   widen(graph, winner, seen);
   for (const Claim& c : claims_) {
-    if (c.known != nullptr) widen(*c.known, seen);
+    if (c.known != kNoSlot) widenIdentity(c.known, seen);
   }
 
   for (const Rejected& r : rejected_) {
@@ -446,12 +568,12 @@ void Resolver::flush(Graph& graph) {
   // In key order: the rows sit in B-trees keyed by them, so neighbouring writes share pages.
   std::sort(dirty_profiles_.begin(), dirty_profiles_.end(),
             [this](uint32_t a, uint32_t b) { return profiles_[a].id < profiles_[b].id; });
-  std::sort(dirty_identities_.begin(), dirty_identities_.end(),
-            [this](const IdentityMap::value_type* a, const IdentityMap::value_type* b) {
-              if (a->first.prefix != b->first.prefix)
-                return prefixes_[a->first.prefix] < prefixes_[b->first.prefix];
-              return std::memcmp(a->first.digest, b->first.digest, sizeof a->first.digest) < 0;
-            });
+  std::sort(dirty_identities_.begin(), dirty_identities_.end(), [this](uint32_t x, uint32_t y) {
+    const IdentityKey& a = identities_[x].key;
+    const IdentityKey& b = identities_[y].key;
+    if (a.prefix != b.prefix) return prefixes_[a.prefix] < prefixes_[b.prefix];
+    return std::memcmp(a.digest, b.digest, sizeof a.digest) < 0;
+  });
   for (uint32_t slot : dirty_profiles_) {
     Profile& p = profiles_[slot];
     if (!p.dirty || p.merged_into != kNoSlot) continue;
@@ -460,10 +582,10 @@ void Resolver::flush(Graph& graph) {
     p.dirty = false;
   }
   dirty_profiles_.clear();
-  for (IdentityMap::value_type* identity : dirty_identities_) {
-    IdentityState& s = identity->second;
-    s.dirty = false;
-    const std::string_view type = expandKey(identity->first, expanded_);
+  for (uint32_t entry : dirty_identities_) {
+    CachedIdentity& s = identities_[entry];
+    s.dirty = 0;
+    const std::string_view type = expandKey(s.key, expanded_);
     graph.touchIdentity(type, expanded_, s.first_seen, s.last_seen);
   }
   dirty_identities_.clear();
@@ -471,8 +593,8 @@ void Resolver::flush(Graph& graph) {
     // A profile named when the conflict arose may have been merged later in the batch: name
     // where it went, as the merge re-pointed every row that named it already.
     for (std::string* id : {&c.profile, &c.other}) {
-      if (auto it = profile_slots_.find(std::string_view(*id)); it != profile_slots_.end()) {
-        id->assign(profiles_[root(it->second)].id);
+      if (const uint32_t slot = findProfile(*id); slot != FlatIndex::kNone) {
+        id->assign(profiles_[root(slot)].id);
       }
     }
     graph.recordConflict(Conflict{c.type, c.hash, c.profile, c.other, c.reason, now_},

@@ -30,6 +30,7 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <span>
 #include <string>
 #include <string_view>
@@ -115,22 +116,21 @@ class Resolver {
  private:
   static constexpr uint32_t kNoSlot = UINT32_MAX;
 
+  // Identities of one type on a profile; `type` numbers type_names_.
+  struct Count {
+    uint32_t type;
+    uint32_t n;
+  };
   struct Profile {
-    std::string id;
+    std::string_view id;             // in ids_
     uint32_t merged_into = kNoSlot;  // folded into another profile (its row is gone)
     bool loaded = false;             // seen range and traits known (from the row, or new)
     bool counts_known = false;       // identities per type known
     bool dirty = false;              // needs updateProfile at flush
     int64_t first_seen = 0;
     int64_t last_seen = 0;
-    std::vector<TypeCount> counts;
+    std::vector<Count> counts;
     Traits traits;
-  };
-  struct IdentityState {
-    uint32_t profile = kNoSlot;
-    int64_t first_seen = 0;
-    int64_t last_seen = 0;
-    bool dirty = false;  // seen range widened in this batch
   };
   // The cache keys end in hex digits of an HMAC (identities "type\x1fh1:kid:hex", profile ids),
   // already uniformly spread: mixing their last 16 bytes is enough, and cheaper than hashing
@@ -151,8 +151,7 @@ class Resolver {
   };
   template <typename V>
   using Map = std::unordered_map<std::string, V, StringHash, std::equal_to<>>;
-  // A cached identity's key, compact and fixed-size (one allocation per cached identity, ~100
-  // bytes with its state, instead of two and ~200): a pseudonym "h1:<key id>:<64 hex>" keeps
+  // A cached identity's key, compact and fixed-size: a pseudonym "h1:<key id>:<64 hex>" keeps
   // its digest as 32 bytes and the rest, "type\x1fh1:<key id>:", as a number into
   // prefixes_ (a handful of entries). Any other form is interned whole (digest all zero).
   struct IdentityKey {
@@ -174,14 +173,82 @@ class Resolver {
       return static_cast<size_t>(h);
     }
   };
-  using IdentityMap = std::unordered_map<IdentityKey, IdentityState, IdentityKeyHash>;
+  // A cached identity: 56 bytes in a chunk of identities_, found through identity_index_.
+  struct CachedIdentity {
+    IdentityKey key;
+    uint32_t profile : 31;
+    uint32_t dirty : 1;  // seen range widened since the last flush
+    int64_t first_seen;
+    int64_t last_seen;
+  };
+  // Entries that never move (chunks of 4,096), so growing never copies the cache.
+  class IdentityChunks {
+   public:
+    static constexpr size_t kChunk = 4096;
+    size_t size() const { return size_; }
+    CachedIdentity& operator[](uint32_t i) { return chunks_[i / kChunk][i % kChunk]; }
+    const CachedIdentity& operator[](uint32_t i) const { return chunks_[i / kChunk][i % kChunk]; }
+    uint32_t push(const CachedIdentity& e);
+    void clear();
+
+   private:
+    std::vector<std::unique_ptr<CachedIdentity[]>> chunks_;
+    size_t size_ = 0;
+  };
+  // Open addressing (linear probing, at most half full) from a hash to an entry number; each
+  // slot keeps 32 bits of the hash, so a probe rarely touches an entry that is not the one.
+  // Replaces node-based maps: no allocation per entry, ~8-16 bytes of index per entry.
+  class FlatIndex {
+   public:
+    static constexpr uint32_t kNone = UINT32_MAX;
+    // The entry `matches` accepts among those filed under `hash`, or kNone.
+    template <typename Matches>
+    uint32_t find(size_t hash, Matches&& matches) const {
+      if (slots_.empty()) return kNone;
+      const auto tag = static_cast<uint32_t>(hash);
+      for (size_t i = hash & mask_;; i = (i + 1) & mask_) {
+        const Slot& s = slots_[i];
+        if (s.entry == 0) return kNone;
+        if (s.tag == tag && matches(s.entry - 1)) return s.entry - 1;
+      }
+    }
+    void insert(size_t hash, uint32_t entry);
+    size_t size() const { return used_; }
+    void clear();
+
+   private:
+    struct Slot {
+      uint32_t entry = 0;  // entry + 1; 0 = empty
+      uint32_t tag = 0;
+    };
+    void place(size_t hash, uint32_t entry_plus_one, uint32_t tag);
+    std::vector<Slot> slots_;
+    size_t mask_ = 0;
+    size_t used_ = 0;
+  };
+  // Profile ids' text, in blocks that never move (Profile::id and Resolution::profile view it).
+  class TextArena {
+   public:
+    std::string_view add(std::string_view text);
+    void clear();
+
+   private:
+    static constexpr size_t kBlock = 64 * 1024;
+    std::vector<std::unique_ptr<char[]>> blocks_;
+    size_t used_ = kBlock, capacity_ = kBlock;
+  };
 
   uint32_t root(uint32_t slot);
   uint32_t slotOf(std::string_view profile_id);  // adds an unloaded slot when unknown
-  IdentityMap::value_type* lookup(Graph& graph, const Key& key);
+  // The cached entry of `key` (read from the graph when not cached), or kNoSlot when the graph
+  // does not hold it.
+  uint32_t lookup(Graph& graph, const Key& key);
+  uint32_t findIdentity(const IdentityKey& key) const;
+  uint32_t findProfile(std::string_view id) const;
   void ensureLoaded(Graph& graph, uint32_t slot);
   void ensureCounts(Graph& graph, uint32_t slot);
-  uint32_t clusterCount(Graph& graph, std::string_view type);
+  uint32_t clusterCount(Graph& graph, uint32_t type);
+  uint32_t typeId(std::string_view type);  // interns into type_names_
   // The profile holds an identity of a type that merges (not only weak identifiers).
   bool hasStrongIdentity(Graph& graph, uint32_t slot);
   // The first per-type limit that adding `slot` to the cluster would break, or nullptr.
@@ -191,7 +258,7 @@ class Resolver {
   void merge(Graph& graph, uint32_t winner, uint32_t loser, std::string_view reason);
   void markDirty(uint32_t slot);
   void widen(Graph& graph, uint32_t slot, int64_t seen);
-  void widen(IdentityMap::value_type& identity, int64_t seen);
+  void widenIdentity(uint32_t entry, int64_t seen);
   const std::string& identityKey(const Key& key);
   // The compact cache key of `key` into `out`; false when its prefix is not interned and
   // `intern` is false (then it cannot be cached).
@@ -206,16 +273,24 @@ class Resolver {
   int64_t now_ = 0;
   ResolverStats stats_;
 
-  std::deque<Profile> profiles_;   // stable addresses: Resolution::profile views their ids
-  Map<uint32_t> profile_slots_;    // id -> slot
-  IdentityMap identities_;         // (type, pseudonym) -> state
+  std::deque<Profile> profiles_;
+  TextArena ids_;              // their ids (stable: Resolution::profile views them)
+  FlatIndex profile_index_;    // id -> slot
+  IdentityChunks identities_;  // (type, pseudonym) -> profile slot, seen range
+  FlatIndex identity_index_;
   std::vector<std::string> prefixes_;  // IdentityKey::prefix -> "type\x1fh1:<key id>:" or whole key
   std::vector<bool> whole_;            // the prefix is a whole "type\x1fhash" (no digest)
   Map<uint32_t> prefix_ids_;
+  struct RecentPrefix {
+    std::string type, head;  // head: "h1:<key id>:"
+    uint32_t id;
+  };
+  static constexpr size_t kRecentPrefixes = 8;
+  std::vector<RecentPrefix> recent_prefixes_;
 
   // Since the last flush.
   std::vector<uint32_t> dirty_profiles_;
-  std::vector<IdentityMap::value_type*> dirty_identities_;
+  std::vector<uint32_t> dirty_identities_;  // entries of identities_
   struct PendingConflict {
     std::string type, hash, reason, profile, other;
     uint32_t occurrences = 0;
@@ -227,7 +302,7 @@ class Resolver {
   struct Claim {
     const Key* key;
     const TypeRule* rule;
-    IdentityMap::value_type* known;  // nullptr: an identity the graph does not hold
+    uint32_t known;  // entry of identities_; kNoSlot: an identity the graph does not hold
   };
   struct Rejected {
     const Key* key;
@@ -239,7 +314,10 @@ class Resolver {
   std::vector<const Key*> brought_by_;   // the identity that brought each cluster member
   std::vector<const Key*> new_keys_;     // identities the cluster adopts
   std::vector<Rejected> rejected_;
-  std::vector<TypeCount> cluster_counts_;
+  std::vector<Count> cluster_counts_;
+  std::vector<std::string> type_names_;  // Count::type -> type
+  std::vector<bool> type_merges_;        // Count::type -> its rule merges (a strong type)
+  std::vector<TypeCount> stored_counts_;
   bool counts_valid_ = false;
   std::string key_buffer_, id_buffer_, reason_, traits_json_, meta_json_, expanded_;
   IdentityKey compact_{};

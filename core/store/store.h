@@ -73,7 +73,7 @@ struct StoreOptions {
   // large the store grows: profiles the identity resolver keeps in memory (and 4x as many
   // identities; beyond that its caches are dropped at the next commit and refilled from the
   // store), and the SQLite page cache in MiB.
-  size_t cache_profiles = 32768;
+  size_t cache_profiles = 65536;
   int sqlite_cache_mib = 112;
   // How often the consent ledger view loads records other processes committed (docs/privacy.md).
   int consent_refresh_ms = 2000;

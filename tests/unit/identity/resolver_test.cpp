@@ -433,6 +433,40 @@ TEST(Resolver, AColdResolverReadsEachProfileOnce) {
   EXPECT_EQ(cold.graph.reads, 20 + 20);  // one identity lookup and one profile load per person
 }
 
+// The caches are flat tables in chunks of 4,096 identities: thousands of customers are each
+// read from the store once, and found in the cache on every later event, whatever chunk and
+// index slot they landed in as the tables grew.
+TEST(Resolver, ACachedCustomerIsNeverReadAgainHoweverManyAreCached) {
+  constexpr int kCustomers = 9000;  // 18,000 identities: five chunks, the index doubled often
+  auto customer = [](int i, const std::string& event) {
+    return Ev{event,
+              {{"email", "c" + std::to_string(i) + "@example.com"}, {"crm_id", std::to_string(i)}}};
+  };
+  std::vector<Ev> first;
+  for (int i = 0; i < kCustomers; ++i) first.push_back(customer(i, "a" + std::to_string(i)));
+  Harness warm;
+  warm.run(first, 500);
+  Harness cold;
+  cold.graph = warm.graph;
+  cold.graph.reads = 0;
+  std::vector<Ev> again;
+  for (int round = 0; round < 2; ++round) {
+    // Another order each round, so lookups jump around the tables.
+    for (int i = 0; i < kCustomers; ++i) {
+      const int who = round == 0 ? i : (i * 7919) % kCustomers;
+      again.push_back(customer(who, "r" + std::to_string(round) + "-" + std::to_string(who)));
+    }
+  }
+  cold.run(again, 500);
+  // Two identity lookups and one profile load per customer, all in the first round.
+  EXPECT_EQ(cold.graph.reads, 3 * kCustomers);
+  EXPECT_EQ(cold.profiles(), static_cast<size_t>(kCustomers));
+  for (int i : {0, 4095, 4096, 8999}) {
+    EXPECT_EQ(cold.profileOf("crm_id", std::to_string(i)),
+              warm.profileOf("email", "c" + std::to_string(i) + "@example.com"));
+  }
+}
+
 TEST(Resolver, AnEventWithoutIdentitiesHasNoProfile) {
   Harness h;
   h.run({{"e1", {}}});
