@@ -83,26 +83,9 @@ void Resolver::FlatIndex::clear() {
   used_ = 0;
 }
 
-std::string_view Resolver::TextArena::add(std::string_view text) {
-  if (text.size() > capacity_ - used_) {
-    capacity_ = std::max(kBlock, text.size());
-    blocks_.push_back(std::make_unique_for_overwrite<char[]>(capacity_));
-    used_ = 0;
-  }
-  char* at = blocks_.back().get() + used_;
-  std::memcpy(at, text.data(), text.size());
-  used_ += text.size();
-  return std::string_view(at, text.size());
-}
-
-void Resolver::TextArena::clear() {
-  blocks_.clear();
-  used_ = capacity_ = kBlock;
-}
-
 void Resolver::dropCaches() {
   profiles_.clear();
-  ids_.clear();
+  ids_.reset();
   profile_index_.clear();
   identities_.clear();
   identity_index_.clear();
@@ -171,7 +154,7 @@ uint32_t Resolver::slotOf(std::string_view profile_id) {
   if (const uint32_t slot = findProfile(profile_id); slot != FlatIndex::kNone) return slot;
   const auto slot = static_cast<uint32_t>(profiles_.size());
   profiles_.emplace_back();
-  profiles_.back().id = ids_.add(profile_id);
+  profiles_.back().id = ids_.copy(profile_id);
   profile_index_.insert(StringHash{}(profile_id), slot);
   return slot;
 }

@@ -37,6 +37,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "event/arena.h"
 #include "event/event.h"
 #include "identity/config.h"
 #include "identity/graph.h"
@@ -226,17 +227,6 @@ class Resolver {
     size_t mask_ = 0;
     size_t used_ = 0;
   };
-  // Profile ids' text, in blocks that never move (Profile::id and Resolution::profile view it).
-  class TextArena {
-   public:
-    std::string_view add(std::string_view text);
-    void clear();
-
-   private:
-    static constexpr size_t kBlock = 64 * 1024;
-    std::vector<std::unique_ptr<char[]>> blocks_;
-    size_t used_ = kBlock, capacity_ = kBlock;
-  };
 
   uint32_t root(uint32_t slot);
   uint32_t slotOf(std::string_view profile_id);  // adds an unloaded slot when unknown
@@ -274,7 +264,7 @@ class Resolver {
   ResolverStats stats_;
 
   std::deque<Profile> profiles_;
-  TextArena ids_;              // their ids (stable: Resolution::profile views them)
+  event::Arena ids_;           // their ids (never move: Resolution::profile views them)
   FlatIndex profile_index_;    // id -> slot
   IdentityChunks identities_;  // (type, pseudonym) -> profile slot, seen range
   FlatIndex identity_index_;

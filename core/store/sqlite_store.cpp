@@ -348,12 +348,9 @@ void SqliteStore::inGroup(const std::string& key, Fn&& fn) {
     // its neighbours down again.
     const auto own = group_members_.find(key);
     if (own != group_members_.end()) isolated_[key] = own->second + 1;
-    abandonGroup(e.what());
-    const auto* store_error = dynamic_cast<const StoreError*>(&e);
-    const bool retryable = store_error != nullptr && store_error->retryable();
-    throw StoreError(std::string(e.what()) + " (batches committed with it in one transaction were rolled back too; " +
-                         "their pipelines resume from their last committed cursor)",
-                     retryable);
+    abandonGroupAndThrow(e,
+                         " (batches committed with it in one transaction were rolled back too; "
+                         "their pipelines resume from their last committed cursor)");
   }
   ++group_members_[key];
 }
@@ -387,6 +384,13 @@ void SqliteStore::abandonGroup(std::string_view reason) {
   group_members_.clear();
   group_events_ = 0;
   resolver_.rolledBack();
+}
+
+void SqliteStore::abandonGroupAndThrow(const std::exception& e, std::string_view consequence) {
+  abandonGroup(e.what());
+  const auto* store_error = dynamic_cast<const StoreError*>(&e);
+  throw StoreError(std::string(e.what()) + std::string(consequence),
+                   store_error != nullptr && store_error->retryable());
 }
 
 bool SqliteStore::mustResume(std::string_view pipeline, std::string_view source_id) {
@@ -451,12 +455,9 @@ event::Result SqliteStore::writeBatch(std::string_view pipeline, std::string_vie
       try {
         resolver_.flush(*this);
       } catch (const std::exception& e) {
-        abandonGroup(e.what());
-        const auto* store_error = dynamic_cast<const StoreError*>(&e);
-        throw StoreError(std::string(e.what()) +
+        abandonGroupAndThrow(e,
                              " (the open group commit was rolled back; its pipelines resume "
-                             "from their last committed cursor)",
-                         store_error != nullptr && store_error->retryable());
+                             "from their last committed cursor)");
       }
     }
     const int64_t now = nowMicros();

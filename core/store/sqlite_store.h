@@ -101,6 +101,9 @@ class SqliteStore final : public Store, private identity::Graph {
   void commitGroup();
   // Rolls the open transaction back; its pipelines must restart (lost_, with `reason`).
   void abandonGroup(std::string_view reason);
+  // Abandons the group over `e` and throws it on as a StoreError (retryable when `e` was),
+  // its message followed by `consequence`.
+  [[noreturn]] void abandonGroupAndThrow(const std::exception& e, std::string_view consequence);
 
   // What the store holds under an event id (for SameIdGuard); false when nothing.
   bool storedContent(std::string_view event_id, StoredContent& out);

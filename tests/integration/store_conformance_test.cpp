@@ -73,16 +73,22 @@ class Conformance : public ::testing::TestWithParam<BackendKind> {
   const BackendFixture& fx() const { return *fixture_; }
   int latest() const { return latestVersion(embeddedMigrations(fixture_->dialect())); }
 
-  // The failure tests' start: batch "1" (cursor c1) written, then a failure armed on the
-  // insert of event "12". Returns the counts after the first batch.
-  StoreCounts writeFirstThenArmFailureOn12(Store& store, Raw& db) {
+  // The failure tests' start: a store with batch "1" (cursor c1) written, then a failure
+  // armed on the insert of event "12"; `before`: the counts after the first batch.
+  struct FailureStart {
+    std::unique_ptr<Store> store;
+    std::unique_ptr<Raw> db;
+    StoreCounts before;
+  };
+  FailureStart writeFirstThenArmFailureOn12() {
+    FailureStart f{open(), raw(), {}};
     event::Batch first;
     add(first, "1", {{"email", "ann@example.com"}});
     first.cursor = "c1";
-    EXPECT_TRUE(store.writeBatch("p", "crm", first).isOk());
-    const StoreCounts before = store.counts();
-    fx().injectFailure(db, event::makeEventId("crm", "12"));
-    return before;
+    EXPECT_TRUE(f.store->writeBatch("p", "crm", first).isOk());
+    f.before = f.store->counts();
+    fx().injectFailure(*f.db, event::makeEventId("crm", "12"));
+    return f;
   }
 
   // Appends a live event with the given identities and two attributes, id from (crm, key).
@@ -272,9 +278,7 @@ TEST_P(Conformance, SameEventsGiveTheSameProfilesAsTheEmbeddedStore) {
 }
 
 TEST_P(Conformance, FailureMidBatchStoresNeitherEventsNorCursor) {
-  auto store = open();
-  auto db = raw();
-  const StoreCounts before = writeFirstThenArmFailureOn12(*store, *db);
+  auto [store, db, before] = writeFirstThenArmFailureOn12();
   event::Batch second;
   add(second, "10", {{"email", "bob@example.com"}});
   add(second, "11", {{"email", "ann@example.com"}, {"crm_id", "9"}});
@@ -309,9 +313,7 @@ TEST_P(Conformance, FailureMidBatchStoresNeitherEventsNorCursor) {
 // fails after writeBatch said Ok, its pipeline gets Error from its next writeBatch and flush
 // until it loads its cursor again, and resumed, it writes the failing batch alone.
 TEST_P(Conformance, ABatchThatFailsAfterItWasHandedOverStopsItsPipelineUntilItResumes) {
-  auto store = open();
-  auto db = raw();
-  const StoreCounts before = writeFirstThenArmFailureOn12(*store, *db);
+  auto [store, db, before] = writeFirstThenArmFailureOn12();
   event::Batch second;
   add(second, "10", {{"email", "bob@example.com"}});
   add(second, "12", {{"email", "cy@example.com"}});
