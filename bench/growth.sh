@@ -25,6 +25,7 @@ held=0
 while [ "$held" -lt "$TOTAL" ]; do
   size="${sizes[$(( slice < ${#sizes[@]} ? slice : ${#sizes[@]} - 1 ))]}"
   n=$(( TOTAL - held < size ? TOTAL - held : size ))
+  # The default batch size and store_cache bounds: what a user's pipeline gets.
   # Another seed per slice and event numbers following the previous slice's: new events of the
   # same customers.
   "$BUILD/bin/gen_events" "$n" "$CUSTOMERS" "$work/slice.jsonl" $(( slice + 1 )) real "$held"
@@ -41,7 +42,6 @@ stages:
       time: { from: ts, format: unix }
 sink:
   type: cdp
-batch: { size: 4096 }
 YAML
   mv "$work/slice.jsonl" "$work/slice-$slice.jsonl"
   json="$("$BUILD/bin/omniloop" run "$work/identify.yaml" --store "sqlite:$work/growth.db" --json --no-progress)"

@@ -102,9 +102,9 @@ struct DaemonConfig {
   size_t group_commit_events = 131072;
   int group_commit_ms = 2000;
   // The store's memory bounds, `store_cache:` (store::StoreOptions::cache_profiles,
-  // sqlite_cache_mib).
-  size_t store_cache_profiles = 65536;
-  int store_cache_sqlite_mib = 112;
+  // sqlite_cache_mib). 0 profiles: the backend's default (8,192 SQLite, 65,536 PostgreSQL/ODBC).
+  size_t store_cache_profiles = 0;
+  int store_cache_sqlite_mib = 160;
   std::string identity_json;          // the `identity:` section as JSON ("" = defaults; identity/config.h)
   PrivacyConfig privacy;              // the `privacy:` section
   PluginIsolationConfig plugin_isolation;    // the `plugin_isolation:` section

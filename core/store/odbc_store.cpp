@@ -149,7 +149,7 @@ OdbcStore::OdbcStore(const std::string& connection, const StoreOptions& options)
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
       same_id_(options.hasher),
-      resolver_(options.identity, options.cache_profiles),
+      resolver_(options.identity, options.cacheProfiles(false)),
       busy_timeout_ms_(std::max(1, options.busy_timeout_ms)) {
   keyer_.setPrevious(options.previous_hasher);
   conn_.connect();

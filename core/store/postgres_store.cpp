@@ -211,7 +211,7 @@ PostgresStore::PostgresStore(const std::string& uri, const StoreOptions& options
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
       same_id_(options.hasher),
-      resolver_(options.identity, options.cache_profiles),
+      resolver_(options.identity, options.cacheProfiles(false)),
       any_limit_(options.identity.anyLimit()),
       suppressions_(options.suppression_key) {
   keyer_.setPrevious(options.previous_hasher);

@@ -155,7 +155,7 @@ SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
       keyer_(options.hasher, options.normalize, &blocklist_),
       sealer_(options.vault, options.raw_retention_us),
       same_id_(options.hasher),
-      resolver_(options.identity, options.cache_profiles),
+      resolver_(options.identity, options.cacheProfiles(true)),
       suppressions_(options.suppression_key),
       group_max_events_(std::max<size_t>(options.group_commit_events, 1)),
       group_max_age_(std::max(options.group_commit_ms, 0)) {

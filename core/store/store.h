@@ -72,9 +72,19 @@ struct StoreOptions {
   // Memory bounds (omniloop.yaml `store_cache:`), so a process stays the same size however
   // large the store grows: profiles the identity resolver keeps in memory (and 4x as many
   // identities; beyond that its caches are dropped at the next commit and refilled from the
-  // store), and the SQLite page cache in MiB.
-  size_t cache_profiles = 65536;
-  int sqlite_cache_mib = 112;
+  // store; 0: the backend's default, see cacheProfiles), and the SQLite page cache in MiB.
+  size_t cache_profiles = 0;
+  int sqlite_cache_mib = 160;
+  // SQLite's page cache serves writes as well as reads (every seen range, trait and index entry
+  // is written into a page that must be in memory), where the resolver's cache spares only
+  // reads: with SQLite most of the memory goes to the page cache. PostgreSQL and ODBC keep no
+  // pages in the process and every miss is work for the server: their resolver keeps more.
+  static constexpr size_t kEmbeddedCacheProfiles = 8192;
+  static constexpr size_t kServerCacheProfiles = 65536;
+  size_t cacheProfiles(bool embedded) const {
+    if (cache_profiles != 0) return cache_profiles;
+    return embedded ? kEmbeddedCacheProfiles : kServerCacheProfiles;
+  }
   // How often the consent ledger view loads records other processes committed (docs/privacy.md).
   int consent_refresh_ms = 2000;
 };

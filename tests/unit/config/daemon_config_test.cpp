@@ -131,8 +131,9 @@ TEST(DaemonConfig, AdminLimitsAndAllowInsecureAreReadAndChecked) {
 TEST(DaemonConfig, StoreCacheBoundsAreReadAndChecked) {
   const DaemonConfig defaults =
       parseDaemonConfig("log: { level: info }\n", "/etc/omniloop/omniloop.yaml");
-  EXPECT_EQ(defaults.store_cache_profiles, 65536u);
-  EXPECT_EQ(defaults.store_cache_sqlite_mib, 112);
+  EXPECT_EQ(defaults.store_cache_profiles,
+            0u);  // the backend's default (StoreOptions::cacheProfiles)
+  EXPECT_EQ(defaults.store_cache_sqlite_mib, 160);
   const DaemonConfig cfg = parseDaemonConfig("store_cache: { profiles: 200000, sqlite_mib: 32 }\n",
                                              "/etc/omniloop/omniloop.yaml");
   EXPECT_EQ(cfg.store_cache_profiles, 200000u);
