@@ -131,8 +131,8 @@ TEST(DaemonConfig, AdminLimitsAndAllowInsecureAreReadAndChecked) {
 TEST(DaemonConfig, StoreCacheBoundsAreReadAndChecked) {
   const DaemonConfig defaults =
       parseDaemonConfig("log: { level: info }\n", "/etc/omniloop/omniloop.yaml");
-  EXPECT_EQ(defaults.store_cache_profiles,
-            0u);  // the backend's default (StoreOptions::cacheProfiles)
+  // 0: each backend's own default (store::StoreOptions::cacheProfiles).
+  EXPECT_EQ(defaults.store_cache_profiles, 0u);
   EXPECT_EQ(defaults.store_cache_sqlite_mib, 160);
   const DaemonConfig cfg = parseDaemonConfig("store_cache: { profiles: 200000, sqlite_mib: 32 }\n",
                                              "/etc/omniloop/omniloop.yaml");
