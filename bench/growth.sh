@@ -59,7 +59,19 @@ PY
   cost="$(head -1 <<<"$line")"
   [ -n "$first_cost" ] || first_cost="$cost"
   tail -1 <<<"$line"
+  tail -1 <<<"$line" >>"$work/curve"
   held=$(( held + n ))
   slice=$(( slice + 1 ))
 done
 echo "store file: $(du -m "$work/growth.db" | cut -f1) MiB"
+# Issue 10 section 2's two targets, read off the curve above.
+python3 - "$work/curve" <<'PY'
+import sys
+rows = [line.split() for line in open(sys.argv[1])]
+held = {int(r[0].replace(",", "")): float(r[4].rstrip("x")) for r in rows}
+peak = max(float(r[5]) for r in rows)
+if 1000000 in held:
+    print(f"new events into 1,000,000 held: {held[1000000]:.2f}x the empty store's CPU per event "
+          f"(target <= 1.3x)")
+print(f"peak RSS at any size: {peak:.0f} MiB (target < 256 MiB)")
+PY
