@@ -1,33 +1,16 @@
 #include "identity/resolver.h"
 
 #include <algorithm>
-#include <array>
+
+#include "event/hex.h"
 
 namespace omniloop::identity {
-
-namespace {
-
-bool lowerHex(std::string_view s) {
-  return std::all_of(s.begin(), s.end(),
-                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
-}
-
-// Lower-case hex digit -> value; anything else -> 0xff.
-constexpr std::array<uint8_t, 256> kHexValues = [] {
-  std::array<uint8_t, 256> t{};
-  t.fill(0xff);
-  for (int c = '0'; c <= '9'; ++c) t[c] = static_cast<uint8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[c] = static_cast<uint8_t>(c - 'a' + 10);
-  return t;
-}();
-
-}  // namespace
 
 void newProfileId(std::string_view hash, std::string& out) {
   constexpr size_t kLen = 32;
   const size_t colon = hash.rfind(':');
   const std::string_view hex = colon == std::string_view::npos ? hash : hash.substr(colon + 1);
-  if (hex.size() >= kLen && lowerHex(hex.substr(0, kLen))) {
+  if (hex.size() >= kLen && event::isLowerHex(hex.substr(0, kLen))) {
     out.assign(hex.substr(0, kLen));
     return;
   }
@@ -169,17 +152,9 @@ const std::string& Resolver::identityKey(const Key& key) {
 bool Resolver::compactKey(const Key& key, IdentityKey& out, bool intern) {
   constexpr size_t kHex = 2 * sizeof out.digest;
   const size_t colon = key.hash.rfind(':');
-  bool digest = colon != std::string_view::npos && key.hash.size() - colon - 1 == kHex;
-  if (digest) {
-    const auto* hex = reinterpret_cast<const unsigned char*>(key.hash.data() + colon + 1);
-    unsigned bad = 0;
-    for (size_t i = 0; i < sizeof out.digest; ++i) {
-      const uint8_t hi = kHexValues[hex[2 * i]], lo = kHexValues[hex[2 * i + 1]];
-      bad |= hi | lo;
-      out.digest[i] = static_cast<unsigned char>(hi << 4 | lo);
-    }
-    digest = bad < 16;
-  }
+  const bool digest =
+      colon != std::string_view::npos && key.hash.size() - colon - 1 == kHex &&
+      event::decodeLowerHex(key.hash.substr(colon + 1), out.digest, sizeof out.digest);
   if (digest) {
     // The few prefixes (a type and a key id each) recur on every event: the last ones found
     // answer without building the interning key.
@@ -222,17 +197,13 @@ bool Resolver::compactKey(const Key& key, IdentityKey& out, bool intern) {
 }
 
 std::string_view Resolver::expandKey(const IdentityKey& key, std::string& out) const {
-  static constexpr char kDigits[] = "0123456789abcdef";
   const std::string& prefix = prefixes_[key.prefix];
   const size_t sep = prefix.find('\x1f');
   if (whole_[key.prefix]) {
     out.assign(prefix, sep + 1, prefix.size() - sep - 2);  // without the trailing '\0'
   } else {
     out.assign(prefix, sep + 1);
-    for (unsigned char b : key.digest) {
-      out.push_back(kDigits[b >> 4]);
-      out.push_back(kDigits[b & 15]);
-    }
+    event::appendHex(out, key.digest, sizeof key.digest);
   }
   return std::string_view(prefix).substr(0, sep);
 }

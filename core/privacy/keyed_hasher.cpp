@@ -23,19 +23,14 @@
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 
+#include "event/hex.h"
+
 namespace omniloop::privacy {
 
 namespace {
 
-constexpr char kHexDigits[] = "0123456789abcdef";
 constexpr size_t kBlock = 64;
-
-void appendHex(std::string& out, const uint8_t* data, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHexDigits[data[i] >> 4]);
-    out.push_back(kHexDigits[data[i] & 0xf]);
-  }
-}
+using event::appendHex;
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -10,20 +10,15 @@
 #include <memory>
 #include <stdexcept>
 
+#include "event/hex.h"
+
 namespace omniloop::privacy {
 
 namespace {
 
 constexpr size_t kNonce = 12;
 constexpr size_t kTag = 16;
-constexpr char kHex[] = "0123456789abcdef";
-
-void appendHex(std::string& out, const unsigned char* p, size_t n) {
-  for (size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 15]);
-  }
-}
+using event::appendHex;
 
 int hexValue(char c) {
   if (c >= '0' && c <= '9') return c - '0';

@@ -1,5 +1,6 @@
 #include "store/identity_rules.h"
 
+#include "event/hex.h"
 #include "event/json.h"
 #include "store/store.h"
 
@@ -18,14 +19,10 @@ void SameIdGuard::fingerprint(const event::Event& e, std::string& out) {
     text_.append(id.type).push_back('=');
     text_.append(id.value);
   }
-  static constexpr char kHex[] = "0123456789abcdef";
   out.clear();
   if (hasher_ != nullptr) {
     const auto mac = hasher_->mac(text_);
-    for (size_t i = 0; i < 16; ++i) {
-      out.push_back(kHex[mac[i] >> 4]);
-      out.push_back(kHex[mac[i] & 0xf]);
-    }
+    event::appendHex(out, mac.data(), 16);
   } else {
     out = event::makeEventId("content", text_);
   }

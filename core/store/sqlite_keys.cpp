@@ -1,6 +1,6 @@
 #include "store/sqlite_keys.h"
 
-#include <array>
+#include "event/hex.h"
 
 namespace omniloop::store::sqlite_keys {
 
@@ -9,36 +9,13 @@ namespace {
 constexpr size_t kKeyIdBytes = 4;
 constexpr std::string_view kPseudonymPrefix = "h1:";
 
-// Lower-case hex digit -> its value; every other byte -> 0x10 (a table: every event id,
-// profile id and pseudonym of a batch goes through here, a branch per digit showed in profiles).
-constexpr auto kNibbles = [] {
-  std::array<unsigned char, 256> t{};
-  t.fill(0x10);
-  for (int c = '0'; c <= '9'; ++c) t[static_cast<size_t>(c)] = static_cast<unsigned char>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) t[static_cast<size_t>(c)] = static_cast<unsigned char>(c - 'a' + 10);
-  return t;
-}();
-
-// Lower-case hex of exactly 2 * n characters into n bytes; false otherwise.
+// Every event id, profile id and pseudonym of a batch is decoded here (event/hex.h: by table).
 bool unhex(std::string_view hex, unsigned char* out, size_t n) {
-  if (hex.size() != 2 * n) return false;
-  unsigned bad = 0;
-  for (size_t i = 0; i < n; ++i) {
-    const unsigned hi = kNibbles[static_cast<unsigned char>(hex[2 * i])];
-    const unsigned lo = kNibbles[static_cast<unsigned char>(hex[2 * i + 1])];
-    bad |= hi | lo;
-    out[i] = static_cast<unsigned char>(hi << 4 | (lo & 15));
-  }
-  return (bad & 0x10) == 0;
+  return event::decodeLowerHex(hex, out, n);
 }
 
 void appendHex(std::string& out, std::string_view bytes) {
-  static constexpr char kDigits[] = "0123456789abcdef";
-  for (char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out.push_back(kDigits[b >> 4]);
-    out.push_back(kDigits[b & 15]);
-  }
+  event::appendHex(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
 }  // namespace

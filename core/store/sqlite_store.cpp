@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "event/hex.h"
 #include "event/json.h"
 #include "store/clock.h"
 #include "store/migrations.h"
@@ -1000,12 +1001,8 @@ class SqliteSession final : public SqlSession {
 
  private:
   static std::string blob(const unsigned char* bytes, size_t n) {
-    static constexpr char kHex[] = "0123456789abcdef";
     std::string out = "X'";
-    for (size_t i = 0; i < n; ++i) {
-      out += kHex[bytes[i] >> 4];
-      out += kHex[bytes[i] & 15];
-    }
+    event::appendHex(out, bytes, n);
     out += '\'';
     return out;
   }

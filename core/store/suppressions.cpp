@@ -1,5 +1,6 @@
 #include "store/suppressions.h"
 
+#include "event/hex.h"
 #include "store/identity_rules.h"
 #include "store/store.h"
 
@@ -11,14 +12,10 @@ std::string Suppressions::derive(const privacy::KeyedHasher& key, std::string_vi
   message.push_back('\x1f');
   message.append(pseudonym);
   const auto mac = key.mac(message);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out(kPrefix);
   out += key.keyId();
   out.push_back(':');
-  for (uint8_t b : mac) {
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 15]);
-  }
+  event::appendHex(out, mac.data(), mac.size());
   return out;
 }
 
