@@ -365,7 +365,6 @@ bool Executor::runSinks(Batch& batch) {
         if (e.live() && e.route != index) e.disposition = Disposition::Elsewhere;
       }
     }
-    const size_t live = batch.countLive();
     // A retried attempt must not count its tallies twice.
     const std::vector<event::Batch::Tally> tallies_before = batch.tallies();
     Result r;
@@ -396,7 +395,6 @@ bool Executor::runSinks(Batch& batch) {
       st.errors.fetch_add(1);
       deadLetterLive(batch, "sink " + ns.name + ": " + r.message);
     }
-    (void)live;
     if (routed) {
       for (Event& e : batch) {
         if (e.disposition == Disposition::Elsewhere) e.disposition = Disposition::Keep;
