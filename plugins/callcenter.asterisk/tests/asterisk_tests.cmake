@@ -1,6 +1,6 @@
 # Tests of callcenter.asterisk (ctest label: plugin), included by ../CMakeLists.txt: paths are
 # relative to this file. The row parsing is tested directly; the plugin as built is dlopen'ed and
-# driven through the stand-in host of plugins/filetail/testing.
+# driven through the stand-in host of plugins/sdk/testing.
 set(asterisk_test_dir ${CMAKE_CURRENT_LIST_DIR})
 set(asterisk_src ${CMAKE_CURRENT_LIST_DIR}/../src)
 omniloop_test(NAME asterisk_parsers_test
@@ -12,7 +12,7 @@ target_include_directories(asterisk_parsers_test PRIVATE ${asterisk_src})
 
 omniloop_test(NAME asterisk_plugin_test
   SOURCES ${asterisk_test_dir}/cdr_source_test.cpp
-  DEPS omniloop_filetail_testhost
+  DEPS omniloop_plugin_testhost
   LABELS plugin)
 target_compile_definitions(asterisk_plugin_test PRIVATE ASTERISK_TEST_DATA="${asterisk_test_dir}/data")
 add_dependencies(asterisk_plugin_test omniloop_plugin_callcenter_asterisk)

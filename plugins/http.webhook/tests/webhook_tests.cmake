@@ -4,7 +4,7 @@
 set(webhook_test_dir ${CMAKE_CURRENT_LIST_DIR})
 omniloop_test(NAME webhook_plugin_test
   SOURCES ${webhook_test_dir}/webhook_source_test.cpp ${webhook_test_dir}/../src/signature.cpp
-  DEPS omniloop_filetail_testhost Poco::Net Poco::Foundation OpenSSL::Crypto
+  DEPS omniloop_plugin_testhost Poco::Net Poco::Foundation OpenSSL::Crypto
   LABELS plugin)
 target_include_directories(webhook_plugin_test PRIVATE ${webhook_test_dir}/../src)
 add_dependencies(webhook_plugin_test omniloop_plugin_http_webhook)

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "test_host.h"
+#include "files_test_host.h"
 
 namespace filestest {
 namespace {

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "test_host.h"
+#include "files_test_host.h"
 
 namespace filestest {
 namespace {

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <string>
 
-#include "test_host.h"
+#include "files_test_host.h"
 
 namespace filestest {
 namespace {

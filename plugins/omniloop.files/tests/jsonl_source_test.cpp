@@ -9,7 +9,7 @@
 #include <set>
 #include <string>
 
-#include "test_host.h"
+#include "files_test_host.h"
 
 namespace filestest {
 namespace {

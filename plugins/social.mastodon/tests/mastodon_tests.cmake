@@ -4,7 +4,7 @@
 set(mastodon_test_dir ${CMAKE_CURRENT_LIST_DIR})
 omniloop_test(NAME mastodon_plugin_test
   SOURCES ${mastodon_test_dir}/mastodon_source_test.cpp ${mastodon_test_dir}/../src/api.cpp
-  DEPS omniloop_filetail_testhost omniloop_filetail Poco::Net Poco::Foundation
+  DEPS omniloop_plugin_testhost omniloop_filetail Poco::Net Poco::Foundation
   LABELS plugin)
 target_include_directories(mastodon_plugin_test PRIVATE ${mastodon_test_dir}/../src ${mastodon_test_dir})
 add_dependencies(mastodon_plugin_test omniloop_plugin_social_mastodon)

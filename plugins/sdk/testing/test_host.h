@@ -1,7 +1,8 @@
 #pragma once
-// A minimal stand-in for the omniloop host for the connector plugins' tests: loads a built plugin
-// with dlopen and implements the host API over a tiny event struct, so a plugin is tested exactly
-// as it ships (through its C ABI) without the core runtime. (Modelled on omniloop.files' own.)
+// A minimal stand-in for the omniloop host for every plugin's tests (library
+// omniloop_plugin_testhost): loads a built plugin with dlopen and implements the host API over a
+// tiny event struct, so a plugin is tested exactly as it ships (through its C ABI) without the
+// core runtime. A test names its plugin with Plugin::setPluginName before the first load.
 #include <omniloop/plugin.h>
 
 #include <cstdint>
