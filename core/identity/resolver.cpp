@@ -34,7 +34,8 @@ uint32_t Resolver::IdentityChunks::push(const CachedIdentity& e) {
 }
 
 void Resolver::IdentityChunks::clear() {
-  chunks_.clear();
+  // The chunks stay: the next fill reaches the same bound (max_cached_profiles) again, and
+  // re-allocating them at every drop only faulted fresh pages in.
   size_ = 0;
 }
 
@@ -60,9 +61,8 @@ void Resolver::FlatIndex::insert(size_t hash, uint32_t entry) {
 }
 
 void Resolver::FlatIndex::clear() {
-  slots_.clear();
-  slots_.shrink_to_fit();
-  mask_ = 0;
+  // Emptied in place, for the same reason as IdentityChunks::clear: no regrowth from 64 slots.
+  std::fill(slots_.begin(), slots_.end(), Slot{});
   used_ = 0;
 }
 
