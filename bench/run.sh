@@ -18,13 +18,17 @@
 # usage: bench/run.sh [N=1000000] [customers=100000] [build-dir=build]
 #   BENCH_ONLY="word ..." runs only those (space- or comma-separated): discard, isolation,
 #     mask, consent, privacy, store, sqlite (identify -> SQLite and its floor), pg (identify ->
-#     PostgreSQL and its floor), identify (= sqlite pg); default: all.
+#     PostgreSQL and its floor), identify (= sqlite pg), growth (the growth mode below, to
+#     BENCH_GROWTH_TOTAL events, default 5200000, in slices of 200000; only when named, so
+#     `BENCH_ONLY=identify,growth` prints all of issue 10's figures in one invocation); default:
+#     all (but growth).
 #   BENCH_NO_BUILD=1 uses the binaries in the build directory as they are (build them first with
 #     olbuild omniloop omniloop_plugin_omniloop_files gen_events sqlite_floor ...).
 #        bench/run.sh growth [total=1200000] [customers=200000] [slice=200000] [build-dir=build]
 # The growth mode feeds the identify pipeline (realistic phone formatting) into ONE SQLite store
 # slice after slice, one `omniloop run` per slice, and prints each slice's CPU per event next to
-# the first (empty-store) slice's and its peak RSS: issue 10's flat-cost curve. Its data and
+# the first (empty-store) slice's and its peak RSS: issue 10's flat-cost curve; the slice fed
+# into 1,000,000 held events also goes into an empty store right after, for the verdict. Its data and
 # store live under $BENCH_DIR (default /work/tmp-bench, else $TMPDIR) and are removed at exit.
 # Not a timed test: run it by hand on an idle machine and compare ratios within one run.
 set -euo pipefail
@@ -276,4 +280,8 @@ if selected pg && [ -n "${BENCH_PG_URI:-}" ]; then
   room="$(awk '/identities once/ {gsub(",", "", $(NF-3)); print $(NF-3)}' <<<"$floors")"
   floor_ratio "pg_floor (COPY, key and index)" "$work/rate-identify-pg" "$floor" \
     "identify -> postgresql / pg_floor =" "$room"
+fi
+if [[ "$ONLY" == *" growth "* ]]; then
+  echo
+  BENCH_NO_BUILD=1 bash "$root/bench/growth.sh" "${BENCH_GROWTH_TOTAL:-5200000}" "$CUSTOMERS" 200000 "$BUILD"
 fi
