@@ -46,6 +46,16 @@ inline bool decodeLowerHex(std::string_view hex, unsigned char* out, size_t n) {
   return (bad & 0x10) == 0;
 }
 
+// A hex digit of either case -> its value; anything else -> -1. For text a person may have
+// written (a key file) or that only needs to be read back whole (a vault token), where upper
+// case is the same bytes; ids and pseudonyms go through decodeLowerHex instead.
+inline int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 // Whether every character of `s` is a lower-case hex digit (true for "").
 inline bool isLowerHex(std::string_view s) {
   unsigned bad = 0;

@@ -31,13 +31,7 @@ namespace {
 
 constexpr size_t kBlock = 64;
 using event::appendHex;
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using event::hexDigitValue;
 
 std::string_view trimSpace(std::string_view s) {
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
@@ -149,8 +143,8 @@ std::optional<std::string> KeyedHasher::decodeHex(std::string_view text) {
   if (text.empty() || text.size() % 2 != 0) return std::nullopt;
   std::string out(text.size() / 2, '\0');
   for (size_t i = 0; i < out.size(); ++i) {
-    const int hi = hexValue(text[2 * i]);
-    const int lo = hexValue(text[2 * i + 1]);
+    const int hi = hexDigitValue(text[2 * i]);
+    const int lo = hexDigitValue(text[2 * i + 1]);
     if (hi < 0 || lo < 0) {
       OPENSSL_cleanse(out.data(), out.size());
       return std::nullopt;
@@ -176,7 +170,7 @@ KeyedHasher KeyedHasher::loadKey(const std::string& path) {
   content.s.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   const std::string_view trimmed = trimSpace(content.s);
   bool hex_text = !trimmed.empty();
-  for (char c : trimmed) hex_text = hex_text && hexValue(c) >= 0;
+  for (char c : trimmed) hex_text = hex_text && hexDigitValue(c) >= 0;
   if (hex_text) {
     auto decoded = trimmed.size() >= 2 * kMinKeyBytes ? decodeHex(trimmed) : std::nullopt;
     if (!decoded) {

@@ -19,13 +19,7 @@ namespace {
 constexpr size_t kNonce = 12;
 constexpr size_t kTag = 16;
 using event::appendHex;
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
+using event::hexDigitValue;
 
 // HMAC-SHA256(key, label): a sub-key, so the token and the encryption never share a key.
 std::string subKey(std::string_view key, std::string_view label) {
@@ -140,7 +134,7 @@ bool VaultCipher::open(std::string_view sealed, std::string_view aad, std::strin
   if (sealed.size() % 2 != 0 || sealed.size() < 2 * (kNonce + kTag)) return false;
   std::string bytes(sealed.size() / 2, '\0');
   for (size_t i = 0; i < bytes.size(); ++i) {
-    const int hi = hexValue(sealed[2 * i]), lo = hexValue(sealed[2 * i + 1]);
+    const int hi = hexDigitValue(sealed[2 * i]), lo = hexDigitValue(sealed[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
     bytes[i] = static_cast<char>(hi * 16 + lo);
   }

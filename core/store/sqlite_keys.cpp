@@ -9,26 +9,25 @@ namespace {
 constexpr size_t kKeyIdBytes = 4;
 constexpr std::string_view kPseudonymPrefix = "h1:";
 
-// Every event id, profile id and pseudonym of a batch is decoded here (event/hex.h: by table).
-bool unhex(std::string_view hex, unsigned char* out, size_t n) {
-  return event::decodeLowerHex(hex, out, n);
-}
-
 void appendHex(std::string& out, std::string_view bytes) {
   event::appendHex(out, reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
 }
 
 }  // namespace
 
-bool idBytes(std::string_view id, unsigned char* out) { return unhex(id, out, kIdBytes); }
+bool idBytes(std::string_view id, unsigned char* out) {
+  return event::decodeLowerHex(id, out, kIdBytes);
+}
 
 bool hashBytes(std::string_view hash, unsigned char* out) {
   if (hash.size() != kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1 + 64 || !hash.starts_with(kPseudonymPrefix) ||
       hash[kPseudonymPrefix.size() + 2 * kKeyIdBytes] != ':') {
     return false;
   }
-  return unhex(hash.substr(kPseudonymPrefix.size(), 2 * kKeyIdBytes), out, kKeyIdBytes) &&
-         unhex(hash.substr(kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1), out + kKeyIdBytes, 32);
+  return event::decodeLowerHex(hash.substr(kPseudonymPrefix.size(), 2 * kKeyIdBytes), out,
+                               kKeyIdBytes) &&
+         event::decodeLowerHex(hash.substr(kPseudonymPrefix.size() + 2 * kKeyIdBytes + 1),
+                               out + kKeyIdBytes, 32);
 }
 
 void encodeId(std::string_view id, BoundKey& out) {

@@ -44,5 +44,16 @@ TEST(Hex, OnlyExactlySizedLowerCaseDigitsDecode) {
   EXPECT_TRUE(isLowerHex(""));
 }
 
+TEST(Hex, DigitValueTakesEitherCase) {
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    int want = -1;
+    if (c >= '0' && c <= '9') want = c - '0';
+    if (c >= 'a' && c <= 'f') want = c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') want = c - 'A' + 10;
+    EXPECT_EQ(hexDigitValue(ch), want) << c;
+  }
+}
+
 }  // namespace
 }  // namespace omniloop::event
